@@ -1,0 +1,39 @@
+"""aiounit: run slow, I/O-bound unittest tests concurrently on one event loop."""
+
+from __future__ import annotations
+
+from ._case import AsyncTestCase
+from ._errors import TestTimeoutError
+from ._loader import TestLoader, defaultTestLoader, load_tests
+from ._main import TestProgram, main
+from ._marks import group, timeout
+from ._result import TextTestResult
+from ._runner import TextTestRunner
+from ._suite import ConcurrentTestSuite
+
+__version__ = "0.1.0"
+
+__all__ = (
+    "AsyncTestCase",
+    "ConcurrentTestSuite",
+    "TestLoader",
+    "TestProgram",
+    "TestTimeoutError",
+    "TextTestResult",
+    "TextTestRunner",
+    "__version__",
+    "defaultTestLoader",
+    "group",
+    "load_tests",
+    "main",
+    "timeout",
+)
+
+for _name in __all__:
+    _obj = globals()[_name]
+    if isinstance(_obj, type) or callable(_obj):
+        try:
+            _obj.__module__ = __name__
+        except (AttributeError, TypeError):  # pragma: no cover
+            pass
+del _name, _obj

@@ -1,0 +1,55 @@
+"""Run-wide settings (``--timeout`` and friends) that a test's own run() can read."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from typing import Final, Literal
+
+from ._marks import check_max_concurrency, check_timeout
+
+__unittest = True
+
+DefaultGroup = Literal["none", "class", "module"]
+DEFAULT_GROUPS: Final = ("none", "class", "module")
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """Settings of one run; the innermost ``ConcurrentTestSuite.run`` sets them."""
+
+    timeout: float | None = None
+    max_concurrency: int | None = None
+    default_group: DefaultGroup = "none"
+    debug: bool | None = None
+
+    def __post_init__(self) -> None:
+        check_timeout(self.timeout)
+        check_max_concurrency(self.max_concurrency)
+        if self.default_group not in DEFAULT_GROUPS:
+            msg = f"default_group must be one of {DEFAULT_GROUPS}, got {self.default_group!r}"
+            raise ValueError(msg)
+
+    def merged(self, **changes: object) -> Config:
+        """A copy with every change that is not None applied."""
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+_current = Config()
+
+
+def current() -> Config:
+    """The settings of the run in progress, or the defaults."""
+    return _current
+
+
+@contextlib.contextmanager
+def using(config: Config) -> Iterator[None]:
+    """Make *config* current for the duration of a suite's run."""
+    global _current
+    saved, _current = _current, config
+    try:
+        yield
+    finally:
+        _current = saved

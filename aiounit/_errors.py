@@ -1,0 +1,16 @@
+"""Exceptions that aiounit users may catch."""
+
+from __future__ import annotations
+
+__unittest = True
+
+
+class TestTimeoutError(TimeoutError):
+    """A test, or one of its fixtures, ran past its ``timeout``.
+
+    It is reported through ``TestResult.addError``, so it shows up as an
+    ``ERROR`` line; its ``__cause__`` carries the traceback of the point where
+    the test was waiting when the limit expired.
+    """
+
+    __test__ = False  # not a test, whatever pytest's collector thinks

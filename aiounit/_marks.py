@@ -1,0 +1,198 @@
+"""The ``@group`` and ``@timeout`` decorators and the marks they leave."""
+
+from __future__ import annotations
+
+import inspect
+import math
+import unittest
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Final, TypeVar
+
+__unittest = True
+
+_T = TypeVar("_T")
+
+GROUP_ATTR: Final = "__aiounit_group__"
+TIMEOUT_ATTR: Final = "__aiounit_timeout__"
+
+
+class _Unset:
+    """Marks "not given", where ``None`` already means "no limit"."""
+
+    def __repr__(self) -> str:
+        return "<unset>"
+
+
+UNSET: Final = _Unset()
+
+
+@dataclass(frozen=True, slots=True)
+class GroupMark:
+    """What ``@group(...)`` recorded on a test method or a TestCase class."""
+
+    name: str | None
+    timeout: float | None
+    max_concurrency: int | None
+
+
+def check_timeout(value: object, what: str = "timeout") -> float | None:
+    """Return *value* as seconds, or raise a clear error; None means no limit."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        msg = f"{what} must be a positive number of seconds or None, got {value!r}"
+        raise TypeError(msg)
+    if not value > 0 or math.isnan(value):
+        msg = f"{what} must be a positive number of seconds, got {value!r}"
+        raise ValueError(msg)
+    return float(value)
+
+
+def check_max_concurrency(value: object, what: str = "max_concurrency") -> int | None:
+    """Return *value* as a member cap, or raise a clear error; None means no cap."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        msg = f"{what} must be an int >= 1 or None, got {value!r}"
+        raise TypeError(msg)
+    if value < 1:
+        msg = f"{what} must be an int >= 1, got {value!r}"
+        raise ValueError(msg)
+    return value
+
+
+def _check_target(obj: object, decorator: str) -> None:
+    if isinstance(obj, type):
+        if not issubclass(obj, unittest.TestCase):
+            msg = (
+                f"@{decorator} marks test methods or unittest.TestCase subclasses,"
+                f" not {obj!r}"
+            )
+            raise TypeError(msg)
+        return
+    if isinstance(obj, staticmethod | classmethod) or not inspect.isfunction(obj):
+        msg = f"@{decorator} marks test methods or unittest.TestCase subclasses, not {obj!r}"
+        raise TypeError(msg)
+    if not obj.__name__.startswith("test"):
+        msg = (
+            f"@{decorator} marks test methods or unittest.TestCase subclasses,"
+            f" not {obj!r}; test method names start with 'test'"
+        )
+        raise TypeError(msg)
+
+
+def group(
+    name: str | None | Callable[..., Any] | type = None,
+    /,
+    *,
+    timeout: float | None = None,
+    max_concurrency: int | None = None,
+) -> Any:
+    """Put async test methods, or every test of a class, in one concurrent group.
+
+    Members of a group run concurrently on one event loop, each with its own
+    TestCase instance, fixtures, cleanups and contextvars context.  Names are
+    scoped to the test's module; with no name, the group is the decorated
+    class's (or the method's class's) own.
+
+    Args:
+        name: the group's name, a non-empty str; omit it for a group of one class.
+        timeout: default per-test limit in seconds for the members (> 0), or None.
+        max_concurrency: most members running at once (int >= 1), or None.
+
+    Raises:
+        TypeError: *name* is not a str, or the target is not a test method or a
+            ``unittest.TestCase`` subclass.
+        ValueError: *name* is empty, *timeout* is not positive, or
+            *max_concurrency* is below 1.
+    """
+    if callable(name) and not isinstance(name, str):
+        # Bare ``@aiounit.group`` on a method or a class.
+        return group(timeout=timeout, max_concurrency=max_concurrency)(name)
+    if name is not None and not isinstance(name, str):
+        msg = f"group name must be a non-empty str, got {name!r}"
+        raise TypeError(msg)
+    if name is not None and not name.strip():
+        msg = f"group name must be a non-empty str, got {name!r}"
+        raise ValueError(msg)
+    mark = GroupMark(
+        name,
+        check_timeout(timeout),
+        check_max_concurrency(max_concurrency),
+    )
+
+    def decorate(obj: _T) -> _T:
+        _check_target(obj, "group")
+        setattr(obj, GROUP_ATTR, mark)
+        return obj
+
+    return decorate
+
+
+def timeout(seconds: float | None, /) -> Callable[[_T], _T]:
+    """Bound one test method (or, on a class, each of its tests) to *seconds*.
+
+    The method decorator wins over a group's ``timeout`` argument, which wins over
+    the class attribute ``timeout`` and then ``--timeout``.  ``None`` lifts any
+    limit for that test.
+
+    Raises:
+        TypeError: *seconds* is not a number, or the target is not a test method
+            or a ``unittest.TestCase`` subclass.
+        ValueError: *seconds* is not positive.
+    """
+    if callable(seconds):
+        msg = "timeout needs its limit: use @aiounit.timeout(seconds)"
+        raise TypeError(msg)
+    limit = check_timeout(seconds)
+
+    def decorate(obj: _T) -> _T:
+        _check_target(obj, "timeout")
+        if isinstance(obj, type):
+            # On a class this is the class attribute, so the precedence rule
+            # stays a single chain.
+            obj.timeout = limit  # type: ignore[attr-defined]
+        else:
+            setattr(obj, TIMEOUT_ATTR, limit)
+        return obj
+
+    return decorate
+
+
+def group_mark_of(test: unittest.TestCase) -> GroupMark | None:
+    """The mark that puts *test* in a group, or None.
+
+    A mark on the method wins.  A mark on a class covers every test method of
+    a plain ``TestCase``, but only the ``async def`` ones of an
+    ``IsolatedAsyncioTestCase``: a sync method there runs alone unless marked.
+    """
+    cls = type(test)
+    method = getattr(cls, test._testMethodName, None)
+    mark = getattr(method, GROUP_ATTR, None)
+    if mark is not None:
+        return mark
+    mark = getattr(cls, GROUP_ATTR, None)
+    if mark is None:
+        return None
+    if issubclass(cls, unittest.IsolatedAsyncioTestCase) and not (
+        inspect.iscoroutinefunction(method)
+    ):
+        return None
+    return mark
+
+
+def timeout_of(
+    test: unittest.TestCase, mark: GroupMark | None, default: float | None
+) -> float | None:
+    """The limit for *test*: method decorator, group, class attribute, *default*."""
+    method = getattr(type(test), test._testMethodName, None)
+    limit = getattr(method, TIMEOUT_ATTR, UNSET)
+    if limit is not UNSET:
+        return limit  # type: ignore[return-value]
+    if mark is not None and mark.timeout is not None:
+        return mark.timeout
+    limit = getattr(type(test), "timeout", None)
+    if isinstance(limit, int | float) and not isinstance(limit, bool) and limit > 0:
+        return float(limit)
+    return default

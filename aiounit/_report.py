@@ -1,0 +1,127 @@
+"""Per-test recorders: tests run together, results are told one test at a time."""
+
+from __future__ import annotations
+
+import unittest
+from typing import Any
+
+__unittest = True
+
+# Result hooks that unittest only calls when the result has them (it falls back
+# or warns otherwise).  A recorder has exactly the ones its real result has, so
+# that code probing with hasattr() behaves as it would without us.
+_OPTIONAL = ("addSkip", "addExpectedFailure", "addUnexpectedSuccess", "addSubTest", "addDuration")
+
+
+class Recorder:
+    """Stands in for the real result while its test runs among others.
+
+    It keeps every call in order and replays them on the real result when the
+    test is over, so each result object sees ``startTest``, the outcomes and
+    ``stopTest`` of one test with no other test's calls in between, all from
+    the thread that runs the loop.
+    """
+
+    __slots__ = ("_real", "_stopping", "calls", "failfast")
+
+    def __init__(self, real: unittest.TestResult) -> None:
+        self._real = real
+        self._stopping = False
+        self.failfast = getattr(real, "failfast", False)
+        self.calls: list[tuple[str, tuple[Any, ...]]] = []
+
+    # failfast and Ctrl-C: a failing subtest must stop its own test at once,
+    # although the real result only learns of the failure at replay time.
+    @property
+    def shouldStop(self) -> bool:  # noqa: N802 - unittest's name
+        return self._stopping or bool(self._real.shouldStop)
+
+    def stop(self) -> None:
+        self._stopping = True
+
+    def _failed(self) -> None:
+        if self.failfast:
+            self._stopping = True
+
+    def startTest(self, test: Any) -> None:  # noqa: N802
+        self.calls.append(("startTest", (test,)))
+
+    def stopTest(self, test: Any) -> None:  # noqa: N802
+        self.calls.append(("stopTest", (test,)))
+
+    def addSuccess(self, test: Any) -> None:  # noqa: N802
+        self.calls.append(("addSuccess", (test,)))
+
+    def addError(self, test: Any, err: Any) -> None:  # noqa: N802
+        self.calls.append(("addError", (test, err)))
+        self._failed()
+
+    def addFailure(self, test: Any, err: Any) -> None:  # noqa: N802
+        self.calls.append(("addFailure", (test, err)))
+        self._failed()
+
+    def replay(self) -> None:
+        """Tell the real result everything recorded so far, in order."""
+        calls, self.calls = self.calls, []
+        real = self._real
+        for name, args in calls:
+            getattr(real, name)(*args)
+
+
+class _AddSkip:
+    __slots__ = ()
+
+    def addSkip(self: Any, test: Any, reason: str) -> None:  # noqa: N802
+        self.calls.append(("addSkip", (test, reason)))
+
+
+class _AddExpectedFailure:
+    __slots__ = ()
+
+    def addExpectedFailure(self: Any, test: Any, err: Any) -> None:  # noqa: N802
+        self.calls.append(("addExpectedFailure", (test, err)))
+
+
+class _AddUnexpectedSuccess:
+    __slots__ = ()
+
+    def addUnexpectedSuccess(self: Any, test: Any) -> None:  # noqa: N802
+        self.calls.append(("addUnexpectedSuccess", (test,)))
+        self._failed()
+
+
+class _AddSubTest:
+    __slots__ = ()
+
+    def addSubTest(self: Any, test: Any, subtest: Any, err: Any) -> None:  # noqa: N802
+        self.calls.append(("addSubTest", (test, subtest, err)))
+        if err is not None:
+            self._failed()
+
+
+class _AddDuration:
+    __slots__ = ()
+
+    def addDuration(self: Any, test: Any, elapsed: float) -> None:  # noqa: N802
+        self.calls.append(("addDuration", (test, elapsed)))
+
+
+_MIXINS = dict(
+    zip(
+        _OPTIONAL,
+        (_AddSkip, _AddExpectedFailure, _AddUnexpectedSuccess, _AddSubTest, _AddDuration),
+        strict=True,
+    )
+)
+_classes: dict[tuple[str, ...], type[Recorder]] = {}
+
+
+def recorder_class(real: unittest.TestResult) -> type[Recorder]:
+    """The Recorder subclass with the optional hooks that *real* has."""
+    present = tuple(name for name in _OPTIONAL if hasattr(real, name))
+    cls = _classes.get(present)
+    if cls is None:
+        bases = tuple(_MIXINS[name] for name in present) + (Recorder,)
+        cls = type("Recorder", bases, {"__slots__": ()})
+        _classes[present] = cls
+    return cls

@@ -1,0 +1,72 @@
+"""TextTestResult: unittest's, writing each test's report as whole lines."""
+
+from __future__ import annotations
+
+import io
+import sys
+import unittest
+from typing import Any, TextIO
+from unittest.runner import _WritelnDecorator
+
+__unittest = True
+
+_HAS_DURATIONS = sys.version_info >= (3, 12)
+
+
+class TextTestResult(unittest.TextTestResult):
+    """Drop-in for ``unittest.TextTestResult``, safe when tests run concurrently.
+
+    The output is byte for byte unittest's, but what one test prints (its
+    verbose line, its dot, its subtest lines) reaches the stream in a single
+    write when the test ends, so nothing another thread writes can land in the
+    middle of it.  ``durations`` and ``collectedDurations`` work on 3.11 too.
+    """
+
+    def __init__(
+        self,
+        stream: TextIO,
+        descriptions: bool,
+        verbosity: int,
+        *,
+        durations: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if _HAS_DURATIONS:
+            super().__init__(stream, descriptions, verbosity, durations=durations, **kwargs)
+        else:
+            super().__init__(stream, descriptions, verbosity, **kwargs)
+            self.durations = durations
+            self.collectedDurations: list[tuple[str, float]] = []
+        self._aiounit_stream: Any = None
+
+    if not _HAS_DURATIONS:
+
+        def addDuration(self, test: unittest.TestCase, elapsed: float) -> None:  # noqa: N802
+            """Called when a test finished to run, regardless of its outcome."""
+            self.collectedDurations.append((str(test), elapsed))
+
+    def startTest(self, test: unittest.TestCase) -> None:  # noqa: N802
+        if self._aiounit_stream is None:
+            self._aiounit_stream = self.stream
+            self.stream = _WritelnDecorator(io.StringIO())
+        super().startTest(test)
+
+    def stopTest(self, test: unittest.TestCase) -> None:  # noqa: N802
+        # Flush our line before unittest's stopTest: with -b it writes a failed
+        # test's captured output after the status, as the stdlib order has it.
+        self._flush_line()
+        super().stopTest(test)
+
+    def _flush_line(self) -> None:
+        real = self._aiounit_stream
+        if real is None:
+            return
+        text = self.stream.stream.getvalue()
+        self.stream, self._aiounit_stream = real, None
+        if text:
+            real.write(text)
+            real.flush()
+
+    def printErrors(self) -> None:  # noqa: N802
+        self._flush_line()
+        super().printErrors()

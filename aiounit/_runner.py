@@ -1,0 +1,159 @@
+"""TextTestRunner: unittest's, with aiounit's result and 3.12+ behaviour everywhere."""
+
+from __future__ import annotations
+
+import sys
+import time
+import unittest
+import warnings
+from typing import Any, TextIO
+
+from ._result import TextTestResult
+
+__unittest = True
+
+
+class TextTestRunner(unittest.TextTestRunner):
+    """Drop-in for ``unittest.TextTestRunner`` (same arguments, same output).
+
+    Its default result class is ``aiounit.TextTestResult``.  It gives the 3.12+
+    behaviour on every supported Python: ``durations``, the "Slowest test
+    durations" table and "NO TESTS RAN".
+    """
+
+    resultclass = TextTestResult
+
+    def __init__(
+        self,
+        stream: TextIO | None = None,
+        descriptions: bool = True,
+        verbosity: int = 1,
+        failfast: bool = False,
+        buffer: bool = False,
+        resultclass: Any = None,
+        warnings: str | None = None,
+        *,
+        tb_locals: bool = False,
+        durations: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            stream,
+            descriptions,
+            verbosity,
+            failfast,
+            buffer,
+            resultclass,
+            warnings,
+            tb_locals=tb_locals,
+            **kwargs,
+        )
+        self.durations = durations
+
+    def _makeResult(self) -> unittest.TestResult:  # noqa: N802
+        try:
+            return self.resultclass(
+                self.stream, self.descriptions, self.verbosity, durations=self.durations
+            )
+        except TypeError:
+            # didn't accept the durations argument
+            return self.resultclass(self.stream, self.descriptions, self.verbosity)
+
+    def _printDurations(self, result: unittest.TestResult) -> None:  # noqa: N802
+        collected = getattr(result, "collectedDurations", None)
+        if not collected:
+            return
+        ls = sorted(collected, key=lambda x: x[1], reverse=True)
+        if self.durations is not None and self.durations > 0:
+            ls = ls[: self.durations]
+        self.stream.writeln("Slowest test durations")
+        if hasattr(result, "separator2"):
+            self.stream.writeln(result.separator2)
+        hidden = False
+        for test, elapsed in ls:
+            if self.verbosity < 2 and elapsed < 0.001:
+                hidden = True
+                continue
+            self.stream.writeln("%-10s %s" % ("%.3fs" % elapsed, test))
+        if hidden:
+            self.stream.writeln(
+                "\n(durations < 0.001s were hidden; use -v to show these durations)"
+            )
+        else:
+            self.stream.writeln("")
+
+    def run(self, test: Any) -> unittest.TestResult:
+        """Run the given test case or test suite (the 3.13 ``TextTestRunner.run``)."""
+        result = self._makeResult()
+        unittest.registerResult(result)
+        result.failfast = self.failfast
+        result.buffer = self.buffer
+        result.tb_locals = self.tb_locals
+        with warnings.catch_warnings():
+            if self.warnings:
+                # if self.warnings is set, use it to filter all the warnings
+                warnings.simplefilter(self.warnings)  # type: ignore[arg-type]
+                if sys.version_info < (3, 12) and self.warnings in ("default", "always"):
+                    # 3.11 shows its deprecated assert aliases once per module
+                    warnings.filterwarnings(
+                        "module",
+                        category=DeprecationWarning,
+                        message=r"Please use assert\w+ instead.",
+                    )
+            start_time = time.perf_counter()
+            start_test_run = getattr(result, "startTestRun", None)
+            if start_test_run is not None:
+                start_test_run()
+            try:
+                test(result)
+            finally:
+                stop_test_run = getattr(result, "stopTestRun", None)
+                if stop_test_run is not None:
+                    stop_test_run()
+            stop_time = time.perf_counter()
+        time_taken = stop_time - start_time
+        result.printErrors()
+        if self.durations is not None:
+            self._printDurations(result)
+
+        if hasattr(result, "separator2"):
+            self.stream.writeln(result.separator2)
+
+        run = result.testsRun
+        self.stream.writeln("Ran %d test%s in %.3fs" % (run, run != 1 and "s" or "", time_taken))
+        self.stream.writeln()
+
+        expected_fails = unexpected_successes = skipped = 0
+        try:
+            results = map(
+                len, (result.expectedFailures, result.unexpectedSuccesses, result.skipped)
+            )
+        except AttributeError:
+            pass
+        else:
+            expected_fails, unexpected_successes, skipped = results
+
+        infos = []
+        if not result.wasSuccessful():
+            self.stream.write("FAILED")
+            failed, errored = len(result.failures), len(result.errors)
+            if failed:
+                infos.append("failures=%d" % failed)
+            if errored:
+                infos.append("errors=%d" % errored)
+        elif run == 0 and not skipped:
+            self.stream.write("NO TESTS RAN")
+        else:
+            self.stream.write("OK")
+        if skipped:
+            infos.append("skipped=%d" % skipped)
+        if expected_fails:
+            infos.append("expected failures=%d" % expected_fails)
+        if unexpected_successes:
+            infos.append("unexpected successes=%d" % unexpected_successes)
+        if infos:
+            self.stream.writeln(" (%s)" % (", ".join(infos),))
+        else:
+            self.stream.write("\n")
+        self.stream.flush()
+        return result

@@ -1,0 +1,271 @@
+"""ConcurrentTestSuite: split a suite into serial tests and groups, keep fixtures."""
+
+from __future__ import annotations
+
+import inspect
+import unittest
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import _config
+from ._marks import group_mark_of, timeout_of
+from ._scheduler import Member, run_group
+
+__unittest = True
+
+_MODULE_GROUP = object()  # the key part of --default-group module
+
+
+@dataclass(slots=True)
+class _Unit:
+    """Something run at one place of the order: a test, a group, or a foreign suite."""
+
+    key: object
+    tests: list[Any] = field(default_factory=list)
+    owners: list[tuple[unittest.BaseTestSuite, int]] = field(default_factory=list)
+    classes: list[type] = field(default_factory=list)
+
+    @property
+    def is_group(self) -> bool:
+        return self.key is not None and not isinstance(self.key, _Opaque)
+
+
+class _Opaque:
+    """Key of a nested suite that runs itself (a custom ``run``): never flattened."""
+
+    __slots__ = ()
+
+
+class ConcurrentTestSuite(unittest.TestSuite):
+    """A ``unittest.TestSuite`` that runs each group's tests concurrently.
+
+    Tests run in the suite's order, except that a group runs as a whole at the
+    place of its first member; tests with no group run one at a time, as the
+    stdlib runs them.  Class and module fixtures run once around the tests that
+    need them.  Nested plain suites are flattened; a nested suite with a
+    ``run()`` of its own is run as it is.  Any ``unittest.TestResult`` works.
+
+    Args:
+        tests: tests and suites, as for ``unittest.TestSuite``.
+        timeout: default per-test limit in seconds (``--timeout``), or None.
+        max_concurrency: default cap on running members of a group, or None.
+        default_group: ``"none"``, ``"class"`` or ``"module"``: where async tests
+            with no ``@group`` go.
+    """
+
+    def __init__(
+        self,
+        tests: Iterable[Any] = (),
+        *,
+        timeout: float | None = None,
+        max_concurrency: int | None = None,
+        default_group: str | None = None,
+    ) -> None:
+        super().__init__(tests)
+        # Validate now, at the boundary; None means "the enclosing run's value".
+        _config.Config().merged(
+            timeout=timeout, max_concurrency=max_concurrency, default_group=default_group
+        )
+        self.timeout = timeout
+        self.max_concurrency = max_concurrency
+        self.default_group = default_group
+
+    def run(self, result: unittest.TestResult, debug: bool = False) -> unittest.TestResult:
+        if debug:
+            return super().run(result, debug)
+        config = _config.current().merged(
+            timeout=self.timeout,
+            max_concurrency=self.max_concurrency,
+            default_group=self.default_group,
+        )
+        with _config.using(config):
+            return self._run(result, config)
+
+    def _run(self, result: unittest.TestResult, config: _config.Config) -> unittest.TestResult:
+        top_level = False
+        if getattr(result, "_testRunEntered", False) is False:
+            result._testRunEntered = top_level = True
+
+        units = _plan(self, config.default_group)
+        fixtures = _Fixtures(self, result, units)
+        for index, unit in enumerate(units):
+            if result.shouldStop:
+                break
+            if isinstance(unit.key, _Opaque):
+                fixtures.hand_over()
+                unit.tests[0](result)
+                fixtures.take_back()
+            else:
+                fixtures.enter(index, unit)
+                runnable = [t for t in unit.tests if not fixtures.setup_failed(t)]
+                if not unit.is_group:
+                    for test in runnable:
+                        test(result)
+                elif runnable:
+                    _run_unit_group(runnable, result, config)
+            for owner, position in unit.owners:
+                if owner._cleanup:
+                    owner._removeTestAtIndex(position)
+            units[index] = None  # type: ignore[call-overload]  # free the tests
+
+        if top_level:
+            fixtures.finish()
+            result._testRunEntered = False
+        else:
+            fixtures.hand_over()
+        return result
+
+
+def _run_unit_group(
+    tests: list[unittest.TestCase], result: unittest.TestResult, config: _config.Config
+) -> None:
+    marks = [group_mark_of(test) for test in tests]
+    caps = [m.max_concurrency for m in marks if m is not None and m.max_concurrency]
+    members = [
+        Member(test, timeout_of(test, mark, config.timeout))
+        for test, mark in zip(tests, marks, strict=True)
+    ]
+    run_group(
+        members,
+        result,
+        # Members may disagree; the strictest cap is the only safe one.
+        max_concurrency=min(caps) if caps else config.max_concurrency,
+        debug=config.debug,
+        loop_factory=getattr(tests[0], "loop_factory", None),
+    )
+
+
+def _leaves(suite: unittest.BaseTestSuite) -> Iterator[tuple[Any, unittest.BaseTestSuite, int]]:
+    """Tests of *suite* and its plain nested suites, with where each one lives."""
+    for index, test in enumerate(suite._tests):
+        if test is None:  # already run and released
+            continue
+        if isinstance(test, unittest.TestSuite) and type(test).run in (
+            unittest.TestSuite.run,
+            ConcurrentTestSuite.run,
+        ):
+            yield from _leaves(test)
+        else:
+            yield test, suite, index
+
+
+def _group_key(test: Any, default_group: str) -> object:
+    if not isinstance(test, unittest.TestCase):
+        return None
+    cls = type(test)
+    mark = group_mark_of(test)
+    if mark is not None:
+        # Names are scoped to the module; an unnamed group is its class's own.
+        return (cls.__module__, cls if mark.name is None else mark.name)
+    if default_group == "none" or not isinstance(test, unittest.IsolatedAsyncioTestCase):
+        return None
+    if not inspect.iscoroutinefunction(getattr(test, test._testMethodName, None)):
+        return None
+    return (cls.__module__, cls if default_group == "class" else _MODULE_GROUP)
+
+
+def _plan(suite: unittest.BaseTestSuite, default_group: str) -> list[_Unit]:
+    """The units to run, in order: each group at the place of its first member."""
+    units: list[_Unit] = []
+    groups: dict[object, _Unit] = {}
+    for test, owner, index in _leaves(suite):
+        if unittest.suite._isnotsuite(test):
+            key = _group_key(test, default_group)
+        else:
+            key = _Opaque()
+        unit = groups.get(key) if key is not None else None
+        if unit is None:
+            unit = _Unit(key)
+            units.append(unit)
+            if unit.is_group:
+                groups[key] = unit
+        unit.tests.append(test)
+        unit.owners.append((owner, index))
+        if not isinstance(key, _Opaque) and test.__class__ not in unit.classes:
+            unit.classes.append(test.__class__)
+    return units
+
+
+class _Fixtures:
+    """Class and module fixtures around units, through unittest's own handlers.
+
+    unittest tracks the one class whose ``setUpClass`` ran in
+    ``result._previousTestClass`` and calls ``tearDownClass`` as soon as a test
+    of another class comes.  A group may need several classes set up at once,
+    and pulls later tests forward, so this keeps a list of the classes that are
+    set up.  A class stays set up past a unit that does not use it only when it
+    belongs to a group and a later unit of the same module still needs it;
+    suites without groups therefore see exactly the stdlib's calls and order.
+    Errors go through the stdlib's ``_ErrorHolder`` reporting.
+    """
+
+    def __init__(self, suite: unittest.TestSuite, result: unittest.TestResult, units: list[_Unit]) -> None:
+        self.suite = suite
+        self.result = result
+        previous = getattr(result, "_previousTestClass", None)
+        # A class an enclosing suite set up before handing the result to us.
+        self.active: list[type] = [previous] if previous is not None else []
+        self.last_use: dict[type, int] = {}
+        self.grouped: set[type] = set()
+        for index, unit in enumerate(units):
+            for cls in unit.classes:
+                self.last_use[cls] = index
+            if unit.is_group:
+                self.grouped.update(unit.classes)
+
+    def enter(self, index: int, unit: _Unit) -> None:
+        result, suite = self.result, self.suite
+        first = unit.tests[0]
+        module = first.__class__.__module__
+        for cls in list(self.active):
+            if cls in unit.classes:
+                continue
+            if cls in self.grouped and cls.__module__ == module and self.last_use.get(cls, -1) > index:
+                continue
+            self._tear_down(cls)
+        suite._handleModuleFixture(first, result)
+        for test in _first_of_each_class(unit):
+            cls = test.__class__
+            if cls in self.active:
+                continue
+            result._previousTestClass = None
+            suite._handleClassSetUp(test, result)
+            self.active.append(cls)
+        result._previousTestClass = unit.classes[-1]
+
+    def setup_failed(self, test: Any) -> bool:
+        return bool(
+            getattr(test.__class__, "_classSetupFailed", False)
+            or getattr(self.result, "_moduleSetUpFailed", False)
+        )
+
+    def _tear_down(self, cls: type) -> None:
+        self.result._previousTestClass = cls
+        self.suite._tearDownPreviousClass(None, self.result)
+        self.active.remove(cls)
+
+    def hand_over(self) -> None:
+        """Leave exactly one set-up class, in ``_previousTestClass``, for a suite
+        that handles fixtures the stdlib way (an enclosing or a nested one)."""
+        for cls in self.active[:-1]:
+            self._tear_down(cls)
+        if self.active:
+            self.result._previousTestClass = self.active[-1]
+
+    def take_back(self) -> None:
+        previous = getattr(self.result, "_previousTestClass", None)
+        self.active = [previous] if previous is not None else []
+
+    def finish(self) -> None:
+        for cls in list(self.active):
+            self._tear_down(cls)
+        self.suite._handleModuleTearDown(self.result)
+
+
+def _first_of_each_class(unit: _Unit) -> Iterator[Any]:
+    seen: set[type] = set()
+    for test in unit.tests:
+        if test.__class__ not in seen:
+            seen.add(test.__class__)
+            yield test

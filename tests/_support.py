@@ -1,0 +1,108 @@
+"""Helpers for aiounit's own tests: run tiny test classes, record what results see."""
+
+from __future__ import annotations
+
+import io
+import unittest
+from collections.abc import Iterable
+from typing import Any
+
+import aiounit
+
+
+class LoggingResult(unittest.TestResult):
+    """A foreign TestResult that records every call it gets, in order.
+
+    ``events`` holds tuples such as ``("startTest", "test_a")``,
+    ``("addSuccess", "test_a")``, ``("addSubTest", "test_a", "(i=1)", "FAIL")``,
+    ``("stopTest", "test_a")``; class and module fixtures show up as
+    ``("addError", "setUpClass (mod.Class)")``.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.events: list[tuple[Any, ...]] = []
+
+    @staticmethod
+    def _name(test: Any) -> str:
+        return getattr(test, "_testMethodName", None) or str(test)
+
+    def startTest(self, test: Any) -> None:  # noqa: N802
+        self.events.append(("startTest", self._name(test)))
+        super().startTest(test)
+
+    def stopTest(self, test: Any) -> None:  # noqa: N802
+        self.events.append(("stopTest", self._name(test)))
+        super().stopTest(test)
+
+    def addSuccess(self, test: Any) -> None:  # noqa: N802
+        self.events.append(("addSuccess", self._name(test)))
+        super().addSuccess(test)
+
+    def addError(self, test: Any, err: Any) -> None:  # noqa: N802
+        self.events.append(("addError", self._name(test)))
+        super().addError(test, err)
+
+    def addFailure(self, test: Any, err: Any) -> None:  # noqa: N802
+        self.events.append(("addFailure", self._name(test)))
+        super().addFailure(test, err)
+
+    def addSkip(self, test: Any, reason: str) -> None:  # noqa: N802
+        self.events.append(("addSkip", self._name(test)))
+        super().addSkip(test, reason)
+
+    def addExpectedFailure(self, test: Any, err: Any) -> None:  # noqa: N802
+        self.events.append(("addExpectedFailure", self._name(test)))
+        super().addExpectedFailure(test, err)
+
+    def addUnexpectedSuccess(self, test: Any) -> None:  # noqa: N802
+        self.events.append(("addUnexpectedSuccess", self._name(test)))
+        super().addUnexpectedSuccess(test)
+
+    def addSubTest(self, test: Any, subtest: Any, err: Any) -> None:  # noqa: N802
+        if err is None:
+            status = "ok"
+        elif issubclass(err[0], test.failureException):
+            status = "FAIL"
+        else:
+            status = "ERROR"
+        self.events.append(("addSubTest", self._name(test), subtest._subDescription(), status))
+        super().addSubTest(test, subtest, err)
+
+    def addDuration(self, test: Any, elapsed: float) -> None:  # noqa: N802
+        self.events.append(("addDuration", self._name(test)))
+        parent = getattr(super(), "addDuration", None)  # 3.12+
+        if parent is not None:
+            parent(test, elapsed)
+
+
+def suite_of(*classes: type, suite_class: type = aiounit.ConcurrentTestSuite, **kwargs: Any) -> Any:
+    """A suite of the tests of *classes*, in the loader's order."""
+    loader = unittest.TestLoader()
+    return suite_class([loader.loadTestsFromTestCase(cls) for cls in classes], **kwargs)
+
+
+def run_tests(
+    *classes: type, result: unittest.TestResult | None = None, **kwargs: Any
+) -> Any:
+    """Run the tests of *classes* in a ConcurrentTestSuite; return the result.
+
+    Keyword arguments go to ConcurrentTestSuite (``timeout``, ``max_concurrency``,
+    ``default_group``).
+    """
+    if result is None:
+        result = LoggingResult()
+    suite_of(*classes, **kwargs).run(result)
+    return result
+
+
+def run_text(suite: Any, *, runner: type = aiounit.TextTestRunner, **kwargs: Any) -> str:
+    """Run *suite* with a text runner writing to a string; return the output."""
+    stream = io.StringIO()
+    runner(stream=stream, **kwargs).run(suite)
+    return stream.getvalue()
+
+
+def tests_of(events: Iterable[tuple[Any, ...]]) -> list[str]:
+    """The test names in *events*, in the order their startTest came."""
+    return [e[1] for e in events if e[0] == "startTest"]
