@@ -13,7 +13,7 @@ import traceback
 import unittest
 import warnings
 from collections.abc import Callable, Iterator
-from types import FrameType, TracebackType
+from types import FrameType, FunctionType, TracebackType
 from typing import Any, TypeVar
 from unittest.case import SkipTest, _addError, _addSkip, _Outcome, _ShouldStop
 
@@ -147,6 +147,7 @@ async def run_case(
     limit: float | None,
     *,
     threaded: bool = False,
+    member: Any = None,
 ) -> None:
     """Run *test*'s whole lifecycle in the current task, reporting to *result*.
 
@@ -154,7 +155,10 @@ async def run_case(
     private runner, so that many tests can share one loop.  *limit* bounds the
     setup and the test, then, again, the teardown, then the cleanups; whatever
     times out, the later parts still run.  With *threaded*, a sync test method
-    runs on a worker thread so that it does not block its peers.  Only
+    runs on a worker thread so that it does not block its peers.  *member* is
+    the scheduler's record of this test in a group (see ``_scheduler.Member``):
+    it watches for a test that ignores cancellation, stops the test cleanly when
+    the run stops, and settles what the test left behind.  Only
     ``CancelledError`` (the group is going away) and ``KeyboardInterrupt`` leave
     this function; everything else ends up in *result*.
     """
@@ -177,23 +181,25 @@ async def run_case(
         try:
             test._outcome = outcome
             set_up = False
-            with _Deadline(limit, test, outcome) as deadline:
-                async with deadline.scope():
+            part = _Limit(limit, test, outcome, member)
+            async with part:
+                with outcome.testPartExecutor(test):
+                    await _call_set_up(test)
+                if outcome.success:
+                    set_up = True
+                    outcome.expecting_failure = expecting_failure
                     with outcome.testPartExecutor(test):
-                        await _call_set_up(test)
-                    if outcome.success:
-                        set_up = True
-                        outcome.expecting_failure = expecting_failure
-                        with outcome.testPartExecutor(test):
-                            await _call_test_method(test, method, threaded)
-                        outcome.expecting_failure = False
-                if set_up:
-                    async with deadline.scope():
-                        with outcome.testPartExecutor(test):
-                            await _call_tear_down(test)
-                while test._cleanups:
-                    async with deadline.scope():
-                        await _do_cleanups(test, outcome)
+                        await _call_test_method(test, method, threaded)
+                    outcome.expecting_failure = False
+            if set_up:
+                async with part:
+                    with outcome.testPartExecutor(test):
+                        await _call_tear_down(test)
+            while test._cleanups:
+                async with part:
+                    await _do_cleanups(test, outcome)
+            if member is not None:
+                await member.settle(test, outcome)
             _add_duration(test, result, time.perf_counter() - start_time)
 
             if outcome.success:
@@ -214,41 +220,65 @@ async def run_case(
         result.stopTest(test)
 
 
-class _Deadline:
-    """One ``asyncio.timeout`` per part of a test, each reported when it expires."""
+class _Limit:
+    """``asyncio.timeout(limit)`` around one part of a test; reports its expiry.
+
+    In a group it also tells the member when a part starts and ends, so the
+    scheduler can give up on a test that ignores its cancellation, and it turns
+    the cancellation of a stopping run (failfast, Ctrl-C with -c) into a skip,
+    after which the test's teardown and cleanups still run.
+
+    A class, not an ``@asynccontextmanager``: it is entered several times per
+    test, and an async generator per entry costs asyncio a WeakSet insertion.
+    """
+
+    __slots__ = ("_cm", "limit", "member", "outcome", "test")
 
     def __init__(
-        self, limit: float | None, test: unittest.TestCase, outcome: _Outcome
+        self, limit: float | None, test: unittest.TestCase, outcome: _Outcome, member: Any
     ) -> None:
         self.limit = limit
         self.test = test
         self.outcome = outcome
+        self.member = member
+        self._cm: asyncio.Timeout | None = None
 
-    def __enter__(self) -> _Deadline:
-        return self
+    async def __aenter__(self) -> None:
+        if self.limit is not None:
+            self._cm = asyncio.timeout(self.limit)
+            await self._cm.__aenter__()
+            if self.member is not None:
+                self.member.watch(self.limit)
 
-    def __exit__(self, *exc_info: object) -> None:
-        self.test = None  # type: ignore[assignment]
-        self.outcome = None  # type: ignore[assignment]
-
-    @contextlib.asynccontextmanager
-    async def scope(self) -> Any:
-        if self.limit is None:
-            yield
-            return
-        cm = asyncio.timeout(self.limit)
-        try:
-            async with cm:
-                yield
-        except TimeoutError as exc:
-            if not cm.expired():  # pragma: no cover - only an aiounit bug gets here
-                raise
-            self._report(exc.__cause__ or exc.__context__)
-        else:
-            # The test swallowed our CancelledError and went on: it still
-            # overran its limit.
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool:
+        cm, self._cm = self._cm, None
+        if cm is not None:
+            if self.member is not None:
+                self.member.unwatch()
+            try:
+                await cm.__aexit__(exc_type, exc, tb)
+            except TimeoutError as error:
+                if not cm.expired():  # pragma: no cover - only an aiounit bug gets here
+                    raise
+                self._report(error.__cause__ or exc)
+                return True
             if cm.expired():
+                # The test swallowed our CancelledError and went on: it still
+                # overran its limit.
                 self._report(None)
+        member = self.member
+        if exc_type is asyncio.CancelledError and member is not None and member.stopping:
+            if member.take_stop():
+                self.outcome.expecting_failure = False
+                self.outcome.success = False
+                _addSkip(self.outcome.result, self.test, member.stop_reason)
+                return True
+        return False
 
     def _report(self, cancelled: BaseException | None) -> None:
         self.outcome.expecting_failure = False
@@ -288,17 +318,27 @@ def _is_framework(frame: FrameType) -> bool:
     return "__unittest" in g or g.get("__name__", "").startswith("asyncio")
 
 
+_NO_OP = frozenset(
+    {unittest.IsolatedAsyncioTestCase.asyncSetUp, unittest.IsolatedAsyncioTestCase.asyncTearDown}
+)
+
+
+def _overridden(hook: Any) -> bool:
+    # The stdlib's empty asyncSetUp/asyncTearDown need no coroutine each.
+    return hook is not None and getattr(hook, "__func__", None) not in _NO_OP
+
+
 async def _call_set_up(test: unittest.TestCase) -> None:
     test.setUp()
     async_set_up = getattr(test, "asyncSetUp", None)
-    if async_set_up is not None:
+    if _overridden(async_set_up):
         await _call_maybe_async(async_set_up)
 
 
 async def _call_test_method(
     test: unittest.TestCase, method: Callable[[], Any], threaded: bool
 ) -> None:
-    if threaded and not inspect.iscoroutinefunction(method):
+    if threaded and not is_coroutine_function(method):
         value = await run_in_thread(method, name=test.id())
     else:
         value = await _call_maybe_async(method)
@@ -313,7 +353,7 @@ async def _call_test_method(
 
 async def _call_tear_down(test: unittest.TestCase) -> None:
     async_tear_down = getattr(test, "asyncTearDown", None)
-    if async_tear_down is not None:
+    if _overridden(async_tear_down):
         await _call_maybe_async(async_tear_down)
     test.tearDown()
 
@@ -325,10 +365,24 @@ async def _do_cleanups(test: unittest.TestCase, outcome: _Outcome) -> None:
             await _call_maybe_async(function, *args, **kwargs)
 
 
+_COROUTINE_MARK = getattr(inspect, "_is_coroutine_mark", object())  # 3.12+
+
+
+def is_coroutine_function(func: Any) -> bool:
+    """``inspect.iscoroutinefunction``, with a fast path for plain functions and
+    methods: it runs several times per test."""
+    f = getattr(func, "__func__", func)
+    if type(f) is FunctionType:
+        return bool(f.__code__.co_flags & inspect.CO_COROUTINE) or (
+            getattr(f, "_is_coroutine_marker", None) is _COROUTINE_MARK
+        )
+    return inspect.iscoroutinefunction(func)
+
+
 async def _call_maybe_async(func: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
     # IsolatedAsyncioTestCase._callMaybeAsync: only coroutine functions are
     # awaited; a sync callable that returns an awaitable gets its value returned.
-    if inspect.iscoroutinefunction(func):
+    if is_coroutine_function(func):
         return await func(*args, **kwargs)
     return func(*args, **kwargs)
 

@@ -23,10 +23,20 @@ class Config:
     max_concurrency: int | None = None
     default_group: DefaultGroup = "none"
     debug: bool | None = None
+    #: a test that keeps the loop busy this long (s) is named; None: never
+    blocking_threshold: float | None = 0.1
+    #: report a test that blocked the loop as an error, not a warning
+    fail_on_blocking: bool = False
+    #: report tasks a test left running as an error, not a warning
+    fail_on_leaks: bool = False
+    #: how long (s) a cancelled test, or its leftover tasks, get to finish
+    grace: float = 1.0
 
     def __post_init__(self) -> None:
         check_timeout(self.timeout)
         check_max_concurrency(self.max_concurrency)
+        check_timeout(self.blocking_threshold, "blocking_threshold")
+        check_timeout(self.grace, "grace")
         if self.default_group not in DEFAULT_GROUPS:
             msg = f"default_group must be one of {DEFAULT_GROUPS}, got {self.default_group!r}"
             raise ValueError(msg)

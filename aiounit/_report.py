@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sys
 import unittest
+from collections.abc import Sequence
 from typing import Any
 
 __unittest = True
@@ -60,12 +62,44 @@ class Recorder:
         self.calls.append(("addFailure", (test, err)))
         self._failed()
 
-    def replay(self) -> None:
-        """Tell the real result everything recorded so far, in order."""
+    def replay(self, out: str = "", err: str = "", notes: Sequence[str] = ()) -> None:
+        """Tell the real result everything recorded so far, in order.
+
+        *out* and *err*, the test's captured output, are written to
+        ``sys.stdout``/``sys.stderr`` right after ``startTest``: a buffering
+        result has swapped them for its own buffers by then, so it shows them
+        with a failure and drops them for a pass, exactly as for a test it ran
+        itself.  *notes* (warnings about the test) go to the result's
+        ``addDiagnostic`` if it has one, else to ``sys.stderr``, before
+        ``stopTest``.
+        """
         calls, self.calls = self.calls, []
         real = self._real
         for name, args in calls:
+            if name == "stopTest" and notes:
+                _tell_notes(real, args[0], notes)
+                notes = ()
             getattr(real, name)(*args)
+            if name == "startTest":
+                if out:
+                    sys.stdout.write(out)
+                if err:
+                    sys.stderr.write(err)
+                out = err = ""
+
+
+def _tell_notes(real: unittest.TestResult, test: Any, notes: Sequence[str]) -> None:
+    add = getattr(real, "addDiagnostic", None)
+    if add is not None:
+        for note in notes:
+            add(test, note)
+        return
+    # A foreign result: tell the user on the terminal.  Not on sys.stdout or
+    # sys.stderr while buffering: a passing test's buffer is thrown away.
+    stream = getattr(real, "_original_stderr", None) if getattr(real, "buffer", False) else None
+    stream = stream or sys.stderr
+    for note in notes:
+        stream.write(f"aiounit: warning: {test}: {note}\n")
 
 
 class _AddSkip:

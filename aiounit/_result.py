@@ -38,6 +38,9 @@ class TextTestResult(unittest.TextTestResult):
             self.durations = durations
             self.collectedDurations: list[tuple[str, float]] = []
         self._aiounit_stream: Any = None
+        #: (test, message) warnings about tests that did not fail them: a test
+        #: that blocked the event loop, or left tasks running.
+        self.diagnostics: list[tuple[Any, str]] = []
 
     if not _HAS_DURATIONS:
 
@@ -46,7 +49,8 @@ class TextTestResult(unittest.TextTestResult):
             self.collectedDurations.append((str(test), elapsed))
 
     def startTest(self, test: unittest.TestCase) -> None:  # noqa: N802
-        if self._aiounit_stream is None:
+        # Only verbose output spans several writes per test; a dot is one write.
+        if self.showAll and self._aiounit_stream is None:
             self._aiounit_stream = self.stream
             self.stream = _WritelnDecorator(io.StringIO())
         super().startTest(test)
@@ -67,6 +71,11 @@ class TextTestResult(unittest.TextTestResult):
             real.write(text)
             real.flush()
 
+    def addDiagnostic(self, test: Any, message: str) -> None:  # noqa: N802
+        """Called with a warning about *test* that does not fail it (aiounit only)."""
+        self.diagnostics.append((test, message))
+
     def printErrors(self) -> None:  # noqa: N802
         self._flush_line()
         super().printErrors()
+        self.printErrorList("WARNING", self.diagnostics)

@@ -151,6 +151,9 @@ class TextTestRunner(unittest.TextTestRunner):
             infos.append("expected failures=%d" % expected_fails)
         if unexpected_successes:
             infos.append("unexpected successes=%d" % unexpected_successes)
+        diagnostics = getattr(result, "diagnostics", None)
+        if diagnostics:
+            infos.append("warnings=%d" % len(diagnostics))
         if infos:
             self.stream.writeln(" (%s)" % (", ".join(infos),))
         else:

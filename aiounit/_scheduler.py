@@ -1,43 +1,177 @@
 """Runs the members of one group as tasks on one event loop.
 
-This is the only module that creates tasks.  Its invariants:
+This is the only module that creates the loop and the member tasks.  Its
+invariants:
 
-* every member task belongs to the group's TaskGroup, so none outlives it;
-* a member never raises into the TaskGroup (a failing test must not cancel its
-  peers): ``run_case`` turns every error into a result, only cancellation and
-  KeyboardInterrupt pass;
-* the real result is only touched here, on the loop's thread, and only between
-  awaits, so one test's calls can never interleave with another's.
+* a member never raises into the group: ``run_case`` turns every error into a
+  result; only cancellation and KeyboardInterrupt pass;
+* the real result is only touched on the loop's thread, between awaits, one
+  whole test at a time (``Recorder.replay``), so no two tests interleave;
+* the run always ends: a test that ignores its cancellation is given up on
+  after a grace period and reported; tasks still pending when the group ends
+  are cancelled and waited for a bounded time, then the loop closes anyway;
+* everything a test leaves behind (tasks still running, exceptions in loop
+  callbacks it scheduled, time it kept the loop blocked) is charged to it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
+import signal
+import sys
+import threading
 import unittest
+import weakref
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from typing import Any
 
+from . import _config
+from ._capture import CURRENT, captured_output, concurrent_assert_logs
 from ._case import _context_of, run_case, run_in_thread, timeout_error
+from ._errors import TestTimeoutError
 from ._report import Recorder, recorder_class
+from ._watchdog import Watchdog
 
 __unittest = True
 
+_STOP_REASON = "not finished: the run was stopped (failfast or Ctrl-C) while it ran"
 
-@dataclass(slots=True)
+
 class Member:
-    """One test of a group, with its resolved limit."""
+    """One test of a group and everything the scheduler knows about it."""
 
-    test: unittest.TestCase
-    limit: float | None
+    __slots__ = (
+        "_group",
+        "_stop_sent",
+        "_watch",
+        "abandoned",
+        "blocked",
+        "err",
+        "finished",
+        "limit",
+        "loop_errors",
+        "notes",
+        "out",
+        "spawned",
+        "stopping",
+        "task",
+        "test",
+        "__weakref__",
+    )
+
+    stop_reason = _STOP_REASON
+
+    def __init__(self, test: unittest.TestCase, limit: float | None) -> None:
+        self.test = test
+        self.limit = limit
+        self.task: asyncio.Task[Any] | None = None
+        self.spawned: set[asyncio.Task[Any]] = set()
+        self.out: io.StringIO | None = None
+        self.err: io.StringIO | None = None
+        self.loop_errors: list[tuple[Any, BaseException, Any]] = []
+        self.blocked: list[tuple[float, str | None]] = []
+        self.notes: list[str] = []
+        self.stopping = False
+        self.finished = False
+        self.abandoned = False
+        self._stop_sent = False
+        self._watch: asyncio.TimerHandle | None = None
+        self._group: _Group | None = None
+
+    def __repr__(self) -> str:
+        return f"<Member {self.test.id()}>"
+
+    # -- called by run_case (through _Limit) -------------------------------------
+
+    def watch(self, limit: float) -> None:
+        """A part with *limit* started: give up on it if it outlives limit + grace."""
+        group = self._group
+        assert group is not None
+        self.unwatch()
+        self._watch = group.loop.call_later(limit + group.config.grace, group.abandon, self)
+
+    def unwatch(self) -> None:
+        if self._watch is not None:
+            self._watch.cancel()
+            self._watch = None
+
+    def take_stop(self) -> bool:
+        """Consume the cancellation that stopping the run sent to this test."""
+        if not self._stop_sent:
+            return False
+        self._stop_sent = False
+        task = asyncio.current_task()
+        if task is not None:
+            task.uncancel()
+        return True
+
+    async def settle(self, test: unittest.TestCase, outcome: Any) -> None:
+        """Charge to *test* what it left behind, before its outcome is decided."""
+        group = self._group
+        assert group is not None
+        result = outcome.result
+        leaked = [t for t in self.spawned if not t.done()]
+        if leaked:
+            names = ", ".join(_describe(t) for t in leaked)
+            for task in leaked:
+                task.cancel()
+            _, stuck = await asyncio.wait(leaked, timeout=group.config.grace)
+            message = f"left {len(leaked)} task(s) running, cancelled at its end: {names}"
+            if stuck:
+                message += f"; {len(stuck)} ignored the cancellation"
+            self._charge(outcome, message, group.config.fail_on_leaks, LeakedTaskError)
+        if group.watchdog is not None:
+            block = group.watchdog.claim(self)
+            if block is not None:
+                self.blocked.append(block)
+        for seconds, where in self.blocked:
+            message = (
+                f"blocked the event loop for {seconds:.2f} s (threshold "
+                f"{group.config.blocking_threshold:g} s)"
+            )
+            if where:
+                message += f" at {where}"
+            self._charge(outcome, message, group.config.fail_on_blocking, LoopBlockedError)
+        self.blocked.clear()
+        for exc_info in self.loop_errors:
+            outcome.success = False
+            unittest.case._addError(result, test, exc_info)
+        self.loop_errors.clear()
+
+    def _charge(self, outcome: Any, message: str, as_error: bool, kind: type[Exception]) -> None:
+        if as_error:
+            outcome.success = False
+            error = kind(message)
+            unittest.case._addError(outcome.result, self.test, (kind, error, None))
+        else:
+            self.notes.append(message)
+
+
+class LeakedTaskError(RuntimeError):
+    """A test left tasks running (reported as an error with --fail-on-leaks)."""
+
+
+class LoopBlockedError(RuntimeError):
+    """A test blocked the event loop (reported as an error with --fail-on-blocking)."""
+
+
+def _describe(task: asyncio.Task[Any]) -> str:
+    coro = task.get_coro()
+    name = getattr(coro, "__qualname__", None) or repr(coro)
+    frame = getattr(coro, "cr_frame", None)
+    where = f" at {frame.f_code.co_filename}:{frame.f_lineno}" if frame is not None else ""
+    return f"{task.get_name()} ({name}{where})"
 
 
 def run_group(
     members: Sequence[Member],
     result: unittest.TestResult,
     *,
+    label: str,
     max_concurrency: int | None,
-    debug: bool | None = None,
+    config: _config.Config,
     loop_factory: Callable[[], asyncio.AbstractEventLoop] | None = None,
 ) -> None:
     """Run *members* concurrently on a new event loop; report each to *result*."""
@@ -51,82 +185,294 @@ def run_group(
             " call it from sync code"
         )
         raise RuntimeError(msg)
-    replay_errors: list[BaseException] = []
-    with asyncio.Runner(debug=debug, loop_factory=loop_factory) as runner:
-        runner.run(_run_members(members, result, max_concurrency, replay_errors))
-    if replay_errors:
-        # The result object itself failed; the stdlib would have crashed the run
-        # at that point.  Everything else in the group was still reported.
-        raise replay_errors[0]
+    _Group(members, result, label, max_concurrency, config, loop_factory).run()
 
 
-async def _run_members(
-    members: Sequence[Member],
-    result: unittest.TestResult,
-    max_concurrency: int | None,
-    replay_errors: list[BaseException],
-) -> None:
-    make_recorder = recorder_class(result)
-    slots = asyncio.Semaphore(max_concurrency) if max_concurrency else None
-    async with asyncio.TaskGroup() as tg:
-        for member in members:
+class _Group:
+    def __init__(
+        self,
+        members: Sequence[Member],
+        result: unittest.TestResult,
+        label: str,
+        max_concurrency: int | None,
+        config: _config.Config,
+        loop_factory: Callable[[], asyncio.AbstractEventLoop] | None,
+    ) -> None:
+        self.members = members
+        self.result = result
+        self.label = label
+        self.cap = max_concurrency
+        self.config = config
+        self.loop_factory = loop_factory
+        self.capture = bool(getattr(result, "buffer", False))
+        self.make_recorder = recorder_class(result)
+        self.owners: weakref.WeakKeyDictionary[asyncio.Task[Any], Member] = (
+            weakref.WeakKeyDictionary()
+        )
+        self.running: set[Member] = set()
+        self.outstanding = 0
+        self.all_done: asyncio.Event | None = None
+        self.stopping = False
+        self.group_errors: list[tuple[Any, BaseException, Any]] = []
+        self.replay_errors: list[BaseException] = []
+        self.loop: asyncio.AbstractEventLoop = None  # type: ignore[assignment]
+        self.watchdog: Watchdog | None = None
+
+    # -- the loop -------------------------------------------------------------------
+
+    def run(self) -> None:
+        loop = self.loop = (self.loop_factory or asyncio.new_event_loop)()
+        if self.config.debug is not None:
+            loop.set_debug(self.config.debug)
+        asyncio.set_event_loop(loop)
+        loop.set_exception_handler(self._exception_handler)
+        loop.set_task_factory(self._task_factory)
+        real_stop = loop.stop
+        loop.stop = self._guard_stop(real_stop)  # type: ignore[method-assign]
+        try:
+            with contextlib.ExitStack() as stack:
+                if self.capture:
+                    stack.enter_context(captured_output())
+                stack.enter_context(concurrent_assert_logs())
+                self.watchdog = stack.enter_context(Watchdog(self, loop))
+                main = loop.create_task(self._main())
+                try:
+                    loop.run_until_complete(main)
+                finally:
+                    self._shut_down(loop)
+        finally:
+            loop.stop = real_stop  # type: ignore[method-assign]
+            asyncio.set_event_loop(None)
+            loop.close()
+        for exc_info in self.group_errors:
+            holder = unittest.suite._ErrorHolder(f"event loop of {self.label}")
+            self.result.addError(holder, exc_info)
+        if self.replay_errors:
+            # The result object itself failed; the stdlib would have crashed the run
+            # at that point.  Everything else in the group was still reported.
+            raise self.replay_errors[0]
+
+    def _shut_down(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Cancel what is left, wait a bounded time for it, and let the loop go."""
+        pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+        for task in pending:
+            task.cancel()
+        grace = self.config.grace
+        if pending:
+            loop.run_until_complete(asyncio.wait(pending, timeout=grace))
+        with contextlib.suppress(TimeoutError):
+            loop.run_until_complete(asyncio.wait_for(loop.shutdown_asyncgens(), grace))
+        # Members still pending here ignored every cancellation; they were
+        # reported when they were given up on.  asyncio will complain about the
+        # destroyed pending tasks, which is the truth.
+
+    async def _main(self) -> None:
+        self.all_done = asyncio.Event()
+        slots = asyncio.Semaphore(self.cap) if self.cap else None
+        self.outstanding = 1  # held by this loop until every member has started
+        if self.watchdog is not None:
+            self.watchdog.beat()
+        for member in self.members:
             # Like TestSuite.run: once failfast or Ctrl-C asked to stop, start
             # nothing new.
-            if result.shouldStop:
+            if self.stopping or self.result.shouldStop:
                 break
             if slots is not None:
                 # Take the slot before creating the task, so that a capped group
                 # of 10 000 tests does not hold 10 000 waiting coroutines.
                 await slots.acquire()
-                if result.shouldStop:
+                if self.stopping or self.result.shouldStop:
                     slots.release()
                     break
-            tg.create_task(
-                _run_member(member, make_recorder(result), slots, replay_errors),
-                context=_context_of(member.test),
+            member._group = self
+            self.outstanding += 1
+            member.task = self.loop.create_task(
+                self._run_member(member, slots), context=_context_of(member.test)
             )
+            self.owners[member.task] = member
+            self.running.add(member)
+        self._member_done()
+        await self.all_done.wait()
 
+    def _member_done(self) -> None:
+        self.outstanding -= 1
+        if self.outstanding == 0 and self.all_done is not None:
+            self.all_done.set()
 
-async def _run_member(
-    member: Member,
-    recorder: Recorder,
-    slots: asyncio.Semaphore | None,
-    replay_errors: list[BaseException],
-) -> None:
-    test = member.test
-    try:
-        if isinstance(test, unittest.IsolatedAsyncioTestCase):
-            await run_case(test, recorder, member.limit, threaded=True)
-        else:
-            await _run_sync_case(test, recorder, member.limit)
-    finally:
-        if slots is not None:
-            slots.release()
+    async def _run_member(self, member: Member, slots: asyncio.Semaphore | None) -> None:
+        test = member.test
+        CURRENT.set(member)
+        if self.capture:
+            member.out, member.err = io.StringIO(), io.StringIO()
+        recorder = self.make_recorder(self.result)
         try:
-            recorder.replay()
+            if isinstance(test, unittest.IsolatedAsyncioTestCase):
+                await run_case(test, recorder, member.limit, threaded=True, member=member)
+            else:
+                await self._run_sync_case(member, recorder)
+        except asyncio.CancelledError:
+            if not member.take_stop() and not member.abandoned:
+                raise
+        except Exception:
+            # Not the test's error (run_case records those): ours, or the
+            # watchdog's interrupt landing between two parts.  Charge it to the
+            # test rather than lose the test or the group.
+            recorder.addError(test, sys.exc_info())
+            recorder.stopTest(test)
+        finally:
+            member.finished = True
+            self.running.discard(member)
+            if slots is not None:
+                slots.release()
+            if not member.abandoned:
+                self._replay(member, recorder)
+                self._member_done()
+
+    async def _run_sync_case(self, member: Member, recorder: Recorder) -> None:
+        """Run a plain TestCase's stdlib ``run()`` on a worker thread.
+
+        The whole lifecycle runs on the thread, as the stdlib would run it, and
+        records into its own recorder: if the thread overruns its limit it cannot
+        be stopped, so its late calls must go nowhere.
+        """
+        test, limit = member.test, member.limit
+        on_thread = self.make_recorder(self.result)
+        scope = asyncio.timeout(limit) if limit is not None else contextlib.nullcontext()
+        try:
+            async with scope:
+                await run_in_thread(test.run, on_thread, name=test.id())
+        except TimeoutError as exc:
+            error = timeout_error(test, limit, exc.__cause__)
+            recorder.startTest(test)
+            recorder.addError(test, (type(error), error, None))
+            recorder.stopTest(test)
+            return
+        except asyncio.CancelledError:
+            if member.stopping:
+                recorder.startTest(test)
+                unittest.case._addSkip(recorder, test, member.stop_reason)
+                recorder.stopTest(test)
+            raise
+        recorder.calls.extend(on_thread.calls)
+
+    def _replay(self, member: Member, recorder: Recorder) -> None:
+        out = member.out.getvalue() if member.out is not None else ""
+        err = member.err.getvalue() if member.err is not None else ""
+        saved = sys.stdout, sys.stderr
+        try:
+            recorder.replay(out, err, member.notes)
         except Exception as exc:
-            replay_errors.append(exc)
+            self.replay_errors.append(exc)
+        finally:
+            # A buffering result restores the streams it saw when it was made,
+            # which are not our routers.
+            sys.stdout, sys.stderr = saved
+        if self.result.shouldStop and not self.stopping:
+            self.stop()
 
+    # -- giving up, stopping ----------------------------------------------------------
 
-async def _run_sync_case(
-    test: unittest.TestCase, recorder: Recorder, limit: float | None
-) -> None:
-    """Run a plain TestCase's stdlib ``run()`` on a worker thread.
+    def stop(self) -> None:
+        """The run stops: start nothing new, cancel the running members cleanly."""
+        self.stopping = True
+        for member in list(self.running):
+            if member.task is not None and not member.stopping:
+                member.stopping = True
+                member._stop_sent = True
+                member.task.cancel()
+                member.watch(0)
 
-    The whole lifecycle runs on the thread, as the stdlib would run it, and
-    records into its own recorder: if the thread overruns its limit it cannot
-    be stopped, so its late calls must go nowhere.
-    """
-    on_thread = type(recorder)(recorder._real)
-    scope = asyncio.timeout(limit) if limit is not None else contextlib.nullcontext()
-    try:
-        async with scope:
-            await run_in_thread(test.run, on_thread, name=test.id())
-    except TimeoutError as exc:
-        assert isinstance(scope, asyncio.Timeout) and scope.expired(), "not our timeout"
-        error = timeout_error(test, limit, exc.__cause__)
+    def abandon(self, member: Member) -> None:
+        """*member* outlived its limit plus the grace period: report it and go on."""
+        member._watch = None
+        if member.finished or member.abandoned:
+            return
+        member.abandoned = True
+        self.running.discard(member)
+        test = member.test
+        grace = self.config.grace
+        if member.stopping and member.limit is None:
+            what = f"{test} ignored the cancellation of the stopping run for {grace:g} s"
+        else:
+            what = (
+                f"{test} did not finish within {member.limit:g} s and ignored its"
+                f" cancellation for {grace:g} s more"
+            )
+        error = TestTimeoutError(f"{what}; it was given up on and is still running")
+        recorder = self.make_recorder(self.result)
         recorder.startTest(test)
         recorder.addError(test, (type(error), error, None))
         recorder.stopTest(test)
-        return
-    recorder.calls.extend(on_thread.calls)
+        self._replay(member, recorder)
+        self._member_done()
+
+    def _guard_stop(self, real_stop: Callable[[], None]) -> Callable[[], None]:
+        def stop() -> None:
+            if CURRENT.get() is not None:
+                msg = "a test must not stop the shared event loop of its group"
+                raise RuntimeError(msg)
+            real_stop()
+
+        return stop
+
+    # -- what tests leave behind ------------------------------------------------------
+
+    def _task_factory(
+        self, loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any
+    ) -> asyncio.Task[Any]:
+        task = asyncio.Task(coro, loop=loop, **kwargs)
+        member = CURRENT.get()
+        if member is not None and not member.finished:
+            member.spawned.add(task)
+            task.add_done_callback(member.spawned.discard)
+            self.owners[task] = member
+        return task
+
+    def _exception_handler(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        exc = context.get("exception")
+        if not isinstance(exc, BaseException):
+            loop.default_exception_handler(context)
+            return
+        member = None
+        handle = context.get("handle")
+        ctx = getattr(handle, "_context", None)
+        if ctx is not None:
+            member = ctx.get(CURRENT)
+        for key in ("task", "future"):
+            owner = context.get(key)
+            if member is None and owner is not None:
+                with contextlib.suppress(TypeError):
+                    member = self.owners.get(owner)
+        message = context.get("message")
+        if message:
+            exc.add_note(f"aiounit: {message}")
+        exc_info = (type(exc), exc, exc.__traceback__)
+        if member is not None and not member.finished:
+            member.loop_errors.append(exc_info)
+        else:
+            self.group_errors.append(exc_info)
+
+    # -- called by the watchdog --------------------------------------------------------
+
+    def member_of(self, task: asyncio.Task[Any] | None) -> Member | None:
+        if task is None:
+            return None
+        with contextlib.suppress(TypeError):
+            return self.owners.get(task)
+        return None
+
+
+def install_interrupt(handler: Callable[[], None]) -> Callable[[], None] | None:
+    """Let the watchdog raise into a loop blocked in the main thread (POSIX only)."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(
+        signal, "pthread_kill"
+    ):
+        return None
+    signum = signal.SIGUSR2
+    previous = signal.signal(signum, lambda _signum, _frame: handler())
+
+    def restore() -> None:
+        signal.signal(signum, previous)
+
+    return restore
+

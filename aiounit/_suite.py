@@ -15,6 +15,7 @@ from ._scheduler import Member, run_group
 __unittest = True
 
 _MODULE_GROUP = object()  # the key part of --default-group module
+_OPTIONS = frozenset({"debug", "blocking_threshold", "fail_on_blocking", "fail_on_leaks", "grace"})
 
 
 @dataclass(slots=True)
@@ -52,6 +53,11 @@ class ConcurrentTestSuite(unittest.TestSuite):
         max_concurrency: default cap on running members of a group, or None.
         default_group: ``"none"``, ``"class"`` or ``"module"``: where async tests
             with no ``@group`` go.
+        debug: asyncio debug mode for the groups' loops (None: as asyncio decides).
+        blocking_threshold: name a test that keeps the loop busy this long (s).
+        fail_on_blocking: report such a test as an error rather than a warning.
+        fail_on_leaks: report tasks a test left running as an error, not a warning.
+        grace: seconds a cancelled test or its leftover tasks get to finish.
     """
 
     def __init__(
@@ -61,15 +67,21 @@ class ConcurrentTestSuite(unittest.TestSuite):
         timeout: float | None = None,
         max_concurrency: int | None = None,
         default_group: str | None = None,
+        **options: Any,
     ) -> None:
         super().__init__(tests)
         # Validate now, at the boundary; None means "the enclosing run's value".
+        unknown = set(options) - _OPTIONS
+        if unknown:
+            msg = f"ConcurrentTestSuite() got unexpected keyword argument(s): {sorted(unknown)}"
+            raise TypeError(msg)
         _config.Config().merged(
-            timeout=timeout, max_concurrency=max_concurrency, default_group=default_group
+            timeout=timeout, max_concurrency=max_concurrency, default_group=default_group, **options
         )
         self.timeout = timeout
         self.max_concurrency = max_concurrency
         self.default_group = default_group
+        self.options = options
 
     def run(self, result: unittest.TestResult, debug: bool = False) -> unittest.TestResult:
         if debug:
@@ -78,6 +90,7 @@ class ConcurrentTestSuite(unittest.TestSuite):
             timeout=self.timeout,
             max_concurrency=self.max_concurrency,
             default_group=self.default_group,
+            **self.options,
         )
         with _config.using(config):
             return self._run(result, config)
@@ -103,7 +116,7 @@ class ConcurrentTestSuite(unittest.TestSuite):
                     for test in runnable:
                         test(result)
                 elif runnable:
-                    _run_unit_group(runnable, result, config)
+                    _run_unit_group(unit.key, runnable, result, config)
             for owner, position in unit.owners:
                 if owner._cleanup:
                     owner._removeTestAtIndex(position)
@@ -118,7 +131,7 @@ class ConcurrentTestSuite(unittest.TestSuite):
 
 
 def _run_unit_group(
-    tests: list[unittest.TestCase], result: unittest.TestResult, config: _config.Config
+    key: object, tests: list[unittest.TestCase], result: unittest.TestResult, config: _config.Config
 ) -> None:
     marks = [group_mark_of(test) for test in tests]
     caps = [m.max_concurrency for m in marks if m is not None and m.max_concurrency]
@@ -129,11 +142,21 @@ def _run_unit_group(
     run_group(
         members,
         result,
+        label=_label(key),
         # Members may disagree; the strictest cap is the only safe one.
         max_concurrency=min(caps) if caps else config.max_concurrency,
-        debug=config.debug,
+        config=config,
         loop_factory=getattr(tests[0], "loop_factory", None),
     )
+
+
+def _label(key: object) -> str:
+    module, name = key  # type: ignore[misc]
+    if isinstance(name, type):
+        return f"group of {name.__module__}.{name.__qualname__}"
+    if name is _MODULE_GROUP:
+        return f"group of module {module}"
+    return f"group {name!r} of {module}"
 
 
 def _leaves(suite: unittest.BaseTestSuite) -> Iterator[tuple[Any, unittest.BaseTestSuite, int]]:

@@ -1,0 +1,199 @@
+"""A thread that notices when a group's event loop stops turning.
+
+The loop runs a heartbeat callback every ``period``; a thread wakes up as
+often and looks at how long ago the last beat was.  While the loop is stuck,
+the thread samples which task is running (``asyncio.current_task(loop)``)
+and where the loop thread is (``sys._current_frames()``).  If one task is
+seen throughout a stall that lasts the blocking threshold, the time is
+charged to the test that owns it.  Many short steps in a row (ten thousand
+tests starting at once) show different tasks, so they are not mistaken for
+one test blocking.
+
+Past the test's timeout plus the grace period, the thread raises
+``TestTimeoutError`` inside the blocked code (a signal handler runs it in the
+loop's thread).  If even that does not free the loop, it prints every
+thread's stack, what has finished, and ends the process with status 1: a
+run must end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import faulthandler
+import os
+import sys
+import threading
+import time
+from types import FrameType
+from typing import Any
+
+from ._errors import TestTimeoutError
+
+__unittest = True
+
+_PERIOD = 0.025
+
+
+class _Stall:
+    __slots__ = ("first_seen", "interrupted", "member", "task", "where")
+
+    def __init__(self, task: Any, member: Any, where: str | None, now: float) -> None:
+        self.task = task
+        self.member = member
+        self.where = where
+        self.first_seen = now
+        self.interrupted: float | None = None
+
+
+class Watchdog:
+    """Heartbeat on the loop, watcher on a thread; see the module docstring."""
+
+    def __init__(self, group: Any, loop: asyncio.AbstractEventLoop) -> None:
+        self.group = group
+        self.loop = loop
+        config = group.config
+        self.threshold: float | None = config.blocking_threshold
+        self.grace: float = config.grace
+        self.period = min(_PERIOD, self.threshold / 4) if self.threshold else _PERIOD
+        self.last_beat = time.monotonic()
+        self.stall: _Stall | None = None
+        self.loop_thread = threading.get_ident()
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="aiounit watchdog", daemon=True)
+        self._handle: asyncio.TimerHandle | None = None
+        self._pending: TestTimeoutError | None = None
+        self._restore_signal: Any = None
+
+    def __enter__(self) -> Watchdog:
+        from ._scheduler import install_interrupt
+
+        self._restore_signal = install_interrupt(self._raise_pending)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stopped.set()
+        if self._handle is not None:
+            self._handle.cancel()
+        self._thread.join()
+        if self._restore_signal is not None:
+            self._restore_signal()
+
+    # -- on the loop's thread ----------------------------------------------------------
+
+    def beat(self) -> None:
+        now = time.monotonic()
+        stall, self.stall = self.stall, None
+        if stall is not None and stall.member is not None and self.threshold is not None:
+            seconds = now - stall.first_seen + self.period
+            if seconds >= self.threshold and not stall.member.finished:
+                stall.member.blocked.append((seconds, stall.where))
+        self.last_beat = now
+        group = self.group
+        if group.result.shouldStop and not group.stopping:
+            group.stop()  # -c: unittest's SIGINT handler set shouldStop
+        if not self._stopped.is_set():
+            self._handle = self.loop.call_later(self.period, self.beat)
+
+    def claim(self, member: Any) -> tuple[float, str | None] | None:
+        """The block *member* is causing right now, if long enough to report.
+
+        A test that blocks and then returns without awaiting again ends in the
+        same loop step: it must be charged before its result is told, not at
+        the next beat.
+        """
+        stall = self.stall
+        if stall is None or stall.member is not member or self.threshold is None:
+            return None
+        self.stall = None
+        seconds = time.monotonic() - stall.first_seen
+        if seconds < self.threshold:
+            return None
+        return seconds, stall.where
+
+    def _raise_pending(self) -> None:
+        # Runs as a signal handler, in the loop's thread, inside the blocked code.
+        error, self._pending = self._pending, None
+        stall = self.stall
+        if error is None or stall is None or stall.member.finished:
+            return
+        if asyncio.current_task(self.loop) is not stall.task:
+            return  # the test moved on meanwhile: nothing to interrupt
+        raise error
+
+    # -- on the watchdog thread --------------------------------------------------------
+
+    def _watch(self) -> None:
+        while not self._stopped.wait(self.period):
+            now = time.monotonic()
+            if now - self.last_beat < 2 * self.period:
+                continue
+            task = asyncio.current_task(self.loop)
+            stall = self.stall
+            if stall is None or stall.task is not task:
+                # The first task seen in a stall has likely run since the beat
+                # that did not come; a task seen later started in between.
+                since = self.last_beat + self.period if stall is None else now
+                member = self.group.member_of(task)
+                stall = self.stall = _Stall(task, member, self._where(), since)
+            member = stall.member
+            if member is None or member.limit is None or member.finished:
+                continue  # only a test's own code is ever interrupted
+            blocked = now - stall.first_seen
+            if stall.interrupted is None and blocked > member.limit + self.grace:
+                self._interrupt(stall, blocked)
+            elif stall.interrupted is not None and now - stall.interrupted > self.grace:
+                self._abort(stall, blocked)
+
+    def _where(self) -> str | None:
+        frame: FrameType | None = sys._current_frames().get(self.loop_thread)
+        while frame is not None:
+            g = frame.f_globals
+            if "__unittest" not in g and not g.get("__name__", "").startswith(
+                ("asyncio", "selectors", "threading", "concurrent")
+            ):
+                return f"{frame.f_code.co_filename}:{frame.f_lineno} in {frame.f_code.co_name}"
+            frame = frame.f_back
+        return None
+
+    def _interrupt(self, stall: _Stall, blocked: float) -> None:
+        stall.interrupted = time.monotonic()
+        if self._restore_signal is None:
+            return  # not the main thread, or no signals: only _abort is left
+        member = stall.member
+        where = f" at {stall.where}" if stall.where else ""
+        self._pending = TestTimeoutError(
+            f"{member.test} blocked the event loop for {blocked:.1f} s{where}, past its"
+            f" {member.limit:g} s timeout and {self.grace:g} s grace; interrupted"
+        )
+        import signal
+
+        signal.pthread_kill(self.loop_thread, signal.SIGUSR2)
+
+    def _abort(self, stall: _Stall, blocked: float) -> None:
+        err = sys.__stderr__
+        if err is None:  # pragma: no cover
+            os._exit(1)
+        member = stall.member
+        result = self.group.result
+        err.write(
+            f"\naiounit: {member.test} has blocked the event loop for {blocked:.1f} s,"
+            f" past its {member.limit:g} s timeout and {self.grace:g} s grace, and could"
+            " not be interrupted; aborting the run.\n\nStacks of all threads:\n"
+        )
+        err.flush()
+        faulthandler.dump_traceback(file=err, all_threads=True)
+        err.write("\nTasks of the group:\n")
+        try:
+            for task in list(asyncio.all_tasks(self.loop)):
+                err.write(f"  {task!r}\n")
+        except RuntimeError:  # the set changed under us: the stacks above say enough
+            pass
+        failed = [str(t) for t, _ in [*result.errors, *result.failures]]
+        err.write(
+            f"\nBefore that, {result.testsRun} test(s) ran: {len(result.failures)} failed,"
+            f" {len(result.errors)} errored" + (": " + ", ".join(failed) if failed else "")
+            + f"\nStuck: {member.test}\n"
+        )
+        err.flush()
+        os._exit(1)
