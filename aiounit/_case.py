@@ -39,6 +39,7 @@ class AsyncTestCase(unittest.IsolatedAsyncioTestCase):
     """
 
     timeout: float | None = None
+    __aiounit_default_timeout__ = True  # this class's timeout says nothing
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -387,6 +388,9 @@ async def _call_maybe_async(func: Callable[..., Any], /, *args: Any, **kwargs: A
     return func(*args, **kwargs)
 
 
+_MISSING = object()
+
+
 def _add_duration(test: unittest.TestCase, result: unittest.TestResult, elapsed: float) -> None:
     add = getattr(test, "_addDuration", None)  # 3.12+: warns when result lacks it
     if add is not None:
@@ -428,11 +432,17 @@ async def run_in_thread(fn: Callable[..., _T], /, *args: Any, name: str) -> _T:
     thread = threading.Thread(target=work, name=f"aiounit: {name}", daemon=True)
     thread.start()
     try:
-        return await future
+        value = await future
     except asyncio.CancelledError as exc:
         frame = sys._current_frames().get(thread.ident or -1)
         if frame is not None:
             stack = "".join(traceback.format_stack(frame))
             exc.add_note(f"its thread {thread.name!r} cannot be stopped and is at:\n{stack}")
         raise
+    # What the function set in its context is seen afterwards, as if it had run
+    # in the caller's context, like a sync test method in the stdlib.
+    for var, var_value in ctx.items():
+        if var.get(_MISSING) is not var_value:
+            var.set(var_value)
+    return value
 

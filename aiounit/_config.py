@@ -36,14 +36,27 @@ class Config:
         check_timeout(self.timeout)
         check_max_concurrency(self.max_concurrency)
         check_timeout(self.blocking_threshold, "blocking_threshold")
-        check_timeout(self.grace, "grace")
+        if check_timeout(self.grace, "grace") is None:
+            msg = "grace must be a positive number of seconds, got None"
+            raise TypeError(msg)
+        for name in ("fail_on_blocking", "fail_on_leaks"):
+            if not isinstance(getattr(self, name), bool):
+                msg = f"{name} must be a bool, got {getattr(self, name)!r}"
+                raise TypeError(msg)
+        if self.debug is not None and not isinstance(self.debug, bool):
+            msg = f"debug must be a bool or None, got {self.debug!r}"
+            raise TypeError(msg)
         if self.default_group not in DEFAULT_GROUPS:
             msg = f"default_group must be one of {DEFAULT_GROUPS}, got {self.default_group!r}"
             raise ValueError(msg)
 
     def merged(self, **changes: object) -> Config:
-        """A copy with every change that is not None applied."""
-        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+        """A copy with the changes applied; None leaves timeout, max_concurrency
+        and default_group as they are (it means "the enclosing run's")."""
+        inherit = ("timeout", "max_concurrency", "default_group")
+        return replace(
+            self, **{k: v for k, v in changes.items() if v is not None or k not in inherit}
+        )
 
 
 _current = Config()

@@ -32,7 +32,7 @@ class GroupMark:
     """What ``@group(...)`` recorded on a test method or a TestCase class."""
 
     name: str | None
-    timeout: float | None
+    timeout: float | None | _Unset  # UNSET: not given; None: no limit
     max_concurrency: int | None
 
 
@@ -86,7 +86,7 @@ def group(
     name: str | None | Callable[..., Any] | type = None,
     /,
     *,
-    timeout: float | None = None,
+    timeout: float | None | _Unset = UNSET,
     max_concurrency: int | None = None,
 ) -> Any:
     """Put async test methods, or every test of a class, in one concurrent group.
@@ -98,7 +98,9 @@ def group(
 
     Args:
         name: the group's name, a non-empty str; omit it for a group of one class.
-        timeout: default per-test limit in seconds for the members (> 0), or None.
+        timeout: per-test limit in seconds (> 0) for the tests this decorator
+            marks, or None for no limit; omitted, the class attribute
+            ``timeout`` or ``--timeout`` decides.
         max_concurrency: most members running at once (int >= 1), or None.
 
     Raises:
@@ -118,7 +120,7 @@ def group(
         raise ValueError(msg)
     mark = GroupMark(
         name,
-        check_timeout(timeout),
+        timeout if timeout is UNSET else check_timeout(timeout),
         check_max_concurrency(max_concurrency),
     )
 
@@ -185,14 +187,26 @@ def group_mark_of(test: unittest.TestCase) -> GroupMark | None:
 def timeout_of(
     test: unittest.TestCase, mark: GroupMark | None, default: float | None
 ) -> float | None:
-    """The limit for *test*: method decorator, group, class attribute, *default*."""
-    method = getattr(type(test), test._testMethodName, None)
+    """The limit for *test*: method decorator, group, class attribute, *default*.
+
+    At each level None means "no limit" and ends the search; only a level that
+    says nothing passes the question on.
+    """
+    cls = type(test)
+    method = getattr(cls, test._testMethodName, None)
     limit = getattr(method, TIMEOUT_ATTR, UNSET)
     if limit is not UNSET:
         return limit  # type: ignore[return-value]
-    if mark is not None and mark.timeout is not None:
-        return mark.timeout
-    limit = getattr(type(test), "timeout", None)
-    if isinstance(limit, int | float) and not isinstance(limit, bool) and limit > 0:
-        return float(limit)
+    if mark is not None and mark.timeout is not UNSET:
+        return mark.timeout  # type: ignore[return-value]
+    for klass in cls.__mro__:
+        if "timeout" in klass.__dict__:
+            if klass.__dict__.get("__aiounit_default_timeout__", False):
+                break  # AsyncTestCase's own default: nothing said
+            value = klass.__dict__["timeout"]
+            if value is None:
+                return None
+            if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+                return float(value)
+            break  # something else called timeout on a plain TestCase: not ours
     return default

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 import unittest
 from collections.abc import Sequence
 from typing import Any
@@ -12,6 +13,7 @@ __unittest = True
 # Result hooks that unittest only calls when the result has them (it falls back
 # or warns otherwise).  A recorder has exactly the ones its real result has, so
 # that code probing with hasattr() behaves as it would without us.
+_NO_DURATIONS_FROM_STDLIB = sys.version_info < (3, 12)
 _OPTIONAL = ("addSkip", "addExpectedFailure", "addUnexpectedSuccess", "addSubTest", "addDuration")
 
 
@@ -24,10 +26,11 @@ class Recorder:
     the thread that runs the loop.
     """
 
-    __slots__ = ("_real", "_stopping", "calls", "failfast")
+    __slots__ = ("_real", "_started", "_stopping", "calls", "failfast")
 
     def __init__(self, real: unittest.TestResult) -> None:
         self._real = real
+        self._started = 0.0
         self._stopping = False
         self.failfast = getattr(real, "failfast", False)
         self.calls: list[tuple[str, tuple[Any, ...]]] = []
@@ -46,9 +49,16 @@ class Recorder:
             self._stopping = True
 
     def startTest(self, test: Any) -> None:  # noqa: N802
+        self._started = time.perf_counter()
         self.calls.append(("startTest", (test,)))
 
     def stopTest(self, test: Any) -> None:  # noqa: N802
+        if _NO_DURATIONS_FROM_STDLIB and hasattr(self._real, "_aiounit_elapsed"):
+            # 3.11's TestCase.run never reports its time, and aiounit's
+            # TextTestResult times such tests from startTest to stopTest, which
+            # at replay time measures nothing: tell it the real time.  Other
+            # results get exactly the stdlib's calls.
+            self.calls.append(("_aiounit_elapsed", (time.perf_counter() - self._started,)))
         self.calls.append(("stopTest", (test,)))
 
     def addSuccess(self, test: Any) -> None:  # noqa: N802

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import sys
+import time
 import unittest
 from typing import Any, TextIO
 from unittest.runner import _WritelnDecorator
@@ -43,12 +44,34 @@ class TextTestResult(unittest.TextTestResult):
         self.diagnostics: list[tuple[Any, str]] = []
 
     if not _HAS_DURATIONS:
+        # 3.11's TestCase.run never calls addDuration: time the tests it runs
+        # from startTest to stopTest (aiounit's own runs call addDuration).
+        _aiounit_started: float | None = None
+        _aiounit_timed = False
+        _aiounit_measured: float | None = None
+
+        def _aiounit_elapsed(self, elapsed: float) -> None:
+            # From a Recorder: the test ran before its replayed startTest.
+            self._aiounit_measured = elapsed
 
         def addDuration(self, test: unittest.TestCase, elapsed: float) -> None:  # noqa: N802
             """Called when a test finished to run, regardless of its outcome."""
+            self._aiounit_timed = True
             self.collectedDurations.append((str(test), elapsed))
 
+        def _time_stop(self, test: unittest.TestCase) -> None:
+            started, self._aiounit_started = self._aiounit_started, None
+            measured, self._aiounit_measured = self._aiounit_measured, None
+            if started is not None and not self._aiounit_timed:
+                if measured is None:
+                    measured = time.perf_counter() - started
+                self.collectedDurations.append((str(test), measured))
+            self._aiounit_timed = False
+
     def startTest(self, test: unittest.TestCase) -> None:  # noqa: N802
+        if not _HAS_DURATIONS:
+            self._aiounit_started = time.perf_counter()
+            self._aiounit_timed = False
         # Only verbose output spans several writes per test; a dot is one write.
         if self.showAll and self._aiounit_stream is None:
             self._aiounit_stream = self.stream
@@ -60,6 +83,8 @@ class TextTestResult(unittest.TextTestResult):
         # test's captured output after the status, as the stdlib order has it.
         self._flush_line()
         super().stopTest(test)
+        if not _HAS_DURATIONS:
+            self._time_stop(test)
 
     def _flush_line(self) -> None:
         real = self._aiounit_stream

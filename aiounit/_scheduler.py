@@ -28,7 +28,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from . import _config
-from ._capture import CURRENT, captured_output, concurrent_assert_logs
+from ._capture import CURRENT, captured_output, concurrent_assertions
 from ._case import _context_of, run_case, run_in_thread, timeout_error
 from ._errors import TestTimeoutError
 from ._report import Recorder, recorder_class
@@ -55,6 +55,7 @@ class Member:
         "notes",
         "out",
         "spawned",
+        "started",
         "stopping",
         "task",
         "test",
@@ -73,6 +74,7 @@ class Member:
         self.loop_errors: list[tuple[Any, BaseException, Any]] = []
         self.blocked: list[tuple[float, str | None]] = []
         self.notes: list[str] = []
+        self.started = False
         self.stopping = False
         self.finished = False
         self.abandoned = False
@@ -210,6 +212,8 @@ class _Group:
             weakref.WeakKeyDictionary()
         )
         self.running: set[Member] = set()
+        # ids of the tasks of members given up on; their destruction is no news
+        self.given_up: set[int] = set()
         self.outstanding = 0
         self.all_done: asyncio.Event | None = None
         self.stopping = False
@@ -233,7 +237,7 @@ class _Group:
             with contextlib.ExitStack() as stack:
                 if self.capture:
                     stack.enter_context(captured_output())
-                stack.enter_context(concurrent_assert_logs())
+                stack.enter_context(concurrent_assertions())
                 self.watchdog = stack.enter_context(Watchdog(self, loop))
                 main = loop.create_task(self._main())
                 try:
@@ -301,6 +305,7 @@ class _Group:
 
     async def _run_member(self, member: Member, slots: asyncio.Semaphore | None) -> None:
         test = member.test
+        member.started = True
         CURRENT.set(member)
         if self.capture:
             member.out, member.err = io.StringIO(), io.StringIO()
@@ -376,6 +381,15 @@ class _Group:
         """The run stops: start nothing new, cancel the running members cleanly."""
         self.stopping = True
         for member in list(self.running):
+            if not member.started:
+                # Created but not yet begun: like a test the stdlib never
+                # reached, it is not run and not reported.
+                assert member.task is not None
+                member.task.cancel()
+                member.finished = member.abandoned = True
+                self.running.discard(member)
+                self._member_done()
+                continue
             if member.task is not None and not member.stopping:
                 member.stopping = True
                 member._stop_sent = True
@@ -389,6 +403,7 @@ class _Group:
             return
         member.abandoned = True
         self.running.discard(member)
+        self.given_up.update(map(id, [member.task, *member.spawned]))
         test = member.test
         grace = self.config.grace
         if member.stopping and member.limit is None:
@@ -431,6 +446,8 @@ class _Group:
     def _exception_handler(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
         exc = context.get("exception")
         if not isinstance(exc, BaseException):
+            if id(context.get("task")) in self.given_up:
+                return  # "Task was destroyed but it is pending!": already reported
             loop.default_exception_handler(context)
             return
         member = None

@@ -19,7 +19,6 @@ run must end.
 from __future__ import annotations
 
 import asyncio
-import faulthandler
 import os
 import sys
 import threading
@@ -182,6 +181,8 @@ class Watchdog:
             " not be interrupted; aborting the run.\n\nStacks of all threads:\n"
         )
         err.flush()
+        import faulthandler
+
         faulthandler.dump_traceback(file=err, all_threads=True)
         err.write("\nTasks of the group:\n")
         try:

@@ -1,0 +1,654 @@
+#!/usr/bin/env python3
+"""aiounit benchmark: the same tests under stdlib unittest, aiounit and pytest plugins.
+
+Stdlib only.  Every system runs as a whole child process (``python -m unittest``,
+``python -m aiounit``, ``python -m pytest``); the script measures the child's wall
+time and peak RSS (from ``os.wait4``, i.e. the child's own rusage), keeps the best
+of ``--repeat`` runs, prints one table and the targets of issue 5 with PASS/FAIL.
+
+    python benchmarks/bench.py                      # every scenario, default interpreter
+    python benchmarks/bench.py --quick              # small N, a smoke run of a minute or so
+    python benchmarks/bench.py --only trivial5000_grouped --only import --repeat 3
+    python benchmarks/bench.py --python /usr/bin/python3.12 --python python3.13 --json out.json
+
+pytest-asyncio-concurrent (needs pytest < 9) and pytest-asyncio-cooperative are
+benchmarked only in the interpreters where they are importable; they are never
+required.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+
+# --------------------------------------------------------------------------- scenarios
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    kind: str  # "sleep", "trivial", "fixtures"
+    n: int
+    quick_n: int
+    grouped: bool
+    per_test_s: float  # what stdlib spends sleeping per test: its ideal time is n * this
+    stdlib_by_default: bool  # False: stdlib is shown as an estimate unless --all
+    doc: str
+
+
+SCENARIOS = {
+    s.name: s
+    for s in (
+        Scenario("sleep1000", "sleep", 1000, 100, True, 1.0, False,
+                 "N tests, each `await asyncio.sleep(1)`, in one group"),
+        Scenario("sleep10000", "sleep", 10000, 1000, True, 1.0, False,
+                 "N tests, each `await asyncio.sleep(1)`, in one group"),
+        Scenario("trivial5000_grouped", "trivial", 5000, 500, True, 0.0, True,
+                 "N trivial async tests in one group"),
+        Scenario("trivial5000_ungrouped", "trivial", 5000, 500, False, 0.0, True,
+                 "N trivial async tests, no group (each on its own loop)"),
+        Scenario("fixtures40", "fixtures", 40, 40, True, 1.2, True,
+                 "asyncSetUp sleeps 0.5 s, test 0.5 s, asyncTearDown 0.2 s; one group"),
+    )
+}
+FLAT_NS = (1000, 5000, 10000)
+FLAT_NS_QUICK = (200, 1000, 2000)
+ALL_NAMES = (*SCENARIOS, "flat", "import")
+
+SYSTEMS = ("unittest", "aiounit", "pytest-asyncio-concurrent", "pytest-asyncio-cooperative")
+
+
+# --------------------------------------------------------------------------- test files
+
+def _body(kind: str) -> str:
+    if kind == "trivial":
+        return "pass"
+    if kind == "fixtures":
+        return "await asyncio.sleep(0.5)"
+    return "await asyncio.sleep(1)"
+
+
+def generate(system: str, kind: str, n: int, grouped: bool) -> str:
+    """The source of one test module with *n* tests for *system*."""
+    body = _body(kind)
+    lines: list[str] = ["import asyncio"]
+    if system in ("unittest", "aiounit"):
+        if system == "unittest":
+            lines += ["import unittest", "", ""]
+            base = "unittest.IsolatedAsyncioTestCase"
+        else:
+            lines += ["import aiounit", "", ""]
+            base = "aiounit.AsyncTestCase"
+            if grouped:
+                lines.append('@aiounit.group("bench")')
+        lines.append(f"class TestBench({base}):")
+        if kind == "fixtures":
+            lines += [
+                "    async def asyncSetUp(self):",
+                "        await asyncio.sleep(0.5)",
+                "",
+                "    async def asyncTearDown(self):",
+                "        await asyncio.sleep(0.2)",
+                "",
+            ]
+        for i in range(n):
+            lines += [f"    async def test_{i:05d}(self):", f"        {body}", ""]
+        return "\n".join(lines) + "\n"
+
+    # pytest plugins: module-level async test functions.
+    lines += ["", "import pytest", "", ""]
+    if system == "pytest-asyncio-concurrent":
+        mark = '@pytest.mark.asyncio_concurrent(group="bench")' if grouped else (
+            "@pytest.mark.asyncio_concurrent"
+        )
+    else:
+        mark = "@pytest.mark.asyncio_cooperative"
+    arg = ""
+    if kind == "fixtures":
+        lines += [
+            "@pytest.fixture",
+            "async def fx():",
+            "    await asyncio.sleep(0.5)",
+            "    yield",
+            "    await asyncio.sleep(0.2)",
+            "",
+            "",
+        ]
+        arg = "fx"
+    for i in range(n):
+        lines += [mark, f"async def test_{i:05d}({arg}):", f"    {body}", "", ""]
+    return "\n".join(lines)
+
+
+def command(system: str, n: int) -> list[str]:
+    """Arguments after the interpreter; run in the test file's directory."""
+    if system == "unittest":
+        return ["-m", "unittest", "test_bench"]
+    if system == "aiounit":
+        return ["-m", "aiounit", "test_bench"]
+    common = ["-m", "pytest", "-q", "-p", "no:cacheprovider", "test_bench.py"]
+    if system == "pytest-asyncio-concurrent":
+        return [*common, "-p", "no:asyncio-cooperative"]
+    # cooperative: pytest-asyncio is incompatible with it; its default cap is 100
+    # running tasks, which would serialise these scenarios: lift it to N.
+    return [*common, "-p", "no:asyncio-concurrent", "-p", "no:asyncio",
+            f"--max-asyncio-tasks={max(n, 1)}"]
+
+
+# --------------------------------------------------------------------------- running
+
+
+@dataclass
+class Run:
+    wall: float
+    rss_mb: float
+    rc: int
+    ok: bool
+    output_tail: str = ""
+
+
+def run_child(argv: list[str], cwd: Path, env: dict[str, str], timeout: float) -> Run:
+    """Run *argv* as one child; its wall time and its own peak RSS (os.wait4)."""
+    with tempfile.TemporaryFile() as out:
+        start = time.perf_counter()
+        proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL)
+        reaped = threading.Event()
+        lock = threading.Lock()
+
+        def kill() -> None:
+            with lock:
+                if not reaped.is_set():
+                    os.kill(proc.pid, signal.SIGKILL)
+
+        timer = threading.Timer(timeout, kill)
+        timer.daemon = True
+        timer.start()
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)
+        except BaseException:  # Ctrl-C, SIGTERM: take the child down too
+            os.kill(proc.pid, signal.SIGKILL)
+            os.wait4(proc.pid, 0)
+            proc.returncode = -signal.SIGKILL
+            raise
+        wall = time.perf_counter() - start
+        with lock:
+            reaped.set()
+        timer.cancel()
+        proc.returncode = os.waitstatus_to_exitcode(status)  # so Popen never waits again
+        out.seek(0)
+        text = out.read().decode("utf-8", "replace")
+    rss_mb = usage.ru_maxrss / 1024 if sys.platform != "darwin" else usage.ru_maxrss / 2**20
+    return Run(wall, rss_mb, proc.returncode, proc.returncode == 0, text[-3000:])
+
+
+def tests_ran(system: str, text: str) -> int | None:
+    if system in ("unittest", "aiounit"):
+        m = re.search(r"^Ran (\d+) tests? in ", text, re.M)
+    else:
+        m = re.search(r"(\d+) passed", text)
+    return int(m.group(1)) if m else None
+
+
+@dataclass
+class Interp:
+    path: str
+    version: str = ""
+    label: str = ""  # the version, plus the path when two interpreters share a version
+    systems: dict[str, str] = field(default_factory=dict)  # available system -> version
+    notes: list[str] = field(default_factory=list)
+
+
+PROBE = r"""
+import importlib.metadata as md, importlib.util as iu, json, platform, sys
+out = {"version": platform.python_version(), "impl": platform.python_implementation()}
+try:
+    import aiounit  # also compiles aiounit's .pyc once, before anything is timed
+    out["aiounit"] = aiounit.__version__ + " from " + aiounit.__file__
+except Exception as exc:
+    out["aiounit_error"] = repr(exc)
+def ver(dist):
+    try:
+        return md.version(dist)
+    except Exception:
+        return None
+out["pytest"] = ver("pytest") if iu.find_spec("pytest") else None
+for mod, dist in (("pytest_asyncio_concurrent", "pytest-asyncio-concurrent"),
+                  ("pytest_asyncio_cooperative", "pytest-asyncio-cooperative")):
+    out[dist] = ver(dist) if iu.find_spec(mod) else None
+print(json.dumps(out))
+"""
+
+
+def probe(path: str, env: dict[str, str]) -> Interp:
+    interp = Interp(path)
+    proc = subprocess.run([path, "-c", PROBE], env=env, capture_output=True, text=True,
+                          cwd=tempfile.gettempdir(), check=False)
+    if proc.returncode != 0:
+        sys.exit(f"bench: cannot run {path}: {proc.stderr.strip()}")
+    info = json.loads(proc.stdout)
+    interp.version = f"{info['impl']} {info['version']}"
+    interp.systems["unittest"] = info["version"]
+    if "aiounit" in info:
+        interp.systems["aiounit"] = info["aiounit"]
+    else:
+        interp.notes.append(f"aiounit not importable: {info.get('aiounit_error')}")
+    pytest_version = info["pytest"]
+    for dist in SYSTEMS[2:]:
+        if info[dist] is None:
+            interp.notes.append(f"{dist}: not installed, skipped")
+        elif pytest_version is None:
+            interp.notes.append(f"{dist}: pytest not installed, skipped")
+        elif dist == "pytest-asyncio-concurrent" and int(pytest_version.split(".")[0]) >= 9:
+            interp.notes.append(f"{dist}: needs pytest < 9, found {pytest_version}; skipped")
+        else:
+            interp.systems[dist] = f"{info[dist]} (pytest {pytest_version})"
+    return interp
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace, workdir: Path) -> None:
+        self.args = args
+        self.workdir = workdir
+        self.results: list[dict[str, Any]] = []
+        self.made: set[Path] = set()
+        self.compiled: set[tuple[str, Path]] = set()
+        env = dict(os.environ)
+        paths = [str(Path(p).resolve()) for p in args.pythonpath] or [str(REPO)]
+        if env.get("PYTHONPATH"):
+            paths.append(env["PYTHONPATH"])
+        env["PYTHONPATH"] = os.pathsep.join(paths)
+        for var in ("PYTHONASYNCIODEBUG", "PYTHONDEVMODE", "PYTHONTRACEMALLOC",
+                    "PYTHONDONTWRITEBYTECODE", "PYTEST_ADDOPTS", "PYTEST_PLUGINS"):
+            env.pop(var, None)
+        self.env = env
+
+    def log(self, msg: str) -> None:
+        print(msg, file=sys.stderr, flush=True)
+
+    def test_dir(self, system: str, kind: str, n: int, grouped: bool) -> Path:
+        tag = f"{system}-{kind}-{'g' if grouped else 'u'}-{n}"
+        d = self.workdir / tag
+        if d not in self.made:
+            d.mkdir(parents=True, exist_ok=True)
+            (d / "test_bench.py").write_text(generate(system, kind, n, grouped))
+            self.made.add(d)
+        return d
+
+    def prepare(self, interp: Interp, system: str, d: Path, n: int) -> None:
+        """Untimed: byte-compile the test module (pytest: rewrite it) for this interpreter."""
+        if (interp.path, d) in self.compiled:
+            return
+        self.compiled.add((interp.path, d))
+        if system.startswith("pytest"):
+            argv = [interp.path, *command(system, n), "--collect-only"]
+        else:
+            argv = [interp.path, "-m", "compileall", "-q", str(d)]
+        subprocess.run(argv, cwd=d, env=self.env, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, check=False)
+
+    def measure(self, interp: Interp, scenario: str, system: str, kind: str, n: int,
+                grouped: bool, ideal: float, repeat: int | None = None) -> dict[str, Any]:
+        d = self.test_dir(system, kind, n, grouped)
+        self.prepare(interp, system, d, n)
+        argv = [interp.path, *command(system, n)]
+        runs: list[Run] = []
+        repeat = repeat or self.args.repeat
+        for i in range(repeat):
+            self.log(f"  {scenario:<22} N={n:<6} {system:<27} run {i + 1}/{repeat}")
+            run = run_child(argv, d, self.env, timeout=self.args.child_timeout + 3 * ideal)
+            ran = tests_ran(system, run.output_tail)
+            if run.ok and ran != n:
+                run.ok = False
+            runs.append(run)
+            if not run.ok:
+                self.log(f"    FAILED: exit {run.rc}, ran {ran} of {n}; output tail:\n"
+                         + "\n".join(run.output_tail.splitlines()[-15:]))
+                break
+        good = [r for r in runs if r.ok]
+        best = min(good, key=lambda r: r.wall) if good else runs[-1]
+        rec = {
+            "python": interp.label, "interpreter": interp.path, "scenario": scenario,
+            "system": system, "n": n, "estimated": False, "ok": bool(good),
+            "wall_s": best.wall, "rss_mb": best.rss_mb,
+            "walls_s": [r.wall for r in runs], "rss_mbs": [r.rss_mb for r in runs],
+            "command": " ".join(argv[1:]),
+        }
+        if not good:
+            rec["error"] = f"exit {best.rc}"
+            rec["output_tail"] = best.output_tail
+        self.results.append(rec)
+        return rec
+
+    def estimate(self, interp: Interp, scenario: str, n: int, ideal: float) -> None:
+        self.results.append({
+            "python": interp.label, "interpreter": interp.path, "scenario": scenario,
+            "system": "unittest", "n": n, "estimated": True, "ok": True,
+            "wall_s": ideal, "rss_mb": None,
+        })
+
+    # ---- scenarios
+
+    def scenario(self, interp: Interp, sc: Scenario) -> None:
+        n = sc.quick_n if self.args.quick else sc.n
+        ideal = n * sc.per_test_s
+        for system in SYSTEMS:
+            if system not in interp.systems:
+                continue
+            if system == "unittest":
+                run_it = self.args.all or (sc.stdlib_by_default and not (
+                    self.args.quick and ideal > 5))
+                if not run_it:
+                    self.estimate(interp, sc.name, n, ideal)
+                    continue
+            if system == "pytest-asyncio-cooperative" and not sc.grouped:
+                continue  # it has no notion of an ungrouped async test: n/a
+            self.measure(interp, sc.name, system, sc.kind, n, sc.grouped, ideal)
+
+    def flat(self, interp: Interp) -> None:
+        if "aiounit" not in interp.systems:
+            return
+        for n in FLAT_NS_QUICK if self.args.quick else FLAT_NS:
+            # Differences of ~0.1 s: best of at least 3, or noise decides.
+            self.measure(interp, "flat", "aiounit", "trivial", n, True, 0.0,
+                         repeat=max(3, self.args.repeat))
+
+    def import_cost(self, interp: Interp) -> None:
+        """``python -c "import aiounit"`` minus ``python -c "import unittest"``, best of k.
+
+        ``import unittest.async_case`` (what any IsolatedAsyncioTestCase suite
+        imports anyway: asyncio) is measured too, to tell aiounit's own share.
+        """
+        if "aiounit" not in interp.systems:
+            return
+        k = max(5, self.args.repeat) if self.args.quick else max(15, self.args.repeat)
+        cwd = Path(tempfile.gettempdir())
+        mods = ("unittest", "unittest.async_case", "aiounit")
+        best: dict[str, Run] = {}
+        self.log(f"  import                 best of {k}")
+        for _ in range(k):  # interleaved, so that drift hits all alike
+            for mod in mods:
+                run = run_child([interp.path, "-c", f"import {mod}"], cwd, self.env, 60)
+                if run.ok and (mod not in best or run.wall < best[mod].wall):
+                    best[mod] = run
+        if len(best) < len(mods):
+            sys.exit(f"bench: `{interp.path} -c 'import ...'` failed for {set(mods) - set(best)}")
+        count = subprocess.run(
+            [interp.path, "-c",
+             "import sys; a = set(sys.modules); import unittest; b = set(sys.modules);"
+             " import aiounit; c = set(sys.modules);"
+             " print(len(c - b), ' '.join(sorted({m.split('.')[0] for m in c - b"
+             " if not m.startswith(('aiounit', '_'))})))"],
+            cwd=cwd, env=self.env, capture_output=True, text=True, check=False,
+        ).stdout.split(maxsplit=1)
+        for mod in mods:
+            r = best[mod]
+            self.results.append({
+                "python": interp.label, "interpreter": interp.path, "scenario": "import",
+                "system": mod, "n": k, "estimated": False, "ok": True,
+                "wall_s": r.wall, "rss_mb": r.rss_mb,
+            })
+        self.results.append({
+            "python": interp.label, "interpreter": interp.path, "scenario": "import",
+            "system": "delta", "n": k, "estimated": False, "ok": True,
+            "wall_s": best["aiounit"].wall - best["unittest"].wall,
+            "rss_mb": best["aiounit"].rss_mb - best["unittest"].rss_mb,
+            "own_wall_s": best["aiounit"].wall - best["unittest.async_case"].wall,
+            "extra_modules": int(count[0]) if count else None,
+            "extra_packages": count[1].split() if len(count) > 1 else [],
+        })
+
+
+# --------------------------------------------------------------------------- reporting
+
+def find(results: list[dict[str, Any]], python: str, scenario: str, system: str,
+         n: int | None = None) -> dict[str, Any] | None:
+    for r in results:
+        if (r["python"], r["scenario"], r["system"]) == (python, scenario, system) and (
+            n is None or r["n"] == n
+        ):
+            return r
+    return None
+
+
+def fmt_wall(r: dict[str, Any]) -> str:
+    if not r["ok"]:
+        return r.get("error", "error")
+    return f"~{r['wall_s']:.0f} est." if r["estimated"] else f"{r['wall_s']:.3f}"
+
+
+def table(results: list[dict[str, Any]], pythons: list[str]) -> list[str]:
+    rows = [("python", "scenario", "N", "system", "wall s", "peak RSS MB", "vs unittest")]
+    for r in results:
+        if r["scenario"] in ("import", "flat"):
+            continue
+        base = find(results, r["python"], r["scenario"], "unittest")
+        ratio = ""
+        if r["system"] != "unittest" and base and base["ok"] and r["ok"]:
+            ratio = f"{base['wall_s'] / r['wall_s']:.1f}x faster"
+            if base["estimated"]:
+                ratio += " (vs est.)"
+        rss = "-" if r["rss_mb"] is None else f"{r['rss_mb']:.1f}"
+        rows.append((r["python"], r["scenario"], str(r["n"]), r["system"], fmt_wall(r), rss,
+                     ratio))
+    for py in pythons:
+        for r in results:
+            if r["python"] == py and r["scenario"] == "flat" and r["ok"]:
+                rows.append((py, "flat (trivial, grouped)", str(r["n"]), "aiounit",
+                             f"{r['wall_s']:.3f}", f"{r['rss_mb']:.1f}",
+                             f"{r['wall_s'] / r['n'] * 1e6:.0f} us/test"))
+        u = find(results, py, "import", "unittest")
+        for mod in ("unittest", "unittest.async_case", "aiounit"):
+            r = find(results, py, "import", mod)
+            if r and u:
+                extra = f"+{(r['wall_s'] - u['wall_s']) * 1000:.1f} ms" if r is not u else ""
+                rows.append((py, f"import {mod}", "", "python -c", f"{r['wall_s']:.4f}",
+                             f"{r['rss_mb']:.1f}", extra))
+    if len(pythons) == 1:
+        rows = [row[1:] for row in rows]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    out = []
+    for j, row in enumerate(rows):
+        out.append("  ".join(c.ljust(w) if i < 3 else c.rjust(w)
+                             for i, (c, w) in enumerate(zip(row, widths, strict=True))).rstrip())
+        if j == 0:
+            out.append("  ".join("-" * w for w in widths))
+    return out
+
+
+def targets(results: list[dict[str, Any]], python: str) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+
+    def add(name: str, figure: str, ok: bool | None, note: str = "") -> None:
+        out.append({"python": python, "target": name, "figure": figure,
+                    "status": "INFO" if ok is None else ("PASS" if ok else "FAIL"),
+                    "note": note})
+
+    def aio(scenario: str) -> dict[str, Any] | None:
+        r = find(results, python, scenario, "aiounit")
+        return r if r and r["ok"] else None
+
+    if r := aio("sleep1000"):
+        add(f"sleep1000: aiounit wall <= 1.15 s (N={r['n']})", f"{r['wall_s']:.3f} s",
+            r["wall_s"] <= 1.15)
+    if r := aio("sleep10000"):
+        add(f"sleep10000: aiounit wall <= 1.8 s (N={r['n']})", f"{r['wall_s']:.3f} s",
+            r["wall_s"] <= 1.8)
+        add(f"sleep10000: aiounit peak RSS <= 100 MB (N={r['n']})", f"{r['rss_mb']:.1f} MB",
+            r["rss_mb"] <= 100)
+    for scenario, factor in (("trivial5000_grouped", 9), ("trivial5000_ungrouped", 3)):
+        r, base = aio(scenario), find(results, python, scenario, "unittest")
+        if r and base and base["ok"] and not base["estimated"]:
+            speed = base["wall_s"] / r["wall_s"]
+            add(f"{scenario}: aiounit >= {factor}x faster than unittest (N={r['n']})",
+                f"{speed:.2f}x ({base['wall_s']:.2f} s / {r['wall_s']:.2f} s)", speed >= factor)
+    if r := aio("fixtures40"):
+        add(f"fixtures40: aiounit wall <= 1.3 s (N={r['n']})", f"{r['wall_s']:.3f} s",
+            r["wall_s"] <= 1.3)
+    d = find(results, python, "import", "delta")
+    if d:
+        add("import aiounit: start-up added over import unittest",
+            f"+{d['wall_s'] * 1000:.1f} ms (+{d['own_wall_s'] * 1000:.1f} ms over"
+            f" import unittest.async_case), +{d['rss_mb']:.1f} MB RSS,"
+            f" {d.get('extra_modules')} more modules", None,
+            "packages it adds: " + (" ".join(d.get("extra_packages") or []) or "none"))
+    flat = sorted((r for r in results if r["python"] == python and r["scenario"] == "flat"
+                   and r["ok"]), key=lambda r: r["n"])
+    if len(flat) == 3:
+        (n1, w1), (n2, w2), (n3, w3) = ((r["n"], r["wall_s"]) for r in flat)
+        m12 = (w2 - w1) / (n2 - n1) * 1e6
+        m23 = (w3 - w2) / (n3 - n2) * 1e6
+        per = " / ".join(f"{r['wall_s'] / r['n'] * 1e6:.0f}" for r in flat)
+        add(f"flat per-test cost: marginal us/test {n2}->{n3} <= 1.5x {n1}->{n2}",
+            f"{m12:.0f} -> {m23:.0f} us/test marginal (wall/N: {per} us at"
+            f" N={n1}/{n2}/{n3})", m23 <= 1.5 * m12,
+            "1.5x is this script's bar for 'flat'; quadratic bookkeeping would double it")
+    return out
+
+
+def machine() -> dict[str, Any]:
+    cpu = platform.processor() or ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"platform": platform.platform(), "cpu": cpu, "cpus": os.cpu_count(),
+            "affinity": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+            else None}
+
+
+# --------------------------------------------------------------------------- main
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter,
+                                epilog="scenarios: " + ", ".join(ALL_NAMES))
+    p.add_argument("--only", action="append", choices=ALL_NAMES, metavar="SCENARIO",
+                   help="run only this scenario (repeatable); one of: " + ", ".join(ALL_NAMES))
+    p.add_argument("--quick", action="store_true",
+                   help="shrink N for a fast smoke run (targets become indicative)")
+    p.add_argument("--all", action="store_true",
+                   help="also run stdlib unittest where it is only estimated by default"
+                   " (sleep1000: ~17 min, sleep10000: ~3 h)")
+    p.add_argument("--repeat", type=int, default=1, help="runs per measurement; best is kept")
+    p.add_argument("--python", action="append", dest="pythons", metavar="PATH",
+                   help="interpreter to run the children with (repeatable;"
+                   " default: this one)")
+    p.add_argument("--pythonpath", action="append", default=[], metavar="DIR",
+                   help=f"PYTHONPATH for the children (default: {REPO})")
+    p.add_argument("--json", metavar="PATH", help="write the raw results here")
+    p.add_argument("--keep", metavar="DIR",
+                   help="generate the test files in DIR and keep them (default: a temp dir)")
+    p.add_argument("--child-timeout", type=float, default=600.0, metavar="S",
+                   help="kill a child after S s plus 3x its ideal time (default 600)")
+    args = p.parse_args(argv)
+    if args.repeat < 1:
+        p.error("--repeat must be >= 1")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    # SIGTERM as an exception: the running child is killed and the temp dir removed.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    selected = args.only or list(ALL_NAMES)
+    pythons = []
+    for py in args.pythons or [sys.executable]:
+        found = shutil.which(py) or py
+        pythons.append(str(Path(found).absolute()))
+    tmp = None
+    if args.keep:
+        workdir = Path(args.keep).resolve()
+        workdir.mkdir(parents=True, exist_ok=True)
+    else:
+        tmp = tempfile.TemporaryDirectory(prefix="aiounit-bench-")
+        workdir = Path(tmp.name)
+    bench = Bench(args, workdir)
+    interps = [probe(py, bench.env) for py in pythons]
+    for interp in interps:
+        same = [i for i in interps if i.version == interp.version]
+        interp.label = interp.version if len(same) == 1 else f"{interp.version} ({interp.path})"
+    try:
+        for interp in interps:
+            bench.log(f"{interp.label}: "
+                      + ", ".join(f"{k} {v}" for k, v in interp.systems.items()))
+            for note in interp.notes:
+                bench.log(f"  note: {note}")
+            if "import" in selected:
+                bench.import_cost(interp)
+            for name in selected:
+                if name in SCENARIOS:
+                    bench.scenario(interp, SCENARIOS[name])
+            if "flat" in selected:
+                bench.flat(interp)
+    finally:
+        if tmp is not None:
+            tmp.cleanup()
+
+    versions = [i.label for i in interps]
+    info = machine()
+    print()
+    print(f"aiounit benchmark - {info['cpu']}, {info['cpus']} CPUs"
+          f" ({info['affinity']} usable), {info['platform']}"
+          + (f" - {versions[0]}" if len(versions) == 1 else ""))
+    if args.quick:
+        print("QUICK RUN: N shrunk; figures are not comparable with the targets.")
+    if args.repeat > 1:
+        print(f"best of {args.repeat} runs per cell")
+    print()
+    for line in table(bench.results, versions):
+        print(line)
+    print()
+    notes = ["'est.' = stdlib unittest not run (use --all): N x its sleeping time per test,"
+             " a lower bound; ratios against it are lower bounds too.",
+             "pytest-asyncio-cooperative runs with --max-asyncio-tasks=N (its default, 100,"
+             " would serialise); it has no ungrouped mode (n/a there)."]
+    for interp in interps:
+        notes += [f"{interp.label}: {n}" for n in interp.notes]
+    for n in notes:
+        print("note: " + n)
+    print()
+    all_targets = []
+    for py in versions:
+        ts = targets(bench.results, py)
+        all_targets += ts
+        print("Targets (issue 5)" + (f" - {py}" if len(versions) > 1 else "")
+              + (" - QUICK RUN, N shrunk: indicative only" if args.quick else "") + ":")
+        width = max((len(t["target"]) for t in ts), default=0)
+        for t in ts:
+            line = f"  {t['status']:<4}  {t['target']:<{width}}  {t['figure']}"
+            print(line)
+            if t["note"]:
+                print(f"        {'':<{width}}  ({t['note']})")
+        if not ts:
+            print("  (no target's scenario was run)")
+    if args.json:
+        Path(args.json).write_text(json.dumps({
+            "machine": info, "quick": args.quick, "repeat": args.repeat,
+            "interpreters": [asdict(i) for i in interps],
+            "results": bench.results, "targets": all_targets,
+        }, indent=2))
+        print(f"\nraw results: {args.json}")
+    return 1 if any(not r["ok"] for r in bench.results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

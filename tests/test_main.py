@@ -1,0 +1,589 @@
+"""Tests for ``python -m aiounit`` and aiounit.main / aiounit.TestProgram."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import os
+import subprocess
+import sys
+import tempfile
+import textwrap
+import types
+import unittest
+
+import aiounit
+
+# The directory that holds the aiounit package and the tests package.
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+_OK_MODULE = """
+    import unittest
+
+    class TestOk(unittest.TestCase):
+        def test_one(self):
+            pass
+
+        def test_two(self):
+            pass
+"""
+
+_FAIL_MODULE = """
+    import unittest
+
+    class TestFail(unittest.TestCase):
+        def test_fails(self):
+            marker = "LOCAL-VALUE"
+            self.assertEqual(marker, "other")
+"""
+
+
+def _child_env() -> dict[str, str]:
+    """The environment for a child interpreter that must be able to import aiounit."""
+    env = dict(os.environ)
+    path = env.get("PYTHONPATH")
+    env["PYTHONPATH"] = ROOT if not path else ROOT + os.pathsep + path
+    return env
+
+
+class _CliTestCase(unittest.TestCase):
+    """Runs ``python -m aiounit`` (or unittest) in a temp dir of generated test files."""
+
+    def setUp(self):
+        tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(tmp.cleanup)
+        self.dir = tmp.name
+
+    def write(self, path: str, source: str = "") -> None:
+        full = os.path.join(self.dir, path)
+        os.makedirs(os.path.dirname(full), exist_ok=True)
+        with open(full, "w", encoding="utf-8") as f:
+            f.write(textwrap.dedent(source))
+
+    def run_module(self, module: str, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-W", "error", "-m", module, *args],
+            cwd=self.dir,
+            env=_child_env(),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    def aiounit(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return self.run_module("aiounit", *args)
+
+    def assertExit(self, proc: subprocess.CompletedProcess[str], code: int) -> None:  # noqa: N802
+        self.assertEqual(proc.returncode, code, proc.stdout + proc.stderr)
+
+
+class TestExitStatus(_CliTestCase):
+    """``python -m aiounit`` exits 0, 1, 2 or 5, on every Python."""
+
+    def test_exit_0_when_all_tests_pass(self):
+        """With no arguments it discovers the tests here and exits 0 when all pass."""
+        self.write("test_ok.py", _OK_MODULE)
+        proc = self.aiounit()
+        self.assertExit(proc, 0)
+        self.assertIn("\nRan 2 tests in ", proc.stderr)
+        self.assertTrue(proc.stderr.endswith("\nOK\n"), proc.stderr)
+
+    def test_exit_1_on_a_failure(self):
+        """A failing test makes it exit 1."""
+        self.write("test_ok.py", _OK_MODULE)
+        self.write("test_fail.py", _FAIL_MODULE)
+        proc = self.aiounit()
+        self.assertExit(proc, 1)
+        self.assertTrue(proc.stderr.endswith("\nFAILED (failures=1)\n"), proc.stderr)
+
+    def test_exit_2_on_an_unknown_flag(self):
+        """An unknown flag is one clear argparse error and exit status 2."""
+        proc = self.aiounit("--bogus")
+        self.assertExit(proc, 2)
+        self.assertEqual(proc.stdout, "")
+        self.assertTrue(proc.stderr.startswith("usage: "), proc.stderr)
+        self.assertEqual(proc.stderr.count("error:"), 1, proc.stderr)
+        self.assertIn("unrecognized arguments: --bogus", proc.stderr)
+        self.assertNotIn("Traceback", proc.stderr)
+
+    def _assert_usage_error(self, flag: str, value: str) -> None:
+        proc = self.aiounit(flag, value)
+        self.assertExit(proc, 2)
+        errors = [line for line in proc.stderr.splitlines() if "error:" in line]
+        self.assertEqual(len(errors), 1, proc.stderr)
+        self.assertIn(f"argument {flag}", errors[0])
+        self.assertNotIn("Traceback", proc.stderr)
+
+    def test_exit_2_on_a_negative_timeout(self):
+        """--timeout -1 is a usage error naming --timeout."""
+        self._assert_usage_error("--timeout", "-1")
+
+    def test_exit_2_on_max_concurrency_zero(self):
+        """--max-concurrency 0 is a usage error naming --max-concurrency."""
+        self._assert_usage_error("--max-concurrency", "0")
+
+    def test_exit_2_on_an_unknown_default_group(self):
+        """--default-group bogus is a usage error naming --default-group."""
+        self._assert_usage_error("--default-group", "bogus")
+
+    def test_help_names_the_program_and_its_options(self):
+        """-h exits 0 with usage for ``python -m aiounit``, listing aiounit's options."""
+        proc = self.aiounit("-h")
+        self.assertExit(proc, 0)
+        self.assertIn(" -m aiounit [-h]", proc.stdout.splitlines()[0])
+        for option in ("--timeout", "--max-concurrency", "--default-group", "--durations"):
+            with self.subTest(option=option):
+                self.assertIn(option, proc.stdout)
+
+    def test_exit_5_when_there_are_no_tests(self):
+        """A directory with no tests exits 5 and says NO TESTS RAN, also on 3.11."""
+        proc = self.aiounit()
+        self.assertExit(proc, 5)
+        self.assertTrue(proc.stderr.endswith("\nNO TESTS RAN\n"), proc.stderr)
+
+    def test_exit_5_when_k_matches_nothing(self):
+        """-k that selects no test exits 5, also on 3.11."""
+        self.write("test_ok.py", _OK_MODULE)
+        proc = self.aiounit("-k", "nomatch")
+        self.assertExit(proc, 5)
+        self.assertIn("\nRan 0 tests in ", proc.stderr)
+
+
+class TestUnittestFlags(_CliTestCase):
+    """The flags of ``python -m unittest`` keep their meaning."""
+
+    def test_discover_with_start_pattern_and_top(self):
+        """``discover -s -p -t`` finds only the matching files under the start dir."""
+        self.write("pkg/__init__.py")
+        self.write(
+            "pkg/check_things.py",
+            """
+            import unittest
+
+            class TestThings(unittest.TestCase):
+                def test_found(self):
+                    pass
+            """,
+        )
+        self.write("pkg/test_not_matching.py", _FAIL_MODULE)
+        self.write("test_outside.py", _FAIL_MODULE)
+        proc = self.aiounit("discover", "-v", "-s", "pkg", "-p", "check_*.py", "-t", ".")
+        self.assertExit(proc, 0)
+        self.assertIn("test_found (pkg.check_things.TestThings.test_found) ... ok\n", proc.stderr)
+        self.assertIn("\nRan 1 test in ", proc.stderr)
+
+    def test_dotted_name_selects_one_method(self):
+        """A dotted name module.Class.method runs just that test."""
+        self.write("test_ok.py", _OK_MODULE)
+        proc = self.aiounit("-v", "test_ok.TestOk.test_two")
+        self.assertExit(proc, 0)
+        self.assertIn("test_two (test_ok.TestOk.test_two) ... ok\n", proc.stderr)
+        self.assertNotIn("test_one", proc.stderr)
+        self.assertIn("\nRan 1 test in ", proc.stderr)
+
+    def test_k_filters_test_names(self):
+        """-k keeps only the tests whose name matches."""
+        self.write("test_ok.py", _OK_MODULE)
+        proc = self.aiounit("-v", "-k", "two")
+        self.assertExit(proc, 0)
+        self.assertNotIn("test_one", proc.stderr)
+        self.assertIn("\nRan 1 test in ", proc.stderr)
+
+    def test_v_prints_a_line_per_test(self):
+        """-v prints unittest's "name (id) ... ok" line for each test."""
+        self.write("test_ok.py", _OK_MODULE)
+        proc = self.aiounit("-v")
+        self.assertExit(proc, 0)
+        self.assertTrue(
+            proc.stderr.startswith(
+                "test_one (test_ok.TestOk.test_one) ... ok\n"
+                "test_two (test_ok.TestOk.test_two) ... ok\n"
+            ),
+            proc.stderr,
+        )
+
+    def test_f_stops_at_the_first_failure(self):
+        """-f stops the run after the first failing test."""
+        self.write(
+            "test_two_fail.py",
+            """
+            import unittest
+
+            class TestTwoFail(unittest.TestCase):
+                def test_a(self):
+                    self.fail("a")
+
+                def test_b(self):
+                    self.fail("b")
+            """,
+        )
+        proc = self.aiounit("-f")
+        self.assertExit(proc, 1)
+        self.assertIn("\nRan 1 test in ", proc.stderr)
+        self.assertIn("FAILED (failures=1)", proc.stderr)
+
+    def test_b_buffers_output_of_passing_tests(self):
+        """-b drops a passing test's output and shows a failing test's in its report."""
+        self.write(
+            "test_noisy.py",
+            """
+            import unittest
+
+            class TestNoisy(unittest.TestCase):
+                def test_pass(self):
+                    print("PASSING-OUTPUT")
+
+                def test_fail(self):
+                    print("FAILING-OUTPUT")
+                    self.fail("no")
+            """,
+        )
+        proc = self.aiounit("-b")
+        self.assertExit(proc, 1)
+        self.assertNotIn("PASSING-OUTPUT", proc.stdout + proc.stderr)
+        self.assertIn("Stdout:\nFAILING-OUTPUT\n", proc.stderr)
+
+    def test_locals_shows_local_variables(self):
+        """--locals shows the failing frame's local variables in the traceback."""
+        self.write("test_fail.py", _FAIL_MODULE)
+        proc = self.aiounit("--locals")
+        self.assertExit(proc, 1)
+        self.assertIn("marker = 'LOCAL-VALUE'", proc.stderr)
+
+    def test_durations_prints_the_slowest_tests(self):
+        """--durations 2 prints a two-row "Slowest test durations" table, on 3.11 too."""
+        self.write(
+            "test_three.py",
+            """
+            import unittest
+
+            class TestThree(unittest.TestCase):
+                def test_a(self):
+                    pass
+
+                def test_b(self):
+                    pass
+
+                def test_c(self):
+                    pass
+            """,
+        )
+        proc = self.aiounit("-v", "--durations", "2")
+        self.assertExit(proc, 0)
+        lines = proc.stderr.splitlines()
+        self.assertIn("Slowest test durations", lines)
+        start = lines.index("Slowest test durations")
+        rows = lines[start + 2 : start + 4]
+        for row in rows:
+            self.assertRegex(row, r"^\d+\.\d{3}s +test_\w \(test_three\.TestThree\.test_\w\)$")
+        self.assertEqual(lines[start + 4], "")
+
+    def test_import_error_is_reported_and_other_modules_run(self):
+        """A module that fails to import is one error; the other modules still run."""
+        self.write("test_broken.py", "import unittest\nimport no_such_module_for_aiounit\n")
+        self.write("test_ok.py", _OK_MODULE)
+        proc = self.aiounit("-v")
+        self.assertExit(proc, 1)
+        self.assertIn("ImportError: Failed to import test module: test_broken", proc.stderr)
+        self.assertIn("No module named 'no_such_module_for_aiounit'", proc.stderr)
+        self.assertIn("test_one (test_ok.TestOk.test_one) ... ok\n", proc.stderr)
+        self.assertIn("test_two (test_ok.TestOk.test_two) ... ok\n", proc.stderr)
+        self.assertIn("\nRan 3 tests in ", proc.stderr)
+        self.assertTrue(proc.stderr.endswith("\nFAILED (errors=1)\n"), proc.stderr)
+
+
+class TestAiounitFlags(_CliTestCase):
+    """The options aiounit adds: --timeout and --default-group."""
+
+    def test_timeout_stops_a_hanging_grouped_test(self):
+        """--timeout 0.05 fails a hanging grouped test with TestTimeoutError; its peer passes."""
+        self.write(
+            "test_hang.py",
+            """
+            import asyncio
+            import aiounit
+
+            hang_started = asyncio.Event()
+
+            class TestHang(aiounit.AsyncTestCase):
+                @aiounit.group("g")
+                async def test_hang(self):
+                    hang_started.set()
+                    await asyncio.Event().wait()
+
+                @aiounit.group("g")
+                async def test_peer(self):
+                    await hang_started.wait()
+            """,
+        )
+        proc = self.aiounit("-v", "--timeout", "0.05")
+        self.assertExit(proc, 1)
+        self.assertIn("test_hang (test_hang.TestHang.test_hang) ... ERROR\n", proc.stderr)
+        self.assertIn("test_peer (test_hang.TestHang.test_peer) ... ok\n", proc.stderr)
+        self.assertIn("TestTimeoutError: ", proc.stderr)
+        self.assertIn("did not finish within 0.05 s", proc.stderr)
+        self.assertTrue(proc.stderr.endswith("\nFAILED (errors=1)\n"), proc.stderr)
+
+    _UNMARKED = """
+        import asyncio
+        import aiounit
+
+        a_started, b_started = asyncio.Event(), asyncio.Event()
+
+        class TestUnmarked(aiounit.AsyncTestCase):
+            async def test_a(self):
+                a_started.set()
+                await b_started.wait()
+
+            async def test_b(self):
+                b_started.set()
+                await a_started.wait()
+    """
+
+    def test_default_group_class_runs_a_class_concurrently(self):
+        """--default-group class runs a class's unmarked async tests together."""
+        self.write("test_unmarked.py", self._UNMARKED)
+        # The discover form: aiounit's options work after the subcommand too.
+        proc = self.aiounit("discover", "-s", ".", "--default-group", "class", "--timeout", "0.5")
+        self.assertExit(proc, 0)
+        self.assertIn("\nRan 2 tests in ", proc.stderr)
+
+    def test_default_group_none_runs_them_one_at_a_time(self):
+        """With --default-group none the same tests run alone, so the first one times out."""
+        self.write("test_unmarked.py", self._UNMARKED)
+        proc = self.aiounit("-v", "--default-group", "none", "--timeout", "0.05")
+        self.assertExit(proc, 1)
+        # test_b finds a_started already set by test_a, which ran (and hung) before it.
+        self.assertIn("test_a (test_unmarked.TestUnmarked.test_a) ... ERROR\n", proc.stderr)
+        self.assertIn("test_b (test_unmarked.TestUnmarked.test_b) ... ok\n", proc.stderr)
+        self.assertEqual(proc.stderr.count("TestTimeoutError: "), 1, proc.stderr)
+
+
+def _fake_module(*classes: type) -> types.ModuleType:
+    """A module object holding *classes*, for TestProgram(module=...)."""
+    module = types.ModuleType("aiounit_fake_test_module")
+    for cls in classes:
+        setattr(module, cls.__name__, cls)
+    return module
+
+
+class TestProgrammatic(unittest.TestCase):
+    """aiounit.main and aiounit.TestProgram used from Python, as unittest.main is."""
+
+    def _main(self, module: types.ModuleType, *args: str, **kwargs: object) -> tuple[object, str]:
+        """Run main() on *module* with argv *args*; return the program and its output."""
+        kwargs.setdefault("testLoader", aiounit.TestLoader())
+        stderr = io.StringIO()
+        with contextlib.redirect_stderr(stderr):
+            program = aiounit.main(module=module, argv=["prog", *args], **kwargs)
+        return program, stderr.getvalue()
+
+    @staticmethod
+    def _passing() -> types.ModuleType:
+        class Passing(unittest.TestCase):
+            def test_a(self):
+                pass
+
+            def test_b(self):
+                pass
+
+        return _fake_module(Passing)
+
+    @staticmethod
+    def _failing() -> types.ModuleType:
+        class Failing(unittest.TestCase):
+            def test_a(self):
+                secret = "LOCAL-VALUE"
+                self.assertEqual(secret, "x")
+
+        return _fake_module(Failing)
+
+    def test_exit_false_returns_the_program_with_its_result(self):
+        """main(exit=False) runs the module's tests and keeps the result."""
+        program, output = self._main(self._passing(), exit=False)
+        self.assertEqual(program.result.testsRun, 2)
+        self.assertTrue(program.result.wasSuccessful())
+        self.assertIsInstance(program.result, aiounit.TextTestResult)
+        self.assertTrue(output.endswith("\nOK\n"), output)
+
+    def test_exit_true_raises_system_exit_with_the_status(self):
+        """main(exit=True) raises SystemExit 0, 1 or 5, on every Python."""
+        table = [
+            ("pass", self._passing(), 0),
+            ("fail", self._failing(), 1),
+            ("no tests", _fake_module(), 5),
+        ]
+        for label, module, code in table:
+            with self.subTest(label):
+                with self.assertRaises(SystemExit) as cm:
+                    self._main(module)
+                self.assertEqual(cm.exception.code, code)
+
+    def test_usage_error_raises_system_exit_2(self):
+        """An unknown flag raises SystemExit(2) after one argparse error."""
+        with self.assertRaises(SystemExit) as cm:
+            self._main(self._passing(), "--bogus", exit=False)
+        self.assertEqual(cm.exception.code, 2)
+
+    def test_test_program_is_the_same_entry_point(self):
+        """TestProgram(...) takes unittest.main's arguments and runs the tests."""
+        stderr = io.StringIO()
+        with contextlib.redirect_stderr(stderr):
+            program = aiounit.TestProgram(
+                module=self._failing(),
+                argv=["prog"],
+                exit=False,
+                verbosity=2,
+                testLoader=aiounit.TestLoader(),
+            )
+        self.assertEqual(len(program.result.failures), 1)
+        self.assertIn(" ... FAIL\n", stderr.getvalue())
+
+    def test_timeout_argument_bounds_grouped_tests(self):
+        """--timeout in argv fails a hanging grouped test with TestTimeoutError."""
+        hang_started = asyncio.Event()
+
+        class Hang(aiounit.AsyncTestCase):
+            @aiounit.group("g")
+            async def test_hang(self):
+                hang_started.set()
+                await asyncio.Event().wait()
+
+            @aiounit.group("g")
+            async def test_peer(self):
+                await hang_started.wait()
+
+        program, _ = self._main(_fake_module(Hang), "--timeout", "0.05", exit=False)
+        self.assertEqual(program.result.testsRun, 2)
+        self.assertEqual(program.result.failures, [])
+        self.assertEqual([t._testMethodName for t, _ in program.result.errors], ["test_hang"])
+        self.assertIn("TestTimeoutError", program.result.errors[0][1])
+
+    def test_timeout_keyword_bounds_grouped_tests(self):
+        """TestProgram(timeout=...) works like --timeout."""
+
+        class Hang(aiounit.AsyncTestCase):
+            @aiounit.group("g")
+            async def test_hang(self):
+                await asyncio.Event().wait()
+
+        program, _ = self._main(_fake_module(Hang), exit=False, timeout=0.05)
+        self.assertEqual(len(program.result.errors), 1)
+        self.assertIn("TestTimeoutError", program.result.errors[0][1])
+
+    def test_default_group_keyword_groups_unmarked_tests(self):
+        """TestProgram(default_group="class") runs a class's async tests together."""
+        a_started, b_started = asyncio.Event(), asyncio.Event()
+
+        class Unmarked(aiounit.AsyncTestCase):
+            async def test_a(self):
+                a_started.set()
+                await b_started.wait()
+
+            async def test_b(self):
+                b_started.set()
+                await a_started.wait()
+
+        program, _ = self._main(
+            _fake_module(Unmarked), exit=False, default_group="class", timeout=1.0
+        )
+        self.assertEqual(program.result.testsRun, 2)
+        self.assertTrue(program.result.wasSuccessful(), program.result.errors)
+
+    def test_bad_keywords_raise_at_once(self):
+        """Bad timeout, max_concurrency or default_group keywords raise before any test runs."""
+        table = [
+            ({"timeout": -1}, ValueError),
+            ({"timeout": "soon"}, TypeError),
+            ({"max_concurrency": 0}, ValueError),
+            ({"max_concurrency": 1.5}, TypeError),
+            ({"default_group": "bogus"}, ValueError),
+        ]
+        for kwargs, error in table:
+            with self.subTest(**kwargs):
+                with self.assertRaises(error):
+                    self._main(self._passing(), exit=False, **kwargs)
+
+    def test_aiounit_options_are_parsed(self):
+        """--timeout, --max-concurrency, --default-group and --durations land on the program."""
+        program, _ = self._main(
+            self._passing(),
+            "--timeout",
+            "2.5",
+            "--max-concurrency",
+            "3",
+            "--default-group",
+            "module",
+            "--durations",
+            "4",
+            exit=False,
+        )
+        self.assertEqual(
+            (program.timeout, program.max_concurrency, program.default_group, program.durations),
+            (2.5, 3, "module", 4),
+        )
+
+    def test_timeout_zero_or_none_means_no_limit(self):
+        """--timeout 0 and --timeout none both mean no limit."""
+        for value in ("0", "none"):
+            with self.subTest(value=value):
+                program, _ = self._main(self._passing(), "--timeout", value, exit=False)
+                self.assertIsNone(program.timeout)
+
+    def test_default_loader_is_aiounits(self):
+        """Without testLoader=, main uses aiounit.defaultTestLoader."""
+        stderr = io.StringIO()
+        with contextlib.redirect_stderr(stderr):
+            program = aiounit.main(module=self._passing(), argv=["prog"], exit=False)
+        self.assertIs(program.testLoader, aiounit.defaultTestLoader)
+
+    def test_groups_run_concurrently_with_a_stdlib_loader(self):
+        """With testLoader=unittest.TestLoader(), main still runs groups concurrently."""
+        a_started, b_started = asyncio.Event(), asyncio.Event()
+
+        class Pair(aiounit.AsyncTestCase):
+            @aiounit.group("pair", timeout=1.0)
+            async def test_a(self):
+                a_started.set()
+                await b_started.wait()
+
+            @aiounit.group("pair", timeout=1.0)
+            async def test_b(self):
+                b_started.set()
+                await a_started.wait()
+
+        program, _ = self._main(_fake_module(Pair), exit=False, testLoader=unittest.TestLoader())
+        self.assertEqual(program.result.testsRun, 2)
+        self.assertTrue(program.result.wasSuccessful(), program.result.errors)
+
+    def test_runner_instance_is_used_as_is(self):
+        """A testRunner instance is used as given, as unittest.main does."""
+        stream = io.StringIO()
+        runner = unittest.TextTestRunner(stream=stream, verbosity=2)
+        program, _ = self._main(self._passing(), exit=False, testRunner=runner)
+        self.assertEqual(program.result.testsRun, 2)
+        self.assertIn(" ... ok\n", stream.getvalue())
+
+    def test_stdlib_runner_class_still_gets_tb_locals(self):
+        """With testRunner=unittest.TextTestRunner, --locals still shows locals."""
+        _, output = self._main(
+            self._failing(), "--locals", exit=False, testRunner=unittest.TextTestRunner
+        )
+        self.assertIn("secret = 'LOCAL-VALUE'", output)
+
+    def test_durations_option_prints_the_table(self):
+        """--durations 0 prints the table for async tests, on 3.11 too."""
+
+        class Timed(aiounit.AsyncTestCase):
+            async def test_a(self):
+                pass
+
+        _, output = self._main(_fake_module(Timed), "-v", "--durations", "0", exit=False)
+        self.assertIn("\nSlowest test durations\n", output)
+        self.assertRegex(output, r"\n\d+\.\d{3}s +test_a \(.*Timed\.test_a\)\n")
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,315 @@
+"""Tests for aiounit.TextTestResult: unittest's output, one write per test."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import re
+import sys
+import unittest
+
+import aiounit
+
+from ._support import suite_of
+
+# What TextTestRunner hands its result: a stream with writeln().
+_Decorated = unittest.runner._WritelnDecorator
+
+_TIMING = re.compile(r"^Ran (\d+ tests?) in \d+\.\d{3}s$", re.MULTILINE)
+
+
+def _normalise(text: str) -> str:
+    """*text* with the run's wall time replaced; nothing else may differ."""
+    return _TIMING.sub(r"Ran \1 in X.XXXs", text)
+
+
+class _Writes(io.StringIO):
+    """A text stream that also keeps each write() separately."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[str] = []
+
+    def write(self, s: str) -> int:
+        self.writes.append(s)
+        return super().write(s)
+
+
+def _mixed_classes() -> list[type]:
+    """Sync test classes with every kind of outcome unittest reports."""
+
+    class Mixed(unittest.TestCase):
+        def test_pass(self):
+            pass
+
+        def test_doc(self):
+            """First line of a docstring.
+
+            Only the first line is shown.
+            """
+
+        def test_fail(self):
+            self.assertEqual(1, 2)
+
+        def test_error(self):
+            raise RuntimeError("boom")
+
+        @unittest.skip("decorated")
+        def test_skip(self):
+            pass
+
+        def test_skip_inside(self):
+            self.skipTest("inside")
+
+        @unittest.expectedFailure
+        def test_xfail(self):
+            self.fail("expected")
+
+        @unittest.expectedFailure
+        def test_xpass(self):
+            pass
+
+        def test_subtests(self):
+            for i in range(4):
+                with self.subTest(i=i):
+                    if i == 2:
+                        raise ValueError(i)
+                    self.assertLess(i, 1)
+
+        def test_subtests_pass(self):
+            for i in range(2):
+                with self.subTest(i=i):
+                    pass
+
+    @unittest.skip("whole class")
+    class Skipped(unittest.TestCase):
+        def test_never(self):
+            pass
+
+    class BrokenClass(unittest.TestCase):
+        @classmethod
+        def setUpClass(cls):
+            raise OSError("no fixture")
+
+        def test_unreached(self):
+            pass
+
+    return [Mixed, Skipped, BrokenClass]
+
+
+class TestOutputMatchesStdlib(unittest.TestCase):
+    """In unittest's own runner, aiounit's result prints exactly what unittest's does."""
+
+    def _run(self, resultclass: type, **kwargs: object) -> str:
+        stream = io.StringIO()
+        runner = unittest.TextTestRunner(stream=stream, resultclass=resultclass, **kwargs)
+        runner.run(unittest.TestSuite(
+            unittest.TestLoader().loadTestsFromTestCase(cls) for cls in _mixed_classes()
+        ))
+        return _normalise(stream.getvalue())
+
+    def test_same_output_at_every_verbosity(self):
+        """-q, dots and -v output, with and without descriptions, is unittest's byte for byte."""
+        for verbosity in (0, 1, 2):
+            for descriptions in (True, False):
+                with self.subTest(verbosity=verbosity, descriptions=descriptions):
+                    kwargs = {"verbosity": verbosity, "descriptions": descriptions}
+                    self.assertEqual(
+                        self._run(aiounit.TextTestResult, **kwargs),
+                        self._run(unittest.TextTestResult, **kwargs),
+                    )
+
+    def test_same_output_with_failfast(self):
+        """With failfast the output stops where unittest's stops."""
+        self.assertEqual(
+            self._run(aiounit.TextTestResult, verbosity=2, failfast=True),
+            self._run(unittest.TextTestResult, verbosity=2, failfast=True),
+        )
+
+
+class TestOneWritePerTest(unittest.TestCase):
+    """What one test prints reaches the stream in one write, when the test ends."""
+
+    def _tests(self) -> list[unittest.TestCase]:
+        class Three(unittest.TestCase):
+            def test_a_ok(self):
+                pass
+
+            def test_b_fail(self):
+                self.fail("no")
+
+            def test_c_subtests(self):
+                for i in range(3):
+                    with self.subTest(i=i):
+                        self.assertEqual(i % 2, 0)
+
+        return list(unittest.TestLoader().loadTestsFromTestCase(Three))
+
+    def test_nothing_is_written_before_stop_test(self):
+        """startTest and the outcome write nothing; stopTest writes the whole line."""
+        test = self._tests()[0]
+        stream = _Writes()
+        result = aiounit.TextTestResult(_Decorated(stream), True, 2)
+        result.startTest(test)
+        result.addSuccess(test)
+        self.assertEqual(stream.getvalue(), "")
+        result.stopTest(test)
+        self.assertEqual(stream.writes, [f"{test} ... ok\n"])
+
+    def test_verbose_line_and_subtest_lines_are_one_write(self):
+        """At -v, each test's line and its subtest lines are written in a single write."""
+        stream = _Writes()
+        result = aiounit.TextTestResult(_Decorated(stream), True, 2)
+        tests = self._tests()
+        for test in tests:
+            before = len(stream.writes)
+            test(result)
+            with self.subTest(test=test._testMethodName):
+                self.assertEqual(len(stream.writes), before + 1)
+        a, b, c = tests
+        self.assertEqual(
+            stream.writes,
+            [
+                f"{a} ... ok\n",
+                f"{b} ... FAIL\n",
+                f"{c} ... \n  {c} (i=1) ... FAIL\n",
+            ],
+        )
+
+    def test_dots_are_one_write_per_test(self):
+        """At verbosity 1, each test's characters are written in a single write."""
+        stream = _Writes()
+        result = aiounit.TextTestResult(_Decorated(stream), True, 1)
+        for test in self._tests():
+            test(result)
+        self.assertEqual(stream.writes, [".", "F", "F"])
+
+    def test_quiet_writes_nothing_per_test(self):
+        """At verbosity 0 no test writes anything."""
+        stream = _Writes()
+        result = aiounit.TextTestResult(_Decorated(stream), True, 0)
+        for test in self._tests():
+            test(result)
+        self.assertEqual(stream.writes, [])
+
+    def test_print_errors_first_flushes_a_pending_line(self):
+        """printErrors() (as after Ctrl-C mid-test) writes the pending test line first."""
+        test = self._tests()[0]
+        stream = io.StringIO()
+        result = aiounit.TextTestResult(_Decorated(stream), True, 2)
+        result.startTest(test)
+        result.addSuccess(test)
+        result.printErrors()
+        # unittest's printErrors() starts with a newline at -v.
+        self.assertEqual(stream.getvalue(), f"{test} ... ok\n\n")
+
+    def test_stop_test_without_start_test_is_harmless(self):
+        """Outcomes reported outside a test (class fixtures) are written straight away."""
+        stream = io.StringIO()
+        result = aiounit.TextTestResult(_Decorated(stream), True, 1)
+        test = self._tests()[0]
+        try:
+            raise OSError("fixture")
+        except OSError:
+            result.addError(test, sys.exc_info())
+        self.assertEqual(stream.getvalue(), "E")
+        self.assertEqual(len(result.errors), 1)
+
+
+class TestConstructor(unittest.TestCase):
+    """TextTestResult takes unittest's arguments, plus durations on every Python."""
+
+    def test_takes_unittest_positional_arguments(self):
+        """(stream, descriptions, verbosity) are taken positionally, as unittest's are."""
+        stream = _Decorated(io.StringIO())
+        result = aiounit.TextTestResult(stream, False, 2)
+        self.assertIs(result.stream, stream)
+        self.assertFalse(result.descriptions)
+        self.assertTrue(result.showAll)
+        self.assertFalse(result.dots)
+
+    def test_takes_durations_on_every_python(self):
+        """durations= is accepted and stored, and collectedDurations starts empty."""
+        result = aiounit.TextTestResult(io.StringIO(), True, 1, durations=3)
+        self.assertEqual(result.durations, 3)
+        self.assertEqual(result.collectedDurations, [])
+
+    def test_durations_defaults_to_none(self):
+        """Without durations=, result.durations is None, as in unittest 3.12+."""
+        result = aiounit.TextTestResult(io.StringIO(), True, 1)
+        self.assertIsNone(result.durations)
+
+    def test_add_duration_collects_on_every_python(self):
+        """addDuration(test, elapsed) appends (str(test), elapsed) to collectedDurations."""
+        test = unittest.FunctionTestCase(lambda: None)
+        result = aiounit.TextTestResult(io.StringIO(), True, 1, durations=0)
+        result.addDuration(test, 0.25)
+        self.assertEqual(result.collectedDurations, [(str(test), 0.25)])
+
+    def test_plain_test_cases_get_durations_on_every_python(self):
+        """Each plain TestCase run gets one collectedDurations entry, on 3.11 too."""
+
+        class Plain(unittest.TestCase):
+            def test_a(self):
+                pass
+
+            def test_b(self):
+                self.fail("no")
+
+        result = aiounit.TextTestResult(_Decorated(io.StringIO()), True, 1, durations=0)
+        unittest.TestLoader().loadTestsFromTestCase(Plain).run(result)
+        self.assertEqual(
+            [name for name, _ in result.collectedDurations],
+            [str(Plain("test_a")), str(Plain("test_b"))],
+        )
+
+    def test_passes_other_keywords_on(self):
+        """Unknown keywords go on along the MRO, so cooperative subclasses get them."""
+
+        class Tagged(unittest.TextTestResult):
+            def __init__(self, *args, tag=None, **kwargs):
+                super().__init__(*args, **kwargs)
+                self.tag = tag
+
+        class Result(aiounit.TextTestResult, Tagged):
+            pass
+
+        result = Result(io.StringIO(), True, 1, durations=2, tag="ci")
+        self.assertEqual(result.tag, "ci")
+        self.assertEqual(result.durations, 2)
+
+
+class TestConcurrentTests(unittest.TestCase):
+    """Tests of a group run together, yet each one's output stays whole."""
+
+    def test_group_output_keeps_each_test_whole(self):
+        """Overlapping tests in a group each get their own intact -v line."""
+        a_started, b_started = asyncio.Event(), asyncio.Event()
+
+        class Pair(aiounit.AsyncTestCase):
+            @aiounit.group("pair")
+            async def test_a(self):
+                a_started.set()
+                await b_started.wait()
+                with self.subTest(side="a"):
+                    self.fail("a")
+
+            @aiounit.group("pair")
+            async def test_b(self):
+                b_started.set()
+                await a_started.wait()
+
+        stream = io.StringIO()
+        result = aiounit.TextTestResult(_Decorated(stream), True, 2)
+        suite_of(Pair, timeout=1.0).run(result)
+        self.assertEqual(result.testsRun, 2)
+        self.assertEqual(len(result.failures), 1)
+        self.assertEqual(result.errors, [])
+        name = f"{Pair.__module__}.{Pair.__qualname__}"
+        block_a = f"test_a ({name}.test_a) ... \n  test_a ({name}.test_a) (side='a') ... FAIL\n"
+        block_b = f"test_b ({name}.test_b) ... ok\n"
+        self.assertIn(stream.getvalue(), (block_a + block_b, block_b + block_a))
+
+
+if __name__ == "__main__":
+    unittest.main()
