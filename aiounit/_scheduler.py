@@ -23,7 +23,6 @@ import signal
 import sys
 import threading
 import unittest
-import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -59,7 +58,6 @@ class Member:
         "stopping",
         "task",
         "test",
-        "__weakref__",
     )
 
     stop_reason = _STOP_REASON
@@ -68,7 +66,9 @@ class Member:
         self.test = test
         self.limit = limit
         self.task: asyncio.Task[Any] | None = None
-        self.spawned: set[asyncio.Task[Any]] = set()
+        # Filled only when a test has something to say: ten thousand members
+        # should not cost ten thousand of each.
+        self.spawned: list[asyncio.Task[Any]] = []
         self.out: io.StringIO | None = None
         self.err: io.StringIO | None = None
         self.loop_errors: list[tuple[Any, BaseException, Any]] = []
@@ -114,6 +114,14 @@ class Member:
         group = self._group
         assert group is not None
         result = outcome.result
+        for task in self.spawned:
+            # A task of the test that raised with nobody awaiting it: asyncio
+            # would only log that when the task is collected, maybe much later.
+            if task.done() and getattr(task, "_log_traceback", False):
+                error = task.exception()
+                assert error is not None
+                error.add_note(f"aiounit: raised in task {task.get_name()}, which nobody awaited")
+                self.loop_errors.append((type(error), error, error.__traceback__))
         leaked = [t for t in self.spawned if not t.done()]
         if leaked:
             names = ", ".join(_describe(t) for t in leaked)
@@ -157,6 +165,20 @@ class LeakedTaskError(RuntimeError):
 
 class LoopBlockedError(RuntimeError):
     """A test blocked the event loop (reported as an error with --fail-on-blocking)."""
+
+
+if sys.version_info >= (3, 13):
+
+    class _Task(asyncio.Task):  # type: ignore[type-arg]
+        """3.13's create_task calls set_name(None) on a factory's task, naming it
+        "None"; keep the generated "Task-N" name instead."""
+
+        def set_name(self, value: object) -> None:
+            if value is not None:
+                super().set_name(value)
+
+else:
+    _Task = asyncio.Task
 
 
 def _describe(task: asyncio.Task[Any]) -> str:
@@ -208,9 +230,9 @@ class _Group:
         self.loop_factory = loop_factory
         self.capture = bool(getattr(result, "buffer", False))
         self.make_recorder = recorder_class(result)
-        self.owners: weakref.WeakKeyDictionary[asyncio.Task[Any], Member] = (
-            weakref.WeakKeyDictionary()
-        )
+        # The member each running task belongs to: its own task, and the tasks
+        # it spawned (kept until it ends, to judge what they did).
+        self.owners: dict[asyncio.Task[Any], Member] = {}
         self.running: set[Member] = set()
         # ids of the tasks of members given up on; their destruction is no news
         self.given_up: set[int] = set()
@@ -327,6 +349,11 @@ class _Group:
         finally:
             member.finished = True
             self.running.discard(member)
+            if not member.abandoned:
+                for task in member.spawned:
+                    self.owners.pop(task, None)
+                member.spawned = []
+                self.owners.pop(member.task, None)  # type: ignore[arg-type]
             if slots is not None:
                 slots.release()
             if not member.abandoned:
@@ -435,11 +462,10 @@ class _Group:
     def _task_factory(
         self, loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any
     ) -> asyncio.Task[Any]:
-        task = asyncio.Task(coro, loop=loop, **kwargs)
+        task = _Task(coro, loop=loop, **kwargs)
         member = CURRENT.get()
         if member is not None and not member.finished:
-            member.spawned.add(task)
-            task.add_done_callback(member.spawned.discard)
+            member.spawned.append(task)
             self.owners[task] = member
         return task
 
@@ -457,9 +483,8 @@ class _Group:
             member = ctx.get(CURRENT)
         for key in ("task", "future"):
             owner = context.get(key)
-            if member is None and owner is not None:
-                with contextlib.suppress(TypeError):
-                    member = self.owners.get(owner)
+            if member is None and isinstance(owner, asyncio.Task):
+                member = self.owners.get(owner)
         message = context.get("message")
         if message:
             exc.add_note(f"aiounit: {message}")
@@ -472,11 +497,7 @@ class _Group:
     # -- called by the watchdog --------------------------------------------------------
 
     def member_of(self, task: asyncio.Task[Any] | None) -> Member | None:
-        if task is None:
-            return None
-        with contextlib.suppress(TypeError):
-            return self.owners.get(task)
-        return None
+        return self.owners.get(task) if task is not None else None  # type: ignore[arg-type]
 
 
 def install_interrupt(handler: Callable[[], None]) -> Callable[[], None] | None:
