@@ -348,8 +348,18 @@ async def _call_test_method(
             "It is deprecated to return a value that is not None from a "
             f"test case ({method})",
             DeprecationWarning,
-            stacklevel=2,
+            stacklevel=_caller_level(),
         )
+
+
+def _caller_level() -> int:
+    """The stacklevel of the first frame outside unittest, asyncio and aiounit
+    (as the stdlib's warning points past its own frames)."""
+    level, frame = 1, sys._getframe(1)
+    while frame is not None and _is_framework(frame):
+        level += 1
+        frame = frame.f_back  # type: ignore[assignment]
+    return level
 
 
 async def _call_tear_down(test: unittest.TestCase) -> None:

@@ -114,14 +114,10 @@ class Member:
         group = self._group
         assert group is not None
         result = outcome.result
-        for task in self.spawned:
-            # A task of the test that raised with nobody awaiting it: asyncio
-            # would only log that when the task is collected, maybe much later.
-            if task.done() and getattr(task, "_log_traceback", False):
-                error = task.exception()
-                assert error is not None
-                error.add_note(f"aiounit: raised in task {task.get_name()}, which nobody awaited")
-                self.loop_errors.append((type(error), error, error.__traceback__))
+        if any(not t.done() for t in self.spawned):
+            # Let tasks created just before the test returned start, so that
+            # they see their cancellation, as they would in the stdlib.
+            await asyncio.sleep(0)
         leaked = [t for t in self.spawned if not t.done()]
         if leaked:
             names = ", ".join(_describe(t) for t in leaked)
@@ -132,6 +128,15 @@ class Member:
             if stuck:
                 message += f"; {len(stuck)} ignored the cancellation"
             self._charge(outcome, message, group.config.fail_on_leaks, LeakedTaskError)
+        for task in self.spawned:
+            # A task of the test that raised with nobody awaiting it (also while
+            # being cancelled just now): asyncio would only log that when the
+            # task is collected, maybe much later, and charge it to nobody.
+            if task.done() and getattr(task, "_log_traceback", False):
+                error = task.exception()
+                assert error is not None
+                error.add_note(f"aiounit: raised in task {task.get_name()}, which nobody awaited")
+                self.loop_errors.append((type(error), error, error.__traceback__))
         if group.watchdog is not None:
             block = group.watchdog.claim(self)
             if block is not None:

@@ -1,0 +1,11 @@
+"""A module of a namespace package (no __init__.py): loadable by name."""
+
+import unittest
+
+
+class TestNamespace(unittest.TestCase):
+    def test_ns_pass(self):
+        pass
+
+    def test_ns_fail(self):
+        self.fail("namespace failure")

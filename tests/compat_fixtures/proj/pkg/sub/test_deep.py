@@ -1,0 +1,6 @@
+import unittest
+
+
+class TestDeep(unittest.IsolatedAsyncioTestCase):
+    async def test_deep(self):
+        pass
