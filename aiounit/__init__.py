@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ._case import AsyncTestCase
-from ._errors import TestTimeoutError
+from ._errors import LeakedTaskError, LoopBlockedError, TestTimeoutError
 from ._loader import TestLoader, defaultTestLoader, load_tests
 from ._main import TestProgram, main
 from ._marks import group, timeout
@@ -16,6 +16,8 @@ __version__ = "0.1.0"
 __all__ = (
     "AsyncTestCase",
     "ConcurrentTestSuite",
+    "LeakedTaskError",
+    "LoopBlockedError",
     "TestLoader",
     "TestProgram",
     "TestTimeoutError",

@@ -124,6 +124,10 @@ class _AsyncOutcome(_Outcome):
             if isinstance(exc, asyncio.CancelledError) and _cancel_requested():
                 self.success = False
                 raise
+            if isinstance(exc, GeneratorExit):
+                # The test's coroutine is being closed (a test given up on,
+                # collected later): run nothing more of it.
+                raise
             exc_info = sys.exc_info()
             if self.expecting_failure:
                 self.expectedFailure = exc_info

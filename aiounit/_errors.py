@@ -14,3 +14,19 @@ class TestTimeoutError(TimeoutError):
     """
 
     __test__ = False  # not a test, whatever pytest's collector thinks
+
+
+class LeakedTaskError(RuntimeError):
+    """A test left tasks running when it ended.
+
+    Reported as an error only with ``--fail-on-leaks`` (``fail_on_leaks=True``);
+    otherwise the test gets a warning.  The tasks are cancelled either way.
+    """
+
+
+class LoopBlockedError(RuntimeError):
+    """A test kept its group's event loop busy past the blocking threshold.
+
+    Reported as an error only with ``--fail-on-blocking``
+    (``fail_on_blocking=True``); otherwise the test gets a warning.
+    """

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import unittest
 from typing import Any
@@ -11,6 +12,7 @@ from . import _config
 from ._loader import defaultTestLoader
 from ._marks import check_max_concurrency, check_timeout
 from ._runner import TextTestRunner
+from ._shard import load_durations, parse_shard, record_durations, select_shard
 from ._suite import ConcurrentTestSuite
 
 __unittest = True
@@ -27,6 +29,13 @@ def _argument(check: Any, convert: Any) -> Any:
             raise argparse.ArgumentTypeError(str(exc)) from None
 
     return parse
+
+
+def _workers_count(value: int) -> int:
+    if value < 0:
+        msg = f"--workers must be >= 0, got {value}"
+        raise ValueError(msg)
+    return value or (os.cpu_count() or 1)
 
 
 def _seconds(text: str) -> float:
@@ -51,6 +60,14 @@ class TestProgram(unittest.TestProgram):
     timeout: float | None = None
     max_concurrency: int | None = None
     default_group: str | None = None
+    workers: int | None = None
+    junit_xml: str | None = None
+    shard: tuple[int, int] | None = None
+    durations_file: str | None = None
+    record_durations: str | None = None
+    coverage: bool = False
+    progress: bool = True
+    _coverage: Any = None
 
     def __init__(
         self,
@@ -172,6 +189,60 @@ class TestProgram(unittest.TestProgram):
             " given up on (default 1)",
         )
         group.add_argument(
+            "-j",
+            "--workers",
+            dest="workers",
+            type=_argument(_workers_count, int),
+            default=None,
+            metavar="N",
+            help="Run the groups in N worker processes (0: one per CPU)",
+        )
+        group.add_argument(
+            "--junit-xml",
+            dest="junit_xml",
+            default=None,
+            metavar="PATH",
+            help="Write a JUnit XML report to PATH (kept up to date as the run goes)",
+        )
+        group.add_argument(
+            "--shard",
+            dest="shard",
+            type=_argument(lambda v: v, parse_shard),
+            default=None,
+            metavar="I/N",
+            help="Run only shard I of N: the selected tests split over N machines,"
+            " groups kept whole",
+        )
+        group.add_argument(
+            "--durations-file",
+            dest="durations_file",
+            default=None,
+            metavar="PATH",
+            help="Balance --shard by the test durations recorded in PATH",
+        )
+        group.add_argument(
+            "--record-durations",
+            dest="record_durations",
+            default=None,
+            metavar="PATH",
+            help="Merge this run's test durations into PATH (JSON), for --durations-file",
+        )
+        group.add_argument(
+            "--coverage",
+            dest="coverage",
+            action="store_true",
+            default=False,
+            help="Measure coverage of the run, workers included, and print the report"
+            " (needs the coverage package: pip install 'aiounit[coverage]')",
+        )
+        group.add_argument(
+            "--no-progress",
+            dest="progress",
+            action="store_false",
+            default=True,
+            help="Do not show the live progress line on a terminal",
+        )
+        group.add_argument(
             "--asyncio-debug",
             dest="debug",
             action="store_true",
@@ -180,7 +251,40 @@ class TestProgram(unittest.TestProgram):
         )
         return parser
 
-    def runTests(self) -> None:  # noqa: N802
+    def createTests(self, *args: Any, **kwargs: Any) -> None:  # noqa: N802
+        # Measure from before the test modules are imported.
+        if self.coverage:
+            self._start_coverage()
+        super().createTests(*args, **kwargs)
+
+    def _start_coverage(self) -> None:
+        try:
+            import coverage
+        except ImportError:
+            sys.stderr.write(
+                "error: --coverage needs the coverage package;"
+                " install it with: pip install 'aiounit[coverage]'\n"
+            )
+            sys.exit(2)
+        options = {"data_suffix": True, "config_file": True}
+        cov = coverage.Coverage(**options)
+        cov.erase()  # stale parallel data would be combined in
+        cov.start()
+        self._coverage = (cov, options)
+
+    def _finish_coverage(self) -> None:
+        cov, _options = self._coverage
+        cov.stop()
+        cov.save()
+        cov.combine()
+        cov.save()
+        sys.stdout.flush()
+        try:
+            cov.report(file=sys.stdout)
+        except Exception as exc:  # coverage's NoDataError and friends
+            sys.stderr.write(f"coverage: {exc}\n")
+
+    def _suite(self, tests: Any) -> ConcurrentTestSuite:
         options = {
             name: getattr(self, name)
             for name in ("blocking_threshold", "fail_on_blocking", "fail_on_leaks", "grace", "debug")
@@ -188,43 +292,60 @@ class TestProgram(unittest.TestProgram):
         }
         if options.get("debug") is None:
             options.pop("debug", None)
-        self.test = ConcurrentTestSuite(
-            [self.test],
+        return ConcurrentTestSuite(
+            tests,
             timeout=self.timeout,
             max_concurrency=self.max_concurrency,
             default_group=self.default_group,
             **options,
         )
+
+    def runTests(self) -> None:  # noqa: N802
+        suite = self._suite([self.test])
+        if self.shard is not None:
+            index, count = self.shard
+            try:
+                durations = load_durations(self.durations_file)
+            except (OSError, ValueError) as exc:
+                sys.stderr.write(f"error: --durations-file: {exc}\n")
+                sys.exit(2)
+            suite = self._suite(
+                select_shard(
+                    suite,
+                    index,
+                    count,
+                    default_group=self.default_group or "none",
+                    durations=durations,
+                )
+            )
+        self.test = suite
+        if self.workers is not None and self.workers > 1:
+            from ._workers import WorkerSuite
+
+            options = self._coverage[1] if self._coverage is not None else None
+            self.test = WorkerSuite(suite, self.workers, coverage=options)  # type: ignore[assignment]
         if self.catchbreak:
             unittest.installHandler()
         if self.testRunner is None:
             self.testRunner = TextTestRunner
         if isinstance(self.testRunner, type):
-            base = {
-                "verbosity": self.verbosity,
-                "failfast": self.failfast,
-                "buffer": self.buffer,
-                "warnings": self.warnings,
-            }
-            attempts = (
-                {"tb_locals": self.tb_locals, "durations": self.durations},
-                # a runner from before 3.12 knows tb_locals but not durations
-                {"tb_locals": self.tb_locals},
-                {},
-            )
-            for extra in attempts:
-                try:
-                    test_runner = self.testRunner(**base, **extra)
-                    break
-                except TypeError:
-                    continue
-            else:
-                # didn't accept the verbosity, buffer or failfast arguments
-                test_runner = self.testRunner()
+            test_runner = self._make_runner()
         else:
             # it is assumed to be a TestRunner instance
             test_runner = self.testRunner
-        self.result = test_runner.run(self.test)
+            if self.junit_xml is not None:
+                test_runner.junit_xml = self.junit_xml
+        try:
+            self.result = test_runner.run(self.test)
+        finally:
+            if self._coverage is not None:
+                self._finish_coverage()
+        if self.record_durations:
+            by_id = getattr(self.result, "durationsById", None)
+            if by_id is None:
+                sys.stderr.write("error: --record-durations needs aiounit.TextTestResult\n")
+            else:
+                record_durations(self.record_durations, by_id)
         if self.exit:
             # An error (a failed setUpClass, say) is exit 1 even when no test ran;
             # 3.12+ unittest would exit 5 there.
@@ -233,6 +354,36 @@ class TestProgram(unittest.TestProgram):
             if self.result.testsRun == 0 and not getattr(self.result, "skipped", ()):
                 sys.exit(_NO_TESTS_EXITCODE)
             sys.exit(0)
+
+    def _make_runner(self) -> Any:
+        base = {
+            "verbosity": self.verbosity,
+            "failfast": self.failfast,
+            "buffer": self.buffer,
+            "warnings": self.warnings,
+        }
+        extra: dict[str, Any] = {}
+        if self.junit_xml is not None:
+            extra["junit_xml"] = self.junit_xml
+        if not self.progress:
+            extra["progress"] = False
+        attempts = (
+            {"tb_locals": self.tb_locals, "durations": self.durations},
+            # a runner from before 3.12 knows tb_locals but not durations
+            {"tb_locals": self.tb_locals},
+            {},
+        )
+        for attempt in attempts:
+            try:
+                return self.testRunner(**base, **attempt, **extra)
+            except TypeError:
+                continue
+        if extra:
+            options = ", ".join(f"--{name.replace('_', '-')}" for name in extra)
+            sys.stderr.write(f"error: the test runner does not support {options}\n")
+            sys.exit(2)
+        # didn't accept the verbosity, buffer or failfast arguments
+        return self.testRunner()
 
 
 main = TestProgram

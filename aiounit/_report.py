@@ -109,7 +109,8 @@ def _tell_notes(real: unittest.TestResult, test: Any, notes: Sequence[str]) -> N
     stream = getattr(real, "_original_stderr", None) if getattr(real, "buffer", False) else None
     stream = stream or sys.stderr
     for note in notes:
-        stream.write(f"aiounit: warning: {test}: {note}\n")
+        # On a line of its own, whatever the result wrote before (a dot).
+        stream.write(f"\naiounit: warning: {test}: {note}\n")
 
 
 class _AddSkip:

@@ -42,6 +42,20 @@ class TextTestResult(unittest.TextTestResult):
         #: (test, message) warnings about tests that did not fail them: a test
         #: that blocked the event loop, or left tasks running.
         self.diagnostics: list[tuple[Any, str]] = []
+        #: test id -> seconds, for --record-durations
+        self.durationsById: dict[str, float] = {}
+        #: the live progress line (aiounit.TextTestRunner sets it on a TTY)
+        self.progress: Any = None
+
+    def aiounitMemberStarted(self, test: Any) -> None:  # noqa: N802
+        """Called when a member of a group begins, long before it is reported."""
+        if self.progress is not None:
+            self.progress.begin(test)
+
+    def aiounitTick(self) -> None:  # noqa: N802
+        """Called now and then while tests run: redraw the progress line."""
+        if self.progress is not None:
+            self.progress.draw()
 
     if not _HAS_DURATIONS:
         # 3.11's TestCase.run never calls addDuration: time the tests it runs
@@ -58,6 +72,7 @@ class TextTestResult(unittest.TextTestResult):
             """Called when a test finished to run, regardless of its outcome."""
             self._aiounit_timed = True
             self.collectedDurations.append((str(test), elapsed))
+            self.durationsById[test.id()] = elapsed
 
         def _time_stop(self, test: unittest.TestCase) -> None:
             started, self._aiounit_started = self._aiounit_started, None
@@ -66,9 +81,20 @@ class TextTestResult(unittest.TextTestResult):
                 if measured is None:
                     measured = time.perf_counter() - started
                 self.collectedDurations.append((str(test), measured))
+                self.durationsById[test.id()] = measured
             self._aiounit_timed = False
 
+    else:
+
+        def addDuration(self, test: unittest.TestCase, elapsed: float) -> None:  # noqa: N802
+            """Called when a test finished to run, regardless of its outcome."""
+            super().addDuration(test, elapsed)
+            self.durationsById[test.id()] = elapsed
+
     def startTest(self, test: unittest.TestCase) -> None:  # noqa: N802
+        if self.progress is not None:
+            self.progress.clear()
+            self.progress.begin(test)
         if not _HAS_DURATIONS:
             self._aiounit_started = time.perf_counter()
             self._aiounit_timed = False
@@ -85,22 +111,41 @@ class TextTestResult(unittest.TextTestResult):
         super().stopTest(test)
         if not _HAS_DURATIONS:
             self._time_stop(test)
+        if self.progress is not None:
+            self.progress.end(test)
+            self.progress.draw()
 
     def _flush_line(self) -> None:
         real = self._aiounit_stream
         if real is None:
             return
+        if self.progress is not None:
+            self.progress.clear()
         text = self.stream.stream.getvalue()
         self.stream, self._aiounit_stream = real, None
         if text:
             real.write(text)
             real.flush()
 
+    def _exc_info_to_string(self, err: Any, test: Any) -> str:
+        # An error from a worker process (-j) comes formatted already.
+        if err and getattr(err[1], "aiounit_remote", False):
+            return err[1].text  # type: ignore[no-any-return]
+        text = getattr(err[1], "aiounit_remote_text", None) if err else None
+        if text is not None:
+            return text  # type: ignore[no-any-return]
+        return super()._exc_info_to_string(err, test)  # type: ignore[no-any-return]
+
     def addDiagnostic(self, test: Any, message: str) -> None:  # noqa: N802
         """Called with a warning about *test* that does not fail it (aiounit only)."""
         self.diagnostics.append((test, message))
 
     def printErrors(self) -> None:  # noqa: N802
+        if self.progress is not None:
+            self.progress.clear()
+            self.progress = None
         self._flush_line()
         super().printErrors()
-        self.printErrorList("WARNING", self.diagnostics)
+        # A message has no traceback's final newline: add the blank line that
+        # separates error entries.
+        self.printErrorList("WARNING", [(t, f"{m}\n") for t, m in self.diagnostics])

@@ -13,10 +13,19 @@ from ._result import TextTestResult
 __unittest = True
 
 
+def _isatty(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
 class TextTestRunner(unittest.TextTestRunner):
     """Drop-in for ``unittest.TextTestRunner`` (same arguments, same output).
 
-    Its default result class is ``aiounit.TextTestResult``.  It gives the 3.12+
+    Its default result class is ``aiounit.TextTestResult``.  With *junit_xml*,
+    it also writes a JUnit XML report to that path.  On a terminal, unless
+    *progress* is false, a live line shows tests done, running and the time.  It gives the 3.12+
     behaviour on every supported Python: ``durations``, the "Slowest test
     durations" table and "NO TESTS RAN".
     """
@@ -35,6 +44,8 @@ class TextTestRunner(unittest.TextTestRunner):
         *,
         tb_locals: bool = False,
         durations: int | None = None,
+        junit_xml: str | None = None,
+        progress: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(
@@ -49,6 +60,8 @@ class TextTestRunner(unittest.TextTestRunner):
             **kwargs,
         )
         self.durations = durations
+        self.junit_xml = junit_xml
+        self.progress = progress
 
     def _makeResult(self) -> unittest.TestResult:  # noqa: N802
         try:

@@ -29,7 +29,7 @@ from typing import Any
 from . import _config
 from ._capture import CURRENT, captured_output, concurrent_assertions
 from ._case import _context_of, run_case, run_in_thread, timeout_error
-from ._errors import TestTimeoutError
+from ._errors import LeakedTaskError, LoopBlockedError, TestTimeoutError
 from ._report import Recorder, recorder_class
 from ._watchdog import Watchdog
 
@@ -127,6 +127,7 @@ class Member:
             message = f"left {len(leaked)} task(s) running, cancelled at its end: {names}"
             if stuck:
                 message += f"; {len(stuck)} ignored the cancellation"
+                group.given_up.update(map(id, stuck))  # asyncio's later complaint is no news
             self._charge(outcome, message, group.config.fail_on_leaks, LeakedTaskError)
         for task in self.spawned:
             # A task of the test that raised with nobody awaiting it (also while
@@ -162,14 +163,6 @@ class Member:
             unittest.case._addError(outcome.result, self.test, (kind, error, None))
         else:
             self.notes.append(message)
-
-
-class LeakedTaskError(RuntimeError):
-    """A test left tasks running (reported as an error with --fail-on-leaks)."""
-
-
-class LoopBlockedError(RuntimeError):
-    """A test blocked the event loop (reported as an error with --fail-on-blocking)."""
 
 
 if sys.version_info >= (3, 13):
@@ -235,6 +228,10 @@ class _Group:
         self.loop_factory = loop_factory
         self.capture = bool(getattr(result, "buffer", False))
         self.make_recorder = recorder_class(result)
+        # A result that wants to know when a member begins, long before it is
+        # reported (a worker's, to name the tests a crash interrupted).
+        self.announce = getattr(result, "aiounitMemberStarted", None)
+        self.tick = getattr(result, "aiounitTick", None)  # the progress line
         # The member each running task belongs to: its own task, and the tasks
         # it spawned (kept until it ends, to judge what they did).
         self.owners: dict[asyncio.Task[Any], Member] = {}
@@ -268,7 +265,17 @@ class _Group:
                 self.watchdog = stack.enter_context(Watchdog(self, loop))
                 main = loop.create_task(self._main())
                 try:
-                    loop.run_until_complete(main)
+                    while True:
+                        try:
+                            loop.run_until_complete(main)
+                            break
+                        except SystemExit as exc:
+                            # asyncio lets SystemExit out of the loop from a task
+                            # step or a callback; it is an error of that test,
+                            # not the end of the run.
+                            if main.done():
+                                raise
+                            self._charge_system_exit(exc)
                 finally:
                     self._shut_down(loop)
         finally:
@@ -337,6 +344,8 @@ class _Group:
         if self.capture:
             member.out, member.err = io.StringIO(), io.StringIO()
         recorder = self.make_recorder(self.result)
+        if self.announce is not None:
+            self.announce(test)
         try:
             if isinstance(test, unittest.IsolatedAsyncioTestCase):
                 await run_case(test, recorder, member.limit, threaded=True, member=member)
@@ -493,6 +502,26 @@ class _Group:
         message = context.get("message")
         if message:
             exc.add_note(f"aiounit: {message}")
+        exc_info = (type(exc), exc, exc.__traceback__)
+        if member is not None and not member.finished:
+            member.loop_errors.append(exc_info)
+        else:
+            self.group_errors.append(exc_info)
+
+    def _charge_system_exit(self, exc: SystemExit) -> None:
+        handle = None
+        tb = exc.__traceback__
+        while tb is not None:
+            candidate = tb.tb_frame.f_locals.get("self")
+            if isinstance(candidate, asyncio.Handle):
+                handle = candidate
+            tb = tb.tb_next
+        callback = getattr(handle, "_callback", None)
+        if isinstance(getattr(callback, "__self__", None), asyncio.Task):
+            return  # a task's step: its task holds it, for whoever awaits it
+        ctx = getattr(handle, "_context", None)
+        member = ctx.get(CURRENT) if ctx is not None else None
+        exc.add_note("aiounit: raised in an event loop callback")
         exc_info = (type(exc), exc, exc.__traceback__)
         if member is not None and not member.finished:
             member.loop_errors.append(exc_info)

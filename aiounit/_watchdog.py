@@ -33,6 +33,25 @@ __unittest = True
 _PERIOD = 0.025
 
 
+def _await_stack(task: asyncio.Task[Any]) -> str:
+    """Where *task* waits: its coroutine, and what that awaits, down the chain.
+
+    ``Task.print_stack`` shows only the task's own coroutine frame, which for a
+    member is aiounit's; the test's frame is further down the await chain.
+    """
+    import traceback
+
+    frames = []
+    awaitable: Any = task.get_coro()
+    while awaitable is not None:
+        frame = getattr(awaitable, "cr_frame", None) or getattr(awaitable, "gi_frame", None)
+        if frame is None:
+            break
+        frames.append((frame, frame.f_lineno))
+        awaitable = getattr(awaitable, "cr_await", None) or getattr(awaitable, "gi_yieldfrom", None)
+    return "".join(traceback.StackSummary.extract(frames).format())
+
+
 class _Stall:
     __slots__ = ("first_seen", "interrupted", "member", "task", "where")
 
@@ -84,6 +103,7 @@ class Watchdog:
         now = time.monotonic()
         stall, self.stall = self.stall, None
         if stall is not None and stall.member is not None and self.threshold is not None:
+            # Seen first at most a period or two after it began.
             seconds = now - stall.first_seen + self.period
             if seconds >= self.threshold and not stall.member.finished:
                 stall.member.blocked.append((seconds, stall.where))
@@ -91,6 +111,8 @@ class Watchdog:
         group = self.group
         if group.result.shouldStop and not group.stopping:
             group.stop()  # -c: unittest's SIGINT handler set shouldStop
+        if group.tick is not None:
+            group.tick()
         if not self._stopped.is_set():
             self._handle = self.loop.call_later(self.period, self.beat)
 
@@ -104,8 +126,11 @@ class Watchdog:
         stall = self.stall
         if stall is None or stall.member is not member or self.threshold is None:
             return None
-        self.stall = None
-        seconds = time.monotonic() - stall.first_seen
+        now = time.monotonic()
+        # Not None: the loop may still be stuck on what comes next, which must
+        # be dated from now, not from the last beat.
+        self.stall = _Stall(None, None, None, now)
+        seconds = now - stall.first_seen + self.period
         if seconds < self.threshold:
             return None
         return seconds, stall.where
@@ -130,11 +155,11 @@ class Watchdog:
             task = asyncio.current_task(self.loop)
             stall = self.stall
             if stall is None or stall.task is not task:
-                # The first task seen in a stall has likely run since the beat
-                # that did not come; a task seen later started in between.
-                since = self.last_beat + self.period if stall is None else now
+                # Dated from when it was first seen, not from the last beat:
+                # thousands of short steps in one loop iteration (tests starting
+                # together) must not be charged to whichever was seen first.
                 member = self.group.member_of(task)
-                stall = self.stall = _Stall(task, member, self._where(), since)
+                stall = self.stall = _Stall(task, member, self._where(), now)
             member = stall.member
             if member is None or member.limit is None or member.finished:
                 continue  # only a test's own code is ever interrupted
@@ -184,10 +209,10 @@ class Watchdog:
         import faulthandler
 
         faulthandler.dump_traceback(file=err, all_threads=True)
-        err.write("\nTasks of the group:\n")
+        err.write("\nTasks of the group, where each is waiting:\n")
         try:
             for task in list(asyncio.all_tasks(self.loop)):
-                err.write(f"  {task!r}\n")
+                err.write(f"{task!r}\n{_await_stack(task)}")
         except RuntimeError:  # the set changed under us: the stacks above say enough
             pass
         failed = [str(t) for t, _ in [*result.errors, *result.failures]]

@@ -147,7 +147,8 @@ class TestBufferUnderConcurrency(unittest.TestCase):
                 self.assertEqual(result.testsRun, 3)
                 everything = out.getvalue() + err.getvalue() + stream.getvalue()
                 for me in "abc":
-                    self.assertNotIn(f" {me}\n", everything)
+                    for what in ("print", "task", "thread", "stderr"):
+                        self.assertNotIn(f"{what} {me}", everything)
 
     def test_without_buffer_output_is_not_captured(self) -> None:
         """Without -b, tests write straight to sys.stdout/sys.stderr and reports hold no output."""

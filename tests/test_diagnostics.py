@@ -107,12 +107,13 @@ class TestBlockingDetection(unittest.TestCase):
         )
 
     def test_plain_result_gets_a_warning_line_on_stderr(self) -> None:
-        """A result without addDiagnostic gets "aiounit: warning: ..." on stderr instead."""
+        """A result without addDiagnostic gets "aiounit: warning: ..." on stderr, on a line of its own."""
         result = LoggingResult()
         with _quiet_stderr() as err:
             run_tests(_blocker(), result=result, **LIMITS)
         self.assertTrue(result.wasSuccessful(), result.errors)
-        lines = err.getvalue().splitlines()
+        self.assertTrue(err.getvalue().startswith("\naiounit: warning:"), err.getvalue())
+        lines = err.getvalue().splitlines()[1:]
         self.assertEqual(len(lines), 1, lines)
         self.assertRegex(
             lines[0],
@@ -151,11 +152,6 @@ class TestBlockingDetection(unittest.TestCase):
         self.assertEqual(result.testsRun, 20)
         self.assertEqual(result.diagnostics, [])
 
-    # BUG: Watchdog.claim() resets self.stall to None, so the next stall the
-    # watchdog thread sees is dated from the last heartbeat again: in one long
-    # loop step, each member below the threshold is charged the time of all the
-    # members that ran before it (here members 6 and 7 get "0.06 s", "0.07 s").
-    @unittest.expectedFailure
     def test_many_short_blocks_in_a_row_are_not_one_block(self) -> None:
         """Twelve members each blocking 10 ms in one loop step are not named (threshold 50 ms)."""
 
@@ -253,12 +249,6 @@ class TestLeakedTasks(unittest.TestCase):
         self.assertEqual(len(messages), 1)
         self.assertTrue(messages[0].endswith("; 1 ignored the cancellation"))
 
-    # BUG: the stubborn task is reported with its test, but asyncio later logs
-    # "Task was destroyed but it is pending!" for it, whenever it is collected
-    # (under -b, into whatever test then runs).  _Group.given_up silences this
-    # for members given up on, not for leaked tasks.  Likely fix: in
-    # Member.settle, add the ids of the `stuck` tasks to group.given_up.
-    @unittest.expectedFailure
     def test_leak_that_ignores_cancellation_is_reported_once(self) -> None:
         """Nothing more is said about the stubborn task after its test's warning."""
         with _quiet_stderr() as err:
@@ -426,11 +416,6 @@ class TestMisbehavingTests(unittest.TestCase):
             self.fail("SystemExit escaped the run")
         self.assertIsInstance(error, SystemExit)
 
-    # BUG: asyncio re-raises SystemExit out of Task.__step and Handle._run, so it
-    # leaves loop.run_until_complete() in _Group.run and ends the whole run (the
-    # process exits with that status and prints nothing).  The stdlib's
-    # IsolatedAsyncioTestCase reports it as an error of the test.
-    @unittest.expectedFailure
     def test_system_exit_in_a_spawned_task_is_an_error_of_that_test(self) -> None:
         """SystemExit raised in a task the test spawned errs that test only."""
 
@@ -442,8 +427,6 @@ class TestMisbehavingTests(unittest.TestCase):
 
         self._assert_system_exit_is_charged(spawns)
 
-    # BUG: same as above, for a loop callback (call_soon(sys.exit, 3)).
-    @unittest.expectedFailure
     def test_system_exit_in_a_callback_is_an_error_of_that_test(self) -> None:
         """SystemExit raised in a call_soon callback errs the test that scheduled it."""
 
@@ -500,16 +483,6 @@ class TestHangSafety(unittest.TestCase):
         self.assertIn(("addSuccess", "test_peer"), result.events)
         self.assertIn(("addSuccess", "test_z_after"), result.events)
 
-    # BUG: when the coroutine of a member given up on is garbage-collected
-    # (once its result is gone, e.g. with a streaming IDE result), close()
-    # throws GeneratorExit into it; _AsyncOutcome.testPartExecutor catches it as
-    # a BaseException and the member goes on to its teardown.  _Limit.__aenter__
-    # then enters asyncio.timeout() in whatever task is running *now* (here a
-    # test of a later group) and fails on the old, closed loop (member.watch:
-    # "Event loop is closed"), so that timeout is never exited: it cancels the
-    # innocent test, which is reported with no outcome at all.  Likely fix:
-    # re-raise GeneratorExit in testPartExecutor (as KeyboardInterrupt is).
-    @unittest.expectedFailure
     def test_given_up_member_collected_later_leaves_others_alone(self) -> None:
         """Collecting a given-up member during a later group does not touch that group."""
         if gc.isenabled():
@@ -527,6 +500,10 @@ class TestHangSafety(unittest.TestCase):
         result = RawResult()
         run_tests(Later, result=result, **LIMITS)
         self.assertIn(("addSuccess", "test_innocent"), result.events)
+
+
+# The watchdog interrupts with SIGUSR2 (pthread_kill); -c is tested with SIGINT.
+_POSIX_ONLY = unittest.skipUnless(hasattr(signal, "pthread_kill"), "needs POSIX signals")
 
 
 class _ChildRun(unittest.TestCase):
@@ -647,6 +624,7 @@ _CANNOT_BE_INTERRUPTED = """
 """
 
 
+@_POSIX_ONLY
 class TestBlockedLoop(_ChildRun):
     """A test that blocks the loop past timeout + grace is interrupted, or the run aborts."""
 
@@ -663,13 +641,6 @@ class TestBlockedLoop(_ChildRun):
         self.assertIn("FAILED (errors=1, warnings=1)", proc.stderr)
 
 
-    # BUG: the same Watchdog.claim() reset as in
-    # test_many_short_blocks_in_a_row_are_not_one_block, with a worse effect:
-    # after test_a is interrupted and settled, test_b's 0.06 s block, in the
-    # same loop step, is dated from the last heartbeat, before test_a's block;
-    # so test_b gets "blocked the event loop for 0.2 s" and is itself
-    # interrupted with TestTimeoutError: a passing test turned into an error.
-    @unittest.expectedFailure
     def test_short_block_after_an_interrupted_one_is_left_alone(self) -> None:
         """A member that blocks briefly right after an interrupted one passes, unnamed."""
         self.write(_SHORT_BLOCK_AFTER_A_LONG_ONE)
@@ -680,6 +651,7 @@ class TestBlockedLoop(_ChildRun):
         self.assertIn("FAILED (errors=1, warnings=1)", proc.stderr)
 
 
+@_POSIX_ONLY
 class TestAbort(_ChildRun):
     """A block that survives the interrupt ends the run with stacks and status 1."""
 
@@ -701,11 +673,6 @@ class TestAbort(_ChildRun):
         self.assertIn("Before that, 1 test(s) ran: 0 failed, 0 errored", err)
         self.assertIn("Stuck: test_3_stuck (test_child.TestGroup.test_3_stuck)", err)
 
-    # BUG: the "Tasks of the group" section prints each task's repr, which shows
-    # only aiounit's outermost coroutine (_Group._run_member), not where a
-    # waiting member is; the issue asks for every task's stack.  Likely fix:
-    # follow each task's coroutine through cr_await and print the frames.
-    @unittest.expectedFailure
     def test_abort_shows_where_each_task_waits(self) -> None:
         """The abort report shows the stack of a member that was waiting, not only threads."""
         self.assertIn("test_2_waits", self.proc.stderr)
@@ -745,6 +712,7 @@ _CTRL_C = """
 """
 
 
+@_POSIX_ONLY
 class TestCatch(_ChildRun):
     """-c: Ctrl-C stops the run cleanly; a second Ctrl-C aborts it."""
 

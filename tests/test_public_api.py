@@ -15,6 +15,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PUBLIC_NAMES = (
     "AsyncTestCase",
     "ConcurrentTestSuite",
+    "LeakedTaskError",
+    "LoopBlockedError",
     "TestLoader",
     "TestProgram",
     "TestTimeoutError",
@@ -31,6 +33,8 @@ PUBLIC_NAMES = (
 PUBLIC_CLASSES = (
     "AsyncTestCase",
     "ConcurrentTestSuite",
+    "LeakedTaskError",
+    "LoopBlockedError",
     "TestLoader",
     "TestProgram",
     "TestTimeoutError",

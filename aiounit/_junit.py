@@ -1,0 +1,312 @@
+"""``--junit-xml``: a JUnit XML report, written atomically as the run goes."""
+
+from __future__ import annotations
+
+import datetime
+import inspect
+import os
+import re
+import socket
+import time
+import unittest
+from typing import Any
+
+__unittest = True
+
+# XML 1.0 allows tab, newline, carriage return and these ranges, nothing else:
+# a test that prints an escape sequence or a lone surrogate must not make the
+# whole report unreadable.
+_INVALID_XML = re.compile("[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_HOLDER = re.compile(r"^(\w+) \((.*)\)$")  # "setUpClass (module.Class)"
+_WRITE_EVERY = 1.0  # seconds between rewrites while the run goes on
+
+
+def _clean(text: str) -> str:
+    """*text* with what XML cannot hold shown as escapes (``\\x1b``, ``\\udcff``)."""
+    return _INVALID_XML.sub(_escape, text)
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+class _Case:
+    __slots__ = ("classname", "elapsed", "err", "file", "line", "name", "outcomes", "out", "started")
+
+    def __init__(self, test: Any) -> None:
+        self.classname, self.name = _names(test)
+        self.file, self.line = _location(test)
+        self.outcomes: list[tuple[str, str, str]] = []  # (kind, type name, text)
+        self.out = self.err = ""
+        self.elapsed: float | None = None
+        self.started = time.perf_counter()
+
+
+def _names(test: Any) -> tuple[str, str]:
+    if isinstance(test, unittest.TestCase):
+        cls = type(test)
+        return f"{cls.__module__}.{cls.__qualname__}", test._testMethodName
+    match = _HOLDER.match(str(test))
+    if match:  # a class or module fixture's _ErrorHolder
+        return match.group(2), match.group(1)
+    text = str(test)
+    head, _, tail = text.rpartition(".")
+    return (head or text), (tail or text)
+
+
+def _location(test: Any) -> tuple[str | None, int | None]:
+    if not isinstance(test, unittest.TestCase):
+        return None, None
+    try:
+        method = inspect.unwrap(getattr(type(test), test._testMethodName))
+        code = method.__code__
+        return os.path.relpath(code.co_filename), code.co_firstlineno
+    except (AttributeError, TypeError, ValueError):
+        return None, None
+
+
+class JUnitXml:
+    """Listens to a run (see ``TeeResult``) and keeps *path* up to date.
+
+    The file is rewritten as a whole, to a temporary name then renamed over
+    *path*, at most every second and at the end of the run: a run killed
+    halfway leaves the report of what had finished, never half a file.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = os.path.abspath(path)
+        self.cases: dict[int, _Case] = {}
+        self.order: list[_Case] = []
+        self.started = time.time()
+        self.start_clock = time.perf_counter()
+        self._last_write = 0.0
+        self.tests: dict[int, Any] = {}  # keeps ids valid while a test is recorded
+
+    def _case(self, test: Any) -> _Case:
+        case = self.cases.get(id(test))
+        if case is None:
+            case = self.cases[id(test)] = _Case(test)
+            self.tests[id(test)] = test
+            self.order.append(case)
+        return case
+
+    def start(self, test: Any) -> None:
+        self._case(test).started = time.perf_counter()
+
+    def outcome(self, kind: str, test: Any, text: str = "", type_name: str = "") -> None:
+        self._case(test).outcomes.append((kind, type_name, text))
+        if not isinstance(test, unittest.TestCase):
+            self._forget(test)  # a fixture error has no stopTest
+
+    def duration(self, test: Any, elapsed: float) -> None:
+        self._case(test).elapsed = elapsed
+
+    def stop(self, test: Any, out: str, err: str) -> None:
+        case = self._case(test)
+        case.out, case.err = out, err
+        if case.elapsed is None:
+            case.elapsed = time.perf_counter() - case.started
+        self._forget(test)
+        if time.perf_counter() - self._last_write >= _WRITE_EVERY:
+            self.write()
+
+    def _forget(self, test: Any) -> None:
+        self.cases.pop(id(test), None)
+        self.tests.pop(id(test), None)
+
+    def write(self) -> None:
+        """Write the report of everything recorded so far, atomically."""
+        import xml.etree.ElementTree as ET
+
+        self._last_write = time.perf_counter()
+        totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+        suites: dict[str, list[_Case]] = {}
+        for case in self.order:
+            suites.setdefault(case.classname, []).append(case)
+        root = ET.Element("testsuites", name="aiounit")
+        stamp = datetime.datetime.fromtimestamp(self.started).isoformat(timespec="seconds")
+        for classname, cases in suites.items():
+            suite = ET.SubElement(root, "testsuite", name=_clean(classname), timestamp=stamp,
+                                  hostname=_clean(socket.gethostname()))
+            counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+            elapsed = 0.0
+            for case in cases:
+                counts["tests"] += 1
+                elapsed += case.elapsed or 0.0
+                kind = self._add_case(ET, suite, case)
+                if kind:
+                    counts[kind] += 1
+            for key, value in counts.items():
+                suite.set(key, str(value))
+                totals[key] += value
+            suite.set("time", f"{elapsed:.3f}")
+        for key, value in totals.items():
+            root.set(key, str(value))
+        root.set("time", f"{time.perf_counter() - self.start_clock:.3f}")
+        root.set("timestamp", stamp)
+        tree = ET.ElementTree(root)
+        ET.indent(tree)
+        directory = os.path.dirname(self.path)
+        os.makedirs(directory, exist_ok=True)
+        temporary = f"{self.path}.{os.getpid()}.tmp"
+        with open(temporary, "wb") as file:
+            tree.write(file, encoding="utf-8", xml_declaration=True)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, self.path)
+
+    @staticmethod
+    def _add_case(ET: Any, suite: Any, case: _Case) -> str | None:
+        element = ET.SubElement(suite, "testcase", classname=_clean(case.classname),
+                                name=_clean(case.name), time=f"{case.elapsed or 0.0:.3f}")
+        if case.file:
+            element.set("file", _clean(case.file))
+            element.set("line", str(case.line))
+        kinds = [kind for kind, _, _ in case.outcomes]
+        counted: str | None = None
+        # One failure or error element per test, as strict consumers want: the
+        # texts of all its failing parts (subtests, teardown) go into it.
+        bad = [(k, t, x) for k, t, x in case.outcomes if k in ("error", "failure")]
+        if bad:
+            counted = "errors" if any(k == "error" for k, _, _ in bad) else "failures"
+            first_kind, type_name, text = bad[0]
+            tag = "error" if counted == "errors" else "failure"
+            last_line = text.strip().splitlines()[-1] if text.strip() else type_name
+            node = ET.SubElement(element, tag, type=_clean(type_name),
+                                 message=_clean(last_line[:1000]))
+            node.text = _clean("\n".join(x for _, _, x in bad))
+        elif "skipped" in kinds:
+            counted = "skipped"
+            reason = next(x for k, _, x in case.outcomes if k == "skipped")
+            ET.SubElement(element, "skipped", message=_clean(reason))
+        elif "unexpected success" in kinds:
+            counted = "failures"
+            ET.SubElement(element, "failure", type="UnexpectedSuccess",
+                          message="unexpected success")
+        if case.out:
+            ET.SubElement(element, "system-out").text = _clean(case.out)
+        if case.err:
+            ET.SubElement(element, "system-err").text = _clean(case.err)
+        return counted
+
+
+def _type_name(err: Any) -> str:
+    remote = getattr(err[1], "type_name", None) if err else None
+    if isinstance(remote, str):  # raised in a worker process
+        return remote
+    exc_type = err[0] if err else None
+    if exc_type is None:
+        return ""
+    module = getattr(exc_type, "__module__", "")
+    name = getattr(exc_type, "__qualname__", str(exc_type))
+    return name if module in ("builtins", "") else f"{module}.{name}"
+
+
+_OPTIONAL = ("addSkip", "addExpectedFailure", "addUnexpectedSuccess", "addSubTest", "addDuration")
+
+
+class TeeResult:
+    """Forwards a run to the result a runner made, and tells a JUnitXml too.
+
+    Attributes are the primary result's (a runner sets ``failfast``, ``buffer``
+    and reads ``errors`` through it); the optional hooks are exactly the
+    primary's, so unittest's fallbacks behave as they would without us.
+    """
+
+    def __init__(self, primary: unittest.TestResult, report: JUnitXml) -> None:
+        object.__setattr__(self, "_primary", primary)
+        object.__setattr__(self, "_report", report)
+
+    def __getattr__(self, name: str) -> Any:
+        if name in _OPTIONAL and name not in type(self).__dict__:
+            raise AttributeError(name)
+        return getattr(self._primary, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self._primary, name, value)
+
+    def startTestRun(self) -> None:  # noqa: N802
+        start = getattr(self._primary, "startTestRun", None)
+        if start is not None:
+            start()
+
+    def stopTestRun(self) -> None:  # noqa: N802
+        try:
+            stop = getattr(self._primary, "stopTestRun", None)
+            if stop is not None:
+                stop()
+        finally:
+            self._report.write()
+
+    def startTest(self, test: Any) -> None:  # noqa: N802
+        self._report.start(test)
+        self._primary.startTest(test)
+
+    def stopTest(self, test: Any) -> None:  # noqa: N802
+        primary = self._primary
+        out = err = ""
+        if getattr(primary, "buffer", False):
+            out_buffer = getattr(primary, "_stdout_buffer", None)
+            err_buffer = getattr(primary, "_stderr_buffer", None)
+            out = out_buffer.getvalue() if out_buffer is not None else ""
+            err = err_buffer.getvalue() if err_buffer is not None else ""
+        primary.stopTest(test)
+        self._report.stop(test, out, err)
+
+    def _text(self, err: Any, test: Any) -> str:
+        to_string = getattr(self._primary, "_exc_info_to_string", None)
+        if to_string is not None:
+            return to_string(err, test)  # type: ignore[no-any-return]
+        import traceback
+
+        return "".join(traceback.format_exception(*err))
+
+    def addSuccess(self, test: Any) -> None:  # noqa: N802
+        self._primary.addSuccess(test)
+
+    def addError(self, test: Any, err: Any) -> None:  # noqa: N802
+        self._report.outcome("error", test, self._text(err, test), _type_name(err))
+        self._primary.addError(test, err)
+
+    def addFailure(self, test: Any, err: Any) -> None:  # noqa: N802
+        self._report.outcome("failure", test, self._text(err, test), _type_name(err))
+        self._primary.addFailure(test, err)
+
+
+def _add_skip(self: TeeResult, test: Any, reason: str) -> None:
+    self._report.outcome("skipped", test, reason)
+    self._primary.addSkip(test, reason)
+
+
+def _add_expected_failure(self: TeeResult, test: Any, err: Any) -> None:
+    self._primary.addExpectedFailure(test, err)
+
+
+def _add_unexpected_success(self: TeeResult, test: Any) -> None:
+    self._report.outcome("unexpected success", test)
+    self._primary.addUnexpectedSuccess(test)
+
+
+def _add_sub_test(self: TeeResult, test: Any, subtest: Any, err: Any) -> None:
+    if err is not None:
+        kind = "failure" if issubclass(err[0], test.failureException) else "error"
+        text = f"{subtest}\n{self._text(err, test)}"
+        self._report.outcome(kind, test, text, _type_name(err))
+    self._primary.addSubTest(test, subtest, err)
+
+
+def _add_duration(self: TeeResult, test: Any, elapsed: float) -> None:
+    self._report.duration(test, elapsed)
+    self._primary.addDuration(test, elapsed)
+
+
+_HOOKS = dict(zip(_OPTIONAL, (_add_skip, _add_expected_failure, _add_unexpected_success,
+                              _add_sub_test, _add_duration), strict=True))
+
+
+def tee(primary: unittest.TestResult, report: JUnitXml) -> TeeResult:
+    """A TeeResult with the optional hooks *primary* has."""
+    present = {name: _HOOKS[name] for name in _OPTIONAL if hasattr(primary, name)}
+    cls = type("TeeResult", (TeeResult,), present)
+    return cls(primary, report)
