@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ._case import AsyncTestCase
-from ._errors import LeakedTaskError, LoopBlockedError, TestTimeoutError
+from ._errors import LeakedTaskError, LoopBlockedError, TestTimeoutError, WorkerCrashedError
 from ._loader import TestLoader, defaultTestLoader, load_tests
 from ._main import TestProgram, main
 from ._marks import group, timeout
@@ -23,6 +23,7 @@ __all__ = (
     "TestTimeoutError",
     "TextTestResult",
     "TextTestRunner",
+    "WorkerCrashedError",
     "__version__",
     "defaultTestLoader",
     "group",

@@ -30,3 +30,7 @@ class LoopBlockedError(RuntimeError):
     Reported as an error only with ``--fail-on-blocking``
     (``fail_on_blocking=True``); otherwise the test gets a warning.
     """
+
+
+class WorkerCrashedError(RuntimeError):
+    """A worker process (``-j``) died while the test reported with it ran."""

@@ -67,7 +67,7 @@ def _location(test: Any) -> tuple[str | None, int | None]:
 
 
 class JUnitXml:
-    """Listens to a run (see ``TeeResult``) and keeps *path* up to date.
+    """Listens to a run (see ``attach``) and keeps *path* up to date.
 
     The file is rewritten as a whole, to a temporary name then renamed over
     *path*, at most every second and at the end of the run: a run killed
@@ -203,110 +203,75 @@ def _type_name(err: Any) -> str:
     return name if module in ("builtins", "") else f"{module}.{name}"
 
 
-_OPTIONAL = ("addSkip", "addExpectedFailure", "addUnexpectedSuccess", "addSubTest", "addDuration")
+def attach(result: unittest.TestResult, report: JUnitXml) -> unittest.TestResult:
+    """Make *result* tell *report* about the run too, and return it.
 
-
-class TeeResult:
-    """Forwards a run to the result a runner made, and tells a JUnitXml too.
-
-    Attributes are the primary result's (a runner sets ``failfast``, ``buffer``
-    and reads ``errors`` through it); the optional hooks are exactly the
-    primary's, so unittest's fallbacks behave as they would without us.
+    The result's own bound methods are wrapped on the instance, so it stays
+    the very object the runner made (its type, its attributes, the hooks it
+    has and has not), and *report* hears every call first.
     """
 
-    def __init__(self, primary: unittest.TestResult, report: JUnitXml) -> None:
-        object.__setattr__(self, "_primary", primary)
-        object.__setattr__(self, "_report", report)
+    def wrap(name: str, before: Any = None, after: Any = None) -> None:
+        original = getattr(result, name, None)
+        if original is None:
+            return  # an optional hook this result does not have: neither do we
 
-    def __getattr__(self, name: str) -> Any:
-        if name in _OPTIONAL and name not in type(self).__dict__:
-            raise AttributeError(name)
-        return getattr(self._primary, name)
+        def hook(*args: Any) -> Any:
+            if before is not None:
+                before(*args)
+            try:
+                return original(*args)
+            finally:
+                if after is not None:
+                    after(*args)
 
-    def __setattr__(self, name: str, value: Any) -> None:
-        setattr(self._primary, name, value)
+        setattr(result, name, hook)
 
-    def startTestRun(self) -> None:  # noqa: N802
-        start = getattr(self._primary, "startTestRun", None)
-        if start is not None:
-            start()
-
-    def stopTestRun(self) -> None:  # noqa: N802
-        try:
-            stop = getattr(self._primary, "stopTestRun", None)
-            if stop is not None:
-                stop()
-        finally:
-            self._report.write()
-
-    def startTest(self, test: Any) -> None:  # noqa: N802
-        self._report.start(test)
-        self._primary.startTest(test)
-
-    def stopTest(self, test: Any) -> None:  # noqa: N802
-        primary = self._primary
-        out = err = ""
-        if getattr(primary, "buffer", False):
-            out_buffer = getattr(primary, "_stdout_buffer", None)
-            err_buffer = getattr(primary, "_stderr_buffer", None)
-            out = out_buffer.getvalue() if out_buffer is not None else ""
-            err = err_buffer.getvalue() if err_buffer is not None else ""
-        primary.stopTest(test)
-        self._report.stop(test, out, err)
-
-    def _text(self, err: Any, test: Any) -> str:
-        to_string = getattr(self._primary, "_exc_info_to_string", None)
+    def text(err: Any, test: Any) -> str:
+        to_string = getattr(result, "_exc_info_to_string", None)
         if to_string is not None:
             return to_string(err, test)  # type: ignore[no-any-return]
         import traceback
 
         return "".join(traceback.format_exception(*err))
 
-    def addSuccess(self, test: Any) -> None:  # noqa: N802
-        self._primary.addSuccess(test)
+    captured: dict[int, tuple[str, str]] = {}
 
-    def addError(self, test: Any, err: Any) -> None:  # noqa: N802
-        self._report.outcome("error", test, self._text(err, test), _type_name(err))
-        self._primary.addError(test, err)
+    def grab_output(test: Any) -> None:
+        # A buffering result empties its buffers in stopTest: read them first.
+        out = err = ""
+        if getattr(result, "buffer", False):
+            out_buffer = getattr(result, "_stdout_buffer", None)
+            err_buffer = getattr(result, "_stderr_buffer", None)
+            out = out_buffer.getvalue() if out_buffer is not None else ""
+            err = err_buffer.getvalue() if err_buffer is not None else ""
+        captured[id(test)] = (out, err)
 
-    def addFailure(self, test: Any, err: Any) -> None:  # noqa: N802
-        self._report.outcome("failure", test, self._text(err, test), _type_name(err))
-        self._primary.addFailure(test, err)
+    def stopped(test: Any) -> None:
+        report.stop(test, *captured.pop(id(test), ("", "")))
 
+    def sub_test(test: Any, subtest: Any, err: Any) -> None:
+        if err is not None:
+            kind = "failure" if issubclass(err[0], test.failureException) else "error"
+            report.outcome(kind, test, f"{subtest}\n{text(err, test)}", _type_name(err))
 
-def _add_skip(self: TeeResult, test: Any, reason: str) -> None:
-    self._report.outcome("skipped", test, reason)
-    self._primary.addSkip(test, reason)
+    wrap("startTest", before=report.start)
+    wrap("stopTest", before=grab_output, after=stopped)
+    wrap("addError", before=lambda t, e: report.outcome("error", t, text(e, t), _type_name(e)))
+    wrap("addFailure", before=lambda t, e: report.outcome("failure", t, text(e, t), _type_name(e)))
+    wrap("addSkip", before=lambda t, reason: report.outcome("skipped", t, reason))
+    wrap("addUnexpectedSuccess", before=lambda t: report.outcome("unexpected success", t))
+    wrap("addSubTest", before=sub_test)
+    wrap("addDuration", before=report.duration)
+    wrap("_aiounit_elapsed", before=report.duration)  # 3.11: see Recorder.stopTest
+    original_stop_run = getattr(result, "stopTestRun", None)
 
+    def stop_test_run() -> None:
+        try:
+            if original_stop_run is not None:
+                original_stop_run()
+        finally:
+            report.write()
 
-def _add_expected_failure(self: TeeResult, test: Any, err: Any) -> None:
-    self._primary.addExpectedFailure(test, err)
-
-
-def _add_unexpected_success(self: TeeResult, test: Any) -> None:
-    self._report.outcome("unexpected success", test)
-    self._primary.addUnexpectedSuccess(test)
-
-
-def _add_sub_test(self: TeeResult, test: Any, subtest: Any, err: Any) -> None:
-    if err is not None:
-        kind = "failure" if issubclass(err[0], test.failureException) else "error"
-        text = f"{subtest}\n{self._text(err, test)}"
-        self._report.outcome(kind, test, text, _type_name(err))
-    self._primary.addSubTest(test, subtest, err)
-
-
-def _add_duration(self: TeeResult, test: Any, elapsed: float) -> None:
-    self._report.duration(test, elapsed)
-    self._primary.addDuration(test, elapsed)
-
-
-_HOOKS = dict(zip(_OPTIONAL, (_add_skip, _add_expected_failure, _add_unexpected_success,
-                              _add_sub_test, _add_duration), strict=True))
-
-
-def tee(primary: unittest.TestResult, report: JUnitXml) -> TeeResult:
-    """A TeeResult with the optional hooks *primary* has."""
-    present = {name: _HOOKS[name] for name in _OPTIONAL if hasattr(primary, name)}
-    cls = type("TeeResult", (TeeResult,), present)
-    return cls(primary, report)
+    result.stopTestRun = stop_test_run  # type: ignore[method-assign]
+    return result

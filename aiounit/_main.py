@@ -51,7 +51,9 @@ class TestProgram(unittest.TestProgram):
     keyword arguments), the diagnostics options of ``ConcurrentTestSuite``
     (``--blocking-threshold``, ``--fail-on-blocking``, ``--fail-on-leaks``,
     ``--grace``, ``--asyncio-debug``; as keyword arguments by their
-    ``ConcurrentTestSuite`` names), ``--durations`` on 3.11, and the exit status of 3.12+
+    ``ConcurrentTestSuite`` names), the CI options (``-j/--workers``,
+    ``--junit-xml``, ``--shard``, ``--durations-file``, ``--record-durations``,
+    ``--coverage``, ``--no-progress``), ``--durations`` on 3.11, and the exit status of 3.12+
     everywhere: 0 all passed, 1 a failure or error (even if no test ran, unlike
     3.12+ unittest, which exits 5 when only a class fixture failed), 2 usage,
     5 no tests ran.
@@ -195,7 +197,8 @@ class TestProgram(unittest.TestProgram):
             type=_argument(_workers_count, int),
             default=None,
             metavar="N",
-            help="Run the groups in N worker processes (0: one per CPU)",
+            help="Run the tests in N worker processes, whole groups and modules"
+            " at a time (0: one per CPU; POSIX only)",
         )
         group.add_argument(
             "--junit-xml",
@@ -334,6 +337,11 @@ class TestProgram(unittest.TestProgram):
             # it is assumed to be a TestRunner instance
             test_runner = self.testRunner
             if self.junit_xml is not None:
+                if not isinstance(test_runner, TextTestRunner):
+                    sys.stderr.write(
+                        "error: --junit-xml needs aiounit.TextTestRunner (or a subclass)\n"
+                    )
+                    sys.exit(2)
                 test_runner.junit_xml = self.junit_xml
         try:
             self.result = test_runner.run(self.test)
@@ -365,19 +373,20 @@ class TestProgram(unittest.TestProgram):
         extra: dict[str, Any] = {}
         if self.junit_xml is not None:
             extra["junit_xml"] = self.junit_xml
-        if not self.progress:
-            extra["progress"] = False
         attempts = (
             {"tb_locals": self.tb_locals, "durations": self.durations},
             # a runner from before 3.12 knows tb_locals but not durations
             {"tb_locals": self.tb_locals},
             {},
         )
+        # A runner without a progress line has nothing for --no-progress to do.
+        progress = [{"progress": False}, {}] if not self.progress else [{}]
         for attempt in attempts:
-            try:
-                return self.testRunner(**base, **attempt, **extra)
-            except TypeError:
-                continue
+            for quiet in progress:
+                try:
+                    return self.testRunner(**base, **attempt, **extra, **quiet)
+                except TypeError:
+                    continue
         if extra:
             options = ", ".join(f"--{name.replace('_', '-')}" for name in extra)
             sys.stderr.write(f"error: the test runner does not support {options}\n")

@@ -20,7 +20,7 @@ class Progress:
     main thread: it never reaches captured output or reports.
     """
 
-    def __init__(self, stream: Any, total: int) -> None:
+    def __init__(self, stream: Any, total: int | None) -> None:
         self.stream = stream
         self.total = total
         self.done = 0
@@ -48,10 +48,8 @@ class Progress:
             return
         self._drawn_at = now
         self.clear()
-        text = (
-            f"  [{self.done}/{self.total} done, {len(self.running)} running,"
-            f" {now - self.started:.1f}s]"
-        )
+        done = f"{self.done}/{self.total}" if self.total is not None else f"{self.done}"
+        text = f"  [{done} done, {len(self.running)} running, {now - self.started:.1f}s]"
         self.stream.write(_SAVE + text + _RESTORE)
         self.stream.flush()
         self.shown = True

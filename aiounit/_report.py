@@ -58,7 +58,7 @@ class Recorder:
             # TextTestResult times such tests from startTest to stopTest, which
             # at replay time measures nothing: tell it the real time.  Other
             # results get exactly the stdlib's calls.
-            self.calls.append(("_aiounit_elapsed", (time.perf_counter() - self._started,)))
+            self.calls.append(("_aiounit_elapsed", (test, time.perf_counter() - self._started)))
         self.calls.append(("stopTest", (test,)))
 
     def addSuccess(self, test: Any) -> None:  # noqa: N802

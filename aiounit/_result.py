@@ -64,7 +64,7 @@ class TextTestResult(unittest.TextTestResult):
         _aiounit_timed = False
         _aiounit_measured: float | None = None
 
-        def _aiounit_elapsed(self, elapsed: float) -> None:
+        def _aiounit_elapsed(self, test: Any, elapsed: float) -> None:
             # From a Recorder: the test ran before its replayed startTest.
             self._aiounit_measured = elapsed
 

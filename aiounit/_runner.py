@@ -98,6 +98,15 @@ class TextTestRunner(unittest.TextTestRunner):
     def run(self, test: Any) -> unittest.TestResult:
         """Run the given test case or test suite (the 3.13 ``TextTestRunner.run``)."""
         result = self._makeResult()
+        if self.progress and hasattr(result, "progress") and _isatty(self.stream):
+            from ._progress import Progress
+
+            count = getattr(test, "countTestCases", None)
+            result.progress = Progress(self.stream, count() if count is not None else None)
+        if self.junit_xml is not None:
+            from ._junit import JUnitXml, attach
+
+            attach(result, JUnitXml(self.junit_xml))
         unittest.registerResult(result)
         result.failfast = self.failfast
         result.buffer = self.buffer

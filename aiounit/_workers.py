@@ -395,7 +395,8 @@ class _Pool:
             test = self.leaves[ref]
             self.pending.pop(ref, None)
             error = RemoteError(
-                f"aiounit.WorkerCrashedError: worker {worker.number} {how} while this test ran",
+                f"aiounit.WorkerCrashedError: worker {worker.number} {how} while this test"
+                " ran\n",
                 "aiounit.WorkerCrashedError",
             )
             self.result.startTest(test)

@@ -22,6 +22,7 @@ PUBLIC_NAMES = (
     "TestTimeoutError",
     "TextTestResult",
     "TextTestRunner",
+    "WorkerCrashedError",
     "__version__",
     "defaultTestLoader",
     "group",
@@ -31,6 +32,7 @@ PUBLIC_NAMES = (
 )
 
 PUBLIC_CLASSES = (
+    "WorkerCrashedError",
     "AsyncTestCase",
     "ConcurrentTestSuite",
     "LeakedTaskError",
