@@ -32,11 +32,9 @@ __all__ = (
     "timeout",
 )
 
+# Reprs and tracebacks show aiounit.X, not the private module (trio's way).
 for _name in __all__:
     _obj = globals()[_name]
     if isinstance(_obj, type) or callable(_obj):
-        try:
-            _obj.__module__ = __name__
-        except (AttributeError, TypeError):  # pragma: no cover
-            pass
+        _obj.__module__ = __name__
 del _name, _obj

@@ -85,7 +85,8 @@ def _stream_handlers(routes: dict[int, _Router]) -> list[tuple[logging.StreamHan
     """Point handlers that write to the real stdout/stderr at the routers."""
     swapped = []
     loggers = [logging.getLogger()]
-    loggers += [lg for lg in logging.Logger.manager.loggerDict.values() if isinstance(lg, logging.Logger)]
+    known = logging.Logger.manager.loggerDict.values()
+    loggers += [lg for lg in known if isinstance(lg, logging.Logger)]
     for logger in loggers:
         for handler in logger.handlers:
             stream = getattr(handler, "stream", None)

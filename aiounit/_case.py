@@ -106,9 +106,7 @@ class _AsyncOutcome(_Outcome):
     """
 
     @contextlib.contextmanager
-    def testPartExecutor(  # noqa: N802 - unittest's name
-        self, test_case: Any, subTest: bool = False  # noqa: N803
-    ) -> Iterator[None]:
+    def testPartExecutor(self, test_case: Any, subTest: bool = False) -> Iterator[None]:
         old_success = self.success
         self.success = True
         try:
@@ -178,9 +176,9 @@ async def run_case(
 
     result.startTest(test)
     try:
-        expecting_failure = getattr(
-            test, "__unittest_expecting_failure__", False
-        ) or getattr(method, "__unittest_expecting_failure__", False)
+        expecting_failure = getattr(test, "__unittest_expecting_failure__", False) or getattr(
+            method, "__unittest_expecting_failure__", False
+        )
         outcome = _AsyncOutcome(result)
         start_time = time.perf_counter()
         try:
@@ -277,12 +275,12 @@ class _Limit:
                 # overran its limit.
                 self._report(None)
         member = self.member
-        if exc_type is asyncio.CancelledError and member is not None and member.stopping:
-            if member.take_stop():
-                self.outcome.expecting_failure = False
-                self.outcome.success = False
-                _addSkip(self.outcome.result, self.test, member.stop_reason)
-                return True
+        stopped = exc_type is asyncio.CancelledError and member is not None and member.stopping
+        if stopped and member.take_stop():
+            self.outcome.expecting_failure = False
+            self.outcome.success = False
+            _addSkip(self.outcome.result, self.test, member.stop_reason)
+            return True
         return False
 
     def _report(self, cancelled: BaseException | None) -> None:
@@ -349,8 +347,7 @@ async def _call_test_method(
         value = await _call_maybe_async(method)
     if value is not None:
         warnings.warn(
-            "It is deprecated to return a value that is not None from a "
-            f"test case ({method})",
+            f"It is deprecated to return a value that is not None from a test case ({method})",
             DeprecationWarning,
             stacklevel=_caller_level(),
         )
@@ -459,4 +456,3 @@ async def run_in_thread(fn: Callable[..., _T], /, *args: Any, name: str) -> _T:
         if var.get(_MISSING) is not var_value:
             var.set(var_value)
     return value
-

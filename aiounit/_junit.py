@@ -32,7 +32,17 @@ def _escape(match: re.Match[str]) -> str:
 
 
 class _Case:
-    __slots__ = ("classname", "elapsed", "err", "file", "line", "name", "outcomes", "out", "started")
+    __slots__ = (
+        "classname",
+        "elapsed",
+        "err",
+        "file",
+        "line",
+        "name",
+        "out",
+        "outcomes",
+        "started",
+    )
 
     def __init__(self, test: Any) -> None:
         self.classname, self.name = _names(test)
@@ -127,8 +137,13 @@ class JUnitXml:
         root = ET.Element("testsuites", name="aiounit")
         stamp = datetime.datetime.fromtimestamp(self.started).isoformat(timespec="seconds")
         for classname, cases in suites.items():
-            suite = ET.SubElement(root, "testsuite", name=_clean(classname), timestamp=stamp,
-                                  hostname=_clean(socket.gethostname()))
+            suite = ET.SubElement(
+                root,
+                "testsuite",
+                name=_clean(classname),
+                timestamp=stamp,
+                hostname=_clean(socket.gethostname()),
+            )
             counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
             elapsed = 0.0
             for case in cases:
@@ -158,8 +173,13 @@ class JUnitXml:
 
     @staticmethod
     def _add_case(ET: Any, suite: Any, case: _Case) -> str | None:
-        element = ET.SubElement(suite, "testcase", classname=_clean(case.classname),
-                                name=_clean(case.name), time=f"{case.elapsed or 0.0:.3f}")
+        element = ET.SubElement(
+            suite,
+            "testcase",
+            classname=_clean(case.classname),
+            name=_clean(case.name),
+            time=f"{case.elapsed or 0.0:.3f}",
+        )
         if case.file:
             element.set("file", _clean(case.file))
             element.set("line", str(case.line))
@@ -170,11 +190,12 @@ class JUnitXml:
         bad = [(k, t, x) for k, t, x in case.outcomes if k in ("error", "failure")]
         if bad:
             counted = "errors" if any(k == "error" for k, _, _ in bad) else "failures"
-            first_kind, type_name, text = bad[0]
+            _, type_name, text = bad[0]
             tag = "error" if counted == "errors" else "failure"
             last_line = text.strip().splitlines()[-1] if text.strip() else type_name
-            node = ET.SubElement(element, tag, type=_clean(type_name),
-                                 message=_clean(last_line[:1000]))
+            node = ET.SubElement(
+                element, tag, type=_clean(type_name), message=_clean(last_line[:1000])
+            )
             node.text = _clean("\n".join(x for _, _, x in bad))
         elif "skipped" in kinds:
             counted = "skipped"
@@ -182,8 +203,9 @@ class JUnitXml:
             ET.SubElement(element, "skipped", message=_clean(reason))
         elif "unexpected success" in kinds:
             counted = "failures"
-            ET.SubElement(element, "failure", type="UnexpectedSuccess",
-                          message="unexpected success")
+            ET.SubElement(
+                element, "failure", type="UnexpectedSuccess", message="unexpected success"
+            )
         if case.out:
             ET.SubElement(element, "system-out").text = _clean(case.out)
         if case.err:

@@ -34,10 +34,10 @@ def load_tests(
     """
     tests: list[Any] = [standard_tests]
     package = _calling_module()
-    if pattern is not None and package is not None and getattr(package, "__file__", None):
-        if hasattr(package, "__path__"):
-            start = os.path.dirname(os.path.abspath(package.__file__))
-            tests.append(loader.discover(start_dir=start, pattern=pattern))
+    is_package = hasattr(package, "__path__") and getattr(package, "__file__", None)
+    if pattern is not None and is_package:
+        start = os.path.dirname(os.path.abspath(package.__file__))
+        tests.append(loader.discover(start_dir=start, pattern=pattern))
     if isinstance(standard_tests, ConcurrentTestSuite) and len(tests) == 1:
         return standard_tests
     return ConcurrentTestSuite(tests)

@@ -74,11 +74,11 @@ class TestProgram(unittest.TestProgram):
     def __init__(
         self,
         module: Any = "__main__",
-        defaultTest: Any = None,  # noqa: N803
+        defaultTest: Any = None,
         argv: list[str] | None = None,
-        testRunner: Any = None,  # noqa: N803
-        testLoader: unittest.TestLoader = defaultTestLoader,  # noqa: N803
-        exit: bool = True,  # noqa: A002
+        testRunner: Any = None,
+        testLoader: unittest.TestLoader = defaultTestLoader,
+        exit: bool = True,
         verbosity: int = 1,
         failfast: bool | None = None,
         catchbreak: bool | None = None,
@@ -122,7 +122,7 @@ class TestProgram(unittest.TestProgram):
             **kwargs,
         )
 
-    def _getParentArgParser(self) -> argparse.ArgumentParser:  # noqa: N802
+    def _getParentArgParser(self) -> argparse.ArgumentParser:
         parser = super()._getParentArgParser()
         if sys.version_info < (3, 12):
             parser.add_argument(
@@ -254,7 +254,7 @@ class TestProgram(unittest.TestProgram):
         )
         return parser
 
-    def createTests(self, *args: Any, **kwargs: Any) -> None:  # noqa: N802
+    def createTests(self, *args: Any, **kwargs: Any) -> None:
         # Measure from before the test modules are imported.
         if self.coverage:
             self._start_coverage()
@@ -290,7 +290,13 @@ class TestProgram(unittest.TestProgram):
     def _suite(self, tests: Any) -> ConcurrentTestSuite:
         options = {
             name: getattr(self, name)
-            for name in ("blocking_threshold", "fail_on_blocking", "fail_on_leaks", "grace", "debug")
+            for name in (
+                "blocking_threshold",
+                "fail_on_blocking",
+                "fail_on_leaks",
+                "grace",
+                "debug",
+            )
             if getattr(self, name, _UNSET_OPTION) is not _UNSET_OPTION
         }
         if options.get("debug") is None:
@@ -303,7 +309,7 @@ class TestProgram(unittest.TestProgram):
             **options,
         )
 
-    def runTests(self) -> None:  # noqa: N802
+    def runTests(self) -> None:
         suite = self._suite([self.test])
         if self.shard is not None:
             index, count = self.shard

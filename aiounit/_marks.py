@@ -32,7 +32,7 @@ class GroupMark:
     """What ``@group(...)`` recorded on a test method or a TestCase class."""
 
     name: str | None
-    timeout: float | None | _Unset  # UNSET: not given; None: no limit
+    timeout: float | _Unset | None  # UNSET: not given; None: no limit
     max_concurrency: int | None
 
 
@@ -65,10 +65,7 @@ def check_max_concurrency(value: object, what: str = "max_concurrency") -> int |
 def _check_target(obj: object, decorator: str) -> None:
     if isinstance(obj, type):
         if not issubclass(obj, unittest.TestCase):
-            msg = (
-                f"@{decorator} marks test methods or unittest.TestCase subclasses,"
-                f" not {obj!r}"
-            )
+            msg = f"@{decorator} marks test methods or unittest.TestCase subclasses, not {obj!r}"
             raise TypeError(msg)
         return
     if isinstance(obj, staticmethod | classmethod) or not inspect.isfunction(obj):
@@ -83,10 +80,10 @@ def _check_target(obj: object, decorator: str) -> None:
 
 
 def group(
-    name: str | None | Callable[..., Any] | type = None,
+    name: str | Callable[..., Any] | type | None = None,
     /,
     *,
-    timeout: float | None | _Unset = UNSET,
+    timeout: float | _Unset | None = UNSET,
     max_concurrency: int | None = None,
 ) -> Any:
     """Put async test methods, or every test of a class, in one concurrent group.

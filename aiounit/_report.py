@@ -38,7 +38,7 @@ class Recorder:
     # failfast and Ctrl-C: a failing subtest must stop its own test at once,
     # although the real result only learns of the failure at replay time.
     @property
-    def shouldStop(self) -> bool:  # noqa: N802 - unittest's name
+    def shouldStop(self) -> bool:
         return self._stopping or bool(self._real.shouldStop)
 
     def stop(self) -> None:
@@ -48,11 +48,11 @@ class Recorder:
         if self.failfast:
             self._stopping = True
 
-    def startTest(self, test: Any) -> None:  # noqa: N802
+    def startTest(self, test: Any) -> None:
         self._started = time.perf_counter()
         self.calls.append(("startTest", (test,)))
 
-    def stopTest(self, test: Any) -> None:  # noqa: N802
+    def stopTest(self, test: Any) -> None:
         if _NO_DURATIONS_FROM_STDLIB and hasattr(self._real, "_aiounit_elapsed"):
             # 3.11's TestCase.run never reports its time, and aiounit's
             # TextTestResult times such tests from startTest to stopTest, which
@@ -61,14 +61,14 @@ class Recorder:
             self.calls.append(("_aiounit_elapsed", (test, time.perf_counter() - self._started)))
         self.calls.append(("stopTest", (test,)))
 
-    def addSuccess(self, test: Any) -> None:  # noqa: N802
+    def addSuccess(self, test: Any) -> None:
         self.calls.append(("addSuccess", (test,)))
 
-    def addError(self, test: Any, err: Any) -> None:  # noqa: N802
+    def addError(self, test: Any, err: Any) -> None:
         self.calls.append(("addError", (test, err)))
         self._failed()
 
-    def addFailure(self, test: Any, err: Any) -> None:  # noqa: N802
+    def addFailure(self, test: Any, err: Any) -> None:
         self.calls.append(("addFailure", (test, err)))
         self._failed()
 
@@ -116,21 +116,21 @@ def _tell_notes(real: unittest.TestResult, test: Any, notes: Sequence[str]) -> N
 class _AddSkip:
     __slots__ = ()
 
-    def addSkip(self: Any, test: Any, reason: str) -> None:  # noqa: N802
+    def addSkip(self: Any, test: Any, reason: str) -> None:
         self.calls.append(("addSkip", (test, reason)))
 
 
 class _AddExpectedFailure:
     __slots__ = ()
 
-    def addExpectedFailure(self: Any, test: Any, err: Any) -> None:  # noqa: N802
+    def addExpectedFailure(self: Any, test: Any, err: Any) -> None:
         self.calls.append(("addExpectedFailure", (test, err)))
 
 
 class _AddUnexpectedSuccess:
     __slots__ = ()
 
-    def addUnexpectedSuccess(self: Any, test: Any) -> None:  # noqa: N802
+    def addUnexpectedSuccess(self: Any, test: Any) -> None:
         self.calls.append(("addUnexpectedSuccess", (test,)))
         self._failed()
 
@@ -138,7 +138,7 @@ class _AddUnexpectedSuccess:
 class _AddSubTest:
     __slots__ = ()
 
-    def addSubTest(self: Any, test: Any, subtest: Any, err: Any) -> None:  # noqa: N802
+    def addSubTest(self: Any, test: Any, subtest: Any, err: Any) -> None:
         self.calls.append(("addSubTest", (test, subtest, err)))
         if err is not None:
             self._failed()
@@ -147,7 +147,7 @@ class _AddSubTest:
 class _AddDuration:
     __slots__ = ()
 
-    def addDuration(self: Any, test: Any, elapsed: float) -> None:  # noqa: N802
+    def addDuration(self: Any, test: Any, elapsed: float) -> None:
         self.calls.append(("addDuration", (test, elapsed)))
 
 
@@ -166,7 +166,7 @@ def recorder_class(real: unittest.TestResult) -> type[Recorder]:
     present = tuple(name for name in _OPTIONAL if hasattr(real, name))
     cls = _classes.get(present)
     if cls is None:
-        bases = tuple(_MIXINS[name] for name in present) + (Recorder,)
+        bases = (*tuple(_MIXINS[name] for name in present), Recorder)
         cls = type("Recorder", bases, {"__slots__": ()})
         _classes[present] = cls
     return cls

@@ -47,12 +47,12 @@ class TextTestResult(unittest.TextTestResult):
         #: the live progress line (aiounit.TextTestRunner sets it on a TTY)
         self.progress: Any = None
 
-    def aiounitMemberStarted(self, test: Any) -> None:  # noqa: N802
+    def aiounitMemberStarted(self, test: Any) -> None:
         """Called when a member of a group begins, long before it is reported."""
         if self.progress is not None:
             self.progress.begin(test)
 
-    def aiounitTick(self) -> None:  # noqa: N802
+    def aiounitTick(self) -> None:
         """Called now and then while tests run: redraw the progress line."""
         if self.progress is not None:
             self.progress.draw()
@@ -68,7 +68,7 @@ class TextTestResult(unittest.TextTestResult):
             # From a Recorder: the test ran before its replayed startTest.
             self._aiounit_measured = elapsed
 
-        def addDuration(self, test: unittest.TestCase, elapsed: float) -> None:  # noqa: N802
+        def addDuration(self, test: unittest.TestCase, elapsed: float) -> None:
             """Called when a test finished to run, regardless of its outcome."""
             self._aiounit_timed = True
             self.collectedDurations.append((str(test), elapsed))
@@ -86,12 +86,12 @@ class TextTestResult(unittest.TextTestResult):
 
     else:
 
-        def addDuration(self, test: unittest.TestCase, elapsed: float) -> None:  # noqa: N802
+        def addDuration(self, test: unittest.TestCase, elapsed: float) -> None:
             """Called when a test finished to run, regardless of its outcome."""
             super().addDuration(test, elapsed)
             self.durationsById[test.id()] = elapsed
 
-    def startTest(self, test: unittest.TestCase) -> None:  # noqa: N802
+    def startTest(self, test: unittest.TestCase) -> None:
         if self.progress is not None:
             self.progress.clear()
             self.progress.begin(test)
@@ -104,7 +104,7 @@ class TextTestResult(unittest.TextTestResult):
             self.stream = _WritelnDecorator(io.StringIO())
         super().startTest(test)
 
-    def stopTest(self, test: unittest.TestCase) -> None:  # noqa: N802
+    def stopTest(self, test: unittest.TestCase) -> None:
         # Flush our line before unittest's stopTest: with -b it writes a failed
         # test's captured output after the status, as the stdlib order has it.
         self._flush_line()
@@ -136,11 +136,11 @@ class TextTestResult(unittest.TextTestResult):
             return text  # type: ignore[no-any-return]
         return super()._exc_info_to_string(err, test)  # type: ignore[no-any-return]
 
-    def addDiagnostic(self, test: Any, message: str) -> None:  # noqa: N802
+    def addDiagnostic(self, test: Any, message: str) -> None:
         """Called with a warning about *test* that does not fail it (aiounit only)."""
         self.diagnostics.append((test, message))
 
-    def printErrors(self) -> None:  # noqa: N802
+    def printErrors(self) -> None:
         if self.progress is not None:
             self.progress.clear()
             self.progress = None

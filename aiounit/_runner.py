@@ -63,7 +63,7 @@ class TextTestRunner(unittest.TextTestRunner):
         self.junit_xml = junit_xml
         self.progress = progress
 
-    def _makeResult(self) -> unittest.TestResult:  # noqa: N802
+    def _makeResult(self) -> unittest.TestResult:
         try:
             return self.resultclass(
                 self.stream, self.descriptions, self.verbosity, durations=self.durations
@@ -72,7 +72,7 @@ class TextTestRunner(unittest.TextTestRunner):
             # didn't accept the durations argument
             return self.resultclass(self.stream, self.descriptions, self.verbosity)
 
-    def _printDurations(self, result: unittest.TestResult) -> None:  # noqa: N802
+    def _printDurations(self, result: unittest.TestResult) -> None:
         collected = getattr(result, "collectedDurations", None)
         if not collected:
             return
@@ -142,7 +142,7 @@ class TextTestRunner(unittest.TextTestRunner):
             self.stream.writeln(result.separator2)
 
         run = result.testsRun
-        self.stream.writeln("Ran %d test%s in %.3fs" % (run, run != 1 and "s" or "", time_taken))
+        self.stream.writeln("Ran %d test%s in %.3fs" % (run, (run != 1 and "s") or "", time_taken))
         self.stream.writeln()
 
         expected_fails = unexpected_successes = skipped = 0

@@ -547,4 +547,3 @@ def install_interrupt(handler: Callable[[], None]) -> Callable[[], None] | None:
         signal.signal(signum, previous)
 
     return restore
-

@@ -193,10 +193,7 @@ def _plan(suite: unittest.BaseTestSuite, default_group: str) -> list[_Unit]:
     units: list[_Unit] = []
     groups: dict[object, _Unit] = {}
     for test, owner, index in _leaves(suite):
-        if unittest.suite._isnotsuite(test):
-            key = _group_key(test, default_group)
-        else:
-            key = _Opaque()
+        key = _group_key(test, default_group) if unittest.suite._isnotsuite(test) else _Opaque()
         unit = groups.get(key) if key is not None else None
         if unit is None:
             unit = _Unit(key)
@@ -223,7 +220,9 @@ class _Fixtures:
     Errors go through the stdlib's ``_ErrorHolder`` reporting.
     """
 
-    def __init__(self, suite: unittest.TestSuite, result: unittest.TestResult, units: list[_Unit]) -> None:
+    def __init__(
+        self, suite: unittest.TestSuite, result: unittest.TestResult, units: list[_Unit]
+    ) -> None:
         self.suite = suite
         self.result = result
         previous = getattr(result, "_previousTestClass", None)
@@ -244,7 +243,11 @@ class _Fixtures:
         for cls in list(self.active):
             if cls in unit.classes:
                 continue
-            if cls in self.grouped and cls.__module__ == module and self.last_use.get(cls, -1) > index:
+            if (
+                cls in self.grouped
+                and cls.__module__ == module
+                and self.last_use.get(cls, -1) > index
+            ):
                 continue
             self._tear_down(cls)
         suite._handleModuleFixture(first, result)

@@ -218,7 +218,8 @@ class Watchdog:
         failed = [str(t) for t, _ in [*result.errors, *result.failures]]
         err.write(
             f"\nBefore that, {result.testsRun} test(s) ran: {len(result.failures)} failed,"
-            f" {len(result.errors)} errored" + (": " + ", ".join(failed) if failed else "")
+            f" {len(result.errors)} errored"
+            + (": " + ", ".join(failed) if failed else "")
             + f"\nStuck: {member.test}\n"
         )
         err.flush()

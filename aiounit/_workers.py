@@ -16,6 +16,7 @@ tests of its batch that had not begun go to another worker.  Nothing is lost.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import signal
 import sys
@@ -45,7 +46,7 @@ class _RemoteSubTest(unittest.case._SubTest):
         super().__init__(test_case, unittest.case._subtest_msg_sentinel, {})
         self._description = description
 
-    def _subDescription(self) -> str:  # noqa: N802
+    def _subDescription(self) -> str:
         return self._description
 
 
@@ -65,11 +66,11 @@ class _WireResult(unittest.TestResult):
         self._stop_event = stop
 
     @property
-    def shouldStop(self) -> bool:  # noqa: N802
+    def shouldStop(self) -> bool:
         return self._stop_event.is_set()
 
     @shouldStop.setter
-    def shouldStop(self, value: bool) -> None:  # noqa: N802
+    def shouldStop(self, value: bool) -> None:
         if value:
             self._stop_event.set()
 
@@ -83,50 +84,54 @@ class _WireResult(unittest.TestResult):
     def _send(self, *message: Any) -> None:
         self._conn.send(message)
 
-    def aiounitMemberStarted(self, test: Any) -> None:  # noqa: N802
+    def aiounitMemberStarted(self, test: Any) -> None:
         self._send("begin", self._ref(test))
 
-    def startTest(self, test: Any) -> None:  # noqa: N802
+    def startTest(self, test: Any) -> None:
         super().startTest(test)
         self._send("startTest", self._ref(test))
 
-    def stopTest(self, test: Any) -> None:  # noqa: N802
+    def stopTest(self, test: Any) -> None:
         out = self._stdout_buffer.getvalue() if self.buffer and self._stdout_buffer else ""
         err = self._stderr_buffer.getvalue() if self.buffer and self._stderr_buffer else ""
         self._mirrorOutput = False  # the parent's result shows it, if it must
         super().stopTest(test)
         self._send("stopTest", self._ref(test), out, err)
 
-    def addSuccess(self, test: Any) -> None:  # noqa: N802
+    def addSuccess(self, test: Any) -> None:
         self._send("addSuccess", self._ref(test))
 
-    def addError(self, test: Any, err: Any) -> None:  # noqa: N802
+    def addError(self, test: Any, err: Any) -> None:
         self._send("addError", self._ref(test), *self._text(err, test))
 
-    def addFailure(self, test: Any, err: Any) -> None:  # noqa: N802
+    def addFailure(self, test: Any, err: Any) -> None:
         self._send("addFailure", self._ref(test), *self._text(err, test))
 
-    def addSkip(self, test: Any, reason: str) -> None:  # noqa: N802
+    def addSkip(self, test: Any, reason: str) -> None:
         self._send("addSkip", self._ref(test), reason)
 
-    def addExpectedFailure(self, test: Any, err: Any) -> None:  # noqa: N802
+    def addExpectedFailure(self, test: Any, err: Any) -> None:
         self._send("addExpectedFailure", self._ref(test), *self._text(err, test))
 
-    def addUnexpectedSuccess(self, test: Any) -> None:  # noqa: N802
+    def addUnexpectedSuccess(self, test: Any) -> None:
         self._send("addUnexpectedSuccess", self._ref(test))
 
-    def addSubTest(self, test: Any, subtest: Any, err: Any) -> None:  # noqa: N802
+    def addSubTest(self, test: Any, subtest: Any, err: Any) -> None:
         if err is None:
             self._send("addSubTest", self._ref(test), subtest._subDescription(), None)
         else:
             failed = issubclass(err[0], test.failureException)
-            self._send("addSubTest", self._ref(test), subtest._subDescription(),
-                       ("failure" if failed else "error", *self._text(err, test)))
+            self._send(
+                "addSubTest",
+                self._ref(test),
+                subtest._subDescription(),
+                ("failure" if failed else "error", *self._text(err, test)),
+            )
 
-    def addDuration(self, test: Any, elapsed: float) -> None:  # noqa: N802
+    def addDuration(self, test: Any, elapsed: float) -> None:
         self._send("addDuration", self._ref(test), elapsed)
 
-    def addDiagnostic(self, test: Any, message: str) -> None:  # noqa: N802
+    def addDiagnostic(self, test: Any, message: str) -> None:
         self._send("addDiagnostic", self._ref(test), message)
 
 
@@ -182,7 +187,7 @@ class WorkerSuite:
         self.workers = workers
         self.coverage = coverage
 
-    def countTestCases(self) -> int:  # noqa: N802
+    def countTestCases(self) -> int:
         return self.suite.countTestCases()
 
     def __call__(self, result: unittest.TestResult) -> unittest.TestResult:
@@ -194,9 +199,12 @@ class WorkerSuite:
     def run(self, result: unittest.TestResult) -> unittest.TestResult:
         config = _config.current()
         if isinstance(self.suite, ConcurrentTestSuite):
-            config = config.merged(timeout=self.suite.timeout,
-                                   max_concurrency=self.suite.max_concurrency,
-                                   default_group=self.suite.default_group, **self.suite.options)
+            config = config.merged(
+                timeout=self.suite.timeout,
+                max_concurrency=self.suite.max_concurrency,
+                default_group=self.suite.default_group,
+                **self.suite.options,
+            )
         leaves = [test for test, _, _ in _leaves(self.suite)]
         batches = _batches(self.suite, leaves, config.default_group)
         if not batches:
@@ -237,13 +245,19 @@ class _Worker:
         self.process = process
         self.conn = conn
         self.batch: list[int] | None = None
-        self.begun: set[int] = set()    # tests that started and did not stop
+        self.begun: set[int] = set()  # tests that started and did not stop
         self.reported: set[int] = set()  # tests of the batch already told
 
 
 class _Pool:
-    def __init__(self, result: Any, leaves: list[Any], batches: list[list[int]], size: int,
-                 settings: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        result: Any,
+        leaves: list[Any],
+        batches: list[list[int]],
+        size: int,
+        settings: dict[str, Any],
+    ) -> None:
         self.result = result
         self.leaves = leaves
         self.queue = list(batches)
@@ -270,8 +284,9 @@ class _Pool:
                 tick = getattr(self.result, "aiounitTick", None)
                 if tick is not None:
                     tick()
-                ready = wait([w.conn for w in self.workers] + [w.process.sentinel for w in self.workers],
-                             timeout=0.1)
+                waitables = [w.conn for w in self.workers]
+                waitables += [w.process.sentinel for w in self.workers]
+                ready = wait(waitables, timeout=0.1)
                 for worker in list(self.workers):
                     if worker.conn in ready or worker.process.sentinel in ready:
                         self._drain(worker)
@@ -285,8 +300,12 @@ class _Pool:
         parent, child = self.context.Pipe()
         sys.stdout.flush()
         sys.stderr.flush()
-        process = self.context.Process(target=_worker, args=(child, self.stop_event, self.settings),
-                                       name=f"aiounit worker {self.started}", daemon=True)
+        process = self.context.Process(
+            target=_worker,
+            args=(child, self.stop_event, self.settings),
+            name=f"aiounit worker {self.started}",
+            daemon=True,
+        )
         process.start()
         child.close()
         self.workers.append(_Worker(self.started, process, parent))
@@ -298,10 +317,8 @@ class _Pool:
             worker.reported = set()
             worker.conn.send(worker.batch)
         else:
-            try:
+            with contextlib.suppress(BrokenPipeError, OSError):
                 worker.conn.send(None)
-            except (BrokenPipeError, OSError):
-                pass
             worker.process.join()
             self.workers.remove(worker)
 
@@ -388,15 +405,17 @@ class _Pool:
         self.workers.remove(worker)
         worker.process.join(timeout=1)
         code = worker.process.exitcode
-        how = f"was killed by signal {-code}" if code is not None and code < 0 else f"exited ({code})"
+        if code is not None and code < 0:
+            how = f"was killed by signal {-code}"
+        else:
+            how = f"exited ({code})"
         for ref in sorted(worker.begun | set(self.pending)):
             if ref in worker.reported or ref not in worker.begun:
                 continue
             test = self.leaves[ref]
             self.pending.pop(ref, None)
             error = RemoteError(
-                f"aiounit.WorkerCrashedError: worker {worker.number} {how} while this test"
-                " ran\n",
+                f"aiounit.WorkerCrashedError: worker {worker.number} {how} while this test ran\n",
                 "aiounit.WorkerCrashedError",
             )
             self.result.startTest(test)
@@ -425,4 +444,3 @@ def remote_text(err: Any) -> str | None:
     if isinstance(value, RemoteError):
         return value.text
     return getattr(value, "aiounit_remote_text", None)
-
