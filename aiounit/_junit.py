@@ -47,7 +47,7 @@ class _Case:
     def __init__(self, test: Any) -> None:
         self.classname, self.name = _names(test)
         self.file, self.line = _location(test)
-        self.outcomes: list[tuple[str, str, str]] = []  # (kind, type name, text)
+        self.outcomes: list[tuple[str, str, str, str]] = []  # kind, type, text, message
         self.out = self.err = ""
         self.elapsed: float | None = None
         self.started = time.perf_counter()
@@ -94,6 +94,8 @@ class JUnitXml:
         self.tests: dict[int, Any] = {}  # keeps ids valid while a test is recorded
 
     def _case(self, test: Any) -> _Case:
+        # A subtest (a skipTest() inside subTest()) belongs to its test.
+        test = getattr(test, "test_case", test)
         case = self.cases.get(id(test))
         if case is None:
             case = self.cases[id(test)] = _Case(test)
@@ -104,8 +106,10 @@ class JUnitXml:
     def start(self, test: Any) -> None:
         self._case(test).started = time.perf_counter()
 
-    def outcome(self, kind: str, test: Any, text: str = "", type_name: str = "") -> None:
-        self._case(test).outcomes.append((kind, type_name, text))
+    def outcome(
+        self, kind: str, test: Any, text: str = "", type_name: str = "", message: str = ""
+    ) -> None:
+        self._case(test).outcomes.append((kind, type_name, text, message))
         if not isinstance(test, unittest.TestCase):
             self._forget(test)  # a fixture error has no stopTest
 
@@ -122,6 +126,7 @@ class JUnitXml:
             self.write()
 
     def _forget(self, test: Any) -> None:
+        test = getattr(test, "test_case", test)
         self.cases.pop(id(test), None)
         self.tests.pop(id(test), None)
 
@@ -156,10 +161,11 @@ class JUnitXml:
                 suite.set(key, str(value))
                 totals[key] += value
             suite.set("time", f"{elapsed:.3f}")
-        for key, value in totals.items():
-            root.set(key, str(value))
+        # junit-10.xsd allows only these on <testsuites>; skipped and timestamp
+        # live on each <testsuite> (Jenkins rejects them here).
+        for key in ("tests", "failures", "errors"):
+            root.set(key, str(totals[key]))
         root.set("time", f"{time.perf_counter() - self.start_clock:.3f}")
-        root.set("timestamp", stamp)
         tree = ET.ElementTree(root)
         ET.indent(tree)
         directory = os.path.dirname(self.path)
@@ -183,23 +189,22 @@ class JUnitXml:
         if case.file:
             element.set("file", _clean(case.file))
             element.set("line", str(case.line))
-        kinds = [kind for kind, _, _ in case.outcomes]
+        kinds = [outcome[0] for outcome in case.outcomes]
         counted: str | None = None
         # One failure or error element per test, as strict consumers want: the
         # texts of all its failing parts (subtests, teardown) go into it.
-        bad = [(k, t, x) for k, t, x in case.outcomes if k in ("error", "failure")]
+        bad = [o for o in case.outcomes if o[0] in ("error", "failure")]
         if bad:
-            counted = "errors" if any(k == "error" for k, _, _ in bad) else "failures"
-            _, type_name, text = bad[0]
+            counted = "errors" if any(o[0] == "error" for o in bad) else "failures"
+            _, type_name, _, message = bad[0]
             tag = "error" if counted == "errors" else "failure"
-            last_line = text.strip().splitlines()[-1] if text.strip() else type_name
             node = ET.SubElement(
-                element, tag, type=_clean(type_name), message=_clean(last_line[:1000])
+                element, tag, type=_clean(type_name), message=_clean(message[:1000])
             )
-            node.text = _clean("\n".join(x for _, _, x in bad))
+            node.text = _clean("\n".join(o[2] for o in bad))
         elif "skipped" in kinds:
             counted = "skipped"
-            reason = next(x for k, _, x in case.outcomes if k == "skipped")
+            reason = next(o[2] for o in case.outcomes if o[0] == "skipped")
             ET.SubElement(element, "skipped", message=_clean(reason))
         elif "unexpected success" in kinds:
             counted = "failures"
@@ -223,6 +228,24 @@ def _type_name(err: Any) -> str:
     module = getattr(exc_type, "__module__", "")
     name = getattr(exc_type, "__qualname__", str(exc_type))
     return name if module in ("builtins", "") else f"{module}.{name}"
+
+
+def _message(err: Any) -> str:
+    """"Type: message" of *err*, from the exception itself, not from a text that
+    may end with the test's output (-b)."""
+    value = err[1] if err else None
+    remote = getattr(value, "text", None) if getattr(value, "aiounit_remote", False) else None
+    remote = remote or getattr(value, "aiounit_remote_text", None)
+    if remote is not None:  # formatted in a worker: its last line before any output
+        head = re.split(r"\n(?:Stdout|Stderr):\n", remote, maxsplit=1)[0]
+        lines = [line for line in head.splitlines() if line.strip()]
+        return lines[-1] if lines else ""
+    try:
+        detail = str(value)
+    except Exception:
+        detail = "<exception str() failed>"
+    name = _type_name(err)
+    return f"{name}: {detail}" if detail else name
 
 
 def attach(result: unittest.TestResult, report: JUnitXml) -> unittest.TestResult:
@@ -275,12 +298,20 @@ def attach(result: unittest.TestResult, report: JUnitXml) -> unittest.TestResult
     def sub_test(test: Any, subtest: Any, err: Any) -> None:
         if err is not None:
             kind = "failure" if issubclass(err[0], test.failureException) else "error"
-            report.outcome(kind, test, f"{subtest}\n{text(err, test)}", _type_name(err))
+            report.outcome(
+                kind, test, f"{subtest}\n{text(err, test)}", _type_name(err), _message(err)
+            )
 
     wrap("startTest", before=report.start)
     wrap("stopTest", before=grab_output, after=stopped)
-    wrap("addError", before=lambda t, e: report.outcome("error", t, text(e, t), _type_name(e)))
-    wrap("addFailure", before=lambda t, e: report.outcome("failure", t, text(e, t), _type_name(e)))
+    wrap(
+        "addError",
+        before=lambda t, e: report.outcome("error", t, text(e, t), _type_name(e), _message(e)),
+    )
+    wrap(
+        "addFailure",
+        before=lambda t, e: report.outcome("failure", t, text(e, t), _type_name(e), _message(e)),
+    )
     wrap("addSkip", before=lambda t, reason: report.outcome("skipped", t, reason))
     wrap("addUnexpectedSuccess", before=lambda t: report.outcome("unexpected success", t))
     wrap("addSubTest", before=sub_test)

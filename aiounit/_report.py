@@ -53,7 +53,11 @@ class Recorder:
         self.calls.append(("startTest", (test,)))
 
     def stopTest(self, test: Any) -> None:
-        if _NO_DURATIONS_FROM_STDLIB and hasattr(self._real, "_aiounit_elapsed"):
+        if (
+            _NO_DURATIONS_FROM_STDLIB
+            and hasattr(self._real, "_aiounit_elapsed")
+            and not any(name == "addDuration" for name, _ in self.calls)
+        ):
             # 3.11's TestCase.run never reports its time, and aiounit's
             # TextTestResult times such tests from startTest to stopTest, which
             # at replay time measures nothing: tell it the real time.  Other

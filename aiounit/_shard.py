@@ -44,6 +44,7 @@ def record_durations(path: str, tests: dict[str, float]) -> None:
 
     merged = load_durations(path)
     merged.update(tests)
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     temporary = f"{path}.{os.getpid()}.tmp"
     with open(temporary, "w", encoding="utf-8") as file:
         json.dump(dict(sorted(merged.items())), file, indent=1)

@@ -20,6 +20,7 @@ import contextlib
 import multiprocessing
 import signal
 import sys
+import time
 import unittest
 from multiprocessing.connection import Connection, wait
 from typing import Any
@@ -64,6 +65,8 @@ class _WireResult(unittest.TestResult):
         self._conn = conn
         self._refs = refs
         self._stop_event = stop
+        self._started = 0.0
+        self._timed = False
 
     @property
     def shouldStop(self) -> bool:
@@ -89,6 +92,8 @@ class _WireResult(unittest.TestResult):
 
     def startTest(self, test: Any) -> None:
         super().startTest(test)
+        self._started = time.perf_counter()
+        self._timed = False
         self._send("startTest", self._ref(test))
 
     def stopTest(self, test: Any) -> None:
@@ -96,25 +101,41 @@ class _WireResult(unittest.TestResult):
         err = self._stderr_buffer.getvalue() if self.buffer and self._stderr_buffer else ""
         self._mirrorOutput = False  # the parent's result shows it, if it must
         super().stopTest(test)
+        if not self._timed and sys.version_info < (3, 12):
+            # 3.11's TestCase.run never reports its time: measure it here,
+            # where it ran, not in the parent, where it is only replayed.
+            self.addDuration(test, time.perf_counter() - self._started)
         self._send("stopTest", self._ref(test), out, err)
+
+    def _failed(self) -> None:
+        # unittest's @failfast decorator, which these overrides bypass: the
+        # shared event stops every worker, as -f stops the whole run.
+        if self.failfast:
+            self.stop()
 
     def addSuccess(self, test: Any) -> None:
         self._send("addSuccess", self._ref(test))
 
     def addError(self, test: Any, err: Any) -> None:
         self._send("addError", self._ref(test), *self._text(err, test))
+        self._failed()
 
     def addFailure(self, test: Any, err: Any) -> None:
         self._send("addFailure", self._ref(test), *self._text(err, test))
+        self._failed()
 
     def addSkip(self, test: Any, reason: str) -> None:
-        self._send("addSkip", self._ref(test), reason)
+        if isinstance(test, unittest.case._SubTest):  # skipTest() in a subTest()
+            self._send("addSkip", self._ref(test.test_case), reason, test._subDescription())
+        else:
+            self._send("addSkip", self._ref(test), reason)
 
     def addExpectedFailure(self, test: Any, err: Any) -> None:
         self._send("addExpectedFailure", self._ref(test), *self._text(err, test))
 
     def addUnexpectedSuccess(self, test: Any) -> None:
         self._send("addUnexpectedSuccess", self._ref(test))
+        self._failed()
 
     def addSubTest(self, test: Any, subtest: Any, err: Any) -> None:
         if err is None:
@@ -127,9 +148,15 @@ class _WireResult(unittest.TestResult):
                 subtest._subDescription(),
                 ("failure" if failed else "error", *self._text(err, test)),
             )
+            self._failed()
 
     def addDuration(self, test: Any, elapsed: float) -> None:
+        self._timed = True
         self._send("addDuration", self._ref(test), elapsed)
+
+    def _aiounit_elapsed(self, test: Any, elapsed: float) -> None:
+        # 3.11: the real time of a group member, which the Recorder replays later.
+        self.addDuration(test, elapsed)
 
     def addDiagnostic(self, test: Any, message: str) -> None:
         self._send("addDiagnostic", self._ref(test), message)
@@ -388,6 +415,9 @@ class _Pool:
                 error_type = test.failureException if flavour == "failure" else RemoteError
                 err = (error_type, _remote(error_type, text, type_name), None)
             result.addSubTest(test, subtest, err)
+        elif kind == "addSkip" and len(args) == 2:  # a skipped subtest
+            reason, description = args
+            result.addSkip(_RemoteSubTest(test, description), reason)
         elif kind == "addDiagnostic":
             add = getattr(result, "addDiagnostic", None)
             if add is not None:

@@ -365,9 +365,9 @@ class Bench:
         if "aiounit" not in interp.systems:
             return
         for n in FLAT_NS_QUICK if self.args.quick else FLAT_NS:
-            # Differences of ~0.1 s: best of at least 3, or noise decides.
+            # Differences of ~0.1 s: best of at least 5, or noise decides.
             self.measure(interp, "flat", "aiounit", "trivial", n, True, 0.0,
-                         repeat=max(3, self.args.repeat))
+                         repeat=max(5, self.args.repeat))
 
     def import_cost(self, interp: Interp) -> None:
         """``python -c "import aiounit"`` minus ``python -c "import unittest"``, best of k.
@@ -435,37 +435,37 @@ def fmt_wall(r: dict[str, Any]) -> str:
 
 def table(results: list[dict[str, Any]], pythons: list[str]) -> list[str]:
     rows = [("python", "scenario", "N", "system", "wall s", "peak RSS MB", "vs unittest")]
-    for r in results:
-        if r["scenario"] in ("import", "flat"):
-            continue
-        base = find(results, r["python"], r["scenario"], "unittest")
-        ratio = ""
-        if r["system"] != "unittest" and base and base["ok"] and r["ok"]:
-            ratio = f"{base['wall_s'] / r['wall_s']:.1f}x faster"
-            if base["estimated"]:
-                ratio += " (vs est.)"
-        rss = "-" if r["rss_mb"] is None else f"{r['rss_mb']:.1f}"
-        rows.append((r["python"], r["scenario"], str(r["n"]), r["system"], fmt_wall(r), rss,
-                     ratio))
     for py in pythons:
         for r in results:
-            if r["python"] == py and r["scenario"] == "flat" and r["ok"]:
-                rows.append((py, "flat (trivial, grouped)", str(r["n"]), "aiounit",
-                             f"{r['wall_s']:.3f}", f"{r['rss_mb']:.1f}",
-                             f"{r['wall_s'] / r['n'] * 1e6:.0f} us/test"))
+            if r["python"] != py or r["scenario"] in ("import", "flat"):
+                continue
+            base = find(results, py, r["scenario"], "unittest")
+            ratio = ""
+            if r["system"] != "unittest" and base and base["ok"] and r["ok"]:
+                ratio = f"{base['wall_s'] / r['wall_s']:.1f}x faster"
+                if base["estimated"]:
+                    ratio += " (vs est.)"
+            rss = "-" if r["rss_mb"] is None else f"{r['rss_mb']:.1f}"
+            rows.append((py, r["scenario"], str(r["n"]), r["system"], fmt_wall(r), rss, ratio))
+        for r in results:
+            if r["python"] == py and r["scenario"] == "flat":
+                rows.append((py, "flat (trivial, grouped)", str(r["n"]), "aiounit", fmt_wall(r),
+                             f"{r['rss_mb']:.1f}",
+                             f"{r['wall_s'] / r['n'] * 1e6:.0f} us/test" if r["ok"] else ""))
         u = find(results, py, "import", "unittest")
         for mod in ("unittest", "unittest.async_case", "aiounit"):
             r = find(results, py, "import", mod)
             if r and u:
-                extra = f"+{(r['wall_s'] - u['wall_s']) * 1000:.1f} ms" if r is not u else ""
+                extra = f"{(r['wall_s'] - u['wall_s']) * 1000:+.1f} ms" if r is not u else ""
                 rows.append((py, f"import {mod}", "", "python -c", f"{r['wall_s']:.4f}",
                              f"{r['rss_mb']:.1f}", extra))
     if len(pythons) == 1:
         rows = [row[1:] for row in rows]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    left = 3 if len(pythons) == 1 else 4
     out = []
     for j, row in enumerate(rows):
-        out.append("  ".join(c.ljust(w) if i < 3 else c.rjust(w)
+        out.append("  ".join(c.ljust(w) if i < left else c.rjust(w)
                              for i, (c, w) in enumerate(zip(row, widths, strict=True))).rstrip())
         if j == 0:
             out.append("  ".join("-" * w for w in widths))
@@ -504,8 +504,8 @@ def targets(results: list[dict[str, Any]], python: str) -> list[dict[str, Any]]:
     d = find(results, python, "import", "delta")
     if d:
         add("import aiounit: start-up added over import unittest",
-            f"+{d['wall_s'] * 1000:.1f} ms (+{d['own_wall_s'] * 1000:.1f} ms over"
-            f" import unittest.async_case), +{d['rss_mb']:.1f} MB RSS,"
+            f"{d['wall_s'] * 1000:+.1f} ms ({d['own_wall_s'] * 1000:+.1f} ms over"
+            f" import unittest.async_case), {d['rss_mb']:+.1f} MB RSS,"
             f" {d.get('extra_modules')} more modules", None,
             "packages it adds: " + (" ".join(d.get("extra_packages") or []) or "none"))
     flat = sorted((r for r in results if r["python"] == python and r["scenario"] == "flat"
@@ -556,6 +556,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--pythonpath", action="append", default=[], metavar="DIR",
                    help=f"PYTHONPATH for the children (default: {REPO})")
     p.add_argument("--json", metavar="PATH", help="write the raw results here")
+    p.add_argument("--from-json", metavar="PATH",
+                   help="run nothing: print the report of an earlier --json file")
     p.add_argument("--keep", metavar="DIR",
                    help="generate the test files in DIR and keep them (default: a temp dir)")
     p.add_argument("--child-timeout", type=float, default=600.0, metavar="S",
@@ -568,6 +570,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.from_json:
+        report(json.loads(Path(args.from_json).read_text()))
+        return 0
     # SIGTERM as an exception: the running child is killed and the temp dir removed.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     selected = args.only or list(ALL_NAMES)
@@ -586,7 +591,12 @@ def main(argv: list[str] | None = None) -> int:
     interps = [probe(py, bench.env) for py in pythons]
     for interp in interps:
         same = [i for i in interps if i.version == interp.version]
-        interp.label = interp.version if len(same) == 1 else f"{interp.version} ({interp.path})"
+        # A venv's name (.../venv-plugins/bin/python) tells it from its base interpreter.
+        where = Path(interp.path).parent.parent.name or interp.path
+        interp.label = interp.version if len(same) == 1 else f"{interp.version} [{where}]"
+    if len({i.label for i in interps}) < len(interps):
+        for interp in interps:
+            interp.label = f"{interp.version} [{interp.path}]"
     try:
         for interp in interps:
             bench.log(f"{interp.label}: "
@@ -604,51 +614,56 @@ def main(argv: list[str] | None = None) -> int:
         if tmp is not None:
             tmp.cleanup()
 
-    versions = [i.label for i in interps]
-    info = machine()
+    data = {
+        "machine": machine(), "quick": args.quick, "repeat": args.repeat,
+        "interpreters": [asdict(i) for i in interps], "results": bench.results,
+    }
+    data["targets"] = report(data)
+    if args.json:
+        Path(args.json).write_text(json.dumps(data, indent=2))
+        print(f"\nraw results: {args.json}")
+    return 1 if any(not r["ok"] for r in bench.results) else 0
+
+
+def report(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """Print the table, the notes and the targets; return the targets."""
+    info, results = data["machine"], data["results"]
+    labels = [i["label"] for i in data["interpreters"]]
     print()
     print(f"aiounit benchmark - {info['cpu']}, {info['cpus']} CPUs"
           f" ({info['affinity']} usable), {info['platform']}"
-          + (f" - {versions[0]}" if len(versions) == 1 else ""))
-    if args.quick:
+          + (f" - {labels[0]}" if len(labels) == 1 else ""))
+    if data["quick"]:
         print("QUICK RUN: N shrunk; figures are not comparable with the targets.")
-    if args.repeat > 1:
-        print(f"best of {args.repeat} runs per cell")
+    if data["repeat"] > 1:
+        print(f"best of {data['repeat']} runs per cell")
     print()
-    for line in table(bench.results, versions):
+    for line in table(results, labels):
         print(line)
     print()
     notes = ["'est.' = stdlib unittest not run (use --all): N x its sleeping time per test,"
              " a lower bound; ratios against it are lower bounds too.",
              "pytest-asyncio-cooperative runs with --max-asyncio-tasks=N (its default, 100,"
              " would serialise); it has no ungrouped mode (n/a there)."]
-    for interp in interps:
-        notes += [f"{interp.label}: {n}" for n in interp.notes]
+    for interp in data["interpreters"]:
+        notes += [f"{interp['label']}: {n}" for n in interp["notes"]]
     for n in notes:
         print("note: " + n)
     print()
     all_targets = []
-    for py in versions:
-        ts = targets(bench.results, py)
+    for py in labels:
+        ts = targets(results, py)
         all_targets += ts
-        print("Targets (issue 5)" + (f" - {py}" if len(versions) > 1 else "")
-              + (" - QUICK RUN, N shrunk: indicative only" if args.quick else "") + ":")
+        print("Targets (issue 5)" + (f" - {py}" if len(labels) > 1 else "")
+              + (" - QUICK RUN, N shrunk: indicative only" if data["quick"] else "") + ":")
         width = max((len(t["target"]) for t in ts), default=0)
         for t in ts:
-            line = f"  {t['status']:<4}  {t['target']:<{width}}  {t['figure']}"
-            print(line)
+            print(f"  {t['status']:<4}  {t['target']:<{width}}  {t['figure']}")
             if t["note"]:
                 print(f"        {'':<{width}}  ({t['note']})")
         if not ts:
             print("  (no target's scenario was run)")
-    if args.json:
-        Path(args.json).write_text(json.dumps({
-            "machine": info, "quick": args.quick, "repeat": args.repeat,
-            "interpreters": [asdict(i) for i in interps],
-            "results": bench.results, "targets": all_targets,
-        }, indent=2))
-        print(f"\nraw results: {args.json}")
-    return 1 if any(not r["ok"] for r in bench.results) else 0
+    return all_targets
 
 
 if __name__ == "__main__":

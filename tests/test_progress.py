@@ -1,0 +1,161 @@
+"""Tests for the live progress line: on a terminal only, erased before the summary."""
+
+from __future__ import annotations
+
+import os
+import pty
+import re
+import subprocess
+import sys
+import tempfile
+import textwrap
+import unittest
+from typing import Any
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_SAVE, _RESTORE, _ERASE = "\x1b7", "\x1b8", "\x1b[K"
+_LINE = re.compile(r"\x1b7  \[(\d+)/4 done, (\d+) running, \d+\.\ds\]\x1b8")
+
+_MODULE = """
+    import unittest
+
+    import aiounit
+
+
+    class TestProgress(aiounit.AsyncTestCase):
+        async def test_1(self):
+            pass
+
+        @aiounit.group("g")
+        async def test_2(self):
+            pass
+
+        @aiounit.group("g")
+        async def test_3(self):
+            pass
+
+        def test_4(self):
+            print("printed by test_4")
+            self.fail("test_4 failed")
+"""
+
+
+def _child_env() -> dict[str, str]:
+    env = dict(os.environ)
+    path = env.get("PYTHONPATH")
+    env["PYTHONPATH"] = ROOT if not path else ROOT + os.pathsep + path
+    return env
+
+
+def _command(*args: str) -> list[str]:
+    return [sys.executable, "-W", "error", "-m", "aiounit", *args]
+
+
+def _make_dir(cleanup: Any) -> str:
+    tmp = tempfile.TemporaryDirectory()
+    cleanup(tmp.cleanup)
+    with open(os.path.join(tmp.name, "test_sample.py"), "w", encoding="utf-8") as f:
+        f.write(textwrap.dedent(_MODULE))
+    return tmp.name
+
+
+def _run_on_terminal(directory: str, *args: str) -> tuple[int, str, str]:
+    """Run with stderr on a pseudo-terminal; return (exit status, terminal text, stdout)."""
+    master, slave = pty.openpty()
+    try:
+        proc = subprocess.Popen(
+            _command(*args),
+            cwd=directory,
+            env=_child_env(),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=slave,
+        )
+    finally:
+        os.close(slave)
+    chunks = []
+    try:
+        while True:
+            try:
+                data = os.read(master, 65536)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not data:
+                break
+            chunks.append(data)
+    finally:
+        os.close(master)
+        stdout = proc.stdout.read()
+        proc.stdout.close()
+        proc.wait(timeout=60)
+    return proc.returncode, b"".join(chunks).decode("utf-8"), stdout.decode("utf-8")
+
+
+class TestOnTerminal(unittest.TestCase):
+    """stderr is a TTY: the line is drawn, then erased."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = _make_dir(cls.addClassCleanup)
+        cls.code, cls.terminal, cls.stdout = _run_on_terminal(
+            cls.dir, "-b", "--junit-xml", "junit.xml"
+        )
+
+    def test_line_shows_done_and_running(self):
+        """The line shows tests done of the total and how many are running."""
+        self.assertEqual(self.code, 1, self.terminal)
+        drawn = _LINE.findall(self.terminal)
+        self.assertTrue(drawn, repr(self.terminal))
+        self.assertTrue(all(int(done) <= 4 for done, _ in drawn), drawn)
+
+    def test_line_is_erased_before_the_summary(self):
+        """After the last drawing comes an erase, before the error list and "Ran"."""
+        last = self.terminal.rindex(_RESTORE)
+        errors = self.terminal.index("=" * 70)
+        self.assertIn(_ERASE, self.terminal[last:errors])
+        self.assertNotIn("\x1b", self.terminal[errors:])
+        self.assertTrue(self.terminal.endswith("\r\nFAILED (failures=1)\r\n"), self.terminal)
+
+    def test_line_kept_out_of_captured_output_and_report(self):
+        """Captured output and the JUnit report hold no trace of the line."""
+        self.assertIn("printed by test_4", self.stdout)
+        self.assertNotIn("\x1b", self.stdout)
+        with open(os.path.join(self.dir, "junit.xml"), encoding="utf-8") as f:
+            report = f.read()
+        self.assertIn("printed by test_4", report)
+        self.assertNotIn("\x1b", report)
+        self.assertNotIn("\\x1b", report)
+        self.assertNotIn("done,", report)
+
+
+class TestOffTerminal(unittest.TestCase):
+    """No progress line where it does not belong."""
+
+    def setUp(self):
+        self.dir = _make_dir(self.addCleanup)
+
+    def test_no_escape_codes_on_a_pipe(self):
+        """With stderr on a pipe there are no escape codes at all."""
+        proc = subprocess.run(
+            _command("-v"),
+            cwd=self.dir,
+            env=_child_env(),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        self.assertEqual(proc.returncode, 1, proc.stderr)
+        self.assertIn("Ran 4 tests", proc.stderr)
+        self.assertNotIn("\x1b", proc.stderr + proc.stdout)
+
+    def test_no_progress_option(self):
+        """--no-progress keeps the terminal free of the line."""
+        code, terminal, _ = _run_on_terminal(self.dir, "--no-progress")
+        self.assertEqual(code, 1, terminal)
+        self.assertIn("Ran 4 tests", terminal)
+        self.assertNotIn("\x1b", terminal)
+
+
+if __name__ == "__main__":
+    unittest.main()
