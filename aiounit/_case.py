@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
-import inspect
 import sys
 import threading
 import time
@@ -13,13 +12,13 @@ import traceback
 import unittest
 import warnings
 from collections.abc import Callable, Iterator
-from types import FrameType, FunctionType, TracebackType
+from types import FrameType, TracebackType
 from typing import Any, TypeVar
 from unittest.case import SkipTest, _addError, _addSkip, _Outcome, _ShouldStop
 
 from . import _config
 from ._errors import TestTimeoutError
-from ._marks import check_timeout, group_mark_of, timeout_of
+from ._marks import check_timeout, group_mark_of, is_coroutine_function, timeout_of
 
 __unittest = True
 
@@ -375,20 +374,6 @@ async def _do_cleanups(test: unittest.TestCase, outcome: _Outcome) -> None:
         function, args, kwargs = test._cleanups.pop()
         with outcome.testPartExecutor(test):
             await _call_maybe_async(function, *args, **kwargs)
-
-
-_COROUTINE_MARK = getattr(inspect, "_is_coroutine_mark", object())  # 3.12+
-
-
-def is_coroutine_function(func: Any) -> bool:
-    """``inspect.iscoroutinefunction``, with a fast path for plain functions and
-    methods: it runs several times per test."""
-    f = getattr(func, "__func__", func)
-    if type(f) is FunctionType:
-        return bool(f.__code__.co_flags & inspect.CO_COROUTINE) or (
-            getattr(f, "_is_coroutine_marker", None) is _COROUTINE_MARK
-        )
-    return inspect.iscoroutinefunction(func)
 
 
 async def _call_maybe_async(func: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:

@@ -231,7 +231,7 @@ def _type_name(err: Any) -> str:
 
 
 def _message(err: Any) -> str:
-    """"Type: message" of *err*, from the exception itself, not from a text that
+    """ "Type: message" of *err*, from the exception itself, not from a text that
     may end with the test's output (-b)."""
     value = err[1] if err else None
     remote = getattr(value, "text", None) if getattr(value, "aiounit_remote", False) else None

@@ -5,8 +5,10 @@ from __future__ import annotations
 import inspect
 import math
 import unittest
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import FunctionType
 from typing import Any, Final, TypeVar
 
 __unittest = True
@@ -159,6 +161,20 @@ def timeout(seconds: float | None, /) -> Callable[[_T], _T]:
     return decorate
 
 
+_COROUTINE_MARK = getattr(inspect, "_is_coroutine_mark", object())  # 3.12+
+
+
+def is_coroutine_function(func: Any) -> bool:
+    """``inspect.iscoroutinefunction``, with a fast path for plain functions and
+    methods: it runs several times per test."""
+    f = getattr(func, "__func__", func)
+    if type(f) is FunctionType:
+        return bool(f.__code__.co_flags & inspect.CO_COROUTINE) or (
+            getattr(f, "_is_coroutine_marker", None) is _COROUTINE_MARK
+        )
+    return inspect.iscoroutinefunction(func)
+
+
 def group_mark_of(test: unittest.TestCase) -> GroupMark | None:
     """The mark that puts *test* in a group, or None.
 
@@ -167,16 +183,33 @@ def group_mark_of(test: unittest.TestCase) -> GroupMark | None:
     ``IsolatedAsyncioTestCase``: a sync method there runs alone unless marked.
     """
     cls = type(test)
-    method = getattr(cls, test._testMethodName, None)
+    # Asked for each test when planning and again when running: marks are set
+    # at import time, so remember them per class (weakly: tests define classes).
+    known = _marks_of.get(cls)
+    if known is None:
+        known = _marks_of[cls] = {}
+    name = test._testMethodName
+    try:
+        return known[name]
+    except KeyError:
+        mark = known[name] = _find_group_mark(cls, name)
+        return mark
+
+
+_marks_of: weakref.WeakKeyDictionary[type, dict[str, GroupMark | None]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _find_group_mark(cls: type, name: str) -> GroupMark | None:
+    method = getattr(cls, name, None)
     mark = getattr(method, GROUP_ATTR, None)
     if mark is not None:
         return mark
     mark = getattr(cls, GROUP_ATTR, None)
     if mark is None:
         return None
-    if issubclass(cls, unittest.IsolatedAsyncioTestCase) and not (
-        inspect.iscoroutinefunction(method)
-    ):
+    if issubclass(cls, unittest.IsolatedAsyncioTestCase) and not (is_coroutine_function(method)):
         return None
     return mark
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import inspect
 import unittest
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from . import _config
-from ._marks import group_mark_of, timeout_of
+from ._marks import group_mark_of, is_coroutine_function, timeout_of
 from ._scheduler import Member, run_group
 
 __unittest = True
@@ -183,7 +182,7 @@ def _group_key(test: Any, default_group: str) -> object:
         return (cls.__module__, cls if mark.name is None else mark.name)
     if default_group == "none" or not isinstance(test, unittest.IsolatedAsyncioTestCase):
         return None
-    if not inspect.iscoroutinefunction(getattr(test, test._testMethodName, None)):
+    if not is_coroutine_function(getattr(test, test._testMethodName, None)):
         return None
     return (cls.__module__, cls if default_group == "class" else _MODULE_GROUP)
 
