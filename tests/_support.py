@@ -106,3 +106,76 @@ def run_text(suite: Any, *, runner: type = aiounit.TextTestRunner, **kwargs: Any
 def tests_of(events: Iterable[tuple[Any, ...]]) -> list[str]:
     """The test names in *events*, in the order their startTest came."""
     return [e[1] for e in events if e[0] == "startTest"]
+
+
+def mixed_outcome_classes() -> list[type]:
+    """Sync test classes with every kind of outcome unittest reports (fresh ones per call)."""
+
+    class Mixed(unittest.TestCase):
+        def test_pass(self):
+            pass
+
+        def test_doc(self):
+            """First line of a docstring.
+
+            Only the first line is shown.
+            """
+
+        def test_fail(self):
+            self.assertEqual([1, 2], [1, 3])
+
+        def test_error(self):
+            raise RuntimeError("boom")
+
+        @unittest.skip("decorated")
+        def test_skip(self):
+            pass
+
+        def test_skip_inside(self):
+            self.skipTest("inside")
+
+        @unittest.expectedFailure
+        def test_xfail(self):
+            self.fail("expected")
+
+        @unittest.expectedFailure
+        def test_xpass(self):
+            pass
+
+        def test_subtests(self):
+            for i in range(4):
+                with self.subTest(i=i):
+                    if i == 2:
+                        raise ValueError(i)
+                    self.assertLess(i, 1)
+
+        def test_subtests_pass(self):
+            for i in range(2):
+                with self.subTest(i=i):
+                    pass
+
+        def test_cleanup_error(self):
+            self.addCleanup(self.fail, "in cleanup")
+
+    @unittest.skip("whole class")
+    class Skipped(unittest.TestCase):
+        def test_never(self):
+            pass
+
+    class BrokenClass(unittest.TestCase):
+        @classmethod
+        def setUpClass(cls):
+            raise OSError("no fixture")
+
+        def test_unreached(self):
+            pass
+
+    class BrokenTearDownClass(unittest.TestCase):
+        @classmethod
+        def tearDownClass(cls):
+            raise OSError("no teardown")
+
+        def test_fine(self):
+            pass
+
+    return [Mixed, Skipped, BrokenClass, BrokenTearDownClass]

@@ -10,7 +10,7 @@ import unittest
 
 import aiounit
 
-from ._support import suite_of
+from ._support import mixed_outcome_classes, suite_of
 
 # What TextTestRunner hands its result: a stream with writeln().
 _Decorated = unittest.runner._WritelnDecorator
@@ -35,68 +35,6 @@ class _Writes(io.StringIO):
         return super().write(s)
 
 
-def _mixed_classes() -> list[type]:
-    """Sync test classes with every kind of outcome unittest reports."""
-
-    class Mixed(unittest.TestCase):
-        def test_pass(self):
-            pass
-
-        def test_doc(self):
-            """First line of a docstring.
-
-            Only the first line is shown.
-            """
-
-        def test_fail(self):
-            self.assertEqual(1, 2)
-
-        def test_error(self):
-            raise RuntimeError("boom")
-
-        @unittest.skip("decorated")
-        def test_skip(self):
-            pass
-
-        def test_skip_inside(self):
-            self.skipTest("inside")
-
-        @unittest.expectedFailure
-        def test_xfail(self):
-            self.fail("expected")
-
-        @unittest.expectedFailure
-        def test_xpass(self):
-            pass
-
-        def test_subtests(self):
-            for i in range(4):
-                with self.subTest(i=i):
-                    if i == 2:
-                        raise ValueError(i)
-                    self.assertLess(i, 1)
-
-        def test_subtests_pass(self):
-            for i in range(2):
-                with self.subTest(i=i):
-                    pass
-
-    @unittest.skip("whole class")
-    class Skipped(unittest.TestCase):
-        def test_never(self):
-            pass
-
-    class BrokenClass(unittest.TestCase):
-        @classmethod
-        def setUpClass(cls):
-            raise OSError("no fixture")
-
-        def test_unreached(self):
-            pass
-
-    return [Mixed, Skipped, BrokenClass]
-
-
 class TestOutputMatchesStdlib(unittest.TestCase):
     """In unittest's own runner, aiounit's result prints exactly what unittest's does."""
 
@@ -104,7 +42,7 @@ class TestOutputMatchesStdlib(unittest.TestCase):
         stream = io.StringIO()
         runner = unittest.TextTestRunner(stream=stream, resultclass=resultclass, **kwargs)
         runner.run(unittest.TestSuite(
-            unittest.TestLoader().loadTestsFromTestCase(cls) for cls in _mixed_classes()
+            unittest.TestLoader().loadTestsFromTestCase(cls) for cls in mixed_outcome_classes()
         ))
         return _normalise(stream.getvalue())
 

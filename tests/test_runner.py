@@ -11,7 +11,7 @@ import unittest
 
 import aiounit
 
-from ._support import run_text, suite_of
+from ._support import mixed_outcome_classes, run_text, suite_of
 
 _TIMING = re.compile(r"^Ran (\d+ tests?) in \d+\.\d{3}s$", re.MULTILINE)
 _SEPARATOR = "-" * 70
@@ -22,82 +22,9 @@ def _normalise(text: str) -> str:
     return _TIMING.sub(r"Ran \1 in X.XXXs", text)
 
 
-def _mixed_classes() -> list[type]:
-    """Sync test classes with every kind of outcome unittest reports."""
-
-    class Mixed(unittest.TestCase):
-        def test_pass(self):
-            pass
-
-        def test_doc(self):
-            """First line of a docstring.
-
-            Only the first line is shown.
-            """
-
-        def test_fail(self):
-            self.assertEqual([1, 2], [1, 3])
-
-        def test_error(self):
-            raise RuntimeError("boom")
-
-        @unittest.skip("decorated")
-        def test_skip(self):
-            pass
-
-        def test_skip_inside(self):
-            self.skipTest("inside")
-
-        @unittest.expectedFailure
-        def test_xfail(self):
-            self.fail("expected")
-
-        @unittest.expectedFailure
-        def test_xpass(self):
-            pass
-
-        def test_subtests(self):
-            for i in range(4):
-                with self.subTest(i=i):
-                    if i == 2:
-                        raise ValueError(i)
-                    self.assertLess(i, 1)
-
-        def test_subtests_pass(self):
-            for i in range(2):
-                with self.subTest(i=i):
-                    pass
-
-        def test_cleanup_error(self):
-            self.addCleanup(self.fail, "in cleanup")
-
-    @unittest.skip("whole class")
-    class Skipped(unittest.TestCase):
-        def test_never(self):
-            pass
-
-    class BrokenClass(unittest.TestCase):
-        @classmethod
-        def setUpClass(cls):
-            raise OSError("no fixture")
-
-        def test_unreached(self):
-            pass
-
-    class BrokenTearDownClass(unittest.TestCase):
-        @classmethod
-        def tearDownClass(cls):
-            raise OSError("no teardown")
-
-        def test_fine(self):
-            pass
-
-    return [Mixed, Skipped, BrokenClass, BrokenTearDownClass]
-
-
 def _suite(suite_class: type = unittest.TestSuite) -> unittest.TestSuite:
     loader = unittest.TestLoader()
-    return suite_class([loader.loadTestsFromTestCase(cls) for cls in _mixed_classes()])
+    return suite_class([loader.loadTestsFromTestCase(cls) for cls in mixed_outcome_classes()])
 
 
 class TestSequentialOutput(unittest.TestCase):
