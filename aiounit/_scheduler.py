@@ -67,8 +67,6 @@ class Member:
         self.test = test
         self.limit = limit
         self.task: asyncio.Task[Any] | None = None
-        # Filled only when a test has something to say: ten thousand members
-        # should not cost ten thousand of each.
         self.spawned: list[asyncio.Task[Any]] = []
         self.out: io.StringIO | None = None
         self.err: io.StringIO | None = None
