@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 import unittest
@@ -361,6 +362,10 @@ class TestProgram(unittest.TestProgram):
             else:
                 record_durations(self.record_durations, by_id)
         if self.exit:
+            # The interpreter is about to go: its last garbage collection would
+            # walk every test and module for nothing (about 15 ms of a run that
+            # may last 1.3 s).  Objects are still freed, files still flushed.
+            gc.freeze()
             # An error (a failed setUpClass, say) is exit 1 even when no test ran;
             # 3.12+ unittest would exit 5 there.
             if not self.result.wasSuccessful():

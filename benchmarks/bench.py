@@ -351,6 +351,8 @@ class Bench:
         for system in SYSTEMS:
             if system not in interp.systems:
                 continue
+            if self.args.systems and system not in self.args.systems:
+                continue
             if system == "unittest":
                 run_it = self.args.all or (sc.stdlib_by_default and not (
                     self.args.quick and ideal > 5))
@@ -550,6 +552,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="also run stdlib unittest where it is only estimated by default"
                    " (sleep1000: ~17 min, sleep10000: ~3 h)")
     p.add_argument("--repeat", type=int, default=1, help="runs per measurement; best is kept")
+    p.add_argument("--system", action="append", dest="systems", choices=SYSTEMS,
+                   metavar="SYSTEM", help="measure only this system (repeatable); one of: "
+                   + ", ".join(SYSTEMS) + " (ratios need unittest)")
     p.add_argument("--python", action="append", dest="pythons", metavar="PATH",
                    help="interpreter to run the children with (repeatable;"
                    " default: this one)")
