@@ -23,7 +23,10 @@ import sys
 import unittest
 from collections.abc import Iterator
 from contextvars import ContextVar
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    import unittest._log
 
 __unittest = True
 
@@ -45,7 +48,8 @@ class _Router(io.TextIOBase):
         return getattr(member, self._which)
 
     def write(self, s: str) -> int:
-        return self._target().write(s)
+        written: int = self._target().write(s)
+        return written
 
     def writelines(self, lines: Any) -> None:
         self._target().writelines(lines)
@@ -72,7 +76,7 @@ def captured_output() -> Iterator[tuple[TextIO, TextIO]]:
     real_out, real_err = sys.stdout, sys.stderr
     out, err = _Router(real_out, "out"), _Router(real_err, "err")
     handlers = _stream_handlers({id(real_out): out, id(real_err): err})
-    sys.stdout, sys.stderr = out, err  # type: ignore[assignment]
+    sys.stdout, sys.stderr = out, err
     try:
         yield out, err  # type: ignore[misc]
     finally:
@@ -153,25 +157,28 @@ class _Dispatcher(logging.Handler):
         pass
 
 
-def _concurrent_assert_logs_class() -> type:
+def _concurrent_assert_logs_class() -> type[unittest._log._AssertLogsContext[Any]]:
     """Built on first use: ``unittest._log`` is not worth importing up front."""
     global _assert_logs_class
     if _assert_logs_class is not None:
         return _assert_logs_class
     import unittest._log
 
-    class _ConcurrentAssertLogsContext(unittest._log._AssertLogsContext):
+    class _ConcurrentAssertLogsContext(unittest._log._AssertLogsContext):  # type: ignore[type-arg]
         """``assertLogs``/``assertNoLogs`` that tests of one group can use at once."""
+
+        logger: logging.Logger
 
         def __enter__(self) -> Any:
             member = CURRENT.get()
             if member is None:
                 return super().__enter__()
+            logger: logging.Logger
             if isinstance(self.logger_name, logging.Logger):
                 logger = self.logger = self.logger_name
             else:
                 logger = self.logger = logging.getLogger(self.logger_name)
-            handler = unittest._log._CapturingHandler()
+            handler = unittest._log._CapturingHandler()  # type: ignore[attr-defined]
             handler.setLevel(self.level)
             handler.setFormatter(logging.Formatter(self.LOGGING_FORMAT))
             self.handler = handler
@@ -209,7 +216,7 @@ def _concurrent_assert_logs_class() -> type:
     return _assert_logs_class
 
 
-_assert_logs_class: type | None = None
+_assert_logs_class: type[unittest._log._AssertLogsContext[Any]] | None = None
 
 
 class _SharedWarnings:
@@ -230,9 +237,9 @@ class _SharedWarnings:
         import warnings
 
         if self.saved is None:
-            self.saved = (warnings.filters[:], warnings.showwarning, warnings._showwarnmsg_impl)
-            warnings.showwarning = warnings._showwarning_orig
-            warnings._showwarnmsg_impl = self._dispatch
+            self.saved = (warnings.filters[:], warnings.showwarning, warnings._showwarnmsg_impl)  # type: ignore[attr-defined]
+            warnings.showwarning = warnings._showwarning_orig  # type: ignore[attr-defined]
+            warnings._showwarnmsg_impl = self._dispatch  # type: ignore[attr-defined]
         log: list[Any] = []
         self.captures.setdefault(member, []).append(log)
         warnings.simplefilter("always", category)
@@ -246,10 +253,10 @@ class _SharedWarnings:
         if not stack:
             del self.captures[member]
         if not self.captures and self.saved is not None:
-            filters, warnings.showwarning, warnings._showwarnmsg_impl = self.saved
+            filters, warnings.showwarning, warnings._showwarnmsg_impl = self.saved  # type: ignore[attr-defined]
             self.saved = None
-            warnings.filters[:] = filters
-            warnings._filters_mutated()
+            warnings.filters[:] = filters  # type: ignore[index]
+            warnings._filters_mutated()  # type: ignore[attr-defined]
 
     def _dispatch(self, message: Any) -> None:
         stack = self.captures.get(CURRENT.get())
@@ -262,7 +269,7 @@ class _SharedWarnings:
 _warnings = _SharedWarnings()
 
 
-def _concurrent_assert_warns_class() -> type:
+def _concurrent_assert_warns_class() -> type[unittest.case._AssertWarnsContext]:
     global _assert_warns_class
     if _assert_warns_class is not None:
         return _assert_warns_class
@@ -277,7 +284,7 @@ def _concurrent_assert_warns_class() -> type:
             # As the stdlib: warnings already shown once must show again.
             for module in list(sys.modules.values()):
                 if getattr(module, "__warningregistry__", None):
-                    module.__warningregistry__ = {}
+                    module.__warningregistry__ = {}  # type: ignore[attr-defined]
             log = _warnings.enter(member, self.expected)
             self.warnings = log
             # The stdlib __exit__ calls warnings_manager.__exit__, then judges
@@ -289,7 +296,7 @@ def _concurrent_assert_warns_class() -> type:
     return _assert_warns_class
 
 
-_assert_warns_class: type | None = None
+_assert_warns_class: type[unittest.case._AssertWarnsContext] | None = None
 
 
 class _Leave:

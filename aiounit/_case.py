@@ -13,12 +13,15 @@ import unittest
 import warnings
 from collections.abc import Callable, Iterator
 from types import FrameType, TracebackType
-from typing import Any, TypeVar
-from unittest.case import SkipTest, _addError, _addSkip, _Outcome, _ShouldStop
+from typing import TYPE_CHECKING, Any, TypeGuard, TypeVar
+from unittest.case import SkipTest, _addError, _addSkip, _Outcome, _ShouldStop  # type: ignore[attr-defined]
 
 from . import _config
 from ._errors import TestTimeoutError
 from ._marks import check_timeout, group_mark_of, is_coroutine_function, timeout_of
+
+if TYPE_CHECKING:
+    from _typeshed import OptExcInfo
 
 __unittest = True
 
@@ -94,7 +97,7 @@ def _cancel_requested() -> bool:
     return task is not None and task.cancelling() > 0
 
 
-class _AsyncOutcome(_Outcome):
+class _AsyncOutcome(_Outcome):  # type: ignore[misc]
     """unittest's ``_Outcome``, except that our own cancellation passes through.
 
     The stdlib part executor records any ``BaseException`` but KeyboardInterrupt
@@ -103,6 +106,9 @@ class _AsyncOutcome(_Outcome):
     ``CancelledError`` the test raised by itself, with nobody cancelling its task,
     is still an error of the test, as in the stdlib.  Checked on 3.11-3.13.
     """
+
+    success: bool
+    expectedFailure: OptExcInfo | None
 
     @contextlib.contextmanager
     def testPartExecutor(self, test_case: Any, subTest: bool = False) -> Iterator[None]:
@@ -181,7 +187,7 @@ async def run_case(
         outcome = _AsyncOutcome(result)
         start_time = time.perf_counter()
         try:
-            test._outcome = outcome
+            test._outcome = outcome  # type: ignore[attr-defined]
             set_up = False
             part = _Limit(limit, test, outcome, member)
             async with part:
@@ -197,7 +203,7 @@ async def run_case(
                 async with part:
                     with outcome.testPartExecutor(test):
                         await _call_tear_down(test)
-            while test._cleanups:
+            while test._cleanups:  # type: ignore[attr-defined]
                 async with part:
                     await _do_cleanups(test, outcome)
             if member is not None:
@@ -207,9 +213,9 @@ async def run_case(
             if outcome.success:
                 if expecting_failure:
                     if outcome.expectedFailure:
-                        test._addExpectedFailure(result, outcome.expectedFailure)
+                        test._addExpectedFailure(result, outcome.expectedFailure)  # type: ignore[attr-defined]
                     else:
-                        test._addUnexpectedSuccess(result)
+                        test._addUnexpectedSuccess(result)  # type: ignore[attr-defined]
                 else:
                     result.addSuccess(test)
         finally:
@@ -217,7 +223,7 @@ async def run_case(
             # outcome.expectedFailure -> frame -> outcome -> outcome.expectedFailure
             outcome.expectedFailure = None
             outcome = None  # type: ignore[assignment]
-            test._outcome = None
+            test._outcome = None  # type: ignore[attr-defined]
     finally:
         result.stopTest(test)
 
@@ -325,7 +331,7 @@ _NO_OP = frozenset(
 )
 
 
-def _overridden(hook: Any) -> bool:
+def _overridden(hook: Any) -> TypeGuard[Callable[..., Any]]:
     # The stdlib's empty asyncSetUp/asyncTearDown need no coroutine each.
     return hook is not None and getattr(hook, "__func__", None) not in _NO_OP
 
@@ -370,8 +376,8 @@ async def _call_tear_down(test: unittest.TestCase) -> None:
 
 
 async def _do_cleanups(test: unittest.TestCase, outcome: _Outcome) -> None:
-    while test._cleanups:
-        function, args, kwargs = test._cleanups.pop()
+    while test._cleanups:  # type: ignore[attr-defined]
+        function, args, kwargs = test._cleanups.pop()  # type: ignore[attr-defined]
         with outcome.testPartExecutor(test):
             await _call_maybe_async(function, *args, **kwargs)
 

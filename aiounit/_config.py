@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 from ._marks import check_max_concurrency, check_timeout
 
@@ -50,7 +50,7 @@ class Config:
             msg = f"default_group must be one of {DEFAULT_GROUPS}, got {self.default_group!r}"
             raise ValueError(msg)
 
-    def merged(self, **changes: object) -> Config:
+    def merged(self, **changes: Any) -> Config:
         """A copy with the changes applied; None leaves timeout, max_concurrency
         and default_group as they are (it means "the enclosing run's")."""
         inherit = ("timeout", "max_concurrency", "default_group")

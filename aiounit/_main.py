@@ -7,7 +7,7 @@ import gc
 import os
 import sys
 import unittest
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import _config
 from ._loader import defaultTestLoader
@@ -15,6 +15,9 @@ from ._marks import check_max_concurrency, check_timeout
 from ._runner import TextTestRunner
 from ._shard import load_durations, parse_shard, record_durations, select_shard
 from ._suite import ConcurrentTestSuite
+
+if TYPE_CHECKING:
+    from ._workers import WorkerSuite
 
 __unittest = True
 
@@ -71,6 +74,11 @@ class TestProgram(unittest.TestProgram):
     coverage: bool = False
     progress: bool = True
     _coverage: Any = None
+    # Set by unittest.TestProgram, which typeshed does not declare.
+    test: unittest.TestSuite | unittest.TestCase | WorkerSuite
+    testRunner: Any
+    exit: bool
+    tb_locals: bool
 
     def __init__(
         self,
@@ -102,7 +110,8 @@ class TestProgram(unittest.TestProgram):
             msg = f"default_group must be one of {_config.DEFAULT_GROUPS}, got {default_group!r}"
             raise ValueError(msg)
         self.default_group = default_group
-        self.durations = durations
+        # typeshed types TestProgram.durations (3.12+) as a list: it is the int.
+        self.durations = durations  # type: ignore[assignment,unused-ignore]
         if testRunner is None:
             testRunner = TextTestRunner
         kwargs: dict[str, Any] = {"tb_locals": tb_locals}
@@ -124,7 +133,7 @@ class TestProgram(unittest.TestProgram):
         )
 
     def _getParentArgParser(self) -> argparse.ArgumentParser:
-        parser = super()._getParentArgParser()
+        parser: argparse.ArgumentParser = super()._getParentArgParser()  # type: ignore[misc]
         if sys.version_info < (3, 12):
             parser.add_argument(
                 "--durations",
@@ -270,7 +279,7 @@ class TestProgram(unittest.TestProgram):
                 " install it with: pip install 'aiounit[coverage]'\n"
             )
             sys.exit(2)
-        options = {"data_suffix": True, "config_file": True}
+        options: dict[str, Any] = {"data_suffix": True, "config_file": True}
         cov = coverage.Coverage(**options)
         cov.erase()  # stale parallel data would be combined in
         cov.start()
@@ -333,7 +342,7 @@ class TestProgram(unittest.TestProgram):
             from ._workers import WorkerSuite
 
             options = self._coverage[1] if self._coverage is not None else None
-            self.test = WorkerSuite(suite, self.workers, coverage=options)  # type: ignore[assignment]
+            self.test = WorkerSuite(suite, self.workers, coverage=options)
         if self.catchbreak:
             unittest.installHandler()
         if self.testRunner is None:
@@ -384,7 +393,7 @@ class TestProgram(unittest.TestProgram):
         extra: dict[str, Any] = {}
         if self.junit_xml is not None:
             extra["junit_xml"] = self.junit_xml
-        attempts = (
+        attempts: tuple[dict[str, Any], ...] = (
             {"tb_locals": self.tb_locals, "durations": self.durations},
             # a runner from before 3.12 knows tb_locals but not durations
             {"tb_locals": self.tb_locals},

@@ -9,7 +9,7 @@ import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import FunctionType
-from typing import Any, Final, TypeVar
+from typing import Any, Final, TypeVar, cast
 
 __unittest = True
 
@@ -203,10 +203,10 @@ _marks_of: weakref.WeakKeyDictionary[type, dict[str, GroupMark | None]] = (
 
 def _find_group_mark(cls: type, name: str) -> GroupMark | None:
     method = getattr(cls, name, None)
-    mark = getattr(method, GROUP_ATTR, None)
+    mark: GroupMark | None = getattr(method, GROUP_ATTR, None)
     if mark is not None:
         return mark
-    mark = getattr(cls, GROUP_ATTR, None)
+    mark = cast("GroupMark | None", getattr(cls, GROUP_ATTR, None))
     if mark is None:
         return None
     if issubclass(cls, unittest.IsolatedAsyncioTestCase) and not (is_coroutine_function(method)):

@@ -6,12 +6,19 @@ import io
 import sys
 import time
 import unittest
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any
 from unittest.runner import _WritelnDecorator
 
-__unittest = True
+if TYPE_CHECKING:
+    from unittest.runner import _SupportsWriteAndFlush
 
-_HAS_DURATIONS = sys.version_info >= (3, 12)
+    # self.stream is in turn the given stream, a _ThrottledFlush or a decorated
+    # StringIO (see startTest): Any, not typeshed's _WritelnDecorator.
+    _TextTestResultBase = unittest.TextTestResult[Any]
+else:
+    _TextTestResultBase = unittest.TextTestResult
+
+__unittest = True
 
 
 class _ThrottledFlush(_WritelnDecorator):
@@ -47,7 +54,7 @@ class _ThrottledFlush(_WritelnDecorator):
             self.stream.flush()
 
 
-class TextTestResult(unittest.TextTestResult):
+class TextTestResult(_TextTestResultBase):
     """Drop-in for ``unittest.TextTestResult``, safe when tests run concurrently.
 
     The output is byte for byte unittest's, but what one test prints (its
@@ -58,14 +65,14 @@ class TextTestResult(unittest.TextTestResult):
 
     def __init__(
         self,
-        stream: TextIO,
+        stream: _SupportsWriteAndFlush,
         descriptions: bool,
         verbosity: int,
         *,
         durations: int | None = None,
         **kwargs: Any,
     ) -> None:
-        if _HAS_DURATIONS:
+        if sys.version_info >= (3, 12):
             super().__init__(stream, descriptions, verbosity, durations=durations, **kwargs)
         else:
             super().__init__(stream, descriptions, verbosity, **kwargs)
@@ -94,7 +101,7 @@ class TextTestResult(unittest.TextTestResult):
         if self.progress is not None:
             self.progress.draw()
 
-    if not _HAS_DURATIONS:
+    if sys.version_info < (3, 12):
         # 3.11's TestCase.run never calls addDuration: time the tests it runs
         # from startTest to stopTest (aiounit's own runs call addDuration).
         _aiounit_started: float | None = None
@@ -134,7 +141,7 @@ class TextTestResult(unittest.TextTestResult):
         if self.progress is not None:
             self.progress.clear()
             self.progress.begin(test)
-        if not _HAS_DURATIONS:
+        if sys.version_info < (3, 12):
             self._aiounit_started = time.perf_counter()
             self._aiounit_timed = False
         # Only verbose output spans several writes per test; a dot is one write.
@@ -148,7 +155,7 @@ class TextTestResult(unittest.TextTestResult):
         # test's captured output after the status, as the stdlib order has it.
         self._flush_line()
         super().stopTest(test)
-        if not _HAS_DURATIONS:
+        if sys.version_info < (3, 12):
             self._time_stop(test)
         if self.progress is not None:
             self.progress.end(test)
@@ -173,7 +180,7 @@ class TextTestResult(unittest.TextTestResult):
         text = getattr(err[1], "aiounit_remote_text", None) if err else None
         if text is not None:
             return text  # type: ignore[no-any-return]
-        return super()._exc_info_to_string(err, test)  # type: ignore[no-any-return]
+        return super()._exc_info_to_string(err, test)  # type: ignore[misc,no-any-return]
 
     def addDiagnostic(self, test: Any, message: str) -> None:
         """Called with a warning about *test* that does not fail it (aiounit only)."""

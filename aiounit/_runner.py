@@ -6,9 +6,13 @@ import sys
 import time
 import unittest
 import warnings
-from typing import Any, TextIO
+from collections.abc import Sized
+from typing import TYPE_CHECKING, Any, TextIO, cast
 
 from ._result import TextTestResult
+
+if TYPE_CHECKING:
+    from warnings import _ActionKind
 
 __unittest = True
 
@@ -55,7 +59,7 @@ class TextTestRunner(unittest.TextTestRunner):
             failfast,
             buffer,
             resultclass,
-            warnings,
+            cast("_ActionKind | None", warnings),
             tb_locals=tb_locals,
             **kwargs,
         )
@@ -63,7 +67,7 @@ class TextTestRunner(unittest.TextTestRunner):
         self.junit_xml = junit_xml
         self.progress = progress
 
-    def _makeResult(self) -> unittest.TestResult:
+    def _makeResult(self) -> unittest.TextTestResult:
         try:
             return self.resultclass(
                 self.stream, self.descriptions, self.verbosity, durations=self.durations
@@ -95,7 +99,7 @@ class TextTestRunner(unittest.TextTestRunner):
         else:
             self.stream.writeln("")
 
-    def run(self, test: Any) -> unittest.TestResult:
+    def run(self, test: Any) -> unittest.TextTestResult:
         """Run the given test case or test suite (the 3.13 ``TextTestRunner.run``)."""
         result = self._makeResult()
         if self.progress and hasattr(result, "progress") and _isatty(self.stream):
@@ -114,7 +118,7 @@ class TextTestRunner(unittest.TextTestRunner):
         with warnings.catch_warnings():
             if self.warnings:
                 # if self.warnings is set, use it to filter all the warnings
-                warnings.simplefilter(self.warnings)  # type: ignore[arg-type]
+                warnings.simplefilter(self.warnings)
                 if sys.version_info < (3, 12) and self.warnings in ("default", "always"):
                     # 3.11 shows its deprecated assert aliases once per module
                     warnings.filterwarnings(
@@ -148,7 +152,11 @@ class TextTestRunner(unittest.TextTestRunner):
         expected_fails = unexpected_successes = skipped = 0
         try:
             results = map(
-                len, (result.expectedFailures, result.unexpectedSuccesses, result.skipped)
+                len,
+                cast(
+                    "tuple[Sized, ...]",
+                    (result.expectedFailures, result.unexpectedSuccesses, result.skipped),
+                ),
             )
         except AttributeError:
             pass

@@ -25,7 +25,7 @@ import sys
 import threading
 import unittest
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 from . import _config
 from ._capture import CURRENT, captured_output, concurrent_assertions
@@ -152,14 +152,14 @@ class Member:
         self.blocked.clear()
         for exc_info in self.loop_errors:
             outcome.success = False
-            unittest.case._addError(result, test, exc_info)
+            unittest.case._addError(result, test, exc_info)  # type: ignore[attr-defined]
         self.loop_errors.clear()
 
     def _charge(self, outcome: Any, message: str, as_error: bool, kind: type[Exception]) -> None:
         if as_error:
             outcome.success = False
             error = kind(message)
-            unittest.case._addError(outcome.result, self.test, (kind, error, None))
+            unittest.case._addError(outcome.result, self.test, (kind, error, None))  # type: ignore[attr-defined]
         else:
             self.notes.append(message)
 
@@ -295,7 +295,7 @@ class _Group:
             asyncio.set_event_loop(None)
             loop.close()
         for exc_info in self.group_errors:
-            holder = unittest.suite._ErrorHolder(f"event loop of {self.label}")
+            holder = unittest.suite._ErrorHolder(f"event loop of {self.label}")  # type: ignore[attr-defined]
             self.result.addError(holder, exc_info)
         if self.replay_errors:
             # The result object itself failed; the stdlib would have crashed the run
@@ -360,7 +360,13 @@ class _Group:
             self.announce(test)
         try:
             if isinstance(test, unittest.IsolatedAsyncioTestCase):
-                await run_case(test, recorder, member.limit, threaded=True, member=member)
+                await run_case(
+                    test,
+                    cast(unittest.TestResult, recorder),  # it stands in for the result
+                    member.limit,
+                    threaded=True,
+                    member=member,
+                )
             else:
                 await self._run_sync_case(member, recorder)
         except asyncio.CancelledError:
@@ -408,7 +414,7 @@ class _Group:
         except asyncio.CancelledError:
             if member.stopping:
                 recorder.startTest(test)
-                unittest.case._addSkip(recorder, test, member.stop_reason)
+                unittest.case._addSkip(recorder, test, member.stop_reason)  # type: ignore[attr-defined]
                 recorder.stopTest(test)
             raise
         recorder.calls.extend(on_thread.calls)
@@ -543,7 +549,7 @@ class _Group:
     # -- called by the watchdog --------------------------------------------------------
 
     def member_of(self, task: asyncio.Task[Any] | None) -> Member | None:
-        return self.owners.get(task) if task is not None else None  # type: ignore[arg-type]
+        return self.owners.get(task) if task is not None else None
 
 
 def install_interrupt(handler: Callable[[], None]) -> Callable[[], None] | None:

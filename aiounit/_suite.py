@@ -5,7 +5,7 @@ from __future__ import annotations
 import unittest
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from . import _config
 from ._marks import group_mark_of, is_coroutine_function, timeout_of
@@ -97,7 +97,7 @@ class ConcurrentTestSuite(unittest.TestSuite):
     def _run(self, result: unittest.TestResult, config: _config.Config) -> unittest.TestResult:
         top_level = False
         if getattr(result, "_testRunEntered", False) is False:
-            result._testRunEntered = top_level = True
+            result._testRunEntered = top_level = True  # type: ignore[attr-defined]
 
         units = _plan(self, config.default_group)
         fixtures = _Fixtures(self, result, units)
@@ -117,13 +117,13 @@ class ConcurrentTestSuite(unittest.TestSuite):
                 elif runnable:
                     _run_unit_group(unit.key, runnable, result, config)
             for owner, position in unit.owners:
-                if owner._cleanup:
-                    owner._removeTestAtIndex(position)
+                if owner._cleanup:  # type: ignore[attr-defined]
+                    owner._removeTestAtIndex(position)  # type: ignore[attr-defined]
             units[index] = None  # type: ignore[call-overload]  # free the tests
 
         if top_level:
             fixtures.finish()
-            result._testRunEntered = False
+            result._testRunEntered = False  # type: ignore[attr-defined]
         else:
             fixtures.hand_over()
         return result
@@ -150,7 +150,7 @@ def _run_unit_group(
 
 
 def _label(key: object) -> str:
-    module, name = key  # type: ignore[misc]
+    module, name = cast("tuple[str, object]", key)
     if isinstance(name, type):
         return f"group of {name.__module__}.{name.__qualname__}"
     if name is _MODULE_GROUP:
@@ -192,7 +192,7 @@ def _plan(suite: unittest.BaseTestSuite, default_group: str) -> list[_Unit]:
     units: list[_Unit] = []
     groups: dict[object, _Unit] = {}
     for test, owner, index in _leaves(suite):
-        key = _group_key(test, default_group) if unittest.suite._isnotsuite(test) else _Opaque()
+        key = _group_key(test, default_group) if unittest.suite._isnotsuite(test) else _Opaque()  # type: ignore[attr-defined]
         unit = groups.get(key) if key is not None else None
         if unit is None:
             unit = _Unit(key)
@@ -249,15 +249,15 @@ class _Fixtures:
             ):
                 continue
             self._tear_down(cls)
-        suite._handleModuleFixture(first, result)
+        suite._handleModuleFixture(first, result)  # type: ignore[attr-defined]
         for test in _first_of_each_class(unit):
             cls = test.__class__
             if cls in self.active:
                 continue
-            result._previousTestClass = None
-            suite._handleClassSetUp(test, result)
+            result._previousTestClass = None  # type: ignore[attr-defined]
+            suite._handleClassSetUp(test, result)  # type: ignore[attr-defined]
             self.active.append(cls)
-        result._previousTestClass = unit.classes[-1]
+        result._previousTestClass = unit.classes[-1]  # type: ignore[attr-defined]
 
     def setup_failed(self, test: Any) -> bool:
         return bool(
@@ -266,8 +266,8 @@ class _Fixtures:
         )
 
     def _tear_down(self, cls: type) -> None:
-        self.result._previousTestClass = cls
-        self.suite._tearDownPreviousClass(None, self.result)
+        self.result._previousTestClass = cls  # type: ignore[attr-defined]
+        self.suite._tearDownPreviousClass(None, self.result)  # type: ignore[attr-defined]
         self.active.remove(cls)
 
     def hand_over(self) -> None:
@@ -276,7 +276,7 @@ class _Fixtures:
         for cls in self.active[:-1]:
             self._tear_down(cls)
         if self.active:
-            self.result._previousTestClass = self.active[-1]
+            self.result._previousTestClass = self.active[-1]  # type: ignore[attr-defined]
 
     def take_back(self) -> None:
         previous = getattr(self.result, "_previousTestClass", None)
@@ -285,7 +285,7 @@ class _Fixtures:
     def finish(self) -> None:
         for cls in list(self.active):
             self._tear_down(cls)
-        self.suite._handleModuleTearDown(self.result)
+        self.suite._handleModuleTearDown(self.result)  # type: ignore[attr-defined]
 
 
 def _first_of_each_class(unit: _Unit) -> Iterator[Any]:

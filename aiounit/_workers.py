@@ -22,11 +22,15 @@ import signal
 import sys
 import time
 import unittest
+from collections.abc import Sequence
 from multiprocessing.connection import Connection, wait
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import _config
 from ._suite import ConcurrentTestSuite, _leaves, _plan
+
+if TYPE_CHECKING:
+    import multiprocessing.synchronize
 
 __unittest = True
 
@@ -42,9 +46,9 @@ class RemoteError(Exception):
         self.type_name = type_name
 
 
-class _RemoteSubTest(unittest.case._SubTest):
+class _RemoteSubTest(unittest.case._SubTest):  # type: ignore[name-defined,misc]
     def __init__(self, test_case: unittest.TestCase, description: str) -> None:
-        super().__init__(test_case, unittest.case._subtest_msg_sentinel, {})
+        super().__init__(test_case, unittest.case._subtest_msg_sentinel, {})  # type: ignore[attr-defined]
         self._description = description
 
     def _subDescription(self) -> str:
@@ -60,7 +64,9 @@ def _type_name(err: Any) -> str:
 class _WireResult(unittest.TestResult):
     """A worker's result: each call goes to the parent as a message."""
 
-    def __init__(self, conn: Connection, refs: dict[int, int], stop: Any) -> None:
+    def __init__(
+        self, conn: Connection, refs: dict[int, int], stop: multiprocessing.synchronize.Event
+    ) -> None:
         super().__init__()
         self._conn = conn
         self._refs = refs
@@ -82,7 +88,7 @@ class _WireResult(unittest.TestResult):
         return ref if ref is not None else ("holder", str(test))
 
     def _text(self, err: Any, test: Any) -> tuple[str, str]:
-        return self._exc_info_to_string(err, test), _type_name(err)
+        return self._exc_info_to_string(err, test), _type_name(err)  # type: ignore[attr-defined]
 
     def _send(self, *message: Any) -> None:
         self._conn.send(message)
@@ -97,8 +103,8 @@ class _WireResult(unittest.TestResult):
         self._send("startTest", self._ref(test))
 
     def stopTest(self, test: Any) -> None:
-        out = self._stdout_buffer.getvalue() if self.buffer and self._stdout_buffer else ""
-        err = self._stderr_buffer.getvalue() if self.buffer and self._stderr_buffer else ""
+        out = self._stdout_buffer.getvalue() if self.buffer and self._stdout_buffer else ""  # type: ignore[attr-defined]
+        err = self._stderr_buffer.getvalue() if self.buffer and self._stderr_buffer else ""  # type: ignore[attr-defined]
         self._mirrorOutput = False  # the parent's result shows it, if it must
         super().stopTest(test)
         if not self._timed and sys.version_info < (3, 12):
@@ -125,7 +131,7 @@ class _WireResult(unittest.TestResult):
         self._failed()
 
     def addSkip(self, test: Any, reason: str) -> None:
-        if isinstance(test, unittest.case._SubTest):  # skipTest() in a subTest()
+        if isinstance(test, unittest.case._SubTest):  # type: ignore[attr-defined]  # skipTest() in a subTest()
             self._send("addSkip", self._ref(test.test_case), reason, test._subDescription())
         else:
             self._send("addSkip", self._ref(test), reason)
@@ -373,7 +379,7 @@ class _Pool:
                 announce(self.leaves[ref])
             return
         if isinstance(ref, tuple):  # a fixture's _ErrorHolder: no start or stop
-            holder = unittest.suite._ErrorHolder(ref[1])
+            holder = unittest.suite._ErrorHolder(ref[1])  # type: ignore[attr-defined]
             self._tell(kind, holder, args[1:])
             return
         calls = self.pending.setdefault(ref, [])
@@ -400,7 +406,7 @@ class _Pool:
                     sys.stderr.write(err)
         self.result.stopTest(test)
 
-    def _tell(self, kind: str, test: Any, args: tuple[Any, ...]) -> None:
+    def _tell(self, kind: str, test: Any, args: Sequence[Any]) -> None:
         result = self.result
         if kind in ("addError", "addFailure", "addExpectedFailure"):
             text, type_name = args
