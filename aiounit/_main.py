@@ -339,6 +339,14 @@ class TestProgram(unittest.TestProgram):
             )
         self.test = suite
         if self.workers is not None and self.workers > 1:
+            import multiprocessing
+
+            if "fork" not in multiprocessing.get_all_start_methods():
+                sys.stderr.write(
+                    "error: -j/--workers needs the 'fork' start method, which this"
+                    " platform does not have; run without -j\n"
+                )
+                sys.exit(2)
             from ._workers import WorkerSuite
 
             options = self._coverage[1] if self._coverage is not None else None
