@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 __unittest = True
 
 
@@ -34,3 +36,16 @@ class LoopBlockedError(RuntimeError):
 
 class WorkerCrashedError(RuntimeError):
     """A worker process (``-j``) died while the test reported with it ran."""
+
+
+def type_name(err: Any) -> str:
+    """The qualified name of the exception in exc_info *err* ("module.Class"; builtins bare)."""
+    remote = getattr(err[1], "type_name", None) if err else None
+    if isinstance(remote, str):  # raised in a worker process
+        return remote
+    exc_type = err[0] if err else None
+    if exc_type is None:
+        return ""
+    module = getattr(exc_type, "__module__", "")
+    name = getattr(exc_type, "__qualname__", str(exc_type))
+    return name if module in ("builtins", "") else f"{module}.{name}"

@@ -11,6 +11,8 @@ import time
 import unittest
 from typing import Any
 
+from ._errors import type_name
+
 __unittest = True
 
 # XML 1.0 allows tab, newline, carriage return and these ranges, nothing else:
@@ -218,18 +220,6 @@ class JUnitXml:
         return counted
 
 
-def _type_name(err: Any) -> str:
-    remote = getattr(err[1], "type_name", None) if err else None
-    if isinstance(remote, str):  # raised in a worker process
-        return remote
-    exc_type = err[0] if err else None
-    if exc_type is None:
-        return ""
-    module = getattr(exc_type, "__module__", "")
-    name = getattr(exc_type, "__qualname__", str(exc_type))
-    return name if module in ("builtins", "") else f"{module}.{name}"
-
-
 def _message(err: Any) -> str:
     """ "Type: message" of *err*, from the exception itself, not from a text that
     may end with the test's output (-b)."""
@@ -244,7 +234,7 @@ def _message(err: Any) -> str:
         detail = str(value)
     except Exception:
         detail = "<exception str() failed>"
-    name = _type_name(err)
+    name = type_name(err)
     return f"{name}: {detail}" if detail else name
 
 
@@ -299,18 +289,18 @@ def attach(result: unittest.TestResult, report: JUnitXml) -> unittest.TestResult
         if err is not None:
             kind = "failure" if issubclass(err[0], test.failureException) else "error"
             report.outcome(
-                kind, test, f"{subtest}\n{text(err, test)}", _type_name(err), _message(err)
+                kind, test, f"{subtest}\n{text(err, test)}", type_name(err), _message(err)
             )
 
     wrap("startTest", before=report.start)
     wrap("stopTest", before=grab_output, after=stopped)
     wrap(
         "addError",
-        before=lambda t, e: report.outcome("error", t, text(e, t), _type_name(e), _message(e)),
+        before=lambda t, e: report.outcome("error", t, text(e, t), type_name(e), _message(e)),
     )
     wrap(
         "addFailure",
-        before=lambda t, e: report.outcome("failure", t, text(e, t), _type_name(e), _message(e)),
+        before=lambda t, e: report.outcome("failure", t, text(e, t), type_name(e), _message(e)),
     )
     wrap("addSkip", before=lambda t, reason: report.outcome("skipped", t, reason))
     wrap("addUnexpectedSuccess", before=lambda t: report.outcome("unexpected success", t))

@@ -91,7 +91,7 @@ class Recorder:
         real = self._real
         for name, args in calls:
             if name == "stopTest" and notes:
-                _tell_notes(real, args[0], notes)
+                tell_notes(real, args[0], notes)
                 notes = ()
             getattr(real, name)(*args)
             if name == "startTest":
@@ -102,7 +102,8 @@ class Recorder:
                 out = err = ""
 
 
-def _tell_notes(real: unittest.TestResult, test: Any, notes: Sequence[str]) -> None:
+def tell_notes(real: unittest.TestResult, test: Any, notes: Sequence[str]) -> None:
+    """Give warnings about *test* to *real*'s ``addDiagnostic``, or to the terminal."""
     add = getattr(real, "addDiagnostic", None)
     if add is not None:
         for note in notes:

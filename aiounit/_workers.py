@@ -27,6 +27,8 @@ from multiprocessing.connection import Connection, wait
 from typing import TYPE_CHECKING, Any
 
 from . import _config
+from ._errors import type_name
+from ._report import tell_notes
 from ._suite import ConcurrentTestSuite, _leaves, _plan
 
 if TYPE_CHECKING:
@@ -53,12 +55,6 @@ class _RemoteSubTest(unittest.case._SubTest):  # type: ignore[name-defined,misc]
 
     def _subDescription(self) -> str:
         return self._description
-
-
-def _type_name(err: Any) -> str:
-    cls = err[0]
-    module = getattr(cls, "__module__", "")
-    return cls.__qualname__ if module == "builtins" else f"{module}.{cls.__qualname__}"
 
 
 class _WireResult(unittest.TestResult):
@@ -88,7 +84,7 @@ class _WireResult(unittest.TestResult):
         return ref if ref is not None else ("holder", str(test))
 
     def _text(self, err: Any, test: Any) -> tuple[str, str]:
-        return self._exc_info_to_string(err, test), _type_name(err)  # type: ignore[attr-defined]
+        return self._exc_info_to_string(err, test), type_name(err)  # type: ignore[attr-defined]
 
     def _send(self, *message: Any) -> None:
         self._conn.send(message)
@@ -425,11 +421,7 @@ class _Pool:
             reason, description = args
             result.addSkip(_RemoteSubTest(test, description), reason)
         elif kind == "addDiagnostic":
-            add = getattr(result, "addDiagnostic", None)
-            if add is not None:
-                add(test, *args)
-            else:
-                sys.stderr.write(f"aiounit: warning: {test}: {args[0]}\n")
+            tell_notes(result, test, args)
         else:
             hook = getattr(result, kind, None)
             if hook is not None:
