@@ -231,6 +231,8 @@ class _Group:
         # reported (a worker's, to name the tests a crash interrupted).
         self.announce = getattr(result, "aiounitMemberStarted", None)
         self.tick = getattr(result, "aiounitTick", None)  # the progress line
+        # A -j worker's result streams each member's -b output to the parent.
+        self.make_buffers = getattr(result, "aiounitOutputBuffers", None)
         # The member each running task belongs to: its own task, and the tasks
         # it spawned (kept until it ends, to judge what they did).
         self.owners: dict[asyncio.Task[Any], Member] = {}
@@ -354,7 +356,10 @@ class _Group:
         member.started = True
         CURRENT.set(member)
         if self.capture:
-            member.out, member.err = io.StringIO(), io.StringIO()
+            if self.make_buffers is not None:
+                member.out, member.err = self.make_buffers(test)
+            else:
+                member.out, member.err = io.StringIO(), io.StringIO()
         recorder = self.make_recorder(self.result)
         if self.announce is not None:
             self.announce(test)
