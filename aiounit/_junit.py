@@ -8,9 +8,13 @@ import re
 import socket
 import time
 import unittest
-from typing import Any
 
+from ._colour import uncoloured
 from ._errors import exception_message, type_name
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __unittest = True
 
@@ -242,7 +246,8 @@ def attach(result: unittest.TestResult, report: JUnitXml) -> unittest.TestResult
     def text(err: Any, test: Any) -> str:
         to_string = getattr(result, "_exc_info_to_string", None)
         if to_string is not None:
-            return to_string(err, test)  # type: ignore[no-any-return]
+            # 3.14 colours it for the result's terminal; the report is a file.
+            return uncoloured(to_string(err, test))
         import traceback
 
         return "".join(traceback.format_exception(*err))

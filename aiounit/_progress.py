@@ -6,7 +6,10 @@ import contextlib
 import sys
 import threading
 import time
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __unittest = True
 

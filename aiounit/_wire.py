@@ -22,12 +22,15 @@ import time
 import traceback
 import unittest
 from collections.abc import Callable
-from multiprocessing.connection import Connection
-from typing import Any
 
 from . import _config
 from ._errors import exception_message, type_name
 from ._suite import ConcurrentTestSuite
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+    from typing import Any
 
 __unittest = True
 

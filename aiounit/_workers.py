@@ -28,12 +28,15 @@ import time
 import unittest
 from collections.abc import Sequence
 from multiprocessing.connection import Connection, wait
-from typing import Any
 
 from . import _config
 from ._report import tell_notes
 from ._suite import ConcurrentTestSuite, _leaves, _plan
 from ._wire import SHARED, worker_main
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __unittest = True
 
