@@ -28,7 +28,9 @@ class Progress:
     The tests write too: a group member's ``print`` (without ``-b``) comes
     while the line is shown, and would overwrite only its start.  So while the
     line is drawn, ``sys.stdout`` and ``sys.stderr`` (the process's own, not a
-    ``-b`` buffer) are wrappers that erase it before they write.
+    ``-b`` buffer) are wrappers that erase it before they write; not under
+    ``-b`` (*guard* false), which captures what tests write, and where a
+    group's capture must find the real streams to route logging handlers.
     """
 
     def __init__(self, stream: Any, total: int | None) -> None:
@@ -44,6 +46,7 @@ class Progress:
         self._lock = threading.RLock()
         self._real = {"stdout": sys.stdout, "stderr": sys.stderr}
         self._guards = {name: _Erasing(real, self) for name, real in self._real.items()}
+        self.guard = True
 
     def begin(self, test: Any) -> None:
         self.running.add(id(test))
@@ -86,9 +89,8 @@ class Progress:
             self.stream.flush()
             self.shown = True
             for name, real in self._real.items():
-                # Only the process's own stream: under -b it is the result's
-                # buffer, during a group with -b a router to the test's.
-                if getattr(sys, name) is real:
+                # Only the process's own stream, not a capture of a test's.
+                if self.guard and getattr(sys, name) is real:
                     setattr(sys, name, self._guards[name])
 
     def close(self) -> None:

@@ -176,6 +176,12 @@ class TextTestResult(_TextTestResultBase):
             real.write(text)
             real.flush()
 
+    def startTestRun(self) -> None:
+        if self.progress is not None:
+            # -b captures what tests write: nothing of theirs reaches the line.
+            self.progress.guard = not self.buffer
+        super().startTestRun()
+
     def stopTestRun(self) -> None:
         # The streams the progress line wraps go back even if printErrors never comes.
         if self.progress is not None:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 import pty
 import re
+import select
 import subprocess
 import sys
 import tempfile
 import textwrap
+import time
 import unittest
 from typing import Any
 
@@ -186,8 +188,13 @@ def _screen_of(directory: str, go: bytes, *args: str) -> tuple[int, list[str]]:
     screen = pyte.Screen(100, 30)
     stream = pyte.ByteStream(screen)
     seen = b""
+    deadline = time.monotonic() + 30
     try:
         while True:
+            ready, _, _ = select.select([master], [], [], max(0.0, deadline - time.monotonic()))
+            if not ready:
+                proc.kill()
+                raise AssertionError(f"the run did not end; the screen: {screen.display}")
             try:
                 data = os.read(master, 65536)
             except OSError:  # EIO: the child closed the terminal
@@ -219,7 +226,7 @@ class TestTestOutputOnTerminal(unittest.TestCase):
         with open(os.path.join(tmp.name, "test_prints.py"), "w", encoding="utf-8") as f:
             f.write(textwrap.dedent(_PRINTS))
         # The line drawn after test_a_first's dot, while test_b_prints runs.
-        code, screen = _screen_of(tmp.name, b".\x1b7  [1/2 done, 1 running")
+        code, screen = _screen_of(tmp.name, b"\x1b7  [1/2 done, 1 running")
         self.assertEqual(code, 0, screen)
         text = "\n".join(screen).strip()
         self.assertNotIn("running", text)

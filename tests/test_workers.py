@@ -634,7 +634,7 @@ class TestCrashes(_SharedRun):
             self.error("setUpClass (test_a_fixtures.TestSysExit)"),
             r"\nTraceback \(most recent call last\):\n"
             r'  File ".*test_a_fixtures\.py", line \d+, in setUpClass\n'
-            r"    sys\.exit\(\)\nSystemExit$",
+            r"    sys\.exit\(\)\n(?:    [~^]+\n)?SystemExit$",
         )
 
     def test_module_fixture_crash_is_charged_to_the_fixture(self):
