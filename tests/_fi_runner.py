@@ -28,10 +28,14 @@ def _key(test: Any) -> str:
     return str(test.id()) if hasattr(test, "_testMethodName") else str(test)
 
 
-def _err(kind: str, err: Any) -> list[Any]:
-    exc_type, exc, tb = err
-    text = "".join(traceback.format_exception(exc_type, exc, tb))
-    return [kind, exc_type.__name__, text]
+def _err(result: Any, test: Any, kind: str, err: Any) -> list[Any]:
+    # The text the result shows (unittest's own frames left out), which is
+    # where aiounit's frames must not show either.
+    try:
+        text = result._exc_info_to_string(err, test)
+    except Exception:  # noqa: BLE001 - a formatting bug must not hide the outcome
+        text = "".join(traceback.format_exception(*err))
+    return [kind, err[0].__name__, text]
 
 
 def recording(base: type) -> type:
@@ -73,11 +77,11 @@ def recording(base: type) -> type:
             super().addSuccess(test)
 
         def addError(self, test: Any, err: Any) -> None:  # noqa: N802
-            self._rec(test, *_err("error", err))
+            self._rec(test, *_err(self, test, "error", err))
             super().addError(test, err)
 
         def addFailure(self, test: Any, err: Any) -> None:  # noqa: N802
-            self._rec(test, *_err("failure", err))
+            self._rec(test, *_err(self, test, "failure", err))
             super().addFailure(test, err)
 
         def addSkip(self, test: Any, reason: str) -> None:  # noqa: N802
@@ -85,7 +89,7 @@ def recording(base: type) -> type:
             super().addSkip(test, reason)
 
         def addExpectedFailure(self, test: Any, err: Any) -> None:  # noqa: N802
-            self._rec(test, *_err("expected failure", err))
+            self._rec(test, *_err(self, test, "expected failure", err))
             super().addExpectedFailure(test, err)
 
         def addUnexpectedSuccess(self, test: Any) -> None:  # noqa: N802
@@ -98,7 +102,7 @@ def recording(base: type) -> type:
                 self._rec(test, "subtest", desc, "ok")
             else:
                 kind = "failure" if issubclass(err[0], test.failureException) else "error"
-                self._rec(test, "subtest", desc, *_err(kind, err))
+                self._rec(test, "subtest", desc, *_err(self, test, kind, err))
             super().addSubTest(test, subtest, err)
 
         def addDiagnostic(self, test: Any, message: str) -> None:  # noqa: N802
