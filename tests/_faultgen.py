@@ -187,9 +187,7 @@ KINDS: dict[str, Kind] = {
             "del task",
         )
     ),
-    "callback_error": Kind(
-        ("asyncio.get_running_loop().call_soon(lambda: 1 / 0)", _YIELD, _YIELD)
-    ),
+    "callback_error": Kind(("asyncio.get_running_loop().call_soon(lambda: 1 / 0)", _YIELD, _YIELD)),
     "orphan_task_error": Kind(
         (
             "async def orphan():",
@@ -364,7 +362,13 @@ def generate(
             test.faults = tuple(f for f in FAULTS if rng.random() < 0.06 and f not in exclude)
         cls.tests.append(test)
     if ci is not None:
-        plain = [t for c in classes for t in c.tests if not t.wrapper and t.kind in ("pass", "fail", "error", "subtests", "victim", "sync_pass", "sync_fail")]
+        plain = [
+            t
+            for c in classes
+            for t in c.tests
+            if not t.wrapper
+            and t.kind in ("pass", "fail", "error", "subtests", "victim", "sync_pass", "sync_fail")
+        ]
         for fault in faults:
             if plain:
                 target = rng.choice(plain)
@@ -445,7 +449,7 @@ async def _acancel(where, name):
     await asyncio.sleep(0)
 '''
 
-_CLASS = '''
+_CLASS = """
 
 {decorator}class {name}({base}):
     FAULTS = {faults!r}
@@ -493,9 +497,9 @@ _CLASS = '''
         fi.log("tearDown", self)
         if "tearDown_raise" in self.FAULTS.get(self._testMethodName, ()):
             raise RuntimeError("tearDown of " + self._testMethodName)
-{hooks}{tests}'''
+{hooks}{tests}"""
 
-_ASYNC_SETUP = '''\
+_ASYNC_SETUP = """\
     async def asyncSetUp(self):
         fi.log("asyncSetUp", self)
         faults = self.FAULTS.get(self._testMethodName, ())
@@ -507,24 +511,24 @@ _ASYNC_SETUP = '''\
             await asyncio.sleep(0)
         if "asyncSetUp_skip" in faults:
             self.skipTest("asyncSetUp skipped " + self._testMethodName)
-'''
+"""
 
-_SYNC_ASYNC_SETUP = '''\
+_SYNC_ASYNC_SETUP = """\
     def asyncSetUp(self):  # a hook override that is not a coroutine function
         fi.log("asyncSetUp", self)
-'''
+"""
 
 _HOOKS = {
-    "doCleanups": '''
+    "doCleanups": """
     def doCleanups(self):
         fi.log("doCleanups", self)
         return super().doCleanups()
-''',
-    "run": '''
+""",
+    "run": """
     def run(self, result=None):
         fi.log("run", self)
         return super().run(result)
-''',
+""",
 }
 
 _PROBE = '''
@@ -546,7 +550,9 @@ def _render(spec: Spec, variant: str) -> str:
             seed=spec.seed,
             variant=variant,
             load_tests="from aiounit import load_tests  # noqa: F401\n" if variant == "lt" else "",
-            setup_module_raise='raise RuntimeError("setUpModule")' if spec.setup_module_raise else "",
+            setup_module_raise='raise RuntimeError("setUpModule")'
+            if spec.setup_module_raise
+            else "",
             teardown_module_raise='raise RuntimeError("tearDownModule")'
             if spec.teardown_module_raise
             else "",

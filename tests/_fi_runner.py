@@ -33,7 +33,7 @@ def _err(result: Any, test: Any, kind: str, err: Any) -> list[Any]:
     # where aiounit's frames must not show either.
     try:
         text = result._exc_info_to_string(err, test)
-    except Exception:  # noqa: BLE001 - a formatting bug must not hide the outcome
+    except Exception:
         text = "".join(traceback.format_exception(*err))
     return [kind, err[0].__name__, text]
 
@@ -56,47 +56,47 @@ def recording(base: type) -> type:
                 self.fi_order.append(key)
             self.fi_calls.setdefault(key, []).append(list(call))
 
-        def startTestRun(self) -> None:  # noqa: N802
+        def startTestRun(self) -> None:
             self.fi_state["start"] = _fi_state.fingerprint()
             super().startTestRun()
 
-        def stopTestRun(self) -> None:  # noqa: N802
+        def stopTestRun(self) -> None:
             super().stopTestRun()
             self.fi_state["stop"] = _fi_state.fingerprint()
 
-        def startTest(self, test: Any) -> None:  # noqa: N802
+        def startTest(self, test: Any) -> None:
             self._rec(test, "start")
             super().startTest(test)
 
-        def stopTest(self, test: Any) -> None:  # noqa: N802
+        def stopTest(self, test: Any) -> None:
             self._rec(test, "stop")
             super().stopTest(test)
 
-        def addSuccess(self, test: Any) -> None:  # noqa: N802
+        def addSuccess(self, test: Any) -> None:
             self._rec(test, "success")
             super().addSuccess(test)
 
-        def addError(self, test: Any, err: Any) -> None:  # noqa: N802
+        def addError(self, test: Any, err: Any) -> None:
             self._rec(test, *_err(self, test, "error", err))
             super().addError(test, err)
 
-        def addFailure(self, test: Any, err: Any) -> None:  # noqa: N802
+        def addFailure(self, test: Any, err: Any) -> None:
             self._rec(test, *_err(self, test, "failure", err))
             super().addFailure(test, err)
 
-        def addSkip(self, test: Any, reason: str) -> None:  # noqa: N802
+        def addSkip(self, test: Any, reason: str) -> None:
             self._rec(test, "skip", reason)
             super().addSkip(test, reason)
 
-        def addExpectedFailure(self, test: Any, err: Any) -> None:  # noqa: N802
+        def addExpectedFailure(self, test: Any, err: Any) -> None:
             self._rec(test, *_err(self, test, "expected failure", err))
             super().addExpectedFailure(test, err)
 
-        def addUnexpectedSuccess(self, test: Any) -> None:  # noqa: N802
+        def addUnexpectedSuccess(self, test: Any) -> None:
             self._rec(test, "unexpected success")
             super().addUnexpectedSuccess(test)
 
-        def addSubTest(self, test: Any, subtest: Any, err: Any) -> None:  # noqa: N802
+        def addSubTest(self, test: Any, subtest: Any, err: Any) -> None:
             desc = subtest._subDescription()
             if err is None:
                 self._rec(test, "subtest", desc, "ok")
@@ -105,7 +105,7 @@ def recording(base: type) -> type:
                 self._rec(test, "subtest", desc, *_err(self, test, kind, err))
             super().addSubTest(test, subtest, err)
 
-        def addDiagnostic(self, test: Any, message: str) -> None:  # noqa: N802
+        def addDiagnostic(self, test: Any, message: str) -> None:
             self.fi_diagnostics.append([_key(test), str(message)])
             parent = getattr(super(), "addDiagnostic", None)
             if parent is not None:

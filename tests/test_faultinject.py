@@ -84,6 +84,7 @@ PENDING: dict[str, str] = {
 def _pending() -> set[str]:
     return set() if os.environ.get("AIOUNIT_FI_PENDING") else set(PENDING)
 
+
 CI_SEEDS = (101, 102, 103)
 RUN_TIMEOUT = 30.0  # a run that has not ended by then never will
 
@@ -223,7 +224,9 @@ def _state_diff(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
     return diffs
 
 
-def _log_by_test(log: list[str]) -> tuple[collections.Counter[str], dict[str, collections.Counter[str]]]:
+def _log_by_test(
+    log: list[str],
+) -> tuple[collections.Counter[str], dict[str, collections.Counter[str]]]:
     general: collections.Counter[str] = collections.Counter()
     per_test: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
     for entry in log:
@@ -282,7 +285,9 @@ class Checker:
     def check(self) -> list[str]:
         run, ref = self.run, self.ref
         if run.data is None:
-            return [f"no result was written (exit status {run.returncode}): the run crashed or hung"]
+            return [
+                f"no result was written (exit status {run.returncode}): the run crashed or hung"
+            ]
         if run.data.get("crash"):
             self.problems.append("the run crashed:\n" + run.data["crash"])
         ref_calls, calls = _calls(ref), _calls(run)
@@ -303,11 +308,7 @@ class Checker:
             texts = [c[2] for c in got_raw if c[0] in ("error", "failure") and len(c) > 2]
             texts += [c[5] for c in got_raw if c[0] == "subtest" and len(c) > 5]
             peers = self.disruptors(name)
-            if (
-                peers
-                and starts == 1 == stops
-                and any(p in text for p in peers for text in texts)
-            ):
+            if peers and starts == 1 == stops and any(p in text for p in peers for text in texts):
                 deviating.add(name)
                 continue
             deviating.add(name)
@@ -331,7 +332,9 @@ class Checker:
                 for text in call[2:]:
                     found = _OWN_FRAME.search(text) if isinstance(text, str) else None
                     if found:
-                        self.problems.append(f"{key}: aiounit's own frame in a traceback: {found.group(0)}")
+                        self.problems.append(
+                            f"{key}: aiounit's own frame in a traceback: {found.group(0)}"
+                        )
                         break
 
     def check_exit(self, calls: dict[str, list[list[Any]]]) -> None:
@@ -349,7 +352,9 @@ class Checker:
             self.problems.append(f"process state changed by the run: {diff}")
         for probe in self.run.data["probes"]:
             for diff in _state_diff(state["start"], probe):
-                self.problems.append(f"process state seen by the probe test after the groups: {diff}")
+                self.problems.append(
+                    f"process state seen by the probe test after the groups: {diff}"
+                )
         if len(self.run.data["probes"]) != len(self.ref.data["probes"]):  # type: ignore[index]
             self.problems.append("the probe test ran a different number of times")
 
@@ -366,12 +371,19 @@ class Checker:
         for name in sorted(set(ref_tests) | set(tests)):
             if name not in reported:
                 continue  # never reported: its outcome is the problem already listed
-            want, got = ref_tests.get(name, collections.Counter()), tests.get(name, collections.Counter())
+            want, got = (
+                ref_tests.get(name, collections.Counter()),
+                tests.get(name, collections.Counter()),
+            )
             if name in deviating:
                 if self.disruptors(name):
                     continue  # interrupted at some point by its peer: anything may have run
-                want = collections.Counter({k: v for k, v in want.items() if not k.startswith("body:")})
-                got = collections.Counter({k: v for k, v in got.items() if not k.startswith("body:")})
+                want = collections.Counter(
+                    {k: v for k, v in want.items() if not k.startswith("body:")}
+                )
+                got = collections.Counter(
+                    {k: v for k, v in got.items() if not k.startswith("body:")}
+                )
             if want != got:
                 self.problems.append(
                     f"{name}: fixture and hook calls differ: expected {sorted(want.elements())},"
@@ -402,8 +414,9 @@ class Checker:
             if key is None or tuple(_canon(c) for c in calls[key]) != _SUCCESS:
                 continue
             if not any(word in m for m in diagnostics.get(name, [])):
+                got = diagnostics.get(name)
                 self.problems.append(
-                    f"{name}: no warning containing {word!r} (docs/diagnostics.md); got {diagnostics.get(name)}"
+                    f"{name}: no warning containing {word!r} (docs/diagnostics.md); got {got}"
                 )
 
     def disruptors_of_group(self, name: str) -> list[str]:
@@ -419,7 +432,8 @@ def _report(spec: Spec, run: Run, problems: list[str], rows: list[str]) -> str:
     with open(run.path, encoding="utf-8") as file:
         source = file.read()
     lines = [
-        f"seed {spec.seed}, mode {run.mode!r}, Python {sys.version.split()[0]}: {len(problems)} problem(s)",
+        f"seed {spec.seed}, mode {run.mode!r}, Python {sys.version.split()[0]}:"
+        f" {len(problems)} problem(s)",
         *(f"- {p}" for p in problems),
         "per-test differences:" if rows else "",
         *rows,
@@ -490,7 +504,9 @@ def _add_tests() -> None:
     for seed, soak in _seeds():
         for number, mode in enumerate(MODES):
 
-            def test(self: TestFaultInjection, seed: int = seed, soak: bool = soak, mode: str = mode) -> None:
+            def test(
+                self: TestFaultInjection, seed: int = seed, soak: bool = soak, mode: str = mode
+            ) -> None:
                 self.run_mode(seed, soak, mode)
 
             test.__name__ = f"test_s{seed}_{number}{mode}"
