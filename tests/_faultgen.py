@@ -81,7 +81,8 @@ KINDS: dict[str, Kind] = {
         times_out=True,
         cost=0.12,
     ),
-    "block": Kind(("time.sleep(0.15)", _YIELD), disrupts="block", warning="blocked", cost=0.15),
+    # 0.25 s: the watchdog samples every 25 ms, so it may see a little less than the block.
+    "block": Kind(("time.sleep(0.25)", _YIELD), disrupts="block", warning="blocked", cost=0.25),
     "victim": Kind(("await asyncio.sleep(0.05)",), cost=0.05),
     "short_limit": Kind(("await asyncio.sleep(0.01)",), limit=0.1, cost=0.01),
     "self_cancel": Kind(
