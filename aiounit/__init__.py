@@ -9,6 +9,7 @@ from ._main import TestProgram, main
 from ._marks import group, timeout
 from ._result import TextTestResult
 from ._runner import TextTestRunner
+from ._scope import addAsyncModuleCleanup, enterAsyncModuleContext
 from ._suite import ConcurrentTestSuite
 
 __version__ = "0.1.0"
@@ -25,7 +26,9 @@ __all__ = (
     "TextTestRunner",
     "WorkerCrashedError",
     "__version__",
+    "addAsyncModuleCleanup",
     "defaultTestLoader",
+    "enterAsyncModuleContext",
     "group",
     "load_tests",
     "main",

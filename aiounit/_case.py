@@ -19,6 +19,7 @@ from unittest.case import SkipTest, _addError, _addSkip, _Outcome, _ShouldStop  
 from . import _config
 from ._errors import TestTimeoutError
 from ._marks import check_timeout, group_mark_of, is_coroutine_function, timeout_of
+from ._scope import ClassFixtures, needs_scope, run_test
 
 if TYPE_CHECKING:
     from _typeshed import OptExcInfo
@@ -28,13 +29,15 @@ __unittest = True
 _T = TypeVar("_T")
 
 
-class AsyncTestCase(unittest.IsolatedAsyncioTestCase):
+class AsyncTestCase(ClassFixtures, unittest.IsolatedAsyncioTestCase):
     """An ``IsolatedAsyncioTestCase`` whose tests can run concurrently in groups.
 
     Mark tests with ``@aiounit.group(...)`` to run them together on one event
     loop; everything else behaves exactly as in ``IsolatedAsyncioTestCase``.
     Run on its own (by any suite or runner), a test gets a fresh event loop,
-    like the stdlib, bounded by its ``timeout``.
+    like the stdlib, bounded by its ``timeout``; in a class with async class
+    fixtures (``asyncSetUpClass``) or a module with async module fixtures, it
+    runs on that class's (module's) loop instead.
 
     Attributes:
         timeout: default per-test limit in seconds, or None for no limit.
@@ -51,6 +54,8 @@ class AsyncTestCase(unittest.IsolatedAsyncioTestCase):
     def run(self, result: unittest.TestResult | None = None) -> unittest.TestResult | None:
         config = _config.current()
         limit = timeout_of(self, group_mark_of(self), config.timeout)
+        if needs_scope(self):
+            return run_test(self, result, limit)  # on its class's or module's loop
         return run_alone(self, result, limit, debug=config.debug)
 
 
