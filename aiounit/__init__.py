@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from ._case import AsyncTestCase
 from ._errors import LeakedTaskError, LoopBlockedError, TestTimeoutError, WorkerCrashedError
+from ._fixtures import addAsyncModuleCleanup, enterAsyncModuleContext
 from ._loader import TestLoader, defaultTestLoader, load_tests
 from ._main import TestProgram, main
 from ._marks import group, timeout
 from ._result import TextTestResult
 from ._runner import TextTestRunner
-from ._scope import addAsyncModuleCleanup, enterAsyncModuleContext
 from ._suite import ConcurrentTestSuite
 
 __version__ = "0.1.0"

@@ -18,8 +18,8 @@ from unittest.case import SkipTest, _addError, _addSkip, _Outcome, _ShouldStop  
 
 from . import _config
 from ._errors import TestTimeoutError
+from ._fixtures import ClassFixtures, needs_scope, run_test
 from ._marks import check_timeout, group_mark_of, is_coroutine_function, timeout_of
-from ._scope import ClassFixtures, needs_scope, run_test
 
 if TYPE_CHECKING:
     from _typeshed import OptExcInfo

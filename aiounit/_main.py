@@ -13,8 +13,8 @@ from . import _config
 from ._loader import defaultTestLoader
 from ._marks import check_max_concurrency, check_timeout
 from ._runner import TextTestRunner
-from ._shard import load_durations, parse_shard, record_durations, select_shard
 from ._scope import LoopScopeError
+from ._shard import load_durations, parse_shard, record_durations, select_shard
 from ._suite import ConcurrentTestSuite, check_suite
 
 if TYPE_CHECKING:

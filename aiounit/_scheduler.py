@@ -520,6 +520,7 @@ class _Group:
     def _task_factory(
         self, loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any
     ) -> asyncio.Task[Any]:
+        task: asyncio.Task[Any]
         if self.base_factory is not None:
             task = self.base_factory(loop, coro, **kwargs)  # a scope tracks its fixtures' tasks
         else:

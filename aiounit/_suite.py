@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from . import _config, _scope
+from . import _config, _fixtures, _scope
 from ._marks import group_mark_of, is_coroutine_function, timeout_of
 from ._scheduler import Member, run_group
 
@@ -107,7 +107,7 @@ class ConcurrentTestSuite(unittest.TestSuite):
         except KeyboardInterrupt:
             # unittest tears nothing down here; async fixtures still end
             # (a logged-in session logs out), reporting what failed.
-            _scope.close_all(result)
+            _fixtures.close_all(result)
             raise
 
         if top_level:
@@ -168,7 +168,7 @@ def _run_unit_group(
 
 def check_loop_scopes(units: list[_Unit]) -> None:
     """Raise ``_scope.LoopScopeError`` for a group that would need two loops."""
-    _scope.check_groups((_label(u.key), u.classes) for u in units if u.is_group)
+    _fixtures.check_groups((_label(u.key), u.classes) for u in units if u.is_group)
 
 
 def check_suite(suite: unittest.BaseTestSuite, default_group: str) -> None:
@@ -280,14 +280,14 @@ class _Fixtures:
         )
         previous = suite._get_previous_module(result)  # type: ignore[attr-defined]
         if previous is not None and previous != module:
-            _scope.close_module(previous, suite, result)
+            _fixtures.close_module(previous, suite, result)
         suite._handleModuleFixture(first, result)  # type: ignore[attr-defined]
         if not getattr(result, "_moduleSetUpFailed", False):
-            _scope.open_module(first, suite, result)
+            _fixtures.open_module(first, suite, result)
         # Sync setUpClass first, one class after the other; then the async
         # class fixtures of all of them together, on their loop.
         firsts = {}
-        with _scope.deferred() as pending:
+        with _fixtures.deferred() as pending:
             for test in _first_of_each_class(unit):
                 cls = test.__class__
                 if cls in self.active:
@@ -296,9 +296,9 @@ class _Fixtures:
                 result._previousTestClass = None  # type: ignore[attr-defined]
                 suite._handleClassSetUp(test, result)  # type: ignore[attr-defined]
                 self.active.append(cls)
-        for cls, error in _scope.open_classes(pending).items():
+        for cls, error in _fixtures.open_classes(pending).items():
             # unittest's own handler reports it, as a failing setUpClass.
-            _scope.replaying(cls, error)
+            _fixtures.replaying(cls, error)
             result._previousTestClass = None  # type: ignore[attr-defined]
             suite._handleClassSetUp(firsts[cls], result)  # type: ignore[attr-defined]
         result._previousTestClass = unit.classes[-1]  # type: ignore[attr-defined]
@@ -311,7 +311,7 @@ class _Fixtures:
 
     def _tear_down_all(self, classes: list[type]) -> None:
         # Async class teardowns together, then each sync tearDownClass.
-        _scope.close_classes(classes, self.result)
+        _fixtures.close_classes(classes, self.result)
         for cls in classes:
             self._tear_down(cls)
 
@@ -335,7 +335,7 @@ class _Fixtures:
         self._tear_down_all(list(self.active))
         previous = self.suite._get_previous_module(self.result)  # type: ignore[attr-defined]
         if previous is not None:
-            _scope.close_module(previous, self.suite, self.result)
+            _fixtures.close_module(previous, self.suite, self.result)
         self.suite._handleModuleTearDown(self.result)  # type: ignore[attr-defined]
 
 
