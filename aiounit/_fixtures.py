@@ -30,7 +30,6 @@ import sys
 import unittest
 from collections.abc import Callable, Iterable, Iterator
 from types import ModuleType
-from typing import Any
 
 from ._scope import (
     _FIXTURE,
@@ -47,6 +46,10 @@ from ._scope import (
     run_in,
     scope_of,
 )
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __unittest = True
 

@@ -23,11 +23,14 @@ import unittest
 import weakref
 from collections.abc import Callable, Iterable
 from types import ModuleType
-from typing import Any
 
 from . import _config
 from ._errors import LeakedTaskError, TestTimeoutError
 from ._marks import class_timeout
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __unittest = True
 
