@@ -726,7 +726,7 @@ _WAITS = """
 
     class TestWaits(unittest.TestCase):
         def test_waits(self):
-            print("READY", os.getpid(), flush=True)
+            os.write(1, f"READY {os.getpid()}\\n".encode())  # one write: the workers share fd 1
             threading.Event().wait(30)
 """
 
@@ -773,16 +773,16 @@ class TestParentKilled(_TempDirCase):
                         self.fail(f"stdout still open; so far {output!r}")
                     return os.read(proc.stdout.fileno(), 4096)
 
-                while output.count(b"\n") < 2:
+                while len(re.findall(rb"^READY (\d+)$", output, re.M)) < 2:
                     chunk = read()
                     self.assertTrue(chunk, output)
                     output += chunk
-                pids = [int(line.split()[1]) for line in output.splitlines()]
+                pids = [int(pid) for pid in re.findall(rb"^READY (\d+)$", output, re.M)]
                 self.assertEqual(len(set(pids) - {proc.pid}), 2, output)
                 proc.kill()
                 proc.wait(timeout=10)
-                while read():
-                    pass  # until EOF: every worker let go of it
+                while chunk := read():
+                    output += chunk  # until EOF: every worker let go of it
         finally:
             if proc.poll() is None:
                 proc.kill()
