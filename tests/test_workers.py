@@ -565,6 +565,21 @@ _TEST_CRASHES = """
             print("peer out")
             await asyncio.Event().wait()
 """
+_RUN_CRASHES = """
+    import os
+    import unittest
+
+
+    class TestRunCrashes(unittest.TestCase):
+        def run(self, result=None):
+            os._exit(7)
+
+        def test_one(self):
+            pass
+
+        def test_two(self):
+            pass
+"""
 _MESSAGES = """
     import unittest
 
@@ -587,6 +602,7 @@ class TestCrashes(_SharedRun):
         "test_c_teardown.py": _TEARDOWN_CRASHES,
         "test_e_tests.py": _TEST_CRASHES,
         "test_f_messages.py": _MESSAGES,
+        "test_g_run.py": _RUN_CRASHES,
         "test_z_atexit.py": _AT_EXIT,
     }
     args = ("-j", "2", "-v", "-b", "--junit-xml", "junit.xml")
@@ -609,9 +625,9 @@ class TestCrashes(_SharedRun):
         """The run ends (it re-forked forever before) with exit 1 and every crash counted once."""
         self.assertEqual(self.proc.returncode, 1, self.proc.stderr)
         self.assertTrue(
-            self.proc.stderr.endswith("\nFAILED (failures=1, errors=12)\n"), self.proc.stderr
+            self.proc.stderr.endswith("\nFAILED (failures=1, errors=14)\n"), self.proc.stderr
         )
-        self.assertIn("\nRan 9 tests in ", self.proc.stderr)
+        self.assertIn("\nRan 11 tests in ", self.proc.stderr)
 
     def test_class_fixture_crash_is_charged_to_the_fixture(self):
         """os._exit, SIGKILL, a segfault and sys.exit() in setUpClass: an error of setUpClass."""
@@ -651,6 +667,17 @@ class TestCrashes(_SharedRun):
         self.assertNotIn("test_never", self.proc.stderr)
         self.assertEqual(outcomes[("test_a_fixtures.TestLives.test_lives", "ok")], 1)
         self.assertEqual(outcomes[("test_c_teardown.TestB.test_after", "ok")], 1)
+
+    def test_crash_before_any_test_is_charged_to_the_tests(self):
+        """A crash with no test begun and no fixture to blame: each test of the batch, once."""
+        for name in ("test_one", "test_two"):
+            with self.subTest(name):
+                self.assertEqual(
+                    self.error(f"{name} (test_g_run.TestRunCrashes.{name})").rstrip("\n"),
+                    "aiounit.WorkerCrashedError: worker "
+                    + re.search(r"worker (\d+) exited \(7\)", self.proc.stderr).group(1)
+                    + " exited (7) before this test began",
+                )
 
     def test_crash_after_tests_reported_is_an_error(self):
         """os._exit in tearDownClass, tearDownModule and at exit: errors naming where."""
