@@ -16,7 +16,10 @@ from collections import Counter
 from typing import ClassVar
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-_CRASH_ANY = r"^aiounit\.WorkerCrashedError: worker \d+ exited \(1\) while this test ran$"
+_CRASH_ANY = (
+    r"^aiounit\.WorkerCrashedError: worker \d+ (exited \(1\)|was killed by signal 11)"
+    r" while this test ran$"
+)
 _CRASH = r"aiounit\.WorkerCrashedError: worker \d+ was killed by signal 9 while this test ran"
 # "test_x (module.Class.test_x) ... ok" and the other verbose outcomes.
 _VERBOSE = re.compile(r"^(\w+) \(([\w.]+)\) \.\.\. (.+)$", re.MULTILINE)
@@ -532,7 +535,9 @@ _AT_EXIT = """
 """
 _TEST_CRASHES = """
     import asyncio
+    import ctypes
     import os
+    import resource
     import sys
     import time
     import unittest
@@ -551,7 +556,8 @@ _TEST_CRASHES = """
             print("sync out")
             sys.stderr.write("sync err\\n")
             burn(0.05)
-            os._exit(1)
+            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+            ctypes.string_at(0)
 
         @aiounit.group("g")
         async def test_member(self):
@@ -702,7 +708,7 @@ class TestCrashes(_SharedRun):
         )
 
     def test_crashed_test_keeps_its_output_and_time(self):
-        """A test that crashed its worker keeps its -b output so far and its elapsed time."""
+        """A test that crashed its worker (os._exit, a segfault) keeps its -b output and time."""
         for name, out, err in (
             ("test_sync", "sync out\n", "sync err\n"),
             ("test_member", "member out\n", None),
