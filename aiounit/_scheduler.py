@@ -32,6 +32,7 @@ from ._capture import CURRENT, captured_output, concurrent_assertions
 from ._case import _context_of, run_case, run_in_thread, timeout_error
 from ._errors import LeakedTaskError, LoopBlockedError, TestTimeoutError
 from ._report import Recorder, recorder_class
+from ._warnstate import per_test_warnings
 from ._watchdog import Watchdog
 
 __unittest = True
@@ -274,6 +275,7 @@ class _Group:
                 if self.capture:
                     stack.enter_context(captured_output())
                 stack.enter_context(concurrent_assertions())
+                stack.enter_context(per_test_warnings())
                 self.watchdog = stack.enter_context(Watchdog(self, loop))
                 main = loop.create_task(self._main())
                 try:
