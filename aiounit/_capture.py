@@ -20,6 +20,7 @@ import contextlib
 import io
 import logging
 import sys
+import threading
 import unittest
 from collections.abc import Iterator
 from contextvars import ContextVar
@@ -124,6 +125,9 @@ class _SharedLogger:
 
 
 _shared: dict[str, _SharedLogger] = {}
+# Sync members capture from worker threads: every change to _shared and to the
+# loggers it holds is made under this lock; records are delivered outside it.
+_shared_lock = threading.RLock()
 
 
 class _Dispatcher(logging.Handler):
@@ -132,9 +136,10 @@ class _Dispatcher(logging.Handler):
         self.shared = shared
 
     def handle(self, record: logging.LogRecord) -> bool:
-        stack = self.shared.captures.get(CURRENT.get())
-        if stack:
-            capture = stack[-1]  # the innermost assertLogs of this test
+        with _shared_lock:
+            stack = self.shared.captures.get(CURRENT.get())
+            capture = stack[-1] if stack else None  # the innermost assertLogs of this test
+        if capture is not None:
             if record.levelno >= capture.level:
                 capture.handler.handle(record)
             return True
@@ -184,11 +189,12 @@ def _concurrent_assert_logs_class() -> type[unittest._log._AssertLogsContext[Any
             self.handler = handler
             self.watcher = handler.watcher
             self._member = member
-            shared = _shared.get(logger.name)
-            if shared is None:
-                shared = _shared[logger.name] = _SharedLogger(logger)
-            shared.captures.setdefault(member, []).append(self)
-            shared.update_level()
+            with _shared_lock:
+                shared = _shared.get(logger.name)
+                if shared is None:
+                    shared = _shared[logger.name] = _SharedLogger(logger)
+                shared.captures.setdefault(member, []).append(self)
+                shared.update_level()
             if self.no_logs:
                 return None
             return handler.watcher
@@ -196,20 +202,23 @@ def _concurrent_assert_logs_class() -> type[unittest._log._AssertLogsContext[Any
         def __exit__(self, exc_type: Any, exc_value: Any, tb: Any) -> Any:
             member = getattr(self, "_member", None)
             if member is not None:
-                shared = _shared[self.logger.name]
-                stack = shared.captures[member]
-                stack.remove(self)
-                if not stack:
-                    del shared.captures[member]
-                if shared.captures:
-                    shared.update_level()
-                else:
-                    del _shared[self.logger.name]
-                    shared.restore()
-                # The stdlib __exit__ restores these, then judges the records.
-                self.old_handlers = self.logger.handlers[:]
-                self.old_level = self.logger.level
-                self.old_propagate = self.logger.propagate
+                with _shared_lock:
+                    shared = _shared[self.logger.name]
+                    stack = shared.captures[member]
+                    stack.remove(self)
+                    if not stack:
+                        del shared.captures[member]
+                    if shared.captures:
+                        shared.update_level()
+                    else:
+                        del _shared[self.logger.name]
+                        shared.restore()
+                # The stdlib __exit__ puts its saved state back on self.logger,
+                # then judges the records.  Another thread may have started
+                # capturing the real logger meanwhile: let it restore a stand-in
+                # with the same name, for the message.
+                self.logger = logging.Logger(self.logger.name)
+                self.old_handlers, self.old_level, self.old_propagate = [], logging.NOTSET, True
             return super().__exit__(exc_type, exc_value, tb)
 
     _assert_logs_class = _ConcurrentAssertLogsContext

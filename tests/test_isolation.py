@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 import threading
 import unittest
 import warnings
@@ -136,3 +137,53 @@ class TestWarningFiltersPerTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class TestAssertLogsOnThreads(unittest.TestCase):
+    """Sync members on worker threads using assertLogs on one logger at once."""
+
+    def test_many_threads_capture_one_logger(self) -> None:
+        """Each sees its own records; the logger's handlers, level and propagate come back."""
+        logger = logging.getLogger("aiounit.tests.threads")
+        handler = logging.NullHandler()
+        logger.addHandler(handler)
+        self.addCleanup(logger.removeHandler, handler)
+        count = 12
+        # Every member enters, logs and leaves together, many times over.
+        barrier = threading.Barrier(count, timeout=5)
+        rounds = 20
+
+        def body(case: unittest.TestCase, me: int) -> None:
+            try:
+                for round_ in range(rounds):
+                    barrier.wait()
+                    with case.assertLogs(logger, "INFO") as cm:
+                        barrier.wait()
+                        logger.info("%d in round %d", me, round_)
+                        barrier.wait()
+                    case.assertEqual(cm.output, [f"INFO:{logger.name}:{me} in round {round_}"])
+            except threading.BrokenBarrierError:
+                case.skipTest("a peer failed")
+            except BaseException:
+                barrier.abort()
+                raise
+
+        @aiounit.group()
+        class Many(unittest.TestCase):
+            pass
+
+        for i in range(count):
+            setattr(Many, f"test_{i:02}", lambda self, i=i: body(self, i))
+
+        # Switch threads as often as possible, so that their bookkeeping interleaves.
+        self.addCleanup(sys.setswitchinterval, sys.getswitchinterval())
+        sys.setswitchinterval(1e-6)
+        result = LoggingResult()
+        suite_of(Many, timeout=10).run(result)
+        self.assertEqual(result.testsRun, count)
+        failed = [text.splitlines()[-1] for _, text in result.errors + result.failures]
+        self.assertEqual(failed, [])
+        self.assertEqual(result.skipped, [])
+        self.assertEqual(logger.handlers, [handler])
+        self.assertEqual(logger.level, logging.NOTSET)
+        self.assertTrue(logger.propagate)
