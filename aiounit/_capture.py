@@ -218,7 +218,8 @@ def _concurrent_assert_logs_class() -> type[unittest._log._AssertLogsContext[Any
                 # capturing the real logger meanwhile: let it restore a stand-in
                 # with the same name, for the message.
                 self.logger = logging.Logger(self.logger.name)
-                self.old_handlers, self.old_level, self.old_propagate = [], logging.NOTSET, True
+                self.old_handlers: list[logging.Handler] = []
+                self.old_level, self.old_propagate = logging.NOTSET, True
             return super().__exit__(exc_type, exc_value, tb)
 
     _assert_logs_class = _ConcurrentAssertLogsContext
