@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
 import threading
 import unittest
 import warnings
 from typing import Any
+from unittest import mock
 
 import aiounit
 from tests._support import LoggingResult, suite_of
@@ -135,10 +137,6 @@ class TestWarningFiltersPerTest(unittest.TestCase):
         self.assertIn("DeprecationWarning: not expected", reports["test_c_warns"])
 
 
-if __name__ == "__main__":
-    unittest.main()
-
-
 class TestAssertLogsOnThreads(unittest.TestCase):
     """Sync members on worker threads using assertLogs on one logger at once."""
 
@@ -187,3 +185,159 @@ class TestAssertLogsOnThreads(unittest.TestCase):
         self.assertEqual(logger.handlers, [handler])
         self.assertEqual(logger.level, logging.NOTSET)
         self.assertTrue(logger.propagate)
+
+
+class _Settings:
+    """A target for the patches of the tests below."""
+
+    mode = "original"
+    level = 0
+
+
+class TestPatchesAreRestored(unittest.TestCase):
+    """What members patch with unittest.mock is as before when their group ends."""
+
+    def setUp(self) -> None:
+        self.addCleanup(setattr, _Settings, "mode", "original")
+        self.env = "AIOUNIT_TEST_ISOLATION"
+        self.addCleanup(os.environ.pop, self.env, None)
+
+    def run_group(self, cls: type, after: list[Any]) -> DiagnosticResult:
+        """Run *cls* (its group first), then record _Settings.mode in an ungrouped test."""
+
+        class After(unittest.TestCase):
+            def test_after(self) -> None:
+                after.append(_Settings.mode)
+
+        result = DiagnosticResult()
+        suite_of(cls, After, timeout=1.0).run(result)
+        self.assertTrue(result.wasSuccessful(), _reports(result))
+        return result
+
+    def test_overlapping_patches_undone_out_of_order(self) -> None:
+        """Two members patch one attribute; the first to start stops first: put back, named."""
+        steps = _Steps("a", "b")
+
+        @aiounit.group()
+        class Pair(aiounit.AsyncTestCase):
+            async def test_a(self) -> None:
+                with mock.patch.object(_Settings, "mode", "a"):
+                    await steps.step("a", 1)
+                await steps.step("a", 2)
+
+            async def test_b(self) -> None:
+                await steps.step("b", 1)
+                with mock.patch.object(_Settings, "mode", "b"):
+                    await steps.step("b", 2)
+
+        after: list[Any] = []
+        result = self.run_group(Pair, after)
+        self.assertEqual(after, ["original"])
+        self.assertEqual(_Settings.mode, "original")
+        self.assertEqual(
+            result.notes,
+            [
+                (
+                    "test_b",
+                    f"left {__name__}._Settings.mode patched when its group ended ('a');"
+                    " it was put back",
+                )
+            ],
+        )
+
+    def test_patch_dict_and_a_patcher_never_stopped(self) -> None:
+        """patch.dict(os.environ) undone out of order, and a started patch left running."""
+        steps = _Steps("a", "b")
+        env = self.env
+
+        @aiounit.group()
+        class Pair(aiounit.AsyncTestCase):
+            async def test_a_environ(self) -> None:
+                with mock.patch.dict(os.environ, {env: "a"}):
+                    await steps.step("a", 1)
+                await steps.step("a", 2)
+
+            async def test_b_environ_and_start(self) -> None:
+                await steps.step("b", 1)
+                with mock.patch.dict(os.environ, {env: "b"}):
+                    await steps.step("b", 2)
+                mock.patch.object(_Settings, "mode", "never stopped").start()
+
+        after: list[Any] = []
+        result = self.run_group(Pair, after)
+        self.assertEqual(after, ["original"])
+        self.assertNotIn(env, os.environ)
+        self.assertEqual(
+            sorted(result.notes),
+            [
+                (
+                    "test_b_environ_and_start",
+                    f"left os.environ patched when its group ended ({env}='a'); it was put back",
+                ),
+                (
+                    "test_b_environ_and_start",
+                    f"left {__name__}._Settings.mode patched when its group ended"
+                    " ('never stopped'); it was put back",
+                ),
+            ],
+        )
+
+    def test_patches_undone_in_order_say_nothing(self) -> None:
+        """Patches that each member undoes itself, nested or not, are not reported."""
+        steps = _Steps("a", "b")
+        seen: list[tuple[str, str, str]] = []
+
+        @aiounit.group()
+        class Pair(aiounit.AsyncTestCase):
+            async def test_a(self) -> None:
+                with mock.patch.object(_Settings, "mode", "a"):
+                    await steps.step("a", 1)
+                    with mock.patch.object(_Settings, "mode", "a2"):
+                        await steps.step("a", 2)
+
+            @mock.patch.object(_Settings, "level", 1)
+            async def test_b(self) -> None:
+                await steps.step("b", 1)
+                await steps.step("b", 2)
+
+        from aiounit import _restore
+
+        remove = _restore.add_patch_listener(
+            lambda event, patcher, member: seen.append(
+                (event, patcher.attribute, member.test._testMethodName)
+            )
+        )
+        self.addCleanup(remove)
+        after: list[Any] = []
+        result = self.run_group(Pair, after)
+        self.assertEqual(after, ["original"])
+        self.assertEqual(_Settings.level, 0)
+        self.assertEqual(result.notes, [])
+        self.assertEqual(
+            sorted(seen),
+            sorted(
+                [
+                    ("start", "mode", "test_a"),
+                    ("start", "mode", "test_a"),
+                    ("stop", "mode", "test_a"),
+                    ("stop", "mode", "test_a"),
+                    ("start", "level", "test_b"),
+                    ("stop", "level", "test_b"),
+                ]
+            ),
+        )
+
+
+class DiagnosticResult(LoggingResult):
+    """A LoggingResult that keeps the warnings aiounit gives about tests."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.notes: list[tuple[str, str]] = []
+
+    def addDiagnostic(self, test: Any, message: str) -> None:  # noqa: N802
+        self.notes.append((self._name(test), message))
+
+
+if __name__ == "__main__":
+    unittest.main()
