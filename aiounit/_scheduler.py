@@ -427,7 +427,7 @@ class _Group:
                 unittest.case._addSkip(recorder, test, member.stop_reason)  # type: ignore[attr-defined]
                 recorder.stopTest(test)
             raise
-        recorder.calls.extend(on_thread.calls)
+        recorder.take(on_thread)
 
     def _replay(self, member: Member, recorder: Recorder) -> None:
         out = member.out.getvalue() if member.out is not None else ""
