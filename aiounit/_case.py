@@ -13,28 +13,32 @@ import unittest
 import warnings
 from collections.abc import Callable, Iterator
 from types import FrameType, TracebackType
-from typing import TYPE_CHECKING, Any, TypeGuard, TypeVar
 from unittest.case import SkipTest, _addError, _addSkip, _Outcome, _ShouldStop  # type: ignore[attr-defined]
 
 from . import _config
 from ._errors import TestTimeoutError
+from ._fixtures import ClassFixtures, needs_scope, run_test
 from ._marks import check_timeout, group_mark_of, is_coroutine_function, timeout_of
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any, TypeGuard, TypeVar
+
+    _T = TypeVar("_T")
     from _typeshed import OptExcInfo
 
 __unittest = True
 
-_T = TypeVar("_T")
 
-
-class AsyncTestCase(unittest.IsolatedAsyncioTestCase):
+class AsyncTestCase(ClassFixtures, unittest.IsolatedAsyncioTestCase):
     """An ``IsolatedAsyncioTestCase`` whose tests can run concurrently in groups.
 
     Mark tests with ``@aiounit.group(...)`` to run them together on one event
     loop; everything else behaves exactly as in ``IsolatedAsyncioTestCase``.
     Run on its own (by any suite or runner), a test gets a fresh event loop,
-    like the stdlib, bounded by its ``timeout``.
+    like the stdlib, bounded by its ``timeout``; in a class with async class
+    fixtures (``asyncSetUpClass``) or a module with async module fixtures, it
+    runs on that class's (module's) loop instead.
 
     Attributes:
         timeout: default per-test limit in seconds, or None for no limit.
@@ -51,6 +55,8 @@ class AsyncTestCase(unittest.IsolatedAsyncioTestCase):
     def run(self, result: unittest.TestResult | None = None) -> unittest.TestResult | None:
         config = _config.current()
         limit = timeout_of(self, group_mark_of(self), config.timeout)
+        if needs_scope(self):
+            return run_test(self, result, limit)  # on its class's or module's loop
         return run_alone(self, result, limit, debug=config.debug)
 
 

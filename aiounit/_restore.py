@@ -26,16 +26,20 @@ import sys
 import threading
 import types
 from collections.abc import Callable, Iterator
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 from ._capture import CURRENT
 
 __unittest = True
 
-#: ``listener(event, patcher, member)``: *event* is "start" or "stop", *patcher*
-#: the ``mock._patch`` or ``mock._patch_dict``, *member* the running test's
-#: ``_scheduler.Member`` (None outside tests); called after mock did its work.
-PatchListener = Callable[[str, Any, Any], None]
+if TYPE_CHECKING:
+    #: ``listener(event, patcher, member)``: *event* is "start" or "stop",
+    #: *patcher* the ``mock._patch`` or ``mock._patch_dict``, *member* the
+    #: running test's ``_scheduler.Member``; called after mock did its work.
+    PatchListener = Callable[[str, Any, Any], None]
 
 _MISSING = object()
 _listeners: list[PatchListener] = []

@@ -35,7 +35,10 @@ import sys
 import threading
 import types
 from collections.abc import Callable, Iterator
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 from ._capture import CURRENT
 
