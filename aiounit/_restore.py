@@ -27,11 +27,11 @@ import threading
 import types
 from collections.abc import Callable, Iterator
 
+from ._capture import CURRENT
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
-
-from ._capture import CURRENT
 
 __unittest = True
 
