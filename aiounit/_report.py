@@ -8,6 +8,8 @@ import time
 import unittest
 from collections.abc import Iterator, Sequence
 
+from . import _ide
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
@@ -30,7 +32,7 @@ class Recorder:
     the thread that runs the loop.
     """
 
-    __slots__ = ("_real", "_started", "_stopping", "_texts", "calls", "failfast")
+    __slots__ = ("_comparisons", "_real", "_started", "_stopping", "_texts", "calls", "failfast")
 
     def __init__(self, real: unittest.TestResult) -> None:
         self._real = real
@@ -40,6 +42,8 @@ class Recorder:
         self.calls: list[tuple[str, tuple[Any, ...]]] = []
         # id(err) -> the error's text, for a result that shows locals (--locals)
         self._texts: dict[int, str] | None = None
+        # id(err) -> teamcity-messages' last failed comparison (PyCharm's diff)
+        self._comparisons: dict[int, Any] | None = None
 
     def _keep_text(self, test: Any, err: Any) -> None:
         """Format *err* now if the result shows locals: at replay they have moved on.
@@ -56,6 +60,14 @@ class Recorder:
                 self._texts = {}
             self._texts[id(err)] = text
 
+    def _keep_comparison(self, err: Any) -> None:
+        # What PyCharm's result would take from its thread-local now, at replay.
+        comparison = _ide.taken()
+        if comparison is not _ide.NOTHING:
+            if self._comparisons is None:
+                self._comparisons = {}
+            self._comparisons[id(err)] = comparison
+
     def take(self, other: Recorder) -> None:
         """Append what *other* recorded (a sync test's thread) to this recorder."""
         self.calls.extend(other.calls)
@@ -63,6 +75,10 @@ class Recorder:
             if self._texts is None:
                 self._texts = {}
             self._texts.update(other._texts)
+        if other._comparisons:
+            if self._comparisons is None:
+                self._comparisons = {}
+            self._comparisons.update(other._comparisons)
 
     # failfast and Ctrl-C: a failing subtest must stop its own test at once,
     # although the real result only learns of the failure at replay time.
@@ -99,11 +115,13 @@ class Recorder:
 
     def addError(self, test: Any, err: Any) -> None:
         self._keep_text(test, err)
+        self._keep_comparison(err)
         self.calls.append(("addError", (test, err)))
         self._failed()
 
     def addFailure(self, test: Any, err: Any) -> None:
         self._keep_text(test, err)
+        self._keep_comparison(err)
         self.calls.append(("addFailure", (test, err)))
         self._failed()
 
@@ -120,11 +138,14 @@ class Recorder:
         """
         calls, self.calls = self.calls, []
         texts, self._texts = self._texts, None
+        comparisons, self._comparisons = self._comparisons, None
         real = self._real
         for name, args in calls:
             if name == "stopTest" and notes:
                 tell_notes(real, args[0], notes)
                 notes = ()
+            if comparisons and name in ("addError", "addFailure"):
+                _ide.put_back(comparisons.get(id(args[-1])))
             text = texts.get(id(args[-1])) if texts and name in _WITH_ERRORS else None
             if text is None:
                 getattr(real, name)(*args)

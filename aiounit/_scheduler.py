@@ -30,6 +30,7 @@ from . import _config, _scope
 from ._capture import CURRENT, captured_output, concurrent_assertions
 from ._case import _context_of, run_case, run_in_thread, timeout_error
 from ._errors import LeakedTaskError, LoopBlockedError, TestTimeoutError
+from ._ide import per_test_comparisons
 from ._report import Recorder, recorder_class, tell_notes
 from ._restore import restored_patches
 from ._warnstate import per_test_warnings
@@ -296,6 +297,7 @@ class _Group:
                     stack.enter_context(captured_output())
                 stack.enter_context(concurrent_assertions())
                 stack.enter_context(per_test_warnings())
+                stack.enter_context(per_test_comparisons())
                 self.watchdog = stack.enter_context(Watchdog(self, loop))
                 main = loop.create_task(self._main())
                 try:
