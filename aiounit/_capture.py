@@ -186,7 +186,9 @@ def _concurrent_assert_logs_class() -> type[unittest._log._AssertLogsContext[Any
                 logger = self.logger = logging.getLogger(self.logger_name)
             handler = unittest._log._CapturingHandler()  # type: ignore[attr-defined]
             handler.setLevel(self.level)
-            handler.setFormatter(logging.Formatter(self.LOGGING_FORMAT))
+            # 3.15's assertLogs takes a formatter
+            formatter = getattr(self, "formatter", None)
+            handler.setFormatter(formatter or logging.Formatter(self.LOGGING_FORMAT))
             self.handler = handler
             self.watcher = handler.watcher
             self._member = member
