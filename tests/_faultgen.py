@@ -276,6 +276,9 @@ class Spec:
     def tests(self) -> list[TestSpec]:
         return [t for c in self.classes for t in c.tests]
 
+    def class_of(self, test: TestSpec) -> ClassSpec:
+        return next(c for c in self.classes if c.index == test.cls)
+
     def kinds(self) -> set[str]:
         return {t.kind for t in self.tests()}
 
@@ -287,7 +290,7 @@ class Spec:
             return None  # sync methods of an IsolatedAsyncioTestCase stay out of class groups
         if default_group:
             return f"class {test.cls}"
-        if mode_variant == "lt" and self.classes[test.cls].lt_grouped:
+        if mode_variant == "lt" and self.class_of(test).lt_grouped:
             return f"class {test.cls}"
         return None
 
