@@ -17,6 +17,7 @@ from unittest.case import SkipTest, _addError, _addSkip, _Outcome, _ShouldStop  
 
 from . import _config
 from ._errors import TestTimeoutError
+from ._fixtures import ClassFixtures, needs_scope, run_test
 from ._marks import check_timeout, group_mark_of, is_coroutine_function, timeout_of
 
 TYPE_CHECKING = False
@@ -29,13 +30,15 @@ if TYPE_CHECKING:
 __unittest = True
 
 
-class AsyncTestCase(unittest.IsolatedAsyncioTestCase):
+class AsyncTestCase(ClassFixtures, unittest.IsolatedAsyncioTestCase):
     """An ``IsolatedAsyncioTestCase`` whose tests can run concurrently in groups.
 
     Mark tests with ``@aiounit.group(...)`` to run them together on one event
     loop; everything else behaves exactly as in ``IsolatedAsyncioTestCase``.
     Run on its own (by any suite or runner), a test gets a fresh event loop,
-    like the stdlib, bounded by its ``timeout``.
+    like the stdlib, bounded by its ``timeout``; in a class with async class
+    fixtures (``asyncSetUpClass``) or a module with async module fixtures, it
+    runs on that class's (module's) loop instead.
 
     Attributes:
         timeout: default per-test limit in seconds, or None for no limit.
@@ -52,6 +55,8 @@ class AsyncTestCase(unittest.IsolatedAsyncioTestCase):
     def run(self, result: unittest.TestResult | None = None) -> unittest.TestResult | None:
         config = _config.current()
         limit = timeout_of(self, group_mark_of(self), config.timeout)
+        if needs_scope(self):
+            return run_test(self, result, limit)  # on its class's or module's loop
         return run_alone(self, result, limit, debug=config.debug)
 
 
