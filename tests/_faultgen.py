@@ -69,6 +69,8 @@ KINDS: dict[str, Kind] = {
         disrupts="block",
         cost=0.25,
     ),
+    # 0.25 s: the watchdog samples every 25 ms, so it may see a little less than the block.
+    "block": Kind(("time.sleep(0.25)", _YIELD), disrupts="block", warning="blocked", cost=0.25),
     "swallow_once": Kind(
         (
             "try:",
@@ -81,8 +83,6 @@ KINDS: dict[str, Kind] = {
         times_out=True,
         cost=0.12,
     ),
-    # 0.25 s: the watchdog samples every 25 ms, so it may see a little less than the block.
-    "block": Kind(("time.sleep(0.25)", _YIELD), disrupts="block", warning="blocked", cost=0.25),
     "victim": Kind(("await asyncio.sleep(0.05)",), cost=0.05),
     "short_limit": Kind(("await asyncio.sleep(0.01)",), limit=0.1, cost=0.01),
     "self_cancel": Kind(
@@ -238,6 +238,7 @@ FAULTS = (
     "async_cleanup_cancel",
 )
 HOOKS = ("doCleanups", "run", "sync_asyncSetUp")
+_PLAIN_FAULTS = ("setUp_raise", "tearDown_raise", "cleanup_raise")
 
 
 @dataclass
@@ -258,6 +259,9 @@ class ClassSpec:
     class_cleanup_raise: bool = False
     hooks: tuple[str, ...] = ()
     lt_grouped: bool = False  # gets @aiounit.group() in the "lt" variant
+    plain: bool = (
+        False  # a plain unittest.TestCase of sync tests (whole tests on threads in a group)
+    )
 
     @property
     def name(self) -> str:
@@ -286,6 +290,10 @@ class Spec:
         """The group *test* belongs to when this module runs that way, or None."""
         if mode_variant == "grp":
             return "fi"  # sync methods are marked one by one: they run on threads
+        if self.class_of(test).plain:
+            if mode_variant == "lt" and self.class_of(test).lt_grouped:
+                return f"class {test.cls}"
+            return None  # --default-group leaves plain TestCases alone
         if KINDS[test.kind].sync:
             return None  # sync methods of an IsolatedAsyncioTestCase stay out of class groups
         if default_group:
@@ -387,9 +395,23 @@ def generate(
         host = max(classes, key=lambda c: sum(not KINDS[t.kind].sync for t in c.tests))
         host.setup_class = ""
         host.hooks = tuple(sorted(set(host.hooks) | set(hooks) - {"sync_asyncSetUp"}))
+    if (ci is not None and ci[0] < 2) or (ci is None and rng.random() < 0.5):
+        plain = ClassSpec(
+            max(c.index for c in classes) + 1, plain=True, lt_grouped=rng.random() < 0.7
+        )
+        plain.hooks = tuple(
+            h for h in ("doCleanups", "run") if h not in exclude and rng.random() < 0.3
+        )
+        sync_kinds = [k for k, v in KINDS.items() if v.sync and k not in exclude]
+        for n in range(rng.randint(2, 4)):
+            kind = rng.choice(sync_kinds)
+            test = TestSpec(plain.index, f"test_{plain.index}{len(kinds) + n:02d}_{kind}", kind)
+            test.faults = tuple(f for f in _PLAIN_FAULTS if rng.random() < 0.1 and f not in exclude)
+            plain.tests.append(test)
+        classes.append(plain)
     if "sync_asyncSetUp" in hooks:
         # It fails every test of its class: give it a class of its own.
-        odd = ClassSpec(len(classes), hooks=("sync_asyncSetUp",))
+        odd = ClassSpec(max(c.index for c in classes) + 1, hooks=("sync_asyncSetUp",))
         odd.tests.append(TestSpec(odd.index, f"test_{odd.index}{len(kinds):02d}_pass", "pass"))
         classes.append(odd)
     spec = Spec(
@@ -483,7 +505,13 @@ _CLASS = """
         if "setUp_raise" in faults:
             raise RuntimeError("setUp of " + self._testMethodName)
 
-{async_setup}
+{async_setup}{async_teardown}    def tearDown(self):
+        fi.log("tearDown", self)
+        if "tearDown_raise" in self.FAULTS.get(self._testMethodName, ()):
+            raise RuntimeError("tearDown of " + self._testMethodName)
+{hooks}{tests}"""
+
+_ASYNC_TEARDOWN = """\
     async def asyncTearDown(self):
         fi.log("asyncTearDown", self)
         ready = getattr(self, "fi_ready", None)
@@ -497,11 +525,7 @@ _CLASS = """
         if "asyncTearDown_raise" in self.FAULTS.get(self._testMethodName, ()):
             raise RuntimeError("asyncTearDown of " + self._testMethodName)
 
-    def tearDown(self):
-        fi.log("tearDown", self)
-        if "tearDown_raise" in self.FAULTS.get(self._testMethodName, ()):
-            raise RuntimeError("tearDown of " + self._testMethodName)
-{hooks}{tests}"""
+"""
 
 _ASYNC_SETUP = """\
     async def asyncSetUp(self):
@@ -579,7 +603,7 @@ def _render(spec: Spec, variant: str) -> str:
             _CLASS.format(
                 decorator=decorator,
                 name=cls.name,
-                base=base,
+                base="unittest.TestCase" if cls.plain else base,
                 faults={t.name: t.faults for t in cls.tests if t.faults},
                 setup_class=setup_class,
                 class_cleanup_raise=(
@@ -592,7 +616,12 @@ def _render(spec: Spec, variant: str) -> str:
                     if cls.teardown_class_raise
                     else ""
                 ),
-                async_setup=_SYNC_ASYNC_SETUP if "sync_asyncSetUp" in cls.hooks else _ASYNC_SETUP,
+                async_setup=""
+                if cls.plain
+                else _SYNC_ASYNC_SETUP
+                if "sync_asyncSetUp" in cls.hooks
+                else _ASYNC_SETUP,
+                async_teardown="" if cls.plain else _ASYNC_TEARDOWN,
                 hooks=hooks,
                 tests="".join(
                     _render_test(t, decorator.strip() if variant == "grp" else "")
