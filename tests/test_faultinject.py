@@ -74,6 +74,7 @@ PENDING: dict[str, str] = {
     "patch_deco": "item 6 (FI-17)",
     "patch_cleanup": "item 6 (FI-17)",
     "ignore_warnings": "item 5 (FI-4, FI-8)",
+    "warn": "item 5 (FI-8, FI-20)",
     "sync_asyncio_run": "item 9 (FI-7)",
     "short_limit": "item 15 (FI-3)",
     "block_past_limit": "item 16 (FI-12)",
