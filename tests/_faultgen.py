@@ -198,6 +198,14 @@ KINDS: dict[str, Kind] = {
             _YIELD,
         )
     ),
+    "prints": Kind(
+        (
+            "print('stdout of {name}')",
+            _YIELD,
+            "print('stderr of {name}', file=sys.stderr)",
+            "logging.getLogger('fi.logs').warning('log of {name}')",
+        )
+    ),
     "pass": Kind((_YIELD,)),
     "fail": Kind((_YIELD, "self.assertEqual('{name}', 'something else')")),
     "error": Kind((_YIELD, "raise ValueError('{name}')")),
@@ -276,6 +284,7 @@ class Spec:
     teardown_module_raise: bool = False
     max_concurrency: int | None = None
     werror: bool = False
+    buffer: bool = False  # run with -b
 
     def tests(self) -> list[TestSpec]:
         return [t for c in self.classes for t in c.tests]
@@ -421,9 +430,11 @@ def generate(
         teardown_module_raise=rng.random() < 0.08,
         max_concurrency=rng.choice([None, None, None, 2, 3]),
         werror=rng.random() < 0.3,
+        buffer=rng.random() < 0.3,
     )
     if ci is not None:
         spec.werror = ci[0] == 1
+        spec.buffer = ci[0] == 2
         spec.max_concurrency = (2, None, 3)[ci[0] % 3]
     return spec
 
@@ -435,6 +446,7 @@ import asyncio
 import gc
 import logging
 import os
+import sys
 import time
 import unittest
 import warnings

@@ -145,7 +145,11 @@ def _start(spec: Spec, mode: str, workdir: str) -> tuple[subprocess.Popen[str], 
             file.write(spec.source(variant))
     out = os.path.join(workdir, f"{mode}.json")
     flags = ["-W", "error"] if spec.werror else []
-    command = [sys.executable, *flags, "-m", "tests._fi_runner", runner, out, "-v", *extra, module]
+    buffer = ["-b"] if spec.buffer else []
+    command = [
+        *(sys.executable, *flags, "-m", "tests._fi_runner", runner, out),
+        *("-v", *buffer, *extra, module),
+    ]
     proc = subprocess.Popen(
         command,
         cwd=workdir,
@@ -364,6 +368,10 @@ class Checker:
         for diff in _state_diff(state["start"], state["stop"]):
             self.problems.append(f"process state changed by the run: {diff}")
         for probe in self.run.data["probes"]:
+            if self.spec.buffer:  # -b: the probe test's own output is buffered
+                probe = {k: v for k, v in probe.items() if k not in ("sys.stdout", "sys.stderr")}
+                probe["sys.stdout"] = state["start"]["sys.stdout"]
+                probe["sys.stderr"] = state["start"]["sys.stderr"]
             for diff in _state_diff(state["start"], probe):
                 self.problems.append(
                     f"process state seen by the probe test after the groups: {diff}"
