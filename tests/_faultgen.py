@@ -297,9 +297,14 @@ class Spec:
 
     def group_of(self, test: TestSpec, mode_variant: str, default_group: bool) -> str | None:
         """The group *test* belongs to when this module runs that way, or None."""
+        cls = self.class_of(test)
+        if not cls.plain and {"run", "doCleanups"} & set(cls.hooks):
+            # A class that overrides how unittest drives its tests (run, doCleanups)
+            # cannot have group members: its tests run alone, calling every hook.
+            return None
         if mode_variant == "grp":
             return "fi"  # sync methods are marked one by one: they run on threads
-        if self.class_of(test).plain:
+        if cls.plain:
             if mode_variant == "lt" and self.class_of(test).lt_grouped:
                 return f"class {test.cls}"
             return None  # --default-group leaves plain TestCases alone
