@@ -30,7 +30,10 @@ from . import _config, _scope
 from ._capture import CURRENT, captured_output, concurrent_assertions
 from ._case import _context_of, run_case, run_in_thread, timeout_error
 from ._errors import LeakedTaskError, LoopBlockedError, TestTimeoutError
-from ._report import Recorder, recorder_class
+from ._ide import per_test_comparisons
+from ._report import Recorder, recorder_class, tell_notes
+from ._restore import restored_patches
+from ._warnstate import per_test_warnings
 from ._watchdog import Watchdog
 
 TYPE_CHECKING = False
@@ -167,18 +170,33 @@ class Member:
             self.notes.append(message)
 
 
-if sys.version_info >= (3, 13):
+class _Task(asyncio.Task):  # type: ignore[type-arg]
+    """The tasks of a group's loop: owned by their test from their first step on.
 
-    class _Task(asyncio.Task):  # type: ignore[type-arg]
-        """3.13's create_task calls set_name(None) on a factory's task, naming it
-        "None"; keep the generated "Task-N" name instead."""
+    3.14's ``create_task`` hands its keyword arguments to the factory as they
+    are, ``eager_start=True`` included, and an eager task runs its first step
+    inside ``Task.__init__``: *owner* is told of the task before that step, so
+    that what the step does (block the loop, spawn, fail) is charged to its test.
+    """
+
+    def __init__(
+        self,
+        coro: Any,
+        *,
+        owner: Callable[[asyncio.Task[Any]], None] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if owner is not None:
+            owner(self)
+        super().__init__(coro, **kwargs)
+
+    if sys.version_info[:2] == (3, 13):
 
         def set_name(self, value: object) -> None:
+            # 3.13's create_task calls set_name(None) on a factory's task, naming
+            # it "None"; keep the generated "Task-N" name instead.
             if value is not None:
                 super().set_name(value)
-
-else:
-    _Task = asyncio.Task
 
 
 def _describe(task: asyncio.Task[Any]) -> str:
@@ -241,6 +259,8 @@ class _Group:
         # reported (a worker's, to name the tests a crash interrupted).
         self.announce = getattr(result, "aiounitMemberStarted", None)
         self.tick = getattr(result, "aiounitTick", None)  # the progress line
+        # A -j worker's result streams each member's -b output to the parent.
+        self.make_buffers = getattr(result, "aiounitOutputBuffers", None)
         # The member each running task belongs to: its own task, and the tasks
         # it spawned (kept until it ends, to judge what they did).
         self.owners: dict[asyncio.Task[Any], Member] = {}
@@ -289,9 +309,12 @@ class _Group:
         loop.stop = self._guard_stop(real_stop)  # type: ignore[method-assign]
         try:
             with contextlib.ExitStack() as stack:
+                stack.enter_context(restored_patches(self._left_patched))
                 if self.capture:
                     stack.enter_context(captured_output())
                 stack.enter_context(concurrent_assertions())
+                stack.enter_context(per_test_warnings())
+                stack.enter_context(per_test_comparisons())
                 self.watchdog = stack.enter_context(Watchdog(self, loop))
                 main = loop.create_task(self._main())
                 try:
@@ -323,6 +346,12 @@ class _Group:
             # The result object itself failed; the stdlib would have crashed the run
             # at that point.  Everything else in the group was still reported.
             raise self.replay_errors[0]
+
+    def _left_patched(self, member: Member | None, message: str) -> None:
+        # After the group: the test was reported already, the warning follows it.
+        test = member.test if member is not None else None
+        holder = test or unittest.suite._ErrorHolder(self.label)  # type: ignore[attr-defined]
+        tell_notes(self.result, holder, [message])
 
     def _shut_down(self, loop: asyncio.AbstractEventLoop) -> None:
         """Cancel what is left, wait a bounded time for it, and let the loop go."""
@@ -383,7 +412,10 @@ class _Group:
         member.started = True
         CURRENT.set(member)
         if self.capture:
-            member.out, member.err = io.StringIO(), io.StringIO()
+            if self.make_buffers is not None:
+                member.out, member.err = self.make_buffers(test)
+            else:
+                member.out, member.err = io.StringIO(), io.StringIO()
         recorder = self.make_recorder(self.result)
         if self.announce is not None:
             self.announce(test)
@@ -446,7 +478,7 @@ class _Group:
                 unittest.case._addSkip(recorder, test, member.stop_reason)  # type: ignore[attr-defined]
                 recorder.stopTest(test)
             raise
-        recorder.calls.extend(on_thread.calls)
+        recorder.take(on_thread)
 
     def _replay(self, member: Member, recorder: Recorder) -> None:
         out = member.out.getvalue() if member.out is not None else ""
@@ -523,17 +555,36 @@ class _Group:
     def _task_factory(
         self, loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any
     ) -> asyncio.Task[Any]:
-        task: asyncio.Task[Any]
-        if self.base_factory is not None:
-            task = self.base_factory(loop, coro, **kwargs)  # a scope tracks its fixtures' tasks
-        else:
-            task = _Task(coro, loop=loop, **kwargs)
         member = CURRENT.get()
+        base = self.base_factory  # on a scope's loop: it tracks its fixtures' tasks
+        task: asyncio.Task[Any]
+        if member is None or member.finished:
+            if base is not None:
+                task = base(loop, coro, **kwargs)
+            else:
+                task = _Task(coro, loop=loop, **kwargs)
+        else:
+            made: list[asyncio.Task[Any]] = []
+
+            def own(task: asyncio.Task[Any]) -> None:
+                made.append(task)
+                member.spawned.append(task)
+                self.owners[task] = member
+
+            try:
+                if base is not None:
+                    task = base(loop, coro, owner=own, **kwargs)
+                else:
+                    task = _Task(coro, loop=loop, owner=own, **kwargs)
+            except BaseException:
+                # Not a task after all (a bad argument), or its eager first step
+                # raised through create_task, to the test that called it.
+                for made_task in made:
+                    member.spawned.remove(made_task)
+                    self.owners.pop(made_task, None)
+                raise
         if member is not None and self.shared_loop is not None:
             self.started_tasks.append(task)
-        if member is not None and not member.finished:
-            member.spawned.append(task)
-            self.owners[task] = member
         return task
 
     def _exception_handler(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
