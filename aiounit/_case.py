@@ -357,11 +357,12 @@ async def _call_test_method(
     else:
         value = await _call_maybe_async(method)
     if value is not None:
-        warnings.warn(
-            f"It is deprecated to return a value that is not None from a test case ({method})",
-            DeprecationWarning,
-            stacklevel=_caller_level(),
-        )
+        message = f"It is deprecated to return a value that is not None from a test case ({method}"
+        if sys.version_info >= (3, 14):
+            # 3.14 names the type (its async_case warns with a one-element tuple
+            # instead of the string, an accident not copied here)
+            message += f" returned {type(value).__name__!r}"
+        warnings.warn(message + ")", DeprecationWarning, stacklevel=_caller_level())
 
 
 def _caller_level() -> int:

@@ -167,18 +167,33 @@ class Member:
             self.notes.append(message)
 
 
-if sys.version_info >= (3, 13):
+class _Task(asyncio.Task):  # type: ignore[type-arg]
+    """The tasks of a group's loop: owned by their test from their first step on.
 
-    class _Task(asyncio.Task):  # type: ignore[type-arg]
-        """3.13's create_task calls set_name(None) on a factory's task, naming it
-        "None"; keep the generated "Task-N" name instead."""
+    3.14's ``create_task`` hands its keyword arguments to the factory as they
+    are, ``eager_start=True`` included, and an eager task runs its first step
+    inside ``Task.__init__``: *owner* is told of the task before that step, so
+    that what the step does (block the loop, spawn, fail) is charged to its test.
+    """
+
+    def __init__(
+        self,
+        coro: Any,
+        *,
+        owner: Callable[[asyncio.Task[Any]], None] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if owner is not None:
+            owner(self)
+        super().__init__(coro, **kwargs)
+
+    if sys.version_info[:2] == (3, 13):
 
         def set_name(self, value: object) -> None:
+            # 3.13's create_task calls set_name(None) on a factory's task, naming
+            # it "None"; keep the generated "Task-N" name instead.
             if value is not None:
                 super().set_name(value)
-
-else:
-    _Task = asyncio.Task
 
 
 def _describe(task: asyncio.Task[Any]) -> str:
@@ -523,17 +538,36 @@ class _Group:
     def _task_factory(
         self, loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any
     ) -> asyncio.Task[Any]:
-        task: asyncio.Task[Any]
-        if self.base_factory is not None:
-            task = self.base_factory(loop, coro, **kwargs)  # a scope tracks its fixtures' tasks
-        else:
-            task = _Task(coro, loop=loop, **kwargs)
         member = CURRENT.get()
+        base = self.base_factory  # on a scope's loop: it tracks its fixtures' tasks
+        task: asyncio.Task[Any]
+        if member is None or member.finished:
+            if base is not None:
+                task = base(loop, coro, **kwargs)
+            else:
+                task = _Task(coro, loop=loop, **kwargs)
+        else:
+            made: list[asyncio.Task[Any]] = []
+
+            def own(task: asyncio.Task[Any]) -> None:
+                made.append(task)
+                member.spawned.append(task)
+                self.owners[task] = member
+
+            try:
+                if base is not None:
+                    task = base(loop, coro, owner=own, **kwargs)
+                else:
+                    task = _Task(coro, loop=loop, owner=own, **kwargs)
+            except BaseException:
+                # Not a task after all (a bad argument), or its eager first step
+                # raised through create_task, to the test that called it.
+                for made_task in made:
+                    member.spawned.remove(made_task)
+                    self.owners.pop(made_task, None)
+                raise
         if member is not None and self.shared_loop is not None:
             self.started_tasks.append(task)
-        if member is not None and not member.finished:
-            member.spawned.append(task)
-            self.owners[task] = member
         return task
 
     def _exception_handler(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
