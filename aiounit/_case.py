@@ -16,8 +16,10 @@ from types import FrameType, TracebackType
 from typing import TYPE_CHECKING, Any, TypeGuard, TypeVar
 from unittest.case import SkipTest, _addError, _addSkip, _Outcome, _ShouldStop  # type: ignore[attr-defined]
 
-from . import _config
+from . import _alone, _config
 from ._errors import TestTimeoutError
+from ._alone import is_framework as _is_framework
+from ._alone import strip_own_frames, timeout_error
 from ._marks import check_timeout, group_mark_of, is_coroutine_function, timeout_of
 
 if TYPE_CHECKING:
@@ -48,35 +50,63 @@ class AsyncTestCase(unittest.IsolatedAsyncioTestCase):
         if "timeout" in cls.__dict__:
             check_timeout(cls.__dict__["timeout"], f"{cls.__qualname__}.timeout")
 
-    def run(self, result: unittest.TestResult | None = None) -> unittest.TestResult | None:
+    # Run alone, a test goes through the stdlib's own IsolatedAsyncioTestCase.run
+    # (see _alone): these private hooks only add the time limit to it.
+    _aiounit_alone: _alone.Alone | None = None
+
+    def _setupAsyncioRunner(self) -> None:  # noqa: N802
+        assert self._asyncioRunner is None, "asyncio runner is already initialized"  # type: ignore[has-type]
         config = _config.current()
-        limit = timeout_of(self, group_mark_of(self), config.timeout)
-        return run_alone(self, result, limit, debug=config.debug)
+        alone = _alone.Alone(self, timeout_of(self, group_mark_of(self), config.timeout), config)
+        self._aiounit_alone = alone
+        self._asyncioRunner = _alone.Runner(
+            alone, debug=config.debug, loop_factory=getattr(self, "loop_factory", None)
+        )
 
+    def _tearDownAsyncioRunner(self) -> None:  # noqa: N802
+        runner, self._asyncioRunner = self._asyncioRunner, None
+        alone, self._aiounit_alone = self._aiounit_alone, None
+        grace = _config.current().grace
+        if alone is not None:
+            alone.end()
+            grace = alone.grace
+        _alone.close_runner(runner, grace)
 
-def run_alone(
-    test: unittest.IsolatedAsyncioTestCase,
-    result: unittest.TestResult | None,
-    limit: float | None,
-    *,
-    debug: bool | None = None,
-) -> unittest.TestResult | None:
-    """Run one async test on a loop of its own, like ``IsolatedAsyncioTestCase.run``."""
-    stop_test_run = None
-    if result is None:
-        result = test.defaultTestResult()
-        start_test_run = getattr(result, "startTestRun", None)
-        stop_test_run = getattr(result, "stopTestRun", None)
-        if start_test_run is not None:
-            start_test_run()
-    try:
-        loop_factory = getattr(test, "loop_factory", None)
-        with asyncio.Runner(debug=debug, loop_factory=loop_factory) as runner:
-            runner.run(run_case(test, result, limit), context=_context_of(test))
-    finally:
-        if stop_test_run is not None:
-            stop_test_run()
-    return result
+    def _callSetUp(self) -> None:  # noqa: N802
+        self._aiounit_phase()
+        try:
+            super()._callSetUp()  # type: ignore[misc]
+        except BaseException as exc:
+            strip_own_frames(exc)  # an interrupt's signal handler
+            raise
+
+    def _callTearDown(self) -> None:  # noqa: N802
+        self._aiounit_phase()
+        try:
+            super()._callTearDown()  # type: ignore[misc]
+        except BaseException as exc:
+            strip_own_frames(exc)
+            raise
+
+    def _callMaybeAsync(self, func: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:  # noqa: N802
+        try:
+            return super()._callMaybeAsync(func, *args, **kwargs)  # type: ignore[misc]
+        except BaseException as exc:
+            strip_own_frames(exc)
+            raise
+
+    def _callCleanup(self, function: Callable[..., Any], /, *args: Any, **kwargs: Any) -> None:  # noqa: N802
+        alone = self._aiounit_alone
+        if alone is not None and not alone.in_cleanups:
+            alone.begin()
+            alone.in_cleanups = True
+        super()._callCleanup(function, *args, **kwargs)  # type: ignore[misc]
+
+    def _aiounit_phase(self) -> None:
+        alone = self._aiounit_alone
+        if alone is not None:
+            alone.begin()
+            alone.in_cleanups = False
 
 
 def _context_of(test: unittest.TestCase) -> contextvars.Context:
@@ -293,37 +323,6 @@ class _Limit:
         self.outcome.success = False
         error = timeout_error(self.test, self.limit, cancelled)
         _addError(self.outcome.result, self.test, (type(error), error, None))
-
-
-def timeout_error(
-    test: unittest.TestCase, limit: float | None, cancelled: BaseException | None
-) -> TestTimeoutError:
-    """Build the error reported for a test that ran past *limit* seconds."""
-    where = _user_frame(cancelled.__traceback__) if cancelled is not None else None
-    message = f"{test} did not finish within {limit:g} s"
-    if where is not None:
-        message += f"; it was waiting at {where}"
-    error = TestTimeoutError(message)
-    # The cancellation's traceback runs down to the await the test was stuck in.
-    error.__cause__ = cancelled
-    error.__suppress_context__ = True
-    return error
-
-
-def _user_frame(tb: TracebackType | None) -> str | None:
-    """The innermost frame of *tb* that is neither asyncio's nor unittest's nor ours."""
-    found = None
-    while tb is not None:
-        frame = tb.tb_frame
-        if not _is_framework(frame):
-            found = f"{frame.f_code.co_filename}:{tb.tb_lineno} in {frame.f_code.co_name}"
-        tb = tb.tb_next
-    return found
-
-
-def _is_framework(frame: FrameType) -> bool:
-    g = frame.f_globals
-    return "__unittest" in g or g.get("__name__", "").startswith("asyncio")
 
 
 _NO_OP = frozenset(
