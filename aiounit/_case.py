@@ -119,26 +119,47 @@ def _context_of(test: unittest.TestCase) -> contextvars.Context:
     return ctx
 
 
-def _cancel_requested() -> bool:
-    try:
-        task = asyncio.current_task()
-    except RuntimeError:
-        return False
-    return task is not None and task.cancelling() > 0
-
-
 class _AsyncOutcome(_Outcome):  # type: ignore[misc]
-    """unittest's ``_Outcome``, except that our own cancellation passes through.
+    """unittest's ``_Outcome``, except that aiounit's own cancellation passes through.
 
     The stdlib part executor records any ``BaseException`` but KeyboardInterrupt
-    as an error.  A timeout or a cancelled group cancels the test's task; that
-    ``CancelledError`` must reach ``asyncio.timeout`` (or the task) instead.  A
-    ``CancelledError`` the test raised by itself, with nobody cancelling its task,
-    is still an error of the test, as in the stdlib.  Checked on 3.11-3.13.
+    as an error.  A cancellation aiounit sent (the part's timeout expired, the
+    run is stopping, the test was given up on) must reach ``asyncio.timeout`` or
+    the task instead.  Any other ``CancelledError`` (the test cancelled its own
+    task, a peer cancelled it, it awaited something cancelled) is an error of
+    the test, as in the stdlib, where each part has a task of its own: the
+    cancellation requests are withdrawn (``uncancel``) so that the test's next
+    parts run normally, and a peer that cancelled it is named in a note.
     """
 
     success: bool
     expectedFailure: OptExcInfo | None
+    part: _Limit | None = None
+    member: Any = None
+
+    def ours(self) -> bool:
+        """Whether the cancellation being raised was sent by aiounit."""
+        part = self.part
+        cm = part._cm if part is not None else None
+        if cm is not None and cm.expired():
+            return True
+        member = self.member
+        return member is not None and bool(member.sent_cancel())
+
+    def disown(self, exc: BaseException) -> None:
+        """*exc*, a cancellation aiounit did not send, becomes the test's error."""
+        task = asyncio.current_task()
+        if task is None:
+            return
+        by = getattr(task, "aiounit_cancelled_by", None)
+        if by is not None:
+            task.aiounit_cancelled_by = None  # type: ignore[attr-defined]
+            if by is not self.member:
+                exc.add_note(
+                    f"aiounit: another test of the group cancelled this test's task: {by.test}"
+                )
+        while task.cancelling():
+            task.uncancel()
 
     @contextlib.contextmanager
     def testPartExecutor(self, test_case: Any, subTest: bool = False) -> Iterator[None]:
@@ -154,9 +175,11 @@ class _AsyncOutcome(_Outcome):  # type: ignore[misc]
         except _ShouldStop:
             pass
         except BaseException as exc:
-            if isinstance(exc, asyncio.CancelledError) and _cancel_requested():
-                self.success = False
-                raise
+            if isinstance(exc, asyncio.CancelledError):
+                if self.ours():
+                    self.success = False
+                    raise
+                self.disown(exc)
             if isinstance(exc, GeneratorExit):
                 # The test's coroutine is being closed (a test given up on,
                 # collected later): run nothing more of it.
@@ -219,7 +242,8 @@ async def run_case(
         try:
             test._outcome = outcome  # type: ignore[attr-defined]
             set_up = False
-            part = _Limit(limit, test, outcome, member)
+            part = outcome.part = _Limit(limit, test, outcome, member)
+            outcome.member = member
             async with part:
                 with outcome.testPartExecutor(test):
                     await _call_set_up(test)
@@ -237,7 +261,8 @@ async def run_case(
                 async with part:
                     await _do_cleanups(test, outcome)
             if member is not None:
-                await member.settle(test, outcome)
+                with outcome.testPartExecutor(test):
+                    await member.settle(test, outcome)
             _add_duration(test, result, time.perf_counter() - start_time)
 
             if outcome.success:
@@ -294,6 +319,14 @@ class _Limit:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> bool:
+        if exc_type is asyncio.CancelledError and not self.outcome.ours():
+            # Not ours and not caught by a part (it came between two): still
+            # the test's error, and its later parts still run.
+            assert exc is not None
+            self.outcome.disown(exc)
+            self.outcome.success = False
+            _addError(self.outcome.result, self.test, (exc_type, exc, tb))
+            exc_type = exc = tb = None
         cm, self._cm = self._cm, None
         if cm is not None:
             if self.member is not None:
@@ -339,7 +372,7 @@ async def _call_set_up(test: unittest.TestCase) -> None:
     test.setUp()
     async_set_up = getattr(test, "asyncSetUp", None)
     if _overridden(async_set_up):
-        await _call_maybe_async(async_set_up)
+        await _call_async(async_set_up)
 
 
 async def _call_test_method(
@@ -370,7 +403,7 @@ def _caller_level() -> int:
 async def _call_tear_down(test: unittest.TestCase) -> None:
     async_tear_down = getattr(test, "asyncTearDown", None)
     if _overridden(async_tear_down):
-        await _call_maybe_async(async_tear_down)
+        await _call_async(async_tear_down)
     test.tearDown()
 
 
@@ -381,11 +414,25 @@ async def _do_cleanups(test: unittest.TestCase, outcome: _Outcome) -> None:
             await _call_maybe_async(function, *args, **kwargs)
 
 
+async def _call_async(func: Callable[..., Any]) -> Any:
+    # IsolatedAsyncioTestCase._callAsync, for asyncSetUp and asyncTearDown.
+    if not is_coroutine_function(func):
+        msg = f"{func!r} is not an async function"
+        raise AssertionError(msg)
+    return await _call_maybe_async(func)
+
+
 async def _call_maybe_async(func: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
     # IsolatedAsyncioTestCase._callMaybeAsync: only coroutine functions are
     # awaited; a sync callable that returns an awaitable gets its value returned.
     if is_coroutine_function(func):
-        return await func(*args, **kwargs)
+        value = await func(*args, **kwargs)
+        # The stdlib runs each async part in a Runner.run() of its own, which
+        # returns only after the loop ran what the part made ready (a task it
+        # cancelled runs its cleanup): two turns, before the next part starts.
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        return value
     return func(*args, **kwargs)
 
 

@@ -45,6 +45,7 @@ class Member:
     __slots__ = (
         "_group",
         "_stop_sent",
+        "has_slot",
         "_watch",
         "abandoned",
         "blocked",
@@ -67,7 +68,11 @@ class Member:
         self.test = test
         self.limit = limit
         self.task: asyncio.Task[Any] | None = None
-        self.spawned: list[asyncio.Task[Any]] = []
+        # Tasks the test created that still matter: running, or done with an
+        # exception nobody may have retrieved yet (an ordered set).  Others are
+        # dropped when they end, so that their frames and the test's objects
+        # they hold do not live on until the test is settled.
+        self.spawned: dict[asyncio.Task[Any], None] = {}
         self.out: io.StringIO | None = None
         self.err: io.StringIO | None = None
         self.loop_errors: list[tuple[Any, BaseException, Any]] = []
@@ -77,6 +82,7 @@ class Member:
         self.stopping = False
         self.finished = False
         self.abandoned = False
+        self.has_slot = False
         self._stop_sent = False
         self._watch: asyncio.TimerHandle | None = None
         self._group: _Group | None = None
@@ -97,6 +103,10 @@ class Member:
         if self._watch is not None:
             self._watch.cancel()
             self._watch = None
+
+    def sent_cancel(self) -> bool:
+        """Whether aiounit cancelled this test: the run stops, or it was given up on."""
+        return self._stop_sent or self.abandoned
 
     def take_stop(self) -> bool:
         """Consume the cancellation that stopping the run sent to this test."""
@@ -164,18 +174,53 @@ class Member:
             self.notes.append(message)
 
 
-if sys.version_info >= (3, 13):
+class _Task(asyncio.Task):  # type: ignore[type-arg]
+    """The tasks of a group's loop.
 
-    class _Task(asyncio.Task):  # type: ignore[type-arg]
-        """3.13's create_task calls set_name(None) on a factory's task, naming it
-        "None"; keep the generated "Task-N" name instead."""
+    ``cancel`` remembers which test asked (so that a test cancelled by a peer
+    is told who did it), and refuses tests that cancel the group's own task
+    (``for t in asyncio.all_tasks(): t.cancel()``, a common shutdown helper):
+    the machinery that reports every test must not die with them.
+    """
+
+    aiounit_cancelled_by: Member | None = None
+    aiounit_immune = False
+
+    def cancel(self, msg: Any = None) -> bool:
+        by = CURRENT.get()
+        if by is not None:
+            if self.aiounit_immune:
+                return False
+            self.aiounit_cancelled_by = by
+        return super().cancel(msg)
+
+    if sys.version_info >= (3, 13):
 
         def set_name(self, value: object) -> None:
+            # 3.13's create_task calls set_name(None) on a factory's task,
+            # naming it "None"; keep the generated "Task-N" name instead.
             if value is not None:
                 super().set_name(value)
 
-else:
-    _Task = asyncio.Task
+
+_OUTCOMES = frozenset(
+    ("addSuccess", "addError", "addFailure", "addSkip", "addExpectedFailure", "addUnexpectedSuccess")
+)
+
+
+def _complete(recorder: Recorder, test: unittest.TestCase, add: Callable[[Any], None]) -> None:
+    """Make *recorder* hold one whole report of *test*: ``startTest``, an outcome
+    (*add* adds one if none was recorded), ``stopTest``, whatever escaped."""
+    calls = recorder.calls
+    if not any(name == "startTest" for name, _ in calls):
+        calls.insert(0, ("startTest", (test,)))
+    while calls and calls[-1][0] in ("stopTest", "_aiounit_elapsed"):
+        calls.pop()
+    if not any(
+        name in _OUTCOMES or (name == "addSubTest" and args[2] is not None) for name, args in calls
+    ):
+        add(recorder)
+    recorder.stopTest(test)
 
 
 def _describe(task: asyncio.Task[Any]) -> str:
@@ -244,6 +289,7 @@ class _Group:
         self.replay_errors: list[BaseException] = []
         self.loop: asyncio.AbstractEventLoop = None  # type: ignore[assignment]
         self.watchdog: Watchdog | None = None
+        self.slots: asyncio.Semaphore | None = None
 
     # -- the loop -------------------------------------------------------------------
 
@@ -317,8 +363,11 @@ class _Group:
         # destroyed pending tasks, which is the truth.
 
     async def _main(self) -> None:
+        main = asyncio.current_task()
+        assert isinstance(main, _Task)
+        main.aiounit_immune = True
         self.all_done = asyncio.Event()
-        slots = asyncio.Semaphore(self.cap) if self.cap else None
+        slots = self.slots = asyncio.Semaphore(self.cap) if self.cap else None
         self.outstanding = 1  # held by this loop until every member has started
         if self.watchdog is not None:
             self.watchdog.beat()
@@ -331,25 +380,39 @@ class _Group:
                 # Take the slot before creating the task, so that a capped group
                 # of 10 000 tests does not hold 10 000 waiting coroutines.
                 await slots.acquire()
+                member.has_slot = True
                 if self.stopping or self.result.shouldStop:
-                    slots.release()
+                    self._release_slot(member)
                     break
             member._group = self
             self.outstanding += 1
             member.task = self.loop.create_task(
-                self._run_member(member, slots), context=_context_of(member.test)
+                self._run_member(member), context=_context_of(member.test)
             )
             self.owners[member.task] = member
             self.running.add(member)
         self._member_done()
-        await self.all_done.wait()
+        while not self.all_done.is_set():
+            try:
+                await self.all_done.wait()
+            except asyncio.CancelledError:
+                # Not from a test (they are refused) nor from aiounit: from
+                # code outside any test; the group still reports everyone.
+                main.uncancel()
+
+    def _release_slot(self, member: Member) -> None:
+        """Give *member*'s max_concurrency slot back, once: when it ends or is given up on."""
+        if member.has_slot:
+            member.has_slot = False
+            assert self.slots is not None
+            self.slots.release()
 
     def _member_done(self) -> None:
         self.outstanding -= 1
         if self.outstanding == 0 and self.all_done is not None:
             self.all_done.set()
 
-    async def _run_member(self, member: Member, slots: asyncio.Semaphore | None) -> None:
+    async def _run_member(self, member: Member) -> None:
         test = member.test
         member.started = True
         CURRENT.set(member)
@@ -369,25 +432,35 @@ class _Group:
                 )
             else:
                 await self._run_sync_case(member, recorder)
-        except asyncio.CancelledError:
-            if not member.take_stop() and not member.abandoned:
-                raise
+        except asyncio.CancelledError as exc:
+            # A member is always reported exactly once, whatever cancelled it.
+            if member.take_stop():
+                _complete(recorder, test, lambda r: unittest.case._addSkip(r, test, member.stop_reason))  # type: ignore[attr-defined]
+            elif not member.abandoned:
+                # A cancellation aiounit did not send, outside every part.
+                task = asyncio.current_task()
+                by = getattr(task, "aiounit_cancelled_by", None)
+                if by is not None and by is not member:
+                    exc.add_note(f"aiounit: another test of the group cancelled this test's task: {by.test}")
+                while task is not None and task.cancelling():
+                    task.uncancel()
+                error = (type(exc), exc, exc.__traceback__)
+                _complete(recorder, test, lambda r: r.addError(test, error))
         except Exception:
             # Not the test's error (run_case records those): ours, or the
             # watchdog's interrupt landing between two parts.  Charge it to the
             # test rather than lose the test or the group.
-            recorder.addError(test, sys.exc_info())
-            recorder.stopTest(test)
+            error = sys.exc_info()
+            _complete(recorder, test, lambda r: r.addError(test, error))
         finally:
             member.finished = True
             self.running.discard(member)
             if not member.abandoned:
                 for task in member.spawned:
                     self.owners.pop(task, None)
-                member.spawned = []
+                member.spawned = {}
                 self.owners.pop(member.task, None)  # type: ignore[arg-type]
-            if slots is not None:
-                slots.release()
+            self._release_slot(member)
             if not member.abandoned:
                 self._replay(member, recorder)
                 self._member_done()
@@ -462,6 +535,7 @@ class _Group:
             return
         member.abandoned = True
         self.running.discard(member)
+        self._release_slot(member)
         self.given_up.update(map(id, [member.task, *member.spawned]))
         test = member.test
         grace = self.config.grace
@@ -497,9 +571,29 @@ class _Group:
         task = _Task(coro, loop=loop, **kwargs)
         member = CURRENT.get()
         if member is not None and not member.finished:
-            member.spawned.append(task)
+            member.spawned[task] = None
             self.owners[task] = member
+            task.add_done_callback(self._spawned_done)
         return task
+
+    def _spawned_done(self, task: asyncio.Task[Any]) -> None:
+        # (Not task.exception(): that would mark it retrieved.)
+        if not getattr(task, "_log_traceback", False):
+            self._forget(task)
+        else:
+            # Whoever awaits it is woken by a callback after this one: look
+            # again once it has had its turn.
+            self.loop.call_soon(self._spawned_checked, task)
+
+    def _spawned_checked(self, task: asyncio.Task[Any]) -> None:
+        if not getattr(task, "_log_traceback", False):
+            self._forget(task)
+
+    def _forget(self, task: asyncio.Task[Any]) -> None:
+        member = self.owners.get(task)
+        if member is not None and not member.finished and not member.abandoned:
+            del member.spawned[task]
+            del self.owners[task]
 
     def _exception_handler(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
         exc = context.get("exception")
