@@ -87,8 +87,8 @@ class Alone:
     __slots__ = (
         "_interrupt",
         "_restore",
-        "gave_up",
         "deadline",
+        "gave_up",
         "grace",
         "in_cleanups",
         "limit",
@@ -171,7 +171,7 @@ class Alone:
             raise error
 
 
-class Runner(asyncio.Runner):
+class Runner(asyncio.Runner):  # type: ignore[misc]  # final only in typeshed
     """The test's runner: ``Runner.run`` of each async part, bounded by *alone*'s limit.
 
     The stdlib's ``_callAsync``/``_callMaybeAsync`` call it as they call their
@@ -271,10 +271,28 @@ def close_runner(runner: asyncio.Runner, grace: float) -> None:
                         "task": task,
                     }
                 )
-        if any(not task.done() for task in pending):
+        stuck = {id(task) for task in pending if not task.done()}
+        if stuck:
+            _quiet_about(loop, stuck)
             _close_without(runner, loop, grace)
             return
     runner.close()
+
+
+def _quiet_about(loop: asyncio.AbstractEventLoop, stuck: set[int]) -> None:
+    """Drop asyncio's later "Task was destroyed but it is pending!" about tasks
+    already reported as given up on; everything else goes where it went."""
+    previous = loop.get_exception_handler()
+
+    def handler(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        if "exception" not in context and id(context.get("task")) in stuck:
+            return
+        if previous is not None:
+            previous(loop, context)
+        else:
+            loop.default_exception_handler(context)
+
+    loop.set_exception_handler(handler)
 
 
 def _close_without(

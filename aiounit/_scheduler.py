@@ -20,16 +20,16 @@ import asyncio
 import contextlib
 import gc
 import io
-import signal
 import sys
-import threading
 import unittest
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Any, cast
 
 from . import _config
+from ._alone import timeout_error
 from ._capture import CURRENT, captured_output, concurrent_assertions
-from ._case import _context_of, run_case, run_in_thread, timeout_error
+from ._case import _context_of, run_case, run_in_thread
 from ._errors import LeakedTaskError, LoopBlockedError, TestTimeoutError
 from ._report import Recorder, recorder_class
 from ._watchdog import Watchdog
@@ -45,12 +45,12 @@ class Member:
     __slots__ = (
         "_group",
         "_stop_sent",
-        "has_slot",
         "_watch",
         "abandoned",
         "blocked",
         "err",
         "finished",
+        "has_slot",
         "limit",
         "loop_errors",
         "notes",
@@ -194,6 +194,18 @@ class _Task(asyncio.Task):  # type: ignore[type-arg]
             self.aiounit_cancelled_by = by
         return super().cancel(msg)
 
+    def __repr__(self) -> str:
+        # A member's task runs aiounit's coroutine; in the stdlib, the task of
+        # each part runs the test's own: name that one (asyncio puts this repr
+        # in messages such as "got Future attached to a different loop").
+        text = super().__repr__()
+        coro = self.get_coro()
+        user = _user_coroutine(coro)
+        if user is not None and user is not coro:
+            fmt = asyncio.coroutines._format_coroutine  # type: ignore[attr-defined]
+            text = text.replace(fmt(coro), fmt(user), 1)
+        return text
+
     if sys.version_info >= (3, 13):
 
         def set_name(self, value: object) -> None:
@@ -203,8 +215,16 @@ class _Task(asyncio.Task):  # type: ignore[type-arg]
                 super().set_name(value)
 
 
+_add_skip = unittest.case._addSkip  # type: ignore[attr-defined]
 _OUTCOMES = frozenset(
-    ("addSuccess", "addError", "addFailure", "addSkip", "addExpectedFailure", "addUnexpectedSuccess")
+    (
+        "addSuccess",
+        "addError",
+        "addFailure",
+        "addSkip",
+        "addExpectedFailure",
+        "addUnexpectedSuccess",
+    )
 )
 
 
@@ -221,6 +241,21 @@ def _complete(recorder: Recorder, test: unittest.TestCase, add: Callable[[Any], 
     ):
         add(recorder)
     recorder.stopTest(test)
+
+
+_Task.__name__ = _Task.__qualname__ = "Task"  # as asyncio's own tasks show
+
+
+def _user_coroutine(coro: Any) -> Any:
+    """The outermost coroutine in *coro*'s await chain that is not aiounit's."""
+    while coro is not None:
+        frame = getattr(coro, "cr_frame", None)
+        if frame is None:
+            return None
+        if not frame.f_globals.get("__name__", "").startswith("aiounit."):
+            return coro
+        coro = getattr(coro, "cr_await", None)
+    return None
 
 
 def _describe(task: asyncio.Task[Any]) -> str:
@@ -251,7 +286,54 @@ def run_group(
             " call it from sync code"
         )
         raise RuntimeError(msg)
-    _Group(members, result, label, max_concurrency, config, loop_factory).run()
+    members = list(members)
+    for member in [m for m in members if drives_itself(m.test)]:
+        # The stdlib's own lifecycle, with its hooks, at the group's place.
+        if result.shouldStop:
+            return
+        members.remove(member)
+        member.test(result)
+    if members:
+        _Group(members, result, label, max_concurrency, config, loop_factory).run()
+
+
+# The hooks through which a class can change how unittest drives its tests.  A
+# group runs its members' parts itself, so a member whose class overrides one
+# of them runs alone instead, where every hook is called as in the stdlib.
+_DRIVING_HOOKS = (
+    "run",
+    "__call__",
+    "doCleanups",
+    "_callSetUp",
+    "_callTestMethod",
+    "_callTearDown",
+    "_callCleanup",
+    "_callAsync",
+    "_callMaybeAsync",
+    "_setupAsyncioRunner",
+    "_tearDownAsyncioRunner",
+)
+_drives: weakref.WeakKeyDictionary[type, bool] = weakref.WeakKeyDictionary()
+
+
+def drives_itself(test: unittest.TestCase) -> bool:
+    """Whether *test*'s class overrides a hook that drives its lifecycle (``run``,
+    ``doCleanups``, ...): such a test cannot be run as a group member."""
+    cls = type(test)
+    known = _drives.get(cls)
+    if known is None:
+        from ._case import AsyncTestCase
+
+        if not issubclass(cls, unittest.IsolatedAsyncioTestCase):
+            known = False
+        else:
+            stock = (AsyncTestCase, unittest.IsolatedAsyncioTestCase, unittest.TestCase)
+            known = any(
+                getattr(cls, name) not in [base.__dict__.get(name) for base in stock]
+                for name in _DRIVING_HOOKS
+            )
+        _drives[cls] = known
+    return known
 
 
 class _Group:
@@ -435,17 +517,20 @@ class _Group:
         except asyncio.CancelledError as exc:
             # A member is always reported exactly once, whatever cancelled it.
             if member.take_stop():
-                _complete(recorder, test, lambda r: unittest.case._addSkip(r, test, member.stop_reason))  # type: ignore[attr-defined]
+                reason = member.stop_reason
+                _complete(recorder, test, lambda r: _add_skip(r, test, reason))
             elif not member.abandoned:
                 # A cancellation aiounit did not send, outside every part.
                 task = asyncio.current_task()
                 by = getattr(task, "aiounit_cancelled_by", None)
                 if by is not None and by is not member:
-                    exc.add_note(f"aiounit: another test of the group cancelled this test's task: {by.test}")
+                    exc.add_note(
+                        f"aiounit: another test of the group cancelled this test's task: {by.test}"
+                    )
                 while task is not None and task.cancelling():
                     task.uncancel()
-                error = (type(exc), exc, exc.__traceback__)
-                _complete(recorder, test, lambda r: r.addError(test, error))
+                cancelled = (type(exc), exc, exc.__traceback__)
+                _complete(recorder, test, lambda r: r.addError(test, cancelled))
         except Exception:
             # Not the test's error (run_case records those): ours, or the
             # watchdog's interrupt landing between two parts.  Charge it to the
@@ -644,18 +729,3 @@ class _Group:
 
     def member_of(self, task: asyncio.Task[Any] | None) -> Member | None:
         return self.owners.get(task) if task is not None else None
-
-
-def install_interrupt(handler: Callable[[], None]) -> Callable[[], None] | None:
-    """Let the watchdog raise into a loop blocked in the main thread (POSIX only)."""
-    if threading.current_thread() is not threading.main_thread() or not hasattr(
-        signal, "pthread_kill"
-    ):
-        return None
-    signum = signal.SIGUSR2
-    previous = signal.signal(signum, lambda _signum, _frame: handler())
-
-    def restore() -> None:
-        signal.signal(signum, previous)
-
-    return restore

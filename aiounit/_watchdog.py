@@ -83,7 +83,7 @@ class Watchdog:
         self._restore_signal: Any = None
 
     def __enter__(self) -> Watchdog:
-        from ._scheduler import install_interrupt
+        from ._alone import install_interrupt
 
         self._restore_signal = install_interrupt(self._raise_pending)
         self._thread.start()
