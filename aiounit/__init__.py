@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ._case import AsyncTestCase
 from ._errors import LeakedTaskError, LoopBlockedError, TestTimeoutError, WorkerCrashedError
+from ._fixtures import addAsyncModuleCleanup, enterAsyncModuleContext
 from ._loader import TestLoader, defaultTestLoader, load_tests
 from ._main import TestProgram, main
 from ._marks import group, timeout
@@ -25,7 +26,9 @@ __all__ = (
     "TextTestRunner",
     "WorkerCrashedError",
     "__version__",
+    "addAsyncModuleCleanup",
     "defaultTestLoader",
+    "enterAsyncModuleContext",
     "group",
     "load_tests",
     "main",

@@ -13,29 +13,33 @@ import unittest
 import warnings
 from collections.abc import Callable, Iterator
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeGuard, TypeVar
 from unittest.case import SkipTest, _addError, _addSkip, _Outcome, _ShouldStop  # type: ignore[attr-defined]
 
 from . import _alone, _config
 from ._alone import is_framework as _is_framework
 from ._alone import strip_own_frames, timeout_error
+from ._fixtures import ClassFixtures, needs_scope, run_test
 from ._marks import check_timeout, group_mark_of, is_coroutine_function, timeout_of
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any, TypeGuard, TypeVar
+
+    _T = TypeVar("_T")
     from _typeshed import OptExcInfo
 
 __unittest = True
 
-_T = TypeVar("_T")
 
-
-class AsyncTestCase(unittest.IsolatedAsyncioTestCase):
+class AsyncTestCase(ClassFixtures, unittest.IsolatedAsyncioTestCase):
     """An ``IsolatedAsyncioTestCase`` whose tests can run concurrently in groups.
 
     Mark tests with ``@aiounit.group(...)`` to run them together on one event
     loop; everything else behaves exactly as in ``IsolatedAsyncioTestCase``.
     Run on its own (by any suite or runner), a test gets a fresh event loop,
-    like the stdlib, bounded by its ``timeout``.
+    like the stdlib, bounded by its ``timeout``; in a class with async class
+    fixtures (``asyncSetUpClass``) or a module with async module fixtures, it
+    runs on that class's (module's) loop instead.
 
     Attributes:
         timeout: default per-test limit in seconds, or None for no limit.
@@ -48,6 +52,13 @@ class AsyncTestCase(unittest.IsolatedAsyncioTestCase):
         super().__init_subclass__(**kwargs)
         if "timeout" in cls.__dict__:
             check_timeout(cls.__dict__["timeout"], f"{cls.__qualname__}.timeout")
+
+    def run(self, result: unittest.TestResult | None = None) -> unittest.TestResult | None:
+        if needs_scope(self):
+            config = _config.current()
+            limit = timeout_of(self, group_mark_of(self), config.timeout)
+            return run_test(self, result, limit)  # on its class's or module's loop
+        return super().run(result)
 
     # Run alone, a test goes through the stdlib's own IsolatedAsyncioTestCase.run
     # (see _alone): these private hooks only add the time limit to it.
@@ -94,6 +105,16 @@ class AsyncTestCase(unittest.IsolatedAsyncioTestCase):
             # installs and removes a SIGINT handler, about 0.3 ms).
             return self._asyncioRunner.get_loop().run_until_complete(_no_op())
         return super()._callAsync(func, *args, **kwargs)  # type: ignore[misc]
+
+    def _callTestMethod(self, method: Callable[[], Any]) -> None:
+        # The stdlib's, with the warning pointed at the caller of run() through
+        # however many frames (its fixed stacklevel counts on no run() override).
+        if self._callMaybeAsync(method) is not None:
+            warnings.warn(
+                f"It is deprecated to return a value that is not None from a test case ({method})",
+                DeprecationWarning,
+                stacklevel=_caller_level(),
+            )
 
     def _callMaybeAsync(self, func: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
         try:
@@ -408,7 +429,9 @@ def _caller_level() -> int:
     """The stacklevel of the first frame outside unittest, asyncio and aiounit
     (as the stdlib's warning points past its own frames)."""
     level, frame = 1, sys._getframe(1)
-    while frame is not None and _is_framework(frame):
+    while frame is not None and (
+        _is_framework(frame) or frame.f_globals.get("__name__") == "unittest.async_case"
+    ):
         level += 1
         frame = frame.f_back  # type: ignore[assignment]
     return level

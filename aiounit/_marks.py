@@ -9,11 +9,15 @@ import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import FunctionType
-from typing import Any, Final, TypeVar, cast
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Final, TypeVar
+
+    _T = TypeVar("_T")
 
 __unittest = True
 
-_T = TypeVar("_T")
 
 GROUP_ATTR: Final = "__aiounit_group__"
 TIMEOUT_ATTR: Final = "__aiounit_timeout__"
@@ -206,12 +210,12 @@ def _find_group_mark(cls: type, name: str) -> GroupMark | None:
     mark: GroupMark | None = getattr(method, GROUP_ATTR, None)
     if mark is not None:
         return mark
-    mark = cast("GroupMark | None", getattr(cls, GROUP_ATTR, None))
-    if mark is None:
+    class_mark: GroupMark | None = getattr(cls, GROUP_ATTR, None)
+    if class_mark is None:
         return None
     if issubclass(cls, unittest.IsolatedAsyncioTestCase) and not (is_coroutine_function(method)):
         return None
-    return mark
+    return class_mark
 
 
 def timeout_of(
@@ -229,6 +233,11 @@ def timeout_of(
         return limit  # type: ignore[return-value]
     if mark is not None and mark.timeout is not UNSET:
         return mark.timeout  # type: ignore[return-value]
+    return class_timeout(cls, default)
+
+
+def class_timeout(cls: type, default: float | None) -> float | None:
+    """The limit a class's ``timeout`` attribute sets, else *default*."""
     for klass in cls.__mro__:
         if "timeout" in klass.__dict__:
             if klass.__dict__.get("__aiounit_default_timeout__", False):

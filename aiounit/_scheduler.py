@@ -24,15 +24,18 @@ import sys
 import unittest
 import weakref
 from collections.abc import Callable, Sequence
-from typing import Any, cast
 
-from . import _config
+from . import _config, _scope
 from ._alone import timeout_error
 from ._capture import CURRENT, captured_output, concurrent_assertions
 from ._case import _context_of, run_case, run_in_thread
 from ._errors import LeakedTaskError, LoopBlockedError, TestTimeoutError
 from ._report import Recorder, recorder_class
 from ._watchdog import Watchdog
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __unittest = True
 
@@ -274,8 +277,13 @@ def run_group(
     max_concurrency: int | None,
     config: _config.Config,
     loop_factory: Callable[[], asyncio.AbstractEventLoop] | None = None,
+    loop: asyncio.AbstractEventLoop | None = None,
 ) -> None:
-    """Run *members* concurrently on a new event loop; report each to *result*."""
+    """Run *members* concurrently on a new event loop; report each to *result*.
+
+    With *loop* (a loop scope's, see ``_scope``), run them on that loop and
+    leave it open, with the tasks the group did not start still running.
+    """
     try:
         asyncio.get_running_loop()
     except RuntimeError:
@@ -294,7 +302,9 @@ def run_group(
         members.remove(member)
         member.test(result)
     if members:
-        _Group(members, result, label, max_concurrency, config, loop_factory).run()
+        group = _Group(members, result, label, max_concurrency, config, loop_factory)
+        group.shared_loop = loop
+        group.run()
 
 
 # The hooks through which a class can change how unittest drives its tests.  A
@@ -372,6 +382,10 @@ class _Group:
         self.loop: asyncio.AbstractEventLoop = None  # type: ignore[assignment]
         self.watchdog: Watchdog | None = None
         self.slots: asyncio.Semaphore | None = None
+        # A loop scope's loop: its fixtures' tasks outlive the group.
+        self.shared_loop: asyncio.AbstractEventLoop | None = None
+        self.started_tasks: list[asyncio.Task[Any]] = []
+        self.base_factory: Any = None
 
     # -- the loop -------------------------------------------------------------------
 
@@ -389,9 +403,13 @@ class _Group:
                 gc.unfreeze()
 
     def _run(self) -> None:
-        loop = self.loop = (self.loop_factory or asyncio.new_event_loop)()
-        if self.config.debug is not None:
+        shared = self.shared_loop
+        loop = self.loop = shared or (self.loop_factory or asyncio.new_event_loop)()
+        if self.config.debug is not None and shared is None:
             loop.set_debug(self.config.debug)
+        if shared is not None:
+            saved = loop.get_exception_handler(), loop.get_task_factory()
+            self.base_factory = _scope.task_factory_of(loop)
         asyncio.set_event_loop(loop)
         loop.set_exception_handler(self._exception_handler)
         loop.set_task_factory(self._task_factory)
@@ -420,8 +438,12 @@ class _Group:
                     self._shut_down(loop)
         finally:
             loop.stop = real_stop  # type: ignore[method-assign]
-            asyncio.set_event_loop(None)
-            loop.close()
+            if shared is not None:
+                loop.set_exception_handler(saved[0])
+                loop.set_task_factory(saved[1])
+            else:
+                asyncio.set_event_loop(None)
+                loop.close()
         for exc_info in self.group_errors:
             holder = unittest.suite._ErrorHolder(f"event loop of {self.label}")  # type: ignore[attr-defined]
             self.result.addError(holder, exc_info)
@@ -432,12 +454,19 @@ class _Group:
 
     def _shut_down(self, loop: asyncio.AbstractEventLoop) -> None:
         """Cancel what is left, wait a bounded time for it, and let the loop go."""
-        pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+        if self.shared_loop is not None:
+            # Only what the group started: the scope's fixture tasks go on.
+            started = [m.task for m in self.members if m.task is not None]
+            pending = [t for t in [*started, *self.started_tasks] if not t.done()]
+        else:
+            pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
         for task in pending:
             task.cancel()
         grace = self.config.grace
         if pending:
             loop.run_until_complete(asyncio.wait(pending, timeout=grace))
+        if self.shared_loop is not None:
+            return  # the scope shuts its async generators down when it ends
         with contextlib.suppress(TimeoutError):
             loop.run_until_complete(asyncio.wait_for(loop.shutdown_asyncgens(), grace))
         # Members still pending here ignored every cancellation; they were
@@ -446,8 +475,9 @@ class _Group:
 
     async def _main(self) -> None:
         main = asyncio.current_task()
-        assert isinstance(main, _Task)
-        main.aiounit_immune = True
+        assert main is not None
+        if isinstance(main, _Task):
+            main.aiounit_immune = True
         self.all_done = asyncio.Event()
         slots = self.slots = asyncio.Semaphore(self.cap) if self.cap else None
         self.outstanding = 1  # held by this loop until every member has started
@@ -507,7 +537,7 @@ class _Group:
             if isinstance(test, unittest.IsolatedAsyncioTestCase):
                 await run_case(
                     test,
-                    cast(unittest.TestResult, recorder),  # it stands in for the result
+                    recorder,  # type: ignore[arg-type]  # it stands in for the result
                     member.limit,
                     threaded=True,
                     member=member,
@@ -653,8 +683,14 @@ class _Group:
     def _task_factory(
         self, loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any
     ) -> asyncio.Task[Any]:
-        task = _Task(coro, loop=loop, **kwargs)
+        task: asyncio.Task[Any]
+        if self.base_factory is not None:
+            task = self.base_factory(loop, coro, **kwargs)  # a scope tracks its fixtures' tasks
+        else:
+            task = _Task(coro, loop=loop, **kwargs)
         member = CURRENT.get()
+        if member is not None and self.shared_loop is not None:
+            self.started_tasks.append(task)
         if member is not None and not member.finished:
             member.spawned[task] = None
             self.owners[task] = member
