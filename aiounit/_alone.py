@@ -263,7 +263,13 @@ def close_runner(runner: asyncio.Runner, grace: float) -> None:
             task.cancel()
         loop.run_until_complete(asyncio.wait(pending, timeout=grace))
         for task in pending:
-            if task.done() and not task.cancelled() and task.exception() is not None:
+            if (
+                task.done()
+                and not task.cancelled()
+                and task.exception() is not None
+                # a part given up on that ended after all: already reported
+                and not isinstance(task.exception(), TestTimeoutError)
+            ):
                 loop.call_exception_handler(
                     {
                         "message": "unhandled exception during asyncio.run() shutdown",

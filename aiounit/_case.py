@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 import traceback
+import types
 import unittest
 import warnings
 from collections.abc import Callable, Iterator
@@ -61,7 +62,9 @@ class AsyncTestCase(ClassFixtures, unittest.IsolatedAsyncioTestCase):
         return super().run(result)
 
     # Run alone, a test goes through the stdlib's own IsolatedAsyncioTestCase.run
-    # (see _alone): these private hooks only add the time limit to it.
+    # (see _alone): these private hooks only add the time limit to it.  They
+    # call the stdlib's by name, not through super(), so that bound_alone()
+    # can lend them to a plain IsolatedAsyncioTestCase too.
     _aiounit_alone: _alone.Alone | None = None
 
     def _setupAsyncioRunner(self) -> None:
@@ -85,7 +88,7 @@ class AsyncTestCase(ClassFixtures, unittest.IsolatedAsyncioTestCase):
     def _callSetUp(self) -> None:
         self._aiounit_phase()
         try:
-            super()._callSetUp()  # type: ignore[misc]
+            _IATC._callSetUp(self)  # type: ignore[attr-defined]
         except BaseException as exc:
             strip_own_frames(exc)  # an interrupt's signal handler
             raise
@@ -93,7 +96,7 @@ class AsyncTestCase(ClassFixtures, unittest.IsolatedAsyncioTestCase):
     def _callTearDown(self) -> None:
         self._aiounit_phase()
         try:
-            super()._callTearDown()  # type: ignore[misc]
+            _IATC._callTearDown(self)  # type: ignore[attr-defined]
         except BaseException as exc:
             strip_own_frames(exc)
             raise
@@ -104,7 +107,7 @@ class AsyncTestCase(ClassFixtures, unittest.IsolatedAsyncioTestCase):
             # as its Runner.run() gives them, without that call's cost (it
             # installs and removes a SIGINT handler, about 0.3 ms).
             return self._asyncioRunner.get_loop().run_until_complete(_no_op())
-        return super()._callAsync(func, *args, **kwargs)  # type: ignore[misc]
+        return _IATC._callAsync(self, func, *args, **kwargs)  # type: ignore[attr-defined]
 
     def _callTestMethod(self, method: Callable[[], Any]) -> None:
         # The stdlib's, with the warning pointed at the caller of run() through
@@ -118,7 +121,7 @@ class AsyncTestCase(ClassFixtures, unittest.IsolatedAsyncioTestCase):
 
     def _callMaybeAsync(self, func: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
         try:
-            return super()._callMaybeAsync(func, *args, **kwargs)  # type: ignore[misc]
+            return _IATC._callMaybeAsync(self, func, *args, **kwargs)  # type: ignore[attr-defined]
         except BaseException as exc:
             strip_own_frames(exc)
             raise
@@ -128,13 +131,46 @@ class AsyncTestCase(ClassFixtures, unittest.IsolatedAsyncioTestCase):
         if alone is not None and not alone.in_cleanups:
             alone.begin()
             alone.in_cleanups = True
-        super()._callCleanup(function, *args, **kwargs)  # type: ignore[misc]
+        _IATC._callCleanup(self, function, *args, **kwargs)  # type: ignore[attr-defined]
 
     def _aiounit_phase(self) -> None:
         alone = self._aiounit_alone
         if alone is not None:
             alone.begin()
             alone.in_cleanups = False
+
+
+_IATC = unittest.IsolatedAsyncioTestCase
+_LENT_HOOKS = (
+    "_setupAsyncioRunner",
+    "_tearDownAsyncioRunner",
+    "_callSetUp",
+    "_callTearDown",
+    "_callTestMethod",
+    "_callAsync",
+    "_callMaybeAsync",
+    "_callCleanup",
+)
+
+
+def run_bounded(test: unittest.TestCase, result: unittest.TestResult) -> None:
+    """``test(result)``, with the run's time limit even for a plain
+    ``IsolatedAsyncioTestCase``: the hooks its class does not override are
+    lent AsyncTestCase's for this run (a group member that must run alone)."""
+    if isinstance(test, AsyncTestCase) or not isinstance(test, _IATC):
+        test(result)
+        return
+    lent = [
+        name for name in _LENT_HOOKS if getattr(type(test), name) is getattr(_IATC, name, None)
+    ]
+    for name in (*lent, "_aiounit_phase"):
+        setattr(test, name, types.MethodType(getattr(AsyncTestCase, name), test))
+    test._aiounit_alone = None  # type: ignore[attr-defined]
+    try:
+        test(result)
+    finally:
+        for name in (*lent, "_aiounit_phase", "_aiounit_alone"):
+            test.__dict__.pop(name, None)
 
 
 def _context_of(test: unittest.TestCase) -> contextvars.Context:

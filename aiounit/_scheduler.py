@@ -28,7 +28,7 @@ from collections.abc import Callable, Sequence
 from . import _config, _scope
 from ._alone import timeout_error
 from ._capture import CURRENT, captured_output, concurrent_assertions
-from ._case import _context_of, run_case, run_in_thread
+from ._case import _context_of, run_bounded, run_case, run_in_thread
 from ._errors import LeakedTaskError, LoopBlockedError, TestTimeoutError
 from ._report import Recorder, recorder_class
 from ._watchdog import Watchdog
@@ -300,7 +300,7 @@ def run_group(
         if result.shouldStop:
             return
         members.remove(member)
-        member.test(result)
+        run_bounded(member.test, result)
     if members:
         group = _Group(members, result, label, max_concurrency, config, loop_factory)
         group.shared_loop = loop

@@ -251,6 +251,31 @@ class TestHooks(unittest.TestCase):
         self.assertEqual(result.testsRun, 2)
         self.assertEqual(log, ["run test_a"])
 
+    def test_member_run_alone_keeps_its_time_limit(self) -> None:
+        """A plain IsolatedAsyncioTestCase member that overrides run() runs alone,
+        still bounded by the run's limit."""
+        release = asyncio.Event()
+        log: list[str] = []
+
+        class Plain(unittest.IsolatedAsyncioTestCase):
+            def run(self, result: Any = None) -> Any:
+                log.append("run")
+                return super().run(result)
+
+            async def test_swallows(self) -> None:
+                for _ in range(20):  # bounded
+                    try:
+                        await asyncio.wait_for(release.wait(), 0.1)
+                        return
+                    except (asyncio.CancelledError, TimeoutError):
+                        pass
+
+        result = run_tests(Plain, result=RawResult(), default_group="class", **FAST)
+        self.assertEqual(log, ["run"])
+        self.assertEqual(len(result.raw), 1, result.raw)
+        self.assertIsInstance(result.raw[0][1], aiounit.TestTimeoutError)
+        self.assertIn("given up on", str(result.raw[0][1]))
+
     def test_sync_async_set_up_is_an_error(self) -> None:
         """``def asyncSetUp`` (not async): "is not an async function", as in the stdlib."""
         messages = {}
