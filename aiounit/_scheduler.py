@@ -178,7 +178,12 @@ class Member:
 
 
 class _Task(asyncio.Task):  # type: ignore[type-arg]
-    """The tasks of a group's loop.
+    """The tasks of a group's loop: owned by their test from their first step on.
+
+    3.14's ``create_task`` hands its keyword arguments to the factory as they
+    are, ``eager_start=True`` included, and an eager task runs its first step
+    inside ``Task.__init__``: *owner* is told of the task before that step, so
+    that what the step does (block the loop, spawn, fail) is charged to its test.
 
     ``cancel`` remembers which test asked (so that a test cancelled by a peer
     is told who did it), and refuses tests that cancel the group's own task
@@ -188,6 +193,17 @@ class _Task(asyncio.Task):  # type: ignore[type-arg]
 
     aiounit_cancelled_by: Member | None = None
     aiounit_immune = False
+
+    def __init__(
+        self,
+        coro: Any,
+        *,
+        owner: Callable[[asyncio.Task[Any]], None] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if owner is not None:
+            owner(self)
+        super().__init__(coro, **kwargs)
 
     def cancel(self, msg: Any = None) -> bool:
         by = CURRENT.get()
@@ -209,7 +225,7 @@ class _Task(asyncio.Task):  # type: ignore[type-arg]
             text = text.replace(fmt(coro), fmt(user), 1)
         return text
 
-    if sys.version_info >= (3, 13):
+    if sys.version_info[:2] == (3, 13):
 
         def set_name(self, value: object) -> None:
             # 3.13's create_task calls set_name(None) on a factory's task,
@@ -368,6 +384,8 @@ class _Group:
         # reported (a worker's, to name the tests a crash interrupted).
         self.announce = getattr(result, "aiounitMemberStarted", None)
         self.tick = getattr(result, "aiounitTick", None)  # the progress line
+        # A -j worker's result streams each member's -b output to the parent.
+        self.make_buffers = getattr(result, "aiounitOutputBuffers", None)
         # The member each running task belongs to: its own task, and the tasks
         # it spawned (kept until it ends, to judge what they did).
         self.owners: dict[asyncio.Task[Any], Member] = {}
@@ -529,7 +547,10 @@ class _Group:
         member.started = True
         CURRENT.set(member)
         if self.capture:
-            member.out, member.err = io.StringIO(), io.StringIO()
+            if self.make_buffers is not None:
+                member.out, member.err = self.make_buffers(test)
+            else:
+                member.out, member.err = io.StringIO(), io.StringIO()
         recorder = self.make_recorder(self.result)
         if self.announce is not None:
             self.announce(test)
@@ -683,17 +704,37 @@ class _Group:
     def _task_factory(
         self, loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any
     ) -> asyncio.Task[Any]:
-        task: asyncio.Task[Any]
-        if self.base_factory is not None:
-            task = self.base_factory(loop, coro, **kwargs)  # a scope tracks its fixtures' tasks
-        else:
-            task = _Task(coro, loop=loop, **kwargs)
         member = CURRENT.get()
+        base = self.base_factory  # on a scope's loop: it tracks its fixtures' tasks
+        task: asyncio.Task[Any]
+        if member is None or member.finished:
+            if base is not None:
+                task = base(loop, coro, **kwargs)
+            else:
+                task = _Task(coro, loop=loop, **kwargs)
+        else:
+            made: list[asyncio.Task[Any]] = []
+
+            def own(task: asyncio.Task[Any]) -> None:
+                made.append(task)
+                member.spawned[task] = None
+                self.owners[task] = member
+
+            try:
+                if base is not None:
+                    task = base(loop, coro, owner=own, **kwargs)
+                else:
+                    task = _Task(coro, loop=loop, owner=own, **kwargs)
+            except BaseException:
+                # Not a task after all (a bad argument), or its eager first step
+                # raised through create_task, to the test that called it.
+                for made_task in made:
+                    member.spawned.pop(made_task, None)
+                    self.owners.pop(made_task, None)
+                raise
         if member is not None and self.shared_loop is not None:
             self.started_tasks.append(task)
         if member is not None and not member.finished:
-            member.spawned[task] = None
-            self.owners[task] = member
             task.add_done_callback(self._spawned_done)
         return task
 

@@ -68,7 +68,10 @@ SCENARIOS = {
 }
 FLAT_NS = (1000, 5000, 10000)
 FLAT_NS_QUICK = (200, 1000, 2000)
-ALL_NAMES = (*SCENARIOS, "flat", "import")
+# jobs: modules x tests per module, each test burning this much CPU; serial vs -j 2.
+JOBS = (8, 20, 0.05)
+JOBS_QUICK = (4, 10, 0.05)
+ALL_NAMES = (*SCENARIOS, "flat", "jobs", "import")
 
 SYSTEMS = ("unittest", "aiounit", "pytest-asyncio-concurrent", "pytest-asyncio-cooperative")
 
@@ -132,6 +135,19 @@ def generate(system: str, kind: str, n: int, grouped: bool) -> str:
         arg = "fx"
     for i in range(n):
         lines += [mark, f"async def test_{i:05d}({arg}):", f"    {body}", "", ""]
+    return "\n".join(lines)
+
+
+def generate_cpu(module: int, n: int, seconds: float) -> str:
+    """A module of *n* aiounit tests that each burn *seconds* of CPU (process time)."""
+    lines = ["import time", "", "import aiounit", "", "",
+             "def burn(seconds):",
+             "    end = time.process_time() + seconds",
+             "    while time.process_time() < end:",
+             "        pass", "", "",
+             f"class TestCpu{module}(aiounit.AsyncTestCase):"]
+    for i in range(n):
+        lines += [f"    async def test_{i:03d}(self):", f"        burn({seconds})", ""]
     return "\n".join(lines)
 
 
@@ -371,6 +387,53 @@ class Bench:
             self.measure(interp, "flat", "aiounit", "trivial", n, True, 0.0,
                          repeat=max(5, self.args.repeat))
 
+    def jobs(self, interp: Interp) -> None:
+        """CPU-bound tests in several modules: aiounit in one process, then with -j 2.
+
+        Each test burns CPU time (not wall time), so the figures show what the
+        workers win on the cores the machine gives them; the load average
+        before and after each run is recorded, since other processes take cores.
+        """
+        if "aiounit" not in interp.systems:
+            return
+        modules, per, seconds = JOBS_QUICK if self.args.quick else JOBS
+        n = modules * per
+        d = self.workdir / f"aiounit-cpu-{modules}x{per}"
+        if d not in self.made:
+            d.mkdir(parents=True, exist_ok=True)
+            for m in range(modules):
+                (d / f"test_cpu{m}.py").write_text(generate_cpu(m, per, seconds))
+            self.made.add(d)
+        if (interp.path, d) not in self.compiled:
+            self.compiled.add((interp.path, d))
+            subprocess.run([interp.path, "-m", "compileall", "-q", str(d)], cwd=d,
+                           env=self.env, stdout=subprocess.DEVNULL, check=False)
+        for system, extra in (("aiounit", []), ("aiounit -j 2", ["-j", "2"])):
+            argv = [interp.path, "-m", "aiounit", *extra]
+            runs: list[tuple[Run, float, float]] = []
+            repeat = max(3, self.args.repeat)
+            for i in range(repeat):
+                self.log(f"  {'jobs':<22} N={n:<6} {system:<27} run {i + 1}/{repeat}")
+                before = os.getloadavg()[0]
+                run = run_child(argv, d, self.env, timeout=self.args.child_timeout + 3 * n * seconds)
+                after = os.getloadavg()[0]
+                if run.ok and tests_ran("aiounit", run.output_tail) != n:
+                    run.ok = False
+                runs.append((run, before, after))
+                if not run.ok:
+                    self.log(f"    FAILED: exit {run.rc}; output tail:\n"
+                             + "\n".join(run.output_tail.splitlines()[-15:]))
+                    break
+            good = [r for r in runs if r[0].ok]
+            best, before, after = min(good, key=lambda r: r[0].wall) if good else runs[-1]
+            self.results.append({
+                "python": interp.label, "interpreter": interp.path, "scenario": "jobs",
+                "system": system, "n": n, "estimated": False, "ok": bool(good),
+                "wall_s": best.wall, "rss_mb": best.rss_mb,
+                "walls_s": [r[0].wall for r in runs], "loadavg_1min": [before, after],
+                "cpu_s": n * seconds, "command": " ".join(argv[1:]),
+            })
+
     def import_cost(self, interp: Interp) -> None:
         """``python -c "import aiounit"`` minus ``python -c "import unittest"``, best of k.
 
@@ -439,7 +502,7 @@ def table(results: list[dict[str, Any]], pythons: list[str]) -> list[str]:
     rows = [("python", "scenario", "N", "system", "wall s", "peak RSS MB", "vs unittest")]
     for py in pythons:
         for r in results:
-            if r["python"] != py or r["scenario"] in ("import", "flat"):
+            if r["python"] != py or r["scenario"] in ("import", "flat", "jobs"):
                 continue
             base = find(results, py, r["scenario"], "unittest")
             ratio = ""
@@ -454,6 +517,15 @@ def table(results: list[dict[str, Any]], pythons: list[str]) -> list[str]:
                 rows.append((py, "flat (trivial, grouped)", str(r["n"]), "aiounit", fmt_wall(r),
                              f"{r['rss_mb']:.1f}",
                              f"{r['wall_s'] / r['n'] * 1e6:.0f} us/test" if r["ok"] else ""))
+        serial = find(results, py, "jobs", "aiounit")
+        for r in results:
+            if r["python"] == py and r["scenario"] == "jobs":
+                ratio = ""
+                if r is not serial and serial and serial["ok"] and r["ok"]:
+                    ratio = f"{serial['wall_s'] / r['wall_s']:.2f}x serial"
+                load = r.get("loadavg_1min") or [0.0, 0.0]
+                rows.append((py, f"jobs (CPU, load {load[0]:.1f}-{load[1]:.1f})", str(r["n"]),
+                             r["system"], fmt_wall(r), f"{r['rss_mb']:.1f}", ratio))
         u = find(results, py, "import", "unittest")
         for mod in ("unittest", "unittest.async_case", "aiounit"):
             r = find(results, py, "import", mod)
@@ -503,6 +575,14 @@ def targets(results: list[dict[str, Any]], python: str) -> list[dict[str, Any]]:
     if r := aio("fixtures40"):
         add(f"fixtures40: aiounit wall <= 1.3 s (N={r['n']})", f"{r['wall_s']:.3f} s",
             r["wall_s"] <= 1.3)
+    serial, parallel = aio("jobs"), find(results, python, "jobs", "aiounit -j 2")
+    if serial and parallel and parallel["ok"]:
+        speed = serial["wall_s"] / parallel["wall_s"]
+        load = parallel.get("loadavg_1min") or [0.0, 0.0]
+        add(f"jobs: -j 2 >= 1.8x one process on 2 cores (N={serial['n']}, CPU-bound)",
+            f"{speed:.2f}x ({serial['wall_s']:.2f} s / {parallel['wall_s']:.2f} s)",
+            speed >= 1.8, f"1-min load average {load[0]:.1f} before, {load[1]:.1f} after"
+            " the best -j 2 run; other processes on the machine take cores")
     d = find(results, python, "import", "delta")
     if d:
         add("import aiounit: start-up added over import unittest",
@@ -615,6 +695,8 @@ def main(argv: list[str] | None = None) -> int:
                     bench.scenario(interp, SCENARIOS[name])
             if "flat" in selected:
                 bench.flat(interp)
+            if "jobs" in selected:
+                bench.jobs(interp)
     finally:
         if tmp is not None:
             tmp.cleanup()
