@@ -22,10 +22,13 @@ import time
 import unittest
 from collections.abc import Callable, Coroutine
 from types import FrameType, TracebackType
-from typing import Any
 
 from . import _config
 from ._errors import TestTimeoutError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __unittest = True
 

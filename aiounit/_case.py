@@ -112,12 +112,9 @@ class AsyncTestCase(ClassFixtures, unittest.IsolatedAsyncioTestCase):
     def _callTestMethod(self, method: Callable[[], Any]) -> None:
         # The stdlib's, with the warning pointed at the caller of run() through
         # however many frames (its fixed stacklevel counts on no run() override).
-        if self._callMaybeAsync(method) is not None:
-            warnings.warn(
-                f"It is deprecated to return a value that is not None from a test case ({method})",
-                DeprecationWarning,
-                stacklevel=_caller_level(),
-            )
+        value = self._callMaybeAsync(method)
+        if value is not None:
+            _warn_returned(method, value)
 
     def _callMaybeAsync(self, func: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
         try:
@@ -452,12 +449,16 @@ async def _call_test_method(
     else:
         value = await _call_maybe_async(method)
     if value is not None:
-        message = f"It is deprecated to return a value that is not None from a test case ({method}"
-        if sys.version_info >= (3, 14):
-            # 3.14 names the type (its async_case warns with a one-element tuple
-            # instead of the string, an accident not copied here)
-            message += f" returned {type(value).__name__!r}"
-        warnings.warn(message + ")", DeprecationWarning, stacklevel=_caller_level())
+        _warn_returned(method, value)
+
+
+def _warn_returned(method: Callable[[], Any], value: object) -> None:
+    message = f"It is deprecated to return a value that is not None from a test case ({method}"
+    if sys.version_info >= (3, 14):
+        # 3.14 names the type (its async_case warns with a one-element tuple
+        # instead of the string, an accident not copied here)
+        message += f" returned {type(value).__name__!r}"
+    warnings.warn(message + ")", DeprecationWarning, stacklevel=_caller_level())
 
 
 def _caller_level() -> int:
