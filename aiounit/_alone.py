@@ -237,8 +237,10 @@ async def _limited(coro: Coroutine[Any, Any, Any], when: float, alone: Alone) ->
         if not cm.expired():
             raise  # the test's own TimeoutError
         raise timeout_error(alone.test, alone.limit, error.__cause__) from None
-    if cm.expired():
-        # The test swallowed our CancelledError and went on: it still overran.
+    if cm.expired() or asyncio.get_running_loop().time() >= when:
+        # The test swallowed our CancelledError and went on, or it blocked
+        # past its deadline and ended before the loop could cancel it: it
+        # still overran (in a group, the loop turns after the part see it).
         raise timeout_error(alone.test, alone.limit, None)
     return value
 

@@ -126,6 +126,20 @@ class Member:
         group = self._group
         assert group is not None
         result = outcome.result
+        task = self.task
+        by = getattr(task, "aiounit_cancelled_by", None)
+        if by is not None and by is not self:
+            # A peer cancelled this test and the test caught it and went on: its
+            # result says nothing about the test, so it must not pass.
+            assert task is not None
+            task.aiounit_cancelled_by = None  # type: ignore[attr-defined]
+            error = asyncio.CancelledError()
+            error.add_note(
+                f"aiounit: another test of the group cancelled this test's task: {by.test};"
+                " the test caught the cancellation and went on"
+            )
+            outcome.success = False
+            unittest.case._addError(result, test, (type(error), error, None))  # type: ignore[attr-defined]
         if any(not t.done() for t in self.spawned):
             # Let tasks created just before the test returned start, so that
             # they see their cancellation, as they would in the stdlib.

@@ -548,3 +548,51 @@ class TestOwnFramesHidden(unittest.TestCase):
         for mode, message in messages.items():
             self.assertRegex(message, r"coro=<\S*Foreign.test_foreign\(\) running at", mode)
             self.assertIn("<Task pending", message, mode)
+
+
+class TestCancelledByAPeer(unittest.TestCase):
+    """A test that swallows a peer's cancellation does not pass (#15 item 3)."""
+
+    def test_swallowed_cancellation_from_a_peer_is_an_error(self) -> None:
+        waiting = asyncio.Event()
+
+        @aiounit.group("faults")
+        class Swallows(aiounit.AsyncTestCase):
+            async def test_a_swallows(self) -> None:
+                try:
+                    waiting.set()
+                    await asyncio.Event().wait()
+                except asyncio.CancelledError:
+                    pass
+
+            async def test_b_cancels_all(self) -> None:
+                await waiting.wait()
+                for task in asyncio.all_tasks():
+                    if task is not asyncio.current_task():
+                        task.cancel()
+
+        result = run_tests(Swallows, result=RawResult())
+        errors = dict(result.raw)
+        self.assertEqual(sorted(errors), ["test_a_swallows"])
+        notes = getattr(errors["test_a_swallows"], "__notes__", [])
+        self.assertTrue(any("test_b_cancels_all" in note for note in notes), notes)
+
+
+class TestBlockPastLimitAlone(unittest.TestCase):
+    """Alone, a part that blocks past its deadline and then ends is still over its limit (#15 item 13)."""
+
+    def test_reported_like_in_a_group(self) -> None:
+        for grouped in (False, True):
+            with self.subTest(grouped=grouped):
+
+                class Blocks(aiounit.AsyncTestCase):
+                    @aiounit.timeout(0.02)
+                    async def test_blocks_briefly(self) -> None:
+                        threading.Event().wait(0.1)  # a bounded wait: it takes time
+                        await asyncio.sleep(0)
+
+                if grouped:
+                    aiounit.group("brief")(Blocks)
+                result = run_tests(Blocks, result=RawResult(), blocking_threshold=None)
+                self.assertEqual(len(result.raw), 1, result.raw)
+                self.assertIsInstance(result.raw[0][1], aiounit.TestTimeoutError)
