@@ -136,13 +136,13 @@ class Member:
             # result says nothing about the test, so it must not pass.
             assert task is not None
             task.aiounit_cancelled_by = None  # type: ignore[attr-defined]
-            error = asyncio.CancelledError()
-            error.add_note(
+            swallowed = asyncio.CancelledError()
+            swallowed.add_note(
                 f"aiounit: another test of the group cancelled this test's task: {by.test};"
                 " the test caught the cancellation and went on"
             )
             outcome.success = False
-            unittest.case._addError(result, test, (type(error), error, None))  # type: ignore[attr-defined]
+            unittest.case._addError(result, test, (type(swallowed), swallowed, None))  # type: ignore[attr-defined]
         if any(not t.done() for t in self.spawned):
             # Let tasks created just before the test returned start, so that
             # they see their cancellation, as they would in the stdlib.
