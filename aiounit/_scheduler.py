@@ -281,6 +281,10 @@ def _complete(recorder: Recorder, test: unittest.TestCase, add: Callable[[Any], 
 
 _Task.__name__ = _Task.__qualname__ = "Task"  # as asyncio's own tasks show
 
+# aiounit's own cancellations (a stopping run) go past _Task.cancel, which
+# would take them for the cancellation of whichever test's code is running.
+_cancel = asyncio.Task.cancel
+
 
 def _user_coroutine(coro: Any) -> Any:
     """The outermost coroutine in *coro*'s await chain that is not aiounit's."""
@@ -679,7 +683,8 @@ class _Group:
                 # Created but not yet begun: like a test the stdlib never
                 # reached, it is not run and not reported.
                 assert member.task is not None
-                member.task.cancel()
+                _cancel(member.task)
+                self._release_slot(member)
                 member.finished = member.abandoned = True
                 self.running.discard(member)
                 self._member_done()
@@ -687,7 +692,7 @@ class _Group:
             if member.task is not None and not member.stopping:
                 member.stopping = True
                 member._stop_sent = True
-                member.task.cancel()
+                _cancel(member.task)
                 member.watch(0)
 
     def abandon(self, member: Member) -> None:

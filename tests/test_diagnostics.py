@@ -811,7 +811,7 @@ class TestFailfast(unittest.TestCase):
                 self.assertEqual(mine, ["asyncSetUp", "asyncTearDown", "cleanup"])
         self.assertNotIn("test_4", {test for _, test in log})
         self.assertNotIn("test_5", {test for _, test in log})
-        self.assertTrue(stream.getvalue().endswith("FAILED (failures=1, skipped=2)\n"))
+        self.assertTrue(stream.getvalue().endswith("FAILED (failures=1, skipped=2)\n"), stream.getvalue())
 
 
 if __name__ == "__main__":
