@@ -357,7 +357,7 @@ class _Limit:
     test, and an async generator per entry costs asyncio a WeakSet insertion.
     """
 
-    __slots__ = ("_cm", "limit", "member", "outcome", "test")
+    __slots__ = ("_cm", "_since", "_timer", "limit", "member", "outcome", "test")
 
     def __init__(
         self, limit: float | None, test: unittest.TestCase, outcome: _Outcome, member: Any
@@ -367,13 +367,39 @@ class _Limit:
         self.outcome = outcome
         self.member = member
         self._cm: asyncio.Timeout | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._since = 0.0
 
     async def __aenter__(self) -> None:
-        if self.limit is not None:
+        if self.limit is None:
+            return
+        if self.member is None:
             self._cm = asyncio.timeout(self.limit)
             await self._cm.__aenter__()
-            if self.member is not None:
-                self.member.watch(self.limit)
+            return
+        # In a group, the deadline is ours to fire (_expire), so that time a
+        # peer kept the loop blocked is not counted against this test.
+        self._cm = asyncio.timeout(None)
+        await self._cm.__aenter__()
+        self._since = time.monotonic()
+        self._timer = asyncio.get_running_loop().call_later(self.limit, self._expire)
+        self.member.deadline_pending = True
+        self.member.watch(self.limit)
+
+    def _expire(self) -> None:
+        cm = self._cm
+        if cm is None:
+            return
+        loop = asyncio.get_running_loop()
+        held = self.member._group.held_back(self.member, self._since)
+        if held:
+            self._since = time.monotonic()
+            self._timer = loop.call_later(held, self._expire)
+            return
+        self._timer = None
+        self.member.deadline_pending = False
+        cm.reschedule(loop.time())
+        self.member.watch(0)  # the grace period runs from the real expiry
 
     async def __aexit__(
         self,
@@ -391,6 +417,10 @@ class _Limit:
             exc_type = exc = tb = None
         cm, self._cm = self._cm, None
         if cm is not None:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+                self.member.deadline_pending = False
             if self.member is not None:
                 self.member.unwatch()
             try:
@@ -417,6 +447,10 @@ class _Limit:
         self.outcome.expecting_failure = False
         self.outcome.success = False
         error = timeout_error(self.test, self.limit, cancelled)
+        if self.member is not None:
+            from ._scheduler import held_note
+
+            error.args = (str(error) + held_note(self.member),)
         _addError(self.outcome.result, self.test, (type(error), error, None))
 
 

@@ -21,6 +21,7 @@ import contextlib
 import gc
 import io
 import sys
+import time
 import unittest
 import weakref
 from collections.abc import Callable, Sequence
@@ -52,8 +53,11 @@ class Member:
         "_group",
         "_stop_sent",
         "_watch",
+        "_watch_since",
         "abandoned",
         "blocked",
+        "deadline_pending",
+        "delayed",
         "err",
         "finished",
         "has_slot",
@@ -91,6 +95,13 @@ class Member:
         self.has_slot = False
         self._stop_sent = False
         self._watch: asyncio.TimerHandle | None = None
+        self._watch_since = 0.0
+        # Seconds a peer kept the loop from running this test, not counted
+        # against its limit, and the peer that held it longest.
+        self.delayed: tuple[float, Member | None] = (0.0, None)
+        # The part's own deadline has not fired yet (see _case._Limit): no
+        # giving up before it has.
+        self.deadline_pending = False
         self._group: _Group | None = None
 
     def __repr__(self) -> str:
@@ -103,6 +114,7 @@ class Member:
         group = self._group
         assert group is not None
         self.unwatch()
+        self._watch_since = time.monotonic()
         self._watch = group.loop.call_later(limit + group.config.grace, group.abandon, self)
 
     def unwatch(self) -> None:
@@ -296,6 +308,17 @@ def _user_coroutine(coro: Any) -> Any:
             return coro
         coro = getattr(coro, "cr_await", None)
     return None
+
+
+def held_note(member: Any) -> str:
+    """What a report says about time peers held the loop while *member* waited."""
+    seconds, who = member.delayed if member is not None else (0.0, None)
+    if not seconds or who is None:
+        return ""
+    return (
+        f" (not counting {seconds:.2f} s during which other tests, mostly {who.test},"
+        " kept the event loop blocked)"
+    )
 
 
 def _describe(task: asyncio.Task[Any]) -> str:
@@ -695,10 +718,32 @@ class _Group:
                 _cancel(member.task)
                 member.watch(0)
 
+    def held_back(self, member: Member, since: float, *, record: bool = True) -> float:
+        """Seconds since *since* that peers held the loop while *member* waited;
+        with *record*, remembered on the member for its report."""
+        if self.watchdog is None:
+            return 0.0
+        seconds, who = self.watchdog.held_by_others(since, member)
+        if seconds < self.watchdog.period:
+            return 0.0  # the loop's own jitter
+        if not record:
+            return seconds
+        total, worst = member.delayed
+        member.delayed = (total + seconds, worst or who)
+        return seconds
+
     def abandon(self, member: Member) -> None:
         """*member* outlived its limit plus the grace period: report it and go on."""
         member._watch = None
         if member.finished or member.abandoned:
+            return
+        held = self.held_back(member, member._watch_since, record=False)
+        if member.deadline_pending:
+            return  # its deadline was pushed back; it re-arms this when it fires
+        if held:
+            # The time a peer blocked the loop is not this test's: wait that long more.
+            member._watch_since = time.monotonic()
+            member._watch = self.loop.call_later(held, self.abandon, member)
             return
         member.abandoned = True
         self.running.discard(member)
@@ -713,7 +758,8 @@ class _Group:
                 f"{test} did not finish within {member.limit:g} s and ignored its"
                 f" cancellation for {grace:g} s more"
             )
-        error = TestTimeoutError(f"{what}; it was given up on and is still running")
+        what += f"; it was given up on and is still running{held_note(member)}"
+        error = TestTimeoutError(what)
         recorder = self.make_recorder(self.result)
         recorder.startTest(test)
         recorder.addError(test, (type(error), error, None))

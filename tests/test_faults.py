@@ -596,3 +596,42 @@ class TestBlockPastLimitAlone(unittest.TestCase):
                 result = run_tests(Blocks, result=RawResult(), blocking_threshold=None)
                 self.assertEqual(len(result.raw), 1, result.raw)
                 self.assertIsInstance(result.raw[0][1], aiounit.TestTimeoutError)
+
+
+class TestBlameForABlockedLoop(unittest.TestCase):
+    """Time a peer held the loop is not charged to a waiting test (#15 item 15)."""
+
+    def make(self, a_waits_for_b: bool) -> type:
+        a_waiting, b_done = asyncio.Event(), asyncio.Event()
+
+        @aiounit.group("blame", timeout=0.05)
+        class Blame(aiounit.AsyncTestCase):
+            async def test_a_waits(self) -> None:
+                a_waiting.set()
+                if a_waits_for_b:
+                    await b_done.wait()
+                else:
+                    await asyncio.wait_for(asyncio.Event().wait(), 2)  # bounded
+
+            @aiounit.timeout(5)
+            async def test_b_blocks(self) -> None:
+                await a_waiting.wait()
+                threading.Event().wait(0.3)  # a bounded wait: it holds the loop
+                b_done.set()
+
+        return Blame
+
+    def test_waiting_test_is_not_charged(self) -> None:
+        result = run_tests(self.make(True), result=RawResult(), grace=0.05, blocking_threshold=None)
+        self.assertEqual(result.raw, [])
+
+    def test_a_real_timeout_names_the_peer(self) -> None:
+        result = run_tests(self.make(False), result=RawResult(), grace=0.05, blocking_threshold=None)
+        errors = dict(result.raw)
+        self.assertEqual(sorted(errors), ["test_a_waits"])
+        message = str(errors["test_a_waits"])
+        self.assertIsInstance(errors["test_a_waits"], aiounit.TestTimeoutError)
+        self.assertIn("did not finish within 0.05 s", message)
+        self.assertIn("kept the event loop blocked", message)
+        self.assertIn("test_b_blocks", message)
+        self.assertNotIn("given up", message)
