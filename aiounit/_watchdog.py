@@ -182,11 +182,16 @@ class Watchdog:
             task = asyncio.current_task(self.loop)
             stall = self.stall
             if stall is None or stall.task is not task:
-                # Dated from when it was first seen, not from the last beat:
-                # thousands of short steps in one loop iteration (tests starting
+                # The first stall since the last beat is dated from when this
+                # thread would have seen it (two periods after that beat), not
+                # from when it did: woken late on a loaded machine, it must not
+                # hide a block.  A later task of the
+                # same stall is dated from when it was first seen: thousands
+                # of short steps in one loop iteration (tests starting
                 # together) must not be charged to whichever was seen first.
+                first = min(now, self.last_beat + 2 * self.period) if stall is None else now
                 member = self.group.member_of(task)
-                stall = self.stall = _Stall(task, member, self._where(), now)
+                stall = self.stall = _Stall(task, member, self._where(), first)
             member = stall.member
             if member is None or member.limit is None or member.finished:
                 continue  # only a test's own code is ever interrupted
