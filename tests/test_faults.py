@@ -635,3 +635,38 @@ class TestBlameForABlockedLoop(unittest.TestCase):
         self.assertIn("kept the event loop blocked", message)
         self.assertIn("test_b_blocks", message)
         self.assertNotIn("given up", message)
+
+
+class TestOnAFixtureLoop(unittest.TestCase):
+    """A test on its class's shared fixture loop that stops it or cancels itself (#15 item 2)."""
+
+    def test_errors_of_that_test_and_the_run_goes_on(self) -> None:
+        log: list[str] = []
+
+        class Scoped(aiounit.AsyncTestCase):
+            @classmethod
+            async def asyncSetUpClass(cls) -> None:
+                log.append("asyncSetUpClass")
+
+            async def test_a_stops_the_loop(self) -> None:
+                asyncio.get_running_loop().stop()
+                await asyncio.sleep(0)
+
+            async def test_b_cancels_itself(self) -> None:
+                task = asyncio.current_task()
+                assert task is not None
+                task.cancel()
+                await asyncio.sleep(0)
+
+            async def test_c_later(self) -> None:
+                log.append("test_c_later")
+
+        for run in (run_tests, run_stdlib):
+            with self.subTest(run=run.__name__):
+                log.clear()
+                result = run(Scoped, result=RawResult())
+                self.assertEqual(log, ["asyncSetUpClass", "test_c_later"])
+                errors = dict(result.raw)
+                self.assertEqual(sorted(errors), ["test_a_stops_the_loop", "test_b_cancels_itself"])
+                self.assertIsInstance(errors["test_a_stops_the_loop"], RuntimeError)
+                self.assertIsInstance(errors["test_b_cancels_itself"], asyncio.CancelledError)
