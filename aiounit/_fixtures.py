@@ -292,7 +292,10 @@ def open_module(test: Any, suite: unittest.TestSuite, result: unittest.TestResul
     try:
         unittest.case.doModuleCleanups()
     except Exception as exc:
-        _report(suite, result, exc, "setUpModule", name)
+        # 3.15 raises every failed cleanup at once, and reports each of them
+        split = sys.version_info >= (3, 15) and isinstance(exc, ExceptionGroup)
+        for cleanup_error in exc.exceptions if split else [exc]:  # type: ignore[attr-defined]
+            _report(suite, result, cleanup_error, "setUpModule", name)
     _report(suite, result, error, "setUpModule", name)
 
 
