@@ -157,8 +157,11 @@ class Member:
             self._charge(outcome, message, group.config.fail_on_blocking, LoopBlockedError)
         self.blocked.clear()
         for exc_info in self.loop_errors:
-            outcome.success = False
-            unittest.case._addError(result, test, exc_info)  # type: ignore[attr-defined]
+            if group.config.fail_on_loop_errors or issubclass(exc_info[0], SystemExit):
+                outcome.success = False
+                unittest.case._addError(result, test, exc_info)  # type: ignore[attr-defined]
+            else:
+                self.notes.append(loop_error_note(exc_info))
         self.loop_errors.clear()
 
     def _charge(self, outcome: Any, message: str, as_error: bool, kind: type[Exception]) -> None:
@@ -197,6 +200,17 @@ class _Task(asyncio.Task):  # type: ignore[type-arg]
             # it "None"; keep the generated "Task-N" name instead.
             if value is not None:
                 super().set_name(value)
+
+
+def loop_error_note(exc_info: tuple[Any, BaseException, Any]) -> str:
+    """The warning for an exception that asyncio would only have logged."""
+    import traceback
+
+    text = "".join(traceback.format_exception(*exc_info)).rstrip("\n")
+    return (
+        "raised in the event loop, where asyncio only logs it"
+        f" (an error with --fail-on-loop-errors):\n{text}"
+    )
 
 
 def _describe(task: asyncio.Task[Any]) -> str:
@@ -341,7 +355,10 @@ class _Group:
                 loop.close()
         for exc_info in self.group_errors:
             holder = unittest.suite._ErrorHolder(f"event loop of {self.label}")  # type: ignore[attr-defined]
-            self.result.addError(holder, exc_info)
+            if self.config.fail_on_loop_errors or issubclass(exc_info[0], SystemExit):
+                self.result.addError(holder, exc_info)
+            else:
+                tell_notes(self.result, holder, [loop_error_note(exc_info)])
         if self.replay_errors:
             # The result object itself failed; the stdlib would have crashed the run
             # at that point.  Everything else in the group was still reported.
@@ -596,9 +613,11 @@ class _Group:
             return
         member = None
         handle = context.get("handle")
-        ctx = getattr(handle, "_context", None)
-        if ctx is not None:
-            member = ctx.get(CURRENT)
+        if handle is not None:
+            ctx = getattr(handle, "_context", None)
+            # uvloop's handles keep no _context, but uvloop calls the handler
+            # from inside the callback's context.
+            member = ctx.get(CURRENT) if ctx is not None else CURRENT.get()
         for key in ("task", "future"):
             owner = context.get(key)
             if member is None and isinstance(owner, asyncio.Task):
