@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 __unittest = True
 
 _STOP_REASON = "not finished: the run was stopped (failfast or Ctrl-C) while it ran"
+_INTERRUPT_REASON = "not finished: the run was interrupted (KeyboardInterrupt) while it ran"
 
 
 class Member:
@@ -286,6 +287,10 @@ class _Group:
         self.stopping = False
         self.group_errors: list[tuple[Any, BaseException, Any]] = []
         self.replay_errors: list[BaseException] = []
+        # KeyboardInterrupt (Ctrl-C without -c, or a second one) is on its way out
+        self.interrupted = False
+        # the member it hit, reported last, like the test unittest was running
+        self.hit: tuple[Member, Recorder] | None = None
         self.loop: asyncio.AbstractEventLoop = None  # type: ignore[assignment]
         self.watchdog: Watchdog | None = None
         # A loop scope's loop: its fixtures' tasks outlive the group.
@@ -343,10 +348,17 @@ class _Group:
                             if main.done():
                                 raise
                             self._charge_system_exit(exc)
+                except KeyboardInterrupt:
+                    self.interrupted = True
+                    raise
                 finally:
                     self._shut_down(loop)
         finally:
             loop.stop = real_stop  # type: ignore[method-assign]
+            if self.hit is not None:
+                # Last, so that its "test ... " line is the one the traceback
+                # follows, as in unittest.
+                self._replay(*self.hit)
             if shared is not None:
                 loop.set_exception_handler(saved[0])
                 loop.set_task_factory(saved[1])
@@ -456,6 +468,9 @@ class _Group:
             # test rather than lose the test or the group.
             recorder.addError(test, sys.exc_info())
             recorder.stopTest(test)
+        except KeyboardInterrupt:
+            self.hit = (member, recorder)
+            raise
         finally:
             member.finished = True
             self.running.discard(member)
@@ -466,7 +481,14 @@ class _Group:
                 self.owners.pop(member.task, None)  # type: ignore[arg-type]
             if slots is not None:
                 slots.release()
-            if not member.abandoned:
+            if self.hit is not None and self.hit[0] is member:
+                self._member_done()
+            elif not member.abandoned:
+                if self.interrupted:
+                    # Cancelled as the interrupt goes by: not a pass.  (The test
+                    # the KeyboardInterrupt itself hit is reported last, with no
+                    # outcome, as unittest reports it.)
+                    recorder.ensure_outcome(test, _INTERRUPT_REASON)
                 self._replay(member, recorder)
                 self._member_done()
 
