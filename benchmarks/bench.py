@@ -64,6 +64,11 @@ SCENARIOS = {
                  "N trivial async tests, no group (each on its own loop)"),
         Scenario("fixtures40", "fixtures", 40, 40, True, 1.2, True,
                  "asyncSetUp sleeps 0.5 s, test 0.5 s, asyncTearDown 0.2 s; one group"),
+        # The stdlib has no async class fixture: its estimate is one 2 s login plus
+        # N tests of 0.5 s one after another, (2 + 0.5 N) / N per test.
+        Scenario("classfixture40", "classfixture", 40, 40, True, (2 + 0.5 * 40) / 40, False,
+                 "one async login of 2 s per class (asyncSetUpClass), shared by N grouped"
+                 " tests of 0.5 s; vs a bare-asyncio floor"),
     )
 }
 FLAT_NS = (1000, 5000, 10000)
@@ -74,6 +79,9 @@ JOBS_QUICK = (4, 10, 0.05)
 ALL_NAMES = (*SCENARIOS, "flat", "jobs", "import")
 
 SYSTEMS = ("unittest", "aiounit", "pytest-asyncio-concurrent", "pytest-asyncio-cooperative")
+# What the classfixture scenario costs with no framework at all: one script that
+# awaits the login, then gathers the N bodies (interpreter start-up included).
+FLOOR = "asyncio (floor)"
 
 
 # --------------------------------------------------------------------------- test files
@@ -81,13 +89,95 @@ SYSTEMS = ("unittest", "aiounit", "pytest-asyncio-concurrent", "pytest-asyncio-c
 def _body(kind: str) -> str:
     if kind == "trivial":
         return "pass"
-    if kind == "fixtures":
+    if kind in ("fixtures", "classfixture"):
         return "await asyncio.sleep(0.5)"
     return "await asyncio.sleep(1)"
 
 
+def generate_classfixture(system: str, n: int) -> str:
+    """The login-once scenario: a 2 s async login shared by *n* tests of 0.5 s."""
+    if system == FLOOR:
+        return "\n".join([
+            "import asyncio",
+            "",
+            "",
+            "async def main():",
+            "    await asyncio.sleep(2)  # the login",
+            f"    await asyncio.gather(*(asyncio.sleep(0.5) for _ in range({n})))",
+            "",
+            "",
+            "asyncio.run(main())",
+            f"print('{n} passed')",
+            "",
+        ])
+    if system == "aiounit":
+        lines = [
+            "import asyncio",
+            "import aiounit",
+            "",
+            "",
+            '@aiounit.group("bench")',
+            "class TestBench(aiounit.AsyncTestCase):",
+            "    @classmethod",
+            "    async def asyncSetUpClass(cls):",
+            "        await asyncio.sleep(2)  # the login",
+            "        cls.session = asyncio.get_running_loop()  # loop-bound, shared",
+            "",
+        ]
+        for i in range(n):
+            lines += [
+                f"    async def test_{i:05d}(self):",
+                "        assert self.session is asyncio.get_running_loop()",
+                "        await asyncio.sleep(0.5)",
+                "",
+            ]
+        return "\n".join(lines) + "\n"
+    if system == "unittest":
+        # Not runnable as meant (no async class fixture): the estimate stands in.
+        lines = [
+            "import asyncio",
+            "import unittest",
+            "",
+            "",
+            "class TestBench(unittest.IsolatedAsyncioTestCase):",
+            "    @classmethod",
+            "    def setUpClass(cls):",
+            "        asyncio.run(asyncio.sleep(2))  # a login on a loop no test uses",
+            "",
+        ]
+        for i in range(n):
+            lines += [f"    async def test_{i:05d}(self):", "        await asyncio.sleep(0.5)", ""]
+        return "\n".join(lines) + "\n"
+    # pytest plugins: a module-scoped async generator fixture.  Cooperative runs
+    # it on the tests' loop; concurrent on a loop of its own (a loop-bound
+    # resource would not work there), so only the loop of cooperative is checked.
+    check = "    assert login is asyncio.get_running_loop()" if "cooperative" in system else (
+        "    assert login")
+    mark = ('@pytest.mark.asyncio_concurrent(group="bench")'
+            if system == "pytest-asyncio-concurrent" else "@pytest.mark.asyncio_cooperative")
+    lines = [
+        "import asyncio",
+        "",
+        "import pytest",
+        "",
+        "",
+        '@pytest.fixture(scope="module")',
+        "async def login():",
+        "    await asyncio.sleep(2)",
+        "    yield asyncio.get_running_loop()",
+        "",
+        "",
+    ]
+    for i in range(n):
+        lines += [mark, f"async def test_{i:05d}(login):", check,
+                  "    await asyncio.sleep(0.5)", "", ""]
+    return "\n".join(lines)
+
+
 def generate(system: str, kind: str, n: int, grouped: bool) -> str:
     """The source of one test module with *n* tests for *system*."""
+    if kind == "classfixture":
+        return generate_classfixture(system, n)
     body = _body(kind)
     lines: list[str] = ["import asyncio"]
     if system in ("unittest", "aiounit"):
@@ -157,6 +247,8 @@ def command(system: str, n: int) -> list[str]:
         return ["-m", "unittest", "test_bench"]
     if system == "aiounit":
         return ["-m", "aiounit", "test_bench"]
+    if system == FLOOR:
+        return ["test_bench.py"]
     common = ["-m", "pytest", "-q", "-p", "no:cacheprovider", "test_bench.py"]
     if system == "pytest-asyncio-concurrent":
         return [*common, "-p", "no:asyncio-cooperative"]
@@ -260,6 +352,7 @@ def probe(path: str, env: dict[str, str]) -> Interp:
     info = json.loads(proc.stdout)
     interp.version = f"{info['impl']} {info['version']}"
     interp.systems["unittest"] = info["version"]
+    interp.systems[FLOOR] = info["version"]
     if "aiounit" in info:
         interp.systems["aiounit"] = info["aiounit"]
     else:
@@ -364,10 +457,10 @@ class Bench:
     def scenario(self, interp: Interp, sc: Scenario) -> None:
         n = sc.quick_n if self.args.quick else sc.n
         ideal = n * sc.per_test_s
-        for system in SYSTEMS:
+        for system in (*SYSTEMS, FLOOR) if sc.kind == "classfixture" else SYSTEMS:
             if system not in interp.systems:
                 continue
-            if self.args.systems and system not in self.args.systems:
+            if self.args.systems and system not in self.args.systems and system != FLOOR:
                 continue
             if system == "unittest":
                 run_it = self.args.all or (sc.stdlib_by_default and not (
@@ -575,6 +668,11 @@ def targets(results: list[dict[str, Any]], python: str) -> list[dict[str, Any]]:
     if r := aio("fixtures40"):
         add(f"fixtures40: aiounit wall <= 1.3 s (N={r['n']})", f"{r['wall_s']:.3f} s",
             r["wall_s"] <= 1.3)
+    floor = find(results, python, "classfixture40", FLOOR)
+    if (r := aio("classfixture40")) and floor and floor["ok"]:
+        ratio = r["wall_s"] / floor["wall_s"]
+        add(f"classfixture40: aiounit within 1.1x of the bare-asyncio floor (N={r['n']})",
+            f"{ratio:.3f}x ({r['wall_s']:.3f} s / {floor['wall_s']:.3f} s)", ratio <= 1.1)
     serial, parallel = aio("jobs"), find(results, python, "jobs", "aiounit -j 2")
     if serial and parallel and parallel["ok"]:
         speed = serial["wall_s"] / parallel["wall_s"]
