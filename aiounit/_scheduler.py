@@ -654,7 +654,7 @@ class _Group:
             if member.take_stop():
                 reason = member.stop_reason
                 _complete(recorder, test, lambda r: _add_skip(r, test, reason))
-            elif not member.abandoned:
+            elif not member.abandoned and not self.interrupted:
                 # A cancellation aiounit did not send, outside every part.
                 task = asyncio.current_task()
                 by = getattr(task, "aiounit_cancelled_by", None)
