@@ -488,7 +488,7 @@ async def _call_set_up(test: unittest.TestCase) -> None:
     test.setUp()
     async_set_up = getattr(test, "asyncSetUp", None)
     if _overridden(async_set_up):
-        await _call_async(async_set_up)
+        await _call_async(async_set_up, first=True)
 
 
 async def _call_test_method(
@@ -497,7 +497,8 @@ async def _call_test_method(
     if threaded and not is_coroutine_function(method):
         value = await run_in_thread(method, name=test.id())
     else:
-        value = await _call_maybe_async(method)
+        first = not _overridden(getattr(test, "asyncSetUp", None))
+        value = await _call_part(method, (), {}, first=first)
     if value is not None:
         _warn_returned(method, value)
 
@@ -537,23 +538,32 @@ async def _do_cleanups(test: unittest.TestCase, outcome: _Outcome) -> None:
             await _call_maybe_async(function, *args, **kwargs)
 
 
-async def _call_async(func: Callable[..., Any]) -> Any:
+async def _call_async(func: Callable[..., Any], *, first: bool = False) -> Any:
     # IsolatedAsyncioTestCase._callAsync, for asyncSetUp and asyncTearDown.
     if not is_coroutine_function(func):
         msg = f"{func!r} is not an async function"
         raise AssertionError(msg)
-    return await _call_maybe_async(func)
+    return await _call_part(func, (), {}, first=first)
 
 
 async def _call_maybe_async(func: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+    return await _call_part(func, args, kwargs, first=False)
+
+
+async def _call_part(
+    func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], *, first: bool
+) -> Any:
     # IsolatedAsyncioTestCase._callMaybeAsync: only coroutine functions are
     # awaited; a sync callable that returns an awaitable gets its value returned.
     if is_coroutine_function(func):
         # The stdlib runs each async part in a Runner.run() of its own: the
-        # loop first runs what is already ready, then the part, and returns
-        # only after one more turn (a task the part cancelled at its end runs
-        # its cleanup).  One turn before the part and one after, the same.
-        await asyncio.sleep(0)
+        # loop first runs what the previous part left ready, then the part,
+        # and returns only after one more turn (a task the part cancelled at
+        # its end runs its cleanup).  The same turns: one before each async
+        # part but the test's first (nothing is left over then, and members
+        # start together), one after each.
+        if not first:
+            await asyncio.sleep(0)
         value = await func(*args, **kwargs)
         await asyncio.sleep(0)
         return value
