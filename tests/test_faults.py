@@ -705,3 +705,4 @@ class TestOnAFixtureLoop(unittest.TestCase):
                 self.assertEqual(sorted(errors), ["test_a_stops_the_loop", "test_b_cancels_itself"])
                 self.assertIsInstance(errors["test_a_stops_the_loop"], RuntimeError)
                 self.assertIsInstance(errors["test_b_cancels_itself"], asyncio.CancelledError)
+
