@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 from ._case import AsyncTestCase
-from ._errors import LeakedTaskError, LoopBlockedError, TestTimeoutError, WorkerCrashedError
+from ._errors import (
+    ConcurrencyHazardError,
+    LeakedTaskError,
+    LoopBlockedError,
+    TestTimeoutError,
+    WorkerCrashedError,
+)
 from ._loader import TestLoader, defaultTestLoader, load_tests
 from ._main import TestProgram, main
-from ._marks import group, timeout
+from ._marks import group, isolated, lock, timeout
 from ._result import TextTestResult
 from ._runner import TextTestRunner
 from ._suite import ConcurrentTestSuite
@@ -15,6 +21,7 @@ __version__ = "0.1.0"
 
 __all__ = (
     "AsyncTestCase",
+    "ConcurrencyHazardError",
     "ConcurrentTestSuite",
     "LeakedTaskError",
     "LoopBlockedError",
@@ -27,7 +34,9 @@ __all__ = (
     "__version__",
     "defaultTestLoader",
     "group",
+    "isolated",
     "load_tests",
+    "lock",
     "main",
     "timeout",
 )

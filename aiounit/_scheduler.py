@@ -28,6 +28,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, cast
 
 from . import _config
+from ._admission import Admission
 from ._capture import CURRENT, captured_output, concurrent_assertions
 from ._case import _context_of, run_case, run_in_thread, timeout_error
 from ._errors import LeakedTaskError, LoopBlockedError, TestTimeoutError
@@ -244,6 +245,7 @@ class _Group:
         self.replay_errors: list[BaseException] = []
         self.loop: asyncio.AbstractEventLoop = None  # type: ignore[assignment]
         self.watchdog: Watchdog | None = None
+        self.admission = Admission((), None)
 
     # -- the loop -------------------------------------------------------------------
 
@@ -318,26 +320,28 @@ class _Group:
 
     async def _main(self) -> None:
         self.all_done = asyncio.Event()
-        slots = asyncio.Semaphore(self.cap) if self.cap else None
+        admission = self.admission = Admission(self.members, self.cap)
         self.outstanding = 1  # held by this loop until every member has started
         if self.watchdog is not None:
             self.watchdog.beat()
-        for member in self.members:
+        while True:
             # Like TestSuite.run: once failfast or Ctrl-C asked to stop, start
             # nothing new.
             if self.stopping or self.result.shouldStop:
                 break
-            if slots is not None:
-                # Take the slot before creating the task, so that a capped group
-                # of 10 000 tests does not hold 10 000 waiting coroutines.
-                await slots.acquire()
-                if self.stopping or self.result.shouldStop:
-                    slots.release()
+            # A member's task is created only once it may start (slot, locks),
+            # so that a capped group of 10 000 tests does not hold 10 000
+            # waiting coroutines, and waiting costs none of its time limit.
+            member = admission.take()
+            if member is None:
+                if admission.exhausted:
                     break
+                await admission.wait()
+                continue
             member._group = self
             self.outstanding += 1
             member.task = self.loop.create_task(
-                self._run_member(member, slots), context=_context_of(member.test)
+                self._run_member(member), context=_context_of(member.test)
             )
             self.owners[member.task] = member
             self.running.add(member)
@@ -349,7 +353,7 @@ class _Group:
         if self.outstanding == 0 and self.all_done is not None:
             self.all_done.set()
 
-    async def _run_member(self, member: Member, slots: asyncio.Semaphore | None) -> None:
+    async def _run_member(self, member: Member) -> None:
         test = member.test
         member.started = True
         CURRENT.set(member)
@@ -386,8 +390,7 @@ class _Group:
                     self.owners.pop(task, None)
                 member.spawned = []
                 self.owners.pop(member.task, None)  # type: ignore[arg-type]
-            if slots is not None:
-                slots.release()
+            self.admission.release(member)
             if not member.abandoned:
                 self._replay(member, recorder)
                 self._member_done()
@@ -439,6 +442,7 @@ class _Group:
     def stop(self) -> None:
         """The run stops: start nothing new, cancel the running members cleanly."""
         self.stopping = True
+        self.admission.wake()
         for member in list(self.running):
             if not member.started:
                 # Created but not yet begun: like a test the stdlib never
@@ -447,6 +451,7 @@ class _Group:
                 member.task.cancel()
                 member.finished = member.abandoned = True
                 self.running.discard(member)
+                self.admission.release(member)
                 self._member_done()
                 continue
             if member.task is not None and not member.stopping:
@@ -462,6 +467,10 @@ class _Group:
             return
         member.abandoned = True
         self.running.discard(member)
+        # Its slot and locks go to the others: it was reported, and the run
+        # must go on (a task that ignores cancellation may still touch what
+        # its lock guarded; that is what its error says).
+        self.admission.release(member)
         self.given_up.update(map(id, [member.task, *member.spawned]))
         test = member.test
         grace = self.config.grace

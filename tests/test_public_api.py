@@ -14,6 +14,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 PUBLIC_NAMES = (
     "AsyncTestCase",
+    "ConcurrencyHazardError",
     "ConcurrentTestSuite",
     "LeakedTaskError",
     "LoopBlockedError",
@@ -26,13 +27,16 @@ PUBLIC_NAMES = (
     "__version__",
     "defaultTestLoader",
     "group",
+    "isolated",
     "load_tests",
+    "lock",
     "main",
     "timeout",
 )
 
 PUBLIC_CLASSES = (
     "WorkerCrashedError",
+    "ConcurrencyHazardError",
     "AsyncTestCase",
     "ConcurrentTestSuite",
     "LeakedTaskError",
