@@ -23,10 +23,11 @@ import sys
 import unittest
 from collections.abc import Iterator
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any, TextIO
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     import unittest._log
+    from typing import Any, TextIO
 
 __unittest = True
 

@@ -13,19 +13,20 @@ import unittest
 import warnings
 from collections.abc import Callable, Iterator
 from types import FrameType, TracebackType
-from typing import TYPE_CHECKING, Any, TypeGuard, TypeVar
 from unittest.case import SkipTest, _addError, _addSkip, _Outcome, _ShouldStop  # type: ignore[attr-defined]
 
 from . import _config
 from ._errors import TestTimeoutError
 from ._marks import check_timeout, group_mark_of, is_coroutine_function, timeout_of
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any, TypeGuard, TypeVar
+
+    _T = TypeVar("_T")
     from _typeshed import OptExcInfo
 
 __unittest = True
-
-_T = TypeVar("_T")
 
 
 class AsyncTestCase(unittest.IsolatedAsyncioTestCase):

@@ -5,13 +5,17 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from typing import Any, Final, Literal
 
 from ._marks import check_max_concurrency, check_timeout
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Final, Literal
+
+    DefaultGroup = Literal["none", "class", "module"]
+
 __unittest = True
 
-DefaultGroup = Literal["none", "class", "module"]
 DEFAULT_GROUPS: Final = ("none", "class", "module")
 
 

@@ -9,9 +9,13 @@ import re
 import socket
 import time
 import unittest
-from typing import Any
 
+from ._colour import uncoloured
 from ._errors import type_name
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __unittest = True
 
@@ -227,7 +231,7 @@ def _message(err: Any) -> str:
     remote = getattr(value, "text", None) if getattr(value, "aiounit_remote", False) else None
     remote = remote or getattr(value, "aiounit_remote_text", None)
     if remote is not None:  # formatted in a worker: its last line before any output
-        head = re.split(r"\n(?:Stdout|Stderr):\n", remote, maxsplit=1)[0]
+        head = re.split(r"\n(?:Stdout|Stderr):\n", uncoloured(remote), maxsplit=1)[0]
         lines = [line for line in head.splitlines() if line.strip()]
         return lines[-1] if lines else ""
     try:
@@ -265,7 +269,8 @@ def attach(result: unittest.TestResult, report: JUnitXml) -> unittest.TestResult
     def text(err: Any, test: Any) -> str:
         to_string = getattr(result, "_exc_info_to_string", None)
         if to_string is not None:
-            return to_string(err, test)  # type: ignore[no-any-return]
+            # 3.14 colours it for the result's terminal; the report is a file.
+            return uncoloured(to_string(err, test))
         import traceback
 
         return "".join(traceback.format_exception(*err))

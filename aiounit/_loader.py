@@ -5,9 +5,12 @@ from __future__ import annotations
 import os
 import sys
 import unittest
-from typing import Any
 
 from ._suite import ConcurrentTestSuite
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __unittest = True
 

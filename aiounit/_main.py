@@ -7,7 +7,6 @@ import gc
 import os
 import sys
 import unittest
-from typing import TYPE_CHECKING, Any
 
 from . import _config
 from ._loader import defaultTestLoader
@@ -16,7 +15,10 @@ from ._runner import TextTestRunner
 from ._shard import load_durations, parse_shard, record_durations, select_shard
 from ._suite import ConcurrentTestSuite
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from ._workers import WorkerSuite
 
 __unittest = True

@@ -9,11 +9,15 @@ import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import FunctionType
-from typing import Any, Final, TypeVar, cast
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Final, TypeVar
+
+    _T = TypeVar("_T")
 
 __unittest = True
 
-_T = TypeVar("_T")
 
 GROUP_ATTR: Final = "__aiounit_group__"
 TIMEOUT_ATTR: Final = "__aiounit_timeout__"
@@ -308,12 +312,12 @@ def _find_group_mark(cls: type, name: str) -> GroupMark | None:
     mark: GroupMark | None = getattr(method, GROUP_ATTR, None)
     if mark is not None:
         return mark
-    mark = cast("GroupMark | None", getattr(cls, GROUP_ATTR, None))
-    if mark is None:
+    class_mark: GroupMark | None = getattr(cls, GROUP_ATTR, None)
+    if class_mark is None:
         return None
     if issubclass(cls, unittest.IsolatedAsyncioTestCase) and not (is_coroutine_function(method)):
         return None
-    return mark
+    return class_mark
 
 
 def timeout_of(

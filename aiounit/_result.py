@@ -6,10 +6,13 @@ import io
 import sys
 import time
 import unittest
-from typing import TYPE_CHECKING, Any
 from unittest.runner import _WritelnDecorator
 
+from ._colour import theme
+
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
     from unittest.runner import _SupportsWriteAndFlush
 
     # self.stream is in turn the given stream, a _ThrottledFlush or a decorated
@@ -180,7 +183,16 @@ class TextTestResult(_TextTestResultBase):
         text = getattr(err[1], "aiounit_remote_text", None) if err else None
         if text is not None:
             return text  # type: ignore[no-any-return]
-        return super()._exc_info_to_string(err, test)  # type: ignore[misc,no-any-return]
+        real = self._aiounit_stream
+        if real is None:
+            return super()._exc_info_to_string(err, test)  # type: ignore[misc,no-any-return]
+        # Mid-test with -v, self.stream is our line buffer; 3.14 colours the
+        # traceback if the stream is a terminal: let it ask the real one.
+        buffered, self.stream = self.stream, real
+        try:
+            return super()._exc_info_to_string(err, test)  # type: ignore[misc,no-any-return]
+        finally:
+            self.stream = buffered
 
     def addDiagnostic(self, test: Any, message: str) -> None:
         """Called with a warning about *test* that does not fail it (aiounit only)."""
@@ -196,4 +208,7 @@ class TextTestResult(_TextTestResultBase):
         super().printErrors()
         # A message has no traceback's final newline: add the blank line that
         # separates error entries.
-        self.printErrorList("WARNING", [(t, f"{m}\n") for t, m in self.diagnostics])
+        t = theme(self.stream)
+        self.printErrorList(
+            f"{t.warn}WARNING{t.reset}", [(test, f"{m}\n") for test, m in self.diagnostics]
+        )

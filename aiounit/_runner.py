@@ -7,12 +7,13 @@ import time
 import unittest
 import warnings
 from collections.abc import Sized
-from typing import TYPE_CHECKING, Any, TextIO, cast
 
+from ._colour import theme
 from ._result import TextTestResult
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from warnings import _ActionKind
+    from typing import Any, TextIO
 
 __unittest = True
 
@@ -59,7 +60,7 @@ class TextTestRunner(unittest.TextTestRunner):
             failfast,
             buffer,
             resultclass,
-            cast("_ActionKind | None", warnings),
+            warnings,
             tb_locals=tb_locals,
             **kwargs,
         )
@@ -100,7 +101,7 @@ class TextTestRunner(unittest.TextTestRunner):
             self.stream.writeln("")
 
     def run(self, test: Any) -> unittest.TextTestResult:
-        """Run the given test case or test suite (the 3.13 ``TextTestRunner.run``)."""
+        """Run the given test case or test suite (the 3.14 ``TextTestRunner.run``)."""
         result = self._makeResult()
         if self.progress and hasattr(result, "progress") and _isatty(self.stream):
             from ._progress import Progress
@@ -151,39 +152,39 @@ class TextTestRunner(unittest.TextTestRunner):
 
         expected_fails = unexpected_successes = skipped = 0
         try:
-            results = map(
-                len,
-                cast(
-                    "tuple[Sized, ...]",
-                    (result.expectedFailures, result.unexpectedSuccesses, result.skipped),
-                ),
+            lists: tuple[Sized, ...] = (
+                result.expectedFailures,
+                result.unexpectedSuccesses,
+                result.skipped,
             )
+            results = map(len, lists)
         except AttributeError:
             pass
         else:
             expected_fails, unexpected_successes, skipped = results
 
         infos = []
+        t = theme(self.stream)  # 3.14 colours the summary
         if not result.wasSuccessful():
-            self.stream.write("FAILED")
+            self.stream.write(f"{t.fail_info}FAILED{t.reset}")
             failed, errored = len(result.failures), len(result.errors)
             if failed:
-                infos.append("failures=%d" % failed)
+                infos.append(f"{t.fail_info}failures={failed}{t.reset}")
             if errored:
-                infos.append("errors=%d" % errored)
+                infos.append(f"{t.fail_info}errors={errored}{t.reset}")
         elif run == 0 and not skipped:
-            self.stream.write("NO TESTS RAN")
+            self.stream.write(f"{t.warn}NO TESTS RAN{t.reset}")
         else:
-            self.stream.write("OK")
+            self.stream.write(f"{t.passed}OK{t.reset}")
         if skipped:
-            infos.append("skipped=%d" % skipped)
+            infos.append(f"{t.warn}skipped={skipped}{t.reset}")
         if expected_fails:
-            infos.append("expected failures=%d" % expected_fails)
+            infos.append(f"{t.warn}expected failures={expected_fails}{t.reset}")
         if unexpected_successes:
-            infos.append("unexpected successes=%d" % unexpected_successes)
+            infos.append(f"{t.fail}unexpected successes={unexpected_successes}{t.reset}")
         diagnostics = getattr(result, "diagnostics", None)
         if diagnostics:
-            infos.append("warnings=%d" % len(diagnostics))
+            infos.append(f"{t.warn}warnings={len(diagnostics)}{t.reset}")
         if infos:
             self.stream.writeln(" (%s)" % (", ".join(infos),))
         else:

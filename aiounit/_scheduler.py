@@ -25,7 +25,6 @@ import sys
 import threading
 import unittest
 from collections.abc import Callable, Sequence
-from typing import Any, cast
 
 from . import _config
 from ._admission import Admission
@@ -34,6 +33,10 @@ from ._case import _context_of, run_case, run_in_thread, timeout_error
 from ._errors import LeakedTaskError, LoopBlockedError, TestTimeoutError
 from ._report import Recorder, recorder_class
 from ._watchdog import Watchdog
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __unittest = True
 
@@ -366,7 +369,7 @@ class _Group:
             if isinstance(test, unittest.IsolatedAsyncioTestCase):
                 await run_case(
                     test,
-                    cast(unittest.TestResult, recorder),  # it stands in for the result
+                    recorder,  # type: ignore[arg-type]  # it stands in for the result
                     member.limit,
                     threaded=True,
                     member=member,

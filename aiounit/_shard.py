@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import os
 import unittest
-from typing import Any
 
 from ._suite import _leaves, _plan
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __unittest = True
 

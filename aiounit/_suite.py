@@ -5,11 +5,14 @@ from __future__ import annotations
 import unittest
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, cast
 
 from . import _config
 from ._marks import group_mark_of, is_coroutine_function, timeout_of
 from ._scheduler import Member, run_group
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __unittest = True
 
@@ -150,7 +153,8 @@ def _run_unit_group(
 
 
 def _label(key: object) -> str:
-    module, name = cast("tuple[str, object]", key)
+    pair: tuple[str, object] = key  # type: ignore[assignment]  # (module, group name or class)
+    module, name = pair
     if isinstance(name, type):
         return f"group of {name.__module__}.{name.__qualname__}"
     if name is _MODULE_GROUP:

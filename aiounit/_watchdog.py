@@ -24,9 +24,12 @@ import sys
 import threading
 import time
 from types import FrameType
-from typing import Any
 
 from ._errors import TestTimeoutError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __unittest = True
 

@@ -24,15 +24,16 @@ import time
 import unittest
 from collections.abc import Sequence
 from multiprocessing.connection import Connection, wait
-from typing import TYPE_CHECKING, Any
 
 from . import _config
 from ._errors import type_name
 from ._report import tell_notes
 from ._suite import ConcurrentTestSuite, _leaves, _plan
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     import multiprocessing.synchronize
+    from typing import Any
 
 __unittest = True
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import importlib.machinery
 import itertools
 import sys
 import threading
@@ -157,11 +158,24 @@ def grouped(cls: type, name: str = "parity") -> LoopCounter:
 def make_module(case: unittest.TestCase, *classes: type) -> types.ModuleType:
     """A fresh module in sys.modules holding *classes*; removed by *case*'s cleanup."""
     name = f"aiounit_engine_tmp_{next(_module_numbers)}"
-    module = types.ModuleType(name)
+    module = fake_module(name)
     sys.modules[name] = module
     case.addCleanup(sys.modules.pop, name, None)
     for cls in classes:
         put(module, cls)
+    return module
+
+
+def fake_module(name: str) -> types.ModuleType:
+    """An empty module named *name* that looks imported, as a real test module does.
+
+    It carries a ``__spec__``: a bare ``types.ModuleType`` has ``__spec__ = None``,
+    which no imported module has, and 3.15's traceback formatting of a
+    ModuleNotFoundError under it (``unittest`` loading ``module.Missing``) calls
+    ``importlib.resources.files()`` on it, which raises TypeError for it.
+    """
+    module = types.ModuleType(name)
+    module.__spec__ = importlib.machinery.ModuleSpec(name, loader=None)
     return module
 
 

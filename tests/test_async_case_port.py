@@ -1,7 +1,7 @@
 """CPython's test_async_case, ported to aiounit.AsyncTestCase, alone and in a group.
 
 Each test here follows one of ``Lib/test/test_unittest/test_async_case.py``
-(3.11-3.13) and runs its test class twice: alone, with ``test.run()`` (and
+(3.11-3.15) and runs its test class twice: alone, with ``test.run()`` (and
 ``debug()`` where the original uses it), which must behave exactly as
 ``IsolatedAsyncioTestCase``; and as a member of a group, next to a peer member
 on the same event loop.  Where aiounit deliberately differs, the test says so
@@ -707,15 +707,24 @@ class TestEventLoop(PortTestCase):
         """With no current loop set, setUp still finds the test's loop (cpython#95736)."""
         loops: list[tuple[Any, Any]] = []
 
+        # 3.14 deprecates the policy functions (gh-127949); CPython's own test
+        # goes through the private, undeprecated ones there.
+        if sys.version_info >= (3, 14):
+            get_policy = asyncio.events._get_event_loop_policy
+            set_policy = asyncio.events._set_event_loop_policy
+        else:
+            get_policy = asyncio.get_event_loop_policy
+            set_policy = asyncio.set_event_loop_policy
+
         @aiounit.group("port")
         class Test(aiounit.AsyncTestCase):
             def setUp(self) -> None:
-                loops.append((asyncio.get_event_loop_policy().get_event_loop(), None))
+                loops.append((get_policy().get_event_loop(), None))
 
             async def test_demo1(self) -> None:
                 loops[-1] = (loops[-1][0], asyncio.get_running_loop())
 
-        self.addCleanup(asyncio.set_event_loop_policy, None)
+        self.addCleanup(set_policy, None)
         for mode in ("alone", "group"):
             with self.subTest(mode=mode):
                 asyncio.set_event_loop(None)

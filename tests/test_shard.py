@@ -18,6 +18,7 @@ from typing import Any
 
 import aiounit
 from aiounit._shard import select_shard
+from tests._engine_support import fake_module
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -51,7 +52,7 @@ def _build_suite(case: unittest.TestCase) -> unittest.TestSuite:
     loader = unittest.TestLoader()
     top = []
     for module_name, classes in _generated_modules().items():
-        module = types.ModuleType(module_name)
+        module = fake_module(module_name)
         sys.modules[module_name] = module
         case.addCleanup(sys.modules.pop, module_name, None)
         for class_name, tests in classes.items():
