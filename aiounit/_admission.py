@@ -97,6 +97,7 @@ class Admission:
         self._holding: set[Any] = set()
         self._waiter: asyncio.Future[None] | None = None
         self.started: list[Any] = []
+        self._order: dict[Any, int] = {}
         self._claims: dict[Any, _Claim] | None = None
         self._queues: dict[str, _Queue] = {}
         self._ready: list[_Claim] = []  # blocked claims now free to start: a heap
@@ -152,7 +153,9 @@ class Admission:
                 return None
             member = self._members[self._next]
             self._next += 1
-            return self._start(member)
+            self._holding.add(member)
+            self.started.append(member)
+            return member
         if self._ready:
             # Blocked earlier, free now: earlier in loader order than anything
             # not looked at yet.
@@ -178,6 +181,15 @@ class Admission:
         self._holding.add(member)
         self.started.append(member)
         return member
+
+    def order(self, member: Any) -> int:
+        """*member*'s place in the admission order (built when first asked: only
+        a hazard report needs it)."""
+        order = self._order
+        if len(order) < len(self.started):
+            for index in range(len(order), len(self.started)):
+                order[self.started[index]] = index
+        return order.get(member, len(self.started))
 
     def _allowed(self, claim: _Claim) -> bool:
         queues = self._queues
@@ -235,6 +247,6 @@ class Admission:
         finally:
             self._waiter = None
 
-    def running(self) -> list[Any]:
-        """The members admitted and not yet released."""
-        return list(self._holding)
+    def running(self) -> set[Any]:
+        """The members admitted and not yet released (do not change it)."""
+        return self._holding

@@ -198,7 +198,9 @@ def lock(*names: str, shared: bool = False) -> Callable[[_T], _T]:
         raise TypeError(msg)
 
     def decorate(obj: _T) -> _T:
+        global _marks_made
         _check_target(obj, "lock")
+        _marks_made = True
         held = dict(getattr(obj, LOCKS_ATTR, ()))  # stacked marks, or a base class's
         for name in names:
             # Exclusive wins: a test that says both needs the stronger one.
@@ -221,7 +223,9 @@ def isolated(obj: _T | None = None, /) -> Any:
     """
     if obj is None:
         return isolated
+    global _marks_made
     _check_target(obj, "isolated")
+    _marks_made = True
     setattr(obj, ISOLATED_ATTR, True)
     return obj
 
@@ -246,6 +250,8 @@ def admission_marks_of(test: unittest.TestCase) -> tuple[tuple[tuple[str, bool],
 
 def has_admission_marks(cls: type) -> bool:
     """Whether any test of *cls* may hold a lock or be isolated (cheap per class)."""
+    if not _marks_made:
+        return False  # the common case: nobody used @lock or @isolated
     known = _admission_classes.get(cls)
     if known is None:
         known = _admission_classes[cls] = any(
@@ -264,6 +270,7 @@ def vars_of(cls: type) -> list[Any]:
     return list(seen.values())
 
 
+_marks_made = False
 _admission_classes: weakref.WeakKeyDictionary[type, bool] = weakref.WeakKeyDictionary()
 
 

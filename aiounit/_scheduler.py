@@ -30,7 +30,8 @@ from . import _config
 from ._admission import Admission
 from ._capture import CURRENT, captured_output, concurrent_assertions
 from ._case import _context_of, run_case, run_in_thread, timeout_error
-from ._errors import LeakedTaskError, LoopBlockedError, TestTimeoutError
+from ._errors import ConcurrencyHazardError, LeakedTaskError, LoopBlockedError, TestTimeoutError
+from ._hazards import Detector
 from ._report import Recorder, recorder_class
 from ._watchdog import Watchdog
 
@@ -154,6 +155,8 @@ class Member:
                 message += f" at {where}"
             self._charge(outcome, message, group.config.fail_on_blocking, LoopBlockedError)
         self.blocked.clear()
+        for message in group.hazards.settle(self, result):
+            self._charge(outcome, message, group.config.fail_on_hazards, ConcurrencyHazardError)
         for exc_info in self.loop_errors:
             outcome.success = False
             unittest.case._addError(result, test, exc_info)  # type: ignore[attr-defined]
@@ -249,6 +252,7 @@ class _Group:
         self.loop: asyncio.AbstractEventLoop = None  # type: ignore[assignment]
         self.watchdog: Watchdog | None = None
         self.admission = Admission((), None)
+        self.hazards = Detector(self)
 
     # -- the loop -------------------------------------------------------------------
 
@@ -280,6 +284,7 @@ class _Group:
                     stack.enter_context(captured_output())
                 stack.enter_context(concurrent_assertions())
                 self.watchdog = stack.enter_context(Watchdog(self, loop))
+                stack.enter_context(self.hazards)
                 main = loop.create_task(self._main())
                 try:
                     while True:
@@ -394,6 +399,7 @@ class _Group:
                 member.spawned = []
                 self.owners.pop(member.task, None)  # type: ignore[arg-type]
             self.admission.release(member)
+            self.hazards.finish(member)
             if not member.abandoned:
                 self._replay(member, recorder)
                 self._member_done()

@@ -17,7 +17,9 @@ if TYPE_CHECKING:
 __unittest = True
 
 _MODULE_GROUP = object()  # the key part of --default-group module
-_OPTIONS = frozenset({"debug", "blocking_threshold", "fail_on_blocking", "fail_on_leaks", "grace"})
+_OPTIONS = frozenset(
+    {"debug", "blocking_threshold", "fail_on_blocking", "fail_on_leaks", "fail_on_hazards", "grace"}
+)
 
 
 @dataclass(slots=True)
@@ -59,6 +61,8 @@ class ConcurrentTestSuite(unittest.TestSuite):
         blocking_threshold: name a test that keeps the loop busy this long (s).
         fail_on_blocking: report such a test as an error rather than a warning.
         fail_on_leaks: report tasks a test left running as an error, not a warning.
+        fail_on_hazards: report a test that changed process-wide state while
+            peers of its group ran as an error, not a warning.
         grace: seconds a cancelled test or its leftover tasks get to finish.
     """
 
