@@ -355,7 +355,8 @@ def _place(filename: str, line: int) -> str:
 
 
 def _name_of(test: Any) -> str:
-    return f"{type(test).__qualname__}.{test._testMethodName}"
+    cls = type(test).__qualname__.rsplit("<locals>.", 1)[-1]
+    return f"{cls}.{test._testMethodName}"
 
 
 def _message(kind: str, found: list[_Change]) -> str:
