@@ -10,6 +10,7 @@ from ._errors import (
     TestTimeoutError,
     WorkerCrashedError,
 )
+from ._fixtures import addAsyncModuleCleanup, enterAsyncModuleContext
 from ._loader import TestLoader, defaultTestLoader, load_tests
 from ._main import TestProgram, main
 from ._marks import group, isolated, lock, timeout
@@ -32,7 +33,9 @@ __all__ = (
     "TextTestRunner",
     "WorkerCrashedError",
     "__version__",
+    "addAsyncModuleCleanup",
     "defaultTestLoader",
+    "enterAsyncModuleContext",
     "group",
     "isolated",
     "load_tests",

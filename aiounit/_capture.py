@@ -181,7 +181,9 @@ def _concurrent_assert_logs_class() -> type[unittest._log._AssertLogsContext[Any
                 logger = self.logger = logging.getLogger(self.logger_name)
             handler = unittest._log._CapturingHandler()  # type: ignore[attr-defined]
             handler.setLevel(self.level)
-            handler.setFormatter(logging.Formatter(self.LOGGING_FORMAT))
+            # 3.15's assertLogs takes a formatter
+            formatter = getattr(self, "formatter", None)
+            handler.setFormatter(formatter or logging.Formatter(self.LOGGING_FORMAT))
             self.handler = handler
             self.watcher = handler.watcher
             self._member = member
@@ -264,10 +266,36 @@ class _SharedWarnings:
         if stack:
             stack[-1].append(message)
         elif self.saved is not None:
-            self.saved[2](message)
+            self._outside(message, *self.saved)
+
+    @staticmethod
+    def _outside(message: Any, filters: Any, showwarning: Any, impl: Any) -> None:
+        """A warning of a test not in assertWarns just now: judged by the filters
+        it would see without its peers' assertWarns, so that "error" raises it
+        where it was warned (also 3.15's assertWarns showing the warnings that
+        did not match again as it ends)."""
+        import warnings
+
+        mine = (warnings.filters[:], warnings.showwarning, warnings._showwarnmsg_impl)  # type: ignore[attr-defined]
+        warnings.filters[:] = filters  # type: ignore[index]
+        warnings.showwarning, warnings._showwarnmsg_impl = showwarning, impl  # type: ignore[attr-defined]
+        warnings._filters_mutated()  # type: ignore[attr-defined]
+        try:
+            warnings.warn_explicit(
+                message.message,
+                message.category,
+                message.filename,
+                message.lineno,
+                source=message.source,
+            )
+        finally:
+            warnings.filters[:] = mine[0]  # type: ignore[index]
+            warnings.showwarning, warnings._showwarnmsg_impl = mine[1], mine[2]  # type: ignore[attr-defined]
+            warnings._filters_mutated()  # type: ignore[attr-defined]
 
 
 _warnings = _SharedWarnings()
+_CONTEXT_AWARE_WARNINGS = bool(getattr(sys.flags, "context_aware_warnings", False))
 
 
 def _concurrent_assert_warns_class() -> type[unittest.case._AssertWarnsContext]:
@@ -280,13 +308,19 @@ def _concurrent_assert_warns_class() -> type[unittest.case._AssertWarnsContext]:
 
         def __enter__(self) -> Any:
             member = CURRENT.get()
-            if member is None:
+            if member is None or _CONTEXT_AWARE_WARNINGS:
+                # With 3.14's context-aware warnings, catch_warnings only
+                # changes the current context, and each member runs in its own:
+                # the stdlib's assertWarns is group-safe as it is.
                 return super().__enter__()
             # As the stdlib: warnings already shown once must show again.
             for module in list(sys.modules.values()):
                 if getattr(module, "__warningregistry__", None):
                     module.__warningregistry__ = {}  # type: ignore[attr-defined]
-            log = _warnings.enter(member, self.expected)
+            # 3.15 catches every warning in the block, and shows again those
+            # that did not match when it ends (its __exit__, inherited here).
+            caught = Warning if sys.version_info >= (3, 15) else self.expected
+            log = _warnings.enter(member, caught)
             self.warnings = log
             # The stdlib __exit__ calls warnings_manager.__exit__, then judges
             # self.warnings.

@@ -17,6 +17,7 @@ from unittest.case import SkipTest, _addError, _addSkip, _Outcome, _ShouldStop  
 
 from . import _config
 from ._errors import TestTimeoutError
+from ._fixtures import ClassFixtures, needs_scope, run_test
 from ._marks import check_timeout, group_mark_of, is_coroutine_function, timeout_of
 
 TYPE_CHECKING = False
@@ -29,13 +30,15 @@ if TYPE_CHECKING:
 __unittest = True
 
 
-class AsyncTestCase(unittest.IsolatedAsyncioTestCase):
+class AsyncTestCase(ClassFixtures, unittest.IsolatedAsyncioTestCase):
     """An ``IsolatedAsyncioTestCase`` whose tests can run concurrently in groups.
 
     Mark tests with ``@aiounit.group(...)`` to run them together on one event
     loop; everything else behaves exactly as in ``IsolatedAsyncioTestCase``.
     Run on its own (by any suite or runner), a test gets a fresh event loop,
-    like the stdlib, bounded by its ``timeout``.
+    like the stdlib, bounded by its ``timeout``; in a class with async class
+    fixtures (``asyncSetUpClass``) or a module with async module fixtures, it
+    runs on that class's (module's) loop instead.
 
     Attributes:
         timeout: default per-test limit in seconds, or None for no limit.
@@ -52,6 +55,8 @@ class AsyncTestCase(unittest.IsolatedAsyncioTestCase):
     def run(self, result: unittest.TestResult | None = None) -> unittest.TestResult | None:
         config = _config.current()
         limit = timeout_of(self, group_mark_of(self), config.timeout)
+        if needs_scope(self):
+            return run_test(self, result, limit)  # on its class's or module's loop
         return run_alone(self, result, limit, debug=config.debug)
 
 
@@ -352,11 +357,12 @@ async def _call_test_method(
     else:
         value = await _call_maybe_async(method)
     if value is not None:
-        warnings.warn(
-            f"It is deprecated to return a value that is not None from a test case ({method})",
-            DeprecationWarning,
-            stacklevel=_caller_level(),
-        )
+        message = f"It is deprecated to return a value that is not None from a test case ({method}"
+        if sys.version_info >= (3, 14):
+            # 3.14 names the type (its async_case warns with a one-element tuple
+            # instead of the string, an accident not copied here)
+            message += f" returned {type(value).__name__!r}"
+        warnings.warn(message + ")", DeprecationWarning, stacklevel=_caller_level())
 
 
 def _caller_level() -> int:

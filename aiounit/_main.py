@@ -12,8 +12,9 @@ from . import _config
 from ._loader import defaultTestLoader
 from ._marks import check_max_concurrency, check_timeout
 from ._runner import TextTestRunner
+from ._scope import LoopScopeError
 from ._shard import load_durations, parse_shard, record_durations, select_shard
-from ._suite import ConcurrentTestSuite
+from ._suite import ConcurrentTestSuite, check_suite
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -332,6 +333,11 @@ class TestProgram(unittest.TestProgram):
 
     def runTests(self) -> None:
         suite = self._suite([self.test])
+        try:
+            check_suite(suite, self.default_group or "none")
+        except LoopScopeError as exc:
+            sys.stderr.write(f"error: {exc}\n")
+            sys.exit(2)
         if self.shard is not None:
             index, count = self.shard
             try:

@@ -342,6 +342,11 @@ def timeout_of(
         return limit  # type: ignore[return-value]
     if mark is not None and mark.timeout is not UNSET:
         return mark.timeout  # type: ignore[return-value]
+    return class_timeout(cls, default)
+
+
+def class_timeout(cls: type, default: float | None) -> float | None:
+    """The limit a class's ``timeout`` attribute sets, else *default*."""
     for klass in cls.__mro__:
         if "timeout" in klass.__dict__:
             if klass.__dict__.get("__aiounit_default_timeout__", False):

@@ -26,7 +26,7 @@ import threading
 import unittest
 from collections.abc import Callable, Sequence
 
-from . import _config
+from . import _config, _scope
 from ._admission import Admission
 from ._capture import CURRENT, captured_output, concurrent_assertions
 from ._case import _context_of, run_case, run_in_thread, timeout_error
@@ -171,18 +171,33 @@ class Member:
             self.notes.append(message)
 
 
-if sys.version_info >= (3, 13):
+class _Task(asyncio.Task):  # type: ignore[type-arg]
+    """The tasks of a group's loop: owned by their test from their first step on.
 
-    class _Task(asyncio.Task):  # type: ignore[type-arg]
-        """3.13's create_task calls set_name(None) on a factory's task, naming it
-        "None"; keep the generated "Task-N" name instead."""
+    3.14's ``create_task`` hands its keyword arguments to the factory as they
+    are, ``eager_start=True`` included, and an eager task runs its first step
+    inside ``Task.__init__``: *owner* is told of the task before that step, so
+    that what the step does (block the loop, spawn, fail) is charged to its test.
+    """
+
+    def __init__(
+        self,
+        coro: Any,
+        *,
+        owner: Callable[[asyncio.Task[Any]], None] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if owner is not None:
+            owner(self)
+        super().__init__(coro, **kwargs)
+
+    if sys.version_info[:2] == (3, 13):
 
         def set_name(self, value: object) -> None:
+            # 3.13's create_task calls set_name(None) on a factory's task, naming
+            # it "None"; keep the generated "Task-N" name instead.
             if value is not None:
                 super().set_name(value)
-
-else:
-    _Task = asyncio.Task
 
 
 def _describe(task: asyncio.Task[Any]) -> str:
@@ -201,8 +216,13 @@ def run_group(
     max_concurrency: int | None,
     config: _config.Config,
     loop_factory: Callable[[], asyncio.AbstractEventLoop] | None = None,
+    loop: asyncio.AbstractEventLoop | None = None,
 ) -> None:
-    """Run *members* concurrently on a new event loop; report each to *result*."""
+    """Run *members* concurrently on a new event loop; report each to *result*.
+
+    With *loop* (a loop scope's, see ``_scope``), run them on that loop and
+    leave it open, with the tasks the group did not start still running.
+    """
     try:
         asyncio.get_running_loop()
     except RuntimeError:
@@ -213,7 +233,9 @@ def run_group(
             " call it from sync code"
         )
         raise RuntimeError(msg)
-    _Group(members, result, label, max_concurrency, config, loop_factory).run()
+    group = _Group(members, result, label, max_concurrency, config, loop_factory)
+    group.shared_loop = loop
+    group.run()
 
 
 class _Group:
@@ -253,6 +275,10 @@ class _Group:
         self.watchdog: Watchdog | None = None
         self.admission = Admission((), None)
         self.hazards = Detector(self)
+        # A loop scope's loop: its fixtures' tasks outlive the group.
+        self.shared_loop: asyncio.AbstractEventLoop | None = None
+        self.started_tasks: list[asyncio.Task[Any]] = []
+        self.base_factory: Any = None
 
     # -- the loop -------------------------------------------------------------------
 
@@ -270,9 +296,13 @@ class _Group:
                 gc.unfreeze()
 
     def _run(self) -> None:
-        loop = self.loop = (self.loop_factory or asyncio.new_event_loop)()
-        if self.config.debug is not None:
+        shared = self.shared_loop
+        loop = self.loop = shared or (self.loop_factory or asyncio.new_event_loop)()
+        if self.config.debug is not None and shared is None:
             loop.set_debug(self.config.debug)
+        if shared is not None:
+            saved = loop.get_exception_handler(), loop.get_task_factory()
+            self.base_factory = _scope.task_factory_of(loop)
         asyncio.set_event_loop(loop)
         loop.set_exception_handler(self._exception_handler)
         loop.set_task_factory(self._task_factory)
@@ -302,8 +332,12 @@ class _Group:
                     self._shut_down(loop)
         finally:
             loop.stop = real_stop  # type: ignore[method-assign]
-            asyncio.set_event_loop(None)
-            loop.close()
+            if shared is not None:
+                loop.set_exception_handler(saved[0])
+                loop.set_task_factory(saved[1])
+            else:
+                asyncio.set_event_loop(None)
+                loop.close()
         for exc_info in self.group_errors:
             holder = unittest.suite._ErrorHolder(f"event loop of {self.label}")  # type: ignore[attr-defined]
             self.result.addError(holder, exc_info)
@@ -314,12 +348,19 @@ class _Group:
 
     def _shut_down(self, loop: asyncio.AbstractEventLoop) -> None:
         """Cancel what is left, wait a bounded time for it, and let the loop go."""
-        pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+        if self.shared_loop is not None:
+            # Only what the group started: the scope's fixture tasks go on.
+            started = [m.task for m in self.members if m.task is not None]
+            pending = [t for t in [*started, *self.started_tasks] if not t.done()]
+        else:
+            pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
         for task in pending:
             task.cancel()
         grace = self.config.grace
         if pending:
             loop.run_until_complete(asyncio.wait(pending, timeout=grace))
+        if self.shared_loop is not None:
+            return  # the scope shuts its async generators down when it ends
         with contextlib.suppress(TimeoutError):
             loop.run_until_complete(asyncio.wait_for(loop.shutdown_asyncgens(), grace))
         # Members still pending here ignored every cancellation; they were
@@ -512,11 +553,36 @@ class _Group:
     def _task_factory(
         self, loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any
     ) -> asyncio.Task[Any]:
-        task = _Task(coro, loop=loop, **kwargs)
         member = CURRENT.get()
-        if member is not None and not member.finished:
-            member.spawned.append(task)
-            self.owners[task] = member
+        base = self.base_factory  # on a scope's loop: it tracks its fixtures' tasks
+        task: asyncio.Task[Any]
+        if member is None or member.finished:
+            if base is not None:
+                task = base(loop, coro, **kwargs)
+            else:
+                task = _Task(coro, loop=loop, **kwargs)
+        else:
+            made: list[asyncio.Task[Any]] = []
+
+            def own(task: asyncio.Task[Any]) -> None:
+                made.append(task)
+                member.spawned.append(task)
+                self.owners[task] = member
+
+            try:
+                if base is not None:
+                    task = base(loop, coro, owner=own, **kwargs)
+                else:
+                    task = _Task(coro, loop=loop, owner=own, **kwargs)
+            except BaseException:
+                # Not a task after all (a bad argument), or its eager first step
+                # raised through create_task, to the test that called it.
+                for made_task in made:
+                    member.spawned.remove(made_task)
+                    self.owners.pop(made_task, None)
+                raise
+        if member is not None and self.shared_loop is not None:
+            self.started_tasks.append(task)
         return task
 
     def _exception_handler(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:

@@ -6,7 +6,7 @@ import unittest
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from . import _config
+from . import _config, _fixtures, _scope
 from ._marks import group_mark_of, is_coroutine_function, timeout_of
 from ._scheduler import Member, run_group
 
@@ -107,7 +107,30 @@ class ConcurrentTestSuite(unittest.TestSuite):
             result._testRunEntered = top_level = True  # type: ignore[attr-defined]
 
         units = _plan(self, config.default_group)
+        check_loop_scopes(units)
         fixtures = _Fixtures(self, result, units)
+        try:
+            self._run_units(units, fixtures, result, config)
+        except KeyboardInterrupt:
+            # unittest tears nothing down here; async fixtures still end
+            # (a logged-in session logs out), reporting what failed.
+            _fixtures.close_all(result)
+            raise
+
+        if top_level:
+            fixtures.finish()
+            result._testRunEntered = False  # type: ignore[attr-defined]
+        else:
+            fixtures.hand_over()
+        return result
+
+    def _run_units(
+        self,
+        units: list[_Unit],
+        fixtures: _Fixtures,
+        result: unittest.TestResult,
+        config: _config.Config,
+    ) -> None:
         for index, unit in enumerate(units):
             if result.shouldStop:
                 break
@@ -128,13 +151,6 @@ class ConcurrentTestSuite(unittest.TestSuite):
                     owner._removeTestAtIndex(position)  # type: ignore[attr-defined]
             units[index] = None  # type: ignore[call-overload]  # free the tests
 
-        if top_level:
-            fixtures.finish()
-            result._testRunEntered = False  # type: ignore[attr-defined]
-        else:
-            fixtures.hand_over()
-        return result
-
 
 def _run_unit_group(
     key: object, tests: list[unittest.TestCase], result: unittest.TestResult, config: _config.Config
@@ -153,7 +169,18 @@ def _run_unit_group(
         max_concurrency=min(caps) if caps else config.max_concurrency,
         config=config,
         loop_factory=getattr(tests[0], "loop_factory", None),
+        loop=_scope.loop_for(test.__class__ for test in tests),
     )
+
+
+def check_loop_scopes(units: list[_Unit]) -> None:
+    """Raise ``_scope.LoopScopeError`` for a group that would need two loops."""
+    _fixtures.check_groups((_label(u.key), u.classes) for u in units if u.is_group)
+
+
+def check_suite(suite: unittest.BaseTestSuite, default_group: str) -> None:
+    """``check_loop_scopes`` for a whole suite, before anything runs."""
+    check_loop_scopes(_plan(suite, default_group))
 
 
 def _label(key: object) -> str:
@@ -247,24 +274,41 @@ class _Fixtures:
         result, suite = self.result, self.suite
         first = unit.tests[0]
         module = first.__class__.__module__
-        for cls in list(self.active):
-            if cls in unit.classes:
-                continue
-            if (
-                cls in self.grouped
-                and cls.__module__ == module
-                and self.last_use.get(cls, -1) > index
-            ):
-                continue
-            self._tear_down(cls)
+        self._tear_down_all(
+            [
+                cls
+                for cls in self.active
+                if cls not in unit.classes
+                and not (
+                    cls in self.grouped
+                    and cls.__module__ == module
+                    and self.last_use.get(cls, -1) > index
+                )
+            ]
+        )
+        previous = suite._get_previous_module(result)  # type: ignore[attr-defined]
+        if previous is not None and previous != module:
+            _fixtures.close_module(previous, suite, result)
         suite._handleModuleFixture(first, result)  # type: ignore[attr-defined]
-        for test in _first_of_each_class(unit):
-            cls = test.__class__
-            if cls in self.active:
-                continue
+        if not getattr(result, "_moduleSetUpFailed", False):
+            _fixtures.open_module(first, suite, result)
+        # Sync setUpClass first, one class after the other; then the async
+        # class fixtures of all of them together, on their loop.
+        firsts = {}
+        with _fixtures.deferred() as pending:
+            for test in _first_of_each_class(unit):
+                cls = test.__class__
+                if cls in self.active:
+                    continue
+                firsts[cls] = test
+                result._previousTestClass = None  # type: ignore[attr-defined]
+                suite._handleClassSetUp(test, result)  # type: ignore[attr-defined]
+                self.active.append(cls)
+        for cls, error in _fixtures.open_classes(pending).items():
+            # unittest's own handler reports it, as a failing setUpClass.
+            _fixtures.replaying(cls, error)
             result._previousTestClass = None  # type: ignore[attr-defined]
-            suite._handleClassSetUp(test, result)  # type: ignore[attr-defined]
-            self.active.append(cls)
+            suite._handleClassSetUp(firsts[cls], result)  # type: ignore[attr-defined]
         result._previousTestClass = unit.classes[-1]  # type: ignore[attr-defined]
 
     def setup_failed(self, test: Any) -> bool:
@@ -272,6 +316,12 @@ class _Fixtures:
             getattr(test.__class__, "_classSetupFailed", False)
             or getattr(self.result, "_moduleSetUpFailed", False)
         )
+
+    def _tear_down_all(self, classes: list[type]) -> None:
+        # Async class teardowns together, then each sync tearDownClass.
+        _fixtures.close_classes(classes, self.result)
+        for cls in classes:
+            self._tear_down(cls)
 
     def _tear_down(self, cls: type) -> None:
         self.result._previousTestClass = cls  # type: ignore[attr-defined]
@@ -281,8 +331,7 @@ class _Fixtures:
     def hand_over(self) -> None:
         """Leave exactly one set-up class, in ``_previousTestClass``, for a suite
         that handles fixtures the stdlib way (an enclosing or a nested one)."""
-        for cls in self.active[:-1]:
-            self._tear_down(cls)
+        self._tear_down_all(self.active[:-1])
         if self.active:
             self.result._previousTestClass = self.active[-1]  # type: ignore[attr-defined]
 
@@ -291,8 +340,10 @@ class _Fixtures:
         self.active = [previous] if previous is not None else []
 
     def finish(self) -> None:
-        for cls in list(self.active):
-            self._tear_down(cls)
+        self._tear_down_all(list(self.active))
+        previous = self.suite._get_previous_module(self.result)  # type: ignore[attr-defined]
+        if previous is not None:
+            _fixtures.close_module(previous, self.suite, self.result)
         self.suite._handleModuleTearDown(self.result)  # type: ignore[attr-defined]
 
 

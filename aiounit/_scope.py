@@ -1,0 +1,364 @@
+"""Loop scopes: one event loop for a class's or a module's tests and async fixtures.
+
+A class with async class fixtures (``asyncSetUpClass``/``asyncTearDownClass``)
+or a module with async module fixtures (``asyncSetUpModule``/
+``asyncTearDownModule``) owns a *loop scope*: one ``asyncio.Runner`` whose loop
+lives from before the async setup to after the last async cleanup.  Every test
+of the class (module) runs on that loop: a group as a whole (``run_group`` with
+the scope's loop), an ungrouped test one at a time (``run_in``).  A class scope
+inside a module scope borrows the module's loop.
+
+This module is the engine: a ``Scope`` runs its fixture calls, each bounded by
+the limit and in a task of its own, in a context that marks the tasks they
+start as the scope's, and charges those still running at its end to it.  When
+scopes open and close, and how their errors reach results, is ``_fixtures``'.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import sys
+import unittest
+import weakref
+from collections.abc import Callable, Iterable
+from types import ModuleType
+
+from . import _config
+from ._errors import LeakedTaskError, TestTimeoutError
+from ._marks import class_timeout
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+__unittest = True
+
+CLASS_HOOKS = ("asyncSetUpClass", "asyncTearDownClass")
+MODULE_HOOKS = ("asyncSetUpModule", "asyncTearDownModule")
+
+# The scope whose fixture code created the current context (and so owns the
+# tasks created in it); the task list of the ungrouped test running in it.
+_FIXTURE: contextvars.ContextVar[Scope | None] = contextvars.ContextVar(
+    "aiounit_fixture", default=None
+)
+_SPAWNED: contextvars.ContextVar[list[asyncio.Task[Any]] | None] = contextvars.ContextVar(
+    "aiounit_spawned", default=None
+)
+
+_class_scopes: dict[type, Scope] = {}
+_module_scopes: dict[str, Scope] = {}
+
+
+# A module whose async setup failed under a foreign runner: each class of it
+# re-raises the failure from its setUpClass (unittest has no module hook to
+# report it from).
+class LoopScopeError(Exception):
+    """A group whose members would need two event loops (a usage error)."""
+
+
+def _strclass(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+class Scope:
+    """One class's or module's async fixtures and the runner of their loop."""
+
+    def __init__(
+        self,
+        owner: type | ModuleType,
+        parent: Scope | None,
+        loop_factory: Callable[[], asyncio.AbstractEventLoop] | None,
+    ) -> None:
+        config = _config.current()
+        self.owner = owner
+        self.is_class = isinstance(owner, type)
+        self.name = _strclass(owner) if isinstance(owner, type) else owner.__name__
+        self.parent = parent
+        self.limit = (
+            class_timeout(owner, config.timeout) if isinstance(owner, type) else (config.timeout)
+        )
+        self.grace = config.grace
+        self.fail_on_leaks = config.fail_on_leaks
+        self.runner: asyncio.Runner
+        self.context: contextvars.Context
+        if parent is not None:
+            self.runner = parent.runner
+            # What the module's fixtures set in their context, its classes' see.
+            self.context = parent.context.copy()
+        else:
+            self.runner = asyncio.Runner(debug=config.debug, loop_factory=loop_factory)
+            self.runner.get_loop().set_task_factory(_task_factory)
+            self.context = contextvars.copy_context()
+        self.context.run(_FIXTURE.set, self)
+        self.tasks: weakref.WeakSet[asyncio.Task[Any]] = weakref.WeakSet()
+        self.cleanups: list[tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]] = []
+        self.set_up = False
+        self.closed = False
+        self.errors: list[BaseException] = []
+        self.notes: list[str] = []
+        # Set by _fixtures: gives the module its own tearDownModule back.
+        self.unhook: Callable[[], None] = lambda: None
+        self.lazy = False  # opened by a class of the module, not by our suite
+
+    def __repr__(self) -> str:
+        return f"<loop scope of {self.name}>"
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        loop: asyncio.AbstractEventLoop = self.runner.get_loop()
+        return loop
+
+    def _hook(self, index: int) -> Callable[[], Any] | None:
+        if self.is_class:
+            return getattr(self.owner, CLASS_HOOKS[index])  # type: ignore[no-any-return]
+        return getattr(self.owner, MODULE_HOOKS[index], None)
+
+    def _register(self) -> None:
+        if isinstance(self.owner, type):
+            _class_scopes[self.owner] = self
+        else:
+            _module_scopes[self.owner.__name__] = self
+
+    def _unregister(self) -> None:
+        if isinstance(self.owner, type):
+            _class_scopes.pop(self.owner, None)
+        else:
+            _module_scopes.pop(self.owner.__name__, None)
+            self.unhook()
+
+    # -- async parts (run on the loop, in the scope's context) ------------------------
+
+    async def _open(self) -> BaseException | None:
+        hook = self._hook(0)
+        error = await self._call(hook, what=_hook_name(self, 0)) if hook is not None else None
+        if error is None:
+            self.set_up = True
+            return None
+        await self._close()
+        return error
+
+    async def _close(self) -> None:
+        if self.set_up:
+            hook = self._hook(1)
+            if hook is not None:
+                self._keep(await self._call(hook, what=_hook_name(self, 1)))
+        while self.cleanups:
+            function, args, kwargs = self.cleanups.pop()
+            what = "an async class cleanup" if self.is_class else "an async module cleanup"
+            self._keep(await self._call(function, *args, what=what, **kwargs))
+        await self._settle_tasks()
+
+    def _keep(self, error: BaseException | None) -> None:
+        if error is not None:
+            self.errors.append(error)
+
+    async def _call(
+        self, function: Callable[..., Any], /, *args: Any, what: str, **kwargs: Any
+    ) -> BaseException | None:
+        """Run one fixture call in a task of its own, bounded by the limit; its error."""
+        loop = asyncio.get_running_loop()
+        task = loop.create_task(_maybe_async(function, *args, **kwargs), context=self.context)
+        self.tasks.discard(task)
+        done, _ = await asyncio.wait({task}, timeout=self.limit)
+        if not done:
+            where = _where(task)
+            task.cancel()
+            done, _ = await asyncio.wait({task}, timeout=self.grace)
+            message = f"{what} of {self.name} did not finish within {self.limit:g} s"
+            if where:
+                message += f"; it was waiting at {where}"
+            if not done:
+                message += "; it ignored its cancellation and is still running"
+            return TestTimeoutError(message)
+        if task.cancelled():
+            return asyncio.CancelledError(f"{what} of {self.name} was cancelled")
+        return task.exception()
+
+    async def _settle_tasks(self) -> None:
+        from ._scheduler import _describe
+
+        leaked = [t for t in self.tasks if not t.done()]
+        if not leaked:
+            return
+        names = ", ".join(_describe(t) for t in leaked)
+        for task in leaked:
+            task.cancel()
+        _, stuck = await asyncio.wait(leaked, timeout=self.grace)
+        kind = "async class fixtures" if self.is_class else "async module fixtures"
+        message = (
+            f"the {kind} of {self.name} left {len(leaked)} task(s) running,"
+            f" cancelled when its loop scope ended: {names}"
+        )
+        if stuck:
+            message += f"; {len(stuck)} ignored the cancellation"
+        if self.fail_on_leaks:
+            self.errors.append(LeakedTaskError(message))
+        else:
+            self.notes.append(message)
+
+    # -- sync entry points ------------------------------------------------------------
+
+    def open(self) -> BaseException | None:
+        """Run the async setup; on failure the scope is already closed again."""
+        self._register()
+        error = self.runner.run(self._open(), context=self.context)
+        if error is not None:
+            self._finish()
+        return error
+
+    def close(self) -> list[BaseException]:
+        """Run the async teardown and cleanups (once); the errors they raised."""
+        if not self.closed:
+            self.runner.run(self._close(), context=self.context)
+            self._finish()
+        errors, self.errors = self.errors, []
+        return errors
+
+    def _finish(self) -> None:
+        self.closed = True
+        self._unregister()
+        if self.parent is None:
+            self.runner.close()
+
+    def tell_notes(self, result: unittest.TestResult | None) -> None:
+        from ._report import tell_notes
+
+        notes, self.notes = self.notes, []
+        if not notes:
+            return
+        holder = unittest.suite._ErrorHolder(_tear_down_name(self))  # type: ignore[attr-defined]
+        if result is not None:
+            tell_notes(result, holder, notes)
+        else:
+            for note in notes:
+                sys.stderr.write(f"\naiounit: warning: {holder}: {note}\n")
+
+
+def _hook_name(scope: Scope, index: int) -> str:
+    return (CLASS_HOOKS if scope.is_class else MODULE_HOOKS)[index]
+
+
+def _tear_down_name(scope: Scope) -> str:
+    return f"{'tearDownClass' if scope.is_class else 'tearDownModule'} ({scope.name})"
+
+
+async def _maybe_async(function: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+    value = function(*args, **kwargs)
+    if asyncio.iscoroutine(value) or isinstance(value, asyncio.Future):
+        return await value
+    return value
+
+
+def _where(task: asyncio.Task[Any]) -> str | None:
+    """The innermost frame of *task*'s await chain that is not a framework's."""
+    from ._case import _is_framework
+
+    found = None
+    coro: Any = task.get_coro()
+    while coro is not None:
+        frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)
+        if frame is not None and not _is_framework(frame):
+            found = f"{frame.f_code.co_filename}:{frame.f_lineno} in {frame.f_code.co_name}"
+        coro = getattr(coro, "cr_await", None) or getattr(coro, "gi_yieldfrom", None)
+    return found
+
+
+def _task_factory(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> asyncio.Task[Any]:
+    from ._scheduler import _Task
+
+    task = _Task(coro, loop=loop, **kwargs)
+    owner = _FIXTURE.get()
+    if owner is not None:
+        owner.tasks.add(task)
+    spawned = _SPAWNED.get()
+    if spawned is not None:
+        spawned.append(task)
+    return task
+
+
+def task_factory_of(loop: asyncio.AbstractEventLoop) -> Any:
+    """The task factory a group on a scope's *loop* must create its tasks with."""
+    factory = loop.get_task_factory()
+    return factory if factory is _task_factory else None
+
+
+# -- opening and closing, from the fixture hooks ------------------------------------------
+
+
+def _by_runner(scopes: list[Scope]) -> list[tuple[asyncio.Runner, list[Scope]]]:
+    by: dict[int, tuple[asyncio.Runner, list[Scope]]] = {}
+    for scope in scopes:
+        by.setdefault(id(scope.runner), (scope.runner, []))[1].append(scope)
+    return list(by.values())
+
+
+async def _gather(parts: list[Callable[[], Any]], scopes: list[Scope]) -> list[Any]:
+    loop = asyncio.get_running_loop()
+    tasks = [
+        loop.create_task(part(), context=scope.context)
+        for part, scope in zip(parts, scopes, strict=True)
+    ]
+    for task, scope in zip(tasks, scopes, strict=True):
+        scope.tasks.discard(task)
+    return await asyncio.gather(*tasks)
+
+
+def _report_anywhere(result: unittest.TestResult | None, error: BaseException, name: str) -> None:
+    if result is not None:
+        holder = unittest.suite._ErrorHolder(name)  # type: ignore[attr-defined]
+        result.addError(holder, (type(error), error, error.__traceback__))  # type: ignore[arg-type]
+    else:
+        import traceback
+
+        text = "".join(traceback.format_exception(error))
+        sys.stderr.write(f"\naiounit: error in {name}:\n{text}")
+
+
+def scope_of(test: unittest.TestCase) -> Scope | None:
+    """The open scope *test* runs in, if any."""
+    cls = type(test)
+    return _class_scopes.get(cls) or _module_scopes.get(cls.__module__)
+
+
+def loop_for(classes: Iterable[type]) -> asyncio.AbstractEventLoop | None:
+    """The loop of the scope a group of tests of *classes* runs in, if any."""
+    module = None
+    for cls in classes:
+        scope = _class_scopes.get(cls)
+        if scope is not None:
+            return scope.loop
+        module = module or _module_scopes.get(cls.__module__)
+    return module.loop if module is not None else None
+
+
+def run_in(
+    scope: Scope, test: unittest.TestCase, result: unittest.TestResult, limit: float | None
+) -> None:
+    """Run one ungrouped test on *scope*'s loop, reporting to *result*."""
+    from ._case import _context_of
+
+    scope.runner.run(_run_one(test, result, limit, scope.grace), context=_context_of(test))
+
+
+async def _run_one(
+    test: unittest.TestCase, result: unittest.TestResult, limit: float | None, grace: float
+) -> None:
+    from ._case import run_case
+
+    spawned: list[asyncio.Task[Any]] = []
+    token = _SPAWNED.set(spawned)
+    try:
+        await run_case(test, result, limit)
+    finally:
+        _SPAWNED.reset(token)
+        # What a test leaves running is cancelled at its end, as its own loop's
+        # closing would have done in the stdlib; fixture tasks go on.
+        pending = [t for t in spawned if not t.done()]
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending, timeout=grace)
+
+
+# -- AsyncTestCase's side -----------------------------------------------------------------
