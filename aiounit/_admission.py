@@ -27,9 +27,12 @@ import asyncio
 import heapq
 from collections import deque
 from collections.abc import Sequence
-from typing import Any
 
 from ._marks import admission_marks_of, has_admission_marks
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __unittest = True
 

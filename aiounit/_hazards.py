@@ -40,10 +40,13 @@ import threading
 import unittest
 import warnings
 from collections.abc import Callable
-from typing import Any, Final
 
 from ._capture import CURRENT
 from ._marks import admission_marks_of, is_coroutine_function
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Final
 
 __unittest = True
 
