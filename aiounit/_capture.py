@@ -7,11 +7,11 @@ context variable and append to that test's own buffers.  Tasks a test spawns
 and threads started with ``asyncio.to_thread`` copy the test's context, so
 their output lands on the right test too.
 
-``assertLogs`` replaces a logger's handlers for the duration of the block,
-and ``assertWarns`` the process's warning state; two tests doing that at once
-would undo each other.  During a group they are versions that share the
-state: each record or warning goes to the capture of the test whose context
-emitted it, and those of other tests flow on as if nothing captured them.
+``assertLogs`` replaces a logger's handlers for the duration of the block;
+two tests doing that at once would undo each other.  During a group it is a
+version that shares the logger: each record goes to the capture of the test
+whose context emitted it, and those of other tests flow on as if nothing
+captured them.  (Warnings: see ``_warnstate``.)
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import contextlib
 import io
 import logging
 import sys
+import threading
 import unittest
 from collections.abc import Iterator
 from contextvars import ContextVar
@@ -125,6 +126,9 @@ class _SharedLogger:
 
 
 _shared: dict[str, _SharedLogger] = {}
+# Sync members capture from worker threads: every change to _shared and to the
+# loggers it holds is made under this lock; records are delivered outside it.
+_shared_lock = threading.RLock()
 
 
 class _Dispatcher(logging.Handler):
@@ -133,9 +137,10 @@ class _Dispatcher(logging.Handler):
         self.shared = shared
 
     def handle(self, record: logging.LogRecord) -> bool:
-        stack = self.shared.captures.get(CURRENT.get())
-        if stack:
-            capture = stack[-1]  # the innermost assertLogs of this test
+        with _shared_lock:
+            stack = self.shared.captures.get(CURRENT.get())
+            capture = stack[-1] if stack else None  # the innermost assertLogs of this test
+        if capture is not None:
             if record.levelno >= capture.level:
                 capture.handler.handle(record)
             return True
@@ -187,11 +192,12 @@ def _concurrent_assert_logs_class() -> type[unittest._log._AssertLogsContext[Any
             self.handler = handler
             self.watcher = handler.watcher
             self._member = member
-            shared = _shared.get(logger.name)
-            if shared is None:
-                shared = _shared[logger.name] = _SharedLogger(logger)
-            shared.captures.setdefault(member, []).append(self)
-            shared.update_level()
+            with _shared_lock:
+                shared = _shared.get(logger.name)
+                if shared is None:
+                    shared = _shared[logger.name] = _SharedLogger(logger)
+                shared.captures.setdefault(member, []).append(self)
+                shared.update_level()
             if self.no_logs:
                 return None
             return handler.watcher
@@ -199,20 +205,24 @@ def _concurrent_assert_logs_class() -> type[unittest._log._AssertLogsContext[Any
         def __exit__(self, exc_type: Any, exc_value: Any, tb: Any) -> Any:
             member = getattr(self, "_member", None)
             if member is not None:
-                shared = _shared[self.logger.name]
-                stack = shared.captures[member]
-                stack.remove(self)
-                if not stack:
-                    del shared.captures[member]
-                if shared.captures:
-                    shared.update_level()
-                else:
-                    del _shared[self.logger.name]
-                    shared.restore()
-                # The stdlib __exit__ restores these, then judges the records.
-                self.old_handlers = self.logger.handlers[:]
-                self.old_level = self.logger.level
-                self.old_propagate = self.logger.propagate
+                with _shared_lock:
+                    shared = _shared[self.logger.name]
+                    stack = shared.captures[member]
+                    stack.remove(self)
+                    if not stack:
+                        del shared.captures[member]
+                    if shared.captures:
+                        shared.update_level()
+                    else:
+                        del _shared[self.logger.name]
+                        shared.restore()
+                # The stdlib __exit__ puts its saved state back on self.logger,
+                # then judges the records.  Another thread may have started
+                # capturing the real logger meanwhile: let it restore a stand-in
+                # with the same name, for the message.
+                self.logger = logging.Logger(self.logger.name)
+                self.old_handlers: list[logging.Handler] = []
+                self.old_level, self.old_propagate = logging.NOTSET, True
             return super().__exit__(exc_type, exc_value, tb)
 
     _assert_logs_class = _ConcurrentAssertLogsContext
@@ -222,144 +232,20 @@ def _concurrent_assert_logs_class() -> type[unittest._log._AssertLogsContext[Any
 _assert_logs_class: type[unittest._log._AssertLogsContext[Any]] | None = None
 
 
-class _SharedWarnings:
-    """``catch_warnings(record=True)`` once for all the tests of a group.
-
-    ``assertWarns`` saves and restores the process-wide warning state; two tests
-    in it at once would restore each other's state out of order and catch each
-    other's warnings.  While any test of the group is in ``assertWarns``, this
-    holds the state and hands each warning to the innermost ``assertWarns`` of
-    the test whose context raised it; other warnings are shown as usual.
-    """
-
-    def __init__(self) -> None:
-        self.captures: dict[Any, list[list[Any]]] = {}
-        self.saved: tuple[Any, ...] | None = None
-
-    def enter(self, member: Any, category: Any) -> list[Any]:
-        import warnings
-
-        if self.saved is None:
-            self.saved = (warnings.filters[:], warnings.showwarning, warnings._showwarnmsg_impl)  # type: ignore[attr-defined]
-            warnings.showwarning = warnings._showwarning_orig  # type: ignore[attr-defined]
-            warnings._showwarnmsg_impl = self._dispatch  # type: ignore[attr-defined]
-        log: list[Any] = []
-        self.captures.setdefault(member, []).append(log)
-        warnings.simplefilter("always", category)
-        return log
-
-    def leave(self, member: Any, log: list[Any]) -> None:
-        import warnings
-
-        stack = self.captures[member]
-        stack.remove(log)
-        if not stack:
-            del self.captures[member]
-        if not self.captures and self.saved is not None:
-            filters, warnings.showwarning, warnings._showwarnmsg_impl = self.saved  # type: ignore[attr-defined]
-            self.saved = None
-            warnings.filters[:] = filters  # type: ignore[index]
-            warnings._filters_mutated()  # type: ignore[attr-defined]
-
-    def _dispatch(self, message: Any) -> None:
-        stack = self.captures.get(CURRENT.get())
-        if stack:
-            stack[-1].append(message)
-        elif self.saved is not None:
-            self._outside(message, *self.saved)
-
-    @staticmethod
-    def _outside(message: Any, filters: Any, showwarning: Any, impl: Any) -> None:
-        """A warning of a test not in assertWarns just now: judged by the filters
-        it would see without its peers' assertWarns, so that "error" raises it
-        where it was warned (also 3.15's assertWarns showing the warnings that
-        did not match again as it ends)."""
-        import warnings
-
-        mine = (warnings.filters[:], warnings.showwarning, warnings._showwarnmsg_impl)  # type: ignore[attr-defined]
-        warnings.filters[:] = filters  # type: ignore[index]
-        warnings.showwarning, warnings._showwarnmsg_impl = showwarning, impl  # type: ignore[attr-defined]
-        warnings._filters_mutated()  # type: ignore[attr-defined]
-        try:
-            warnings.warn_explicit(
-                message.message,
-                message.category,
-                message.filename,
-                message.lineno,
-                source=message.source,
-            )
-        finally:
-            warnings.filters[:] = mine[0]  # type: ignore[index]
-            warnings.showwarning, warnings._showwarnmsg_impl = mine[1], mine[2]  # type: ignore[attr-defined]
-            warnings._filters_mutated()  # type: ignore[attr-defined]
-
-
-_warnings = _SharedWarnings()
-_CONTEXT_AWARE_WARNINGS = bool(getattr(sys.flags, "context_aware_warnings", False))
-
-
-def _concurrent_assert_warns_class() -> type[unittest.case._AssertWarnsContext]:
-    global _assert_warns_class
-    if _assert_warns_class is not None:
-        return _assert_warns_class
-
-    class _ConcurrentAssertWarnsContext(unittest.case._AssertWarnsContext):
-        """``assertWarns`` that tests of one group can use at once."""
-
-        def __enter__(self) -> Any:
-            member = CURRENT.get()
-            if member is None or _CONTEXT_AWARE_WARNINGS:
-                # With 3.14's context-aware warnings, catch_warnings only
-                # changes the current context, and each member runs in its own:
-                # the stdlib's assertWarns is group-safe as it is.
-                return super().__enter__()
-            # As the stdlib: warnings already shown once must show again.
-            for module in list(sys.modules.values()):
-                if getattr(module, "__warningregistry__", None):
-                    module.__warningregistry__ = {}  # type: ignore[attr-defined]
-            # 3.15 catches every warning in the block, and shows again those
-            # that did not match when it ends (its __exit__, inherited here).
-            caught = Warning if sys.version_info >= (3, 15) else self.expected
-            log = _warnings.enter(member, caught)
-            self.warnings = log
-            # The stdlib __exit__ calls warnings_manager.__exit__, then judges
-            # self.warnings.
-            self.warnings_manager = _Leave(member, log)
-            return self
-
-    _assert_warns_class = _ConcurrentAssertWarnsContext
-    return _assert_warns_class
-
-
-_assert_warns_class: type[unittest.case._AssertWarnsContext] | None = None
-
-
-class _Leave:
-    __slots__ = ("log", "member")
-
-    def __init__(self, member: Any, log: list[Any]) -> None:
-        self.member = member
-        self.log = log
-
-    def __exit__(self, *exc_info: object) -> None:
-        _warnings.leave(self.member, self.log)
-
-
 @contextlib.contextmanager
 def concurrent_assertions() -> Iterator[None]:
-    """Make ``assertLogs`` and ``assertWarns`` group-safe while a group runs.
+    """Make ``assertLogs`` group-safe while a group runs.
 
-    TestCase looks both context classes up when the assertion is called, so
-    swapping the module attributes for the group's duration is enough.
+    TestCase looks the context class up when the assertion is called, so
+    swapping the module attribute for the group's duration is enough.
+    (``assertWarns`` needs nothing: each test has its own warning state, see
+    ``_warnstate``.)
     """
     import unittest._log
 
     saved_logs = unittest._log._AssertLogsContext
-    saved_warns = unittest.case._AssertWarnsContext
     unittest._log._AssertLogsContext = _concurrent_assert_logs_class()  # type: ignore[misc]
-    unittest.case._AssertWarnsContext = _concurrent_assert_warns_class()  # type: ignore[misc]
     try:
         yield
     finally:
         unittest._log._AssertLogsContext = saved_logs  # type: ignore[misc]
-        unittest.case._AssertWarnsContext = saved_warns  # type: ignore[misc]

@@ -61,3 +61,18 @@ def type_name(err: Any) -> str:
     module = getattr(exc_type, "__module__", "")
     name = getattr(exc_type, "__qualname__", str(exc_type))
     return name if module in ("builtins", "") else f"{module}.{name}"
+
+
+def exception_message(err: Any) -> str:
+    """ "Type: message" of exc_info *err*, from the exception itself (a JUnit message).
+
+    Not from the formatted traceback, which may end with the test's output (-b)
+    and whose lines a vertical tab or a form feed would split.
+    """
+    value = err[1] if err else None
+    try:
+        detail = str(value)
+    except Exception:
+        detail = "<exception str() failed>"
+    name = type_name(err)
+    return f"{name}: {detail}" if detail else name

@@ -12,16 +12,17 @@ changed, where, which peers ran, and the fix.
 
 The hooks are public where Python has them: an audit hook for ``os.chdir``,
 ``os.putenv``/``os.unsetenv`` and ``socket.bind`` (installed once, since audit
-hooks cannot be removed, and inert outside a group: one global test), and,
-for the duration of a group only, wrappers around ``mock._patch.__enter__``/
-``__exit__``, ``mock._patch_dict._patch_dict``/``_unpatch_dict``,
-``signal.signal``, ``asyncio.set_event_loop_policy``, the ``warnings`` filter
-functions and ``catch_warnings``, and the ``logging.Logger`` methods and
-attributes that configure an existing logger.
+hooks cannot be removed, and inert outside a group: one set lookup per
+event).  Mock patches come from ``_restore``'s patch listener, which already
+watches every form of ``patch`` during a group.  For the duration of a group
+only, ``signal.signal``, ``asyncio.set_event_loop_policy`` and the
+``logging.Logger`` methods and attributes that configure an existing logger
+are wrapped.  Warning filters are not a hazard: during a group each test has
+its own (``_warnstate``).
 
-A scoped change (a patch, ``catch_warnings``) that is undone before the
-member's task yields cannot be seen by an async peer; it is reported only when
-it outlived a turn of the loop or a peer runs on a thread.
+A scoped change (a patch) that is undone before the member's task yields
+cannot be seen by an async peer; it is reported only when it outlived a turn
+of the loop or a peer runs on a thread.
 """
 
 from __future__ import annotations
@@ -38,11 +39,11 @@ import socket
 import sys
 import threading
 import unittest
-import warnings
 from collections.abc import Callable
 
 from ._capture import CURRENT
 from ._marks import admission_marks_of, is_coroutine_function
+from ._restore import add_patch_listener
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -118,7 +119,6 @@ class Detector:
         self.ports: dict[tuple[int, int], list[Any]] = {}
         self.bound: dict[Any, tuple[int, list[Any]]] = {}  # member -> a port it fought over
         self.loggers: set[int] = set()
-        self.catching: dict[Any, int] = {}  # member -> depth of its own catch_warnings
         self._restore: list[Callable[[], None]] = []
         self.loop_thread = threading.get_ident()
         self.threaded_members: bool | None = None
@@ -128,6 +128,7 @@ class Detector:
     def __enter__(self) -> Detector:
         global _active
         _install_audit_hook()
+        self._restore.append(add_patch_listener(_patched))
         manager = logging.Logger.manager
         self.loggers = {
             id(lg) for lg in manager.loggerDict.values() if isinstance(lg, logging.Logger)
@@ -272,7 +273,6 @@ class Detector:
 
 _active: Detector | None = None
 _MISSING: Final = object()
-_local = threading.local()  # .quiet: inside a patch, whose own effects are not news
 
 
 def _restorer(target: Any, name: str, original: Any) -> Callable[[], None]:
@@ -423,7 +423,7 @@ def _audit(event: str, args: tuple[Any, ...]) -> None:
             return
         if event == "socket.bind":
             _active.bind(member, args[0], args[1])
-        elif not getattr(_local, "quiet", False):
+        elif not _in_mock():
             kind, what = _AUDITED[event](args)
             _active.record(member, kind, what)
 
@@ -442,19 +442,11 @@ _AUDITED: Final[dict[str, Callable[[tuple[Any, ...]], tuple[str, str]]]] = {
 _HOOKED: Final = frozenset({"socket.bind", *_AUDITED})
 
 
-class _Quiet:
-    def __enter__(self) -> None:
-        _local.quiet = getattr(_local, "quiet", 0) + 1
-
-    def __exit__(self, *exc_info: object) -> None:
-        _local.quiet -= 1
-
-
 def _patch_name(patcher: Any) -> str:
     target = getattr(patcher, "target", None)
     owner = getattr(target, "__name__", None) or type(target).__name__
     if isinstance(target, type):
-        owner = f"{target.__module__}.{target.__qualname__}"
+        owner = f"{target.__module__}.{target.__qualname__.rsplit('<locals>.', 1)[-1]}"
     return f"{owner}.{patcher.attribute}"
 
 
@@ -464,78 +456,55 @@ def _shared_target(target: Any) -> bool:
     return isinstance(target, type | type(os))
 
 
-def _wrap_patch_enter(original: Callable[..., Any]) -> Callable[..., Any]:
-    def __enter__(self: Any) -> Any:
-        with _Quiet():
-            value = original(self)
-        detector = _active
-        if detector is not None and _shared_target(getattr(self, "target", None)):
-            member = detector.member()
-            if member is not None:
-                detector.record(member, "mock.patch", f"patched {_patch_name(self)}", scoped=self)
-        return value
-
-    return __enter__
-
-
-def _wrap_patch_exit(original: Callable[..., Any]) -> Callable[..., Any]:
-    def __exit__(self: Any, *exc_info: Any) -> Any:
-        if _active is not None:
-            _active.undo(self)
-        with _Quiet():
-            return original(self, *exc_info)
-
-    return __exit__
-
-
 def _dict_name(patcher: Any) -> str:
     in_dict = patcher.in_dict
     if in_dict is os.environ:
         return "os.environ"
     if in_dict is sys.modules:
         return "sys.modules"
-    return (
-        f"a {type(in_dict).__name__} of {len(in_dict)} items"
-        if hasattr(in_dict, "__len__")
-        else repr(in_dict)
-    )
+    size = len(in_dict) if hasattr(in_dict, "__len__") else "?"
+    return f"a {type(in_dict).__name__} of {size} items"
 
 
-def _wrap_patch_dict(original: Callable[..., Any]) -> Callable[..., Any]:
-    def _patch_dict(self: Any) -> Any:
-        given = self.in_dict if isinstance(self.in_dict, str) else None
-        with _Quiet():
-            value = original(self)
-        detector = _active
-        if detector is not None:
-            member = detector.member()
-            if member is not None:
-                what = f"patched {given or _dict_name(self)} (patch.dict)"
-                detector.record(member, "mock.patch", what, scoped=self)
-        return value
-
-    return _patch_dict
-
-
-def _wrap_unpatch_dict(original: Callable[..., Any]) -> Callable[..., Any]:
-    def _unpatch_dict(self: Any) -> Any:
-        if _active is not None:
-            _active.undo(self)
-        with _Quiet():
-            return original(self)
-
-    return _unpatch_dict
+def _patched(event: str, patcher: Any, member: Any) -> None:
+    """``_restore``'s listener: a member started or stopped a mock patch."""
+    detector = _active
+    if detector is None:
+        return
+    if event == "stop":
+        detector.undo(patcher)
+        return
+    if detector.member() is not member or member is None:
+        return
+    if hasattr(patcher, "attribute"):
+        if not _shared_target(getattr(patcher, "target", None)):
+            return
+        what = f"patched {_patch_name(patcher)}"
+    else:
+        what = f"patched {_dict_name(patcher)} (patch.dict)"
+    detector.record(member, "mock.patch", what, scoped=patcher)
 
 
-def _wrap_simple(
-    kind: str, describe: Callable[..., str], *, warnings_filter: bool = False
-) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    def make(original: Callable[..., Any]) -> Callable[..., Any]:
+def _in_mock() -> bool:
+    """An environment change made by ``patch.dict(os.environ)``: reported as the
+    patch it is, not twice."""
+    frame: Any = sys._getframe(2)
+    for _ in range(8):
+        if frame is None:
+            return False
+        if frame.f_globals.get("__name__") == "unittest.mock":
+            return True
+        frame = frame.f_back
+    return False
+
+
+def _wrap_simple(kind: str, describe: Callable[..., str]) -> Callable[[Any], Callable[..., Any]]:
+    def make(original: Any) -> Callable[..., Any]:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             detector = _active
-            if detector is not None and not _from_framework():
+            if detector is not None:
                 member = detector.member()
-                if member is not None and not (warnings_filter and detector.catching.get(member)):
+                if member is not None:
                     detector.record(member, kind, describe(*args, **kwargs))
             return original(*args, **kwargs)
 
@@ -545,46 +514,20 @@ def _wrap_simple(
     return make
 
 
-_PASS_THROUGH: Final = frozenset({__name__, "logging", "warnings", "_py_warnings"})
+_PASS_THROUGH: Final = frozenset({__name__, "logging"})
 
 
 def _from_framework() -> bool:
-    """Called by aiounit's or unittest's own group-safe helpers (assertWarns,
-    assertLogs), or by logging configuring itself on their behalf."""
+    """Called by aiounit's or unittest's own group-safe ``assertLogs``, or by
+    logging configuring itself on their behalf."""
     frame: Any = sys._getframe(1)
     while frame is not None:
         module = frame.f_globals.get("__name__", "")
         if module in _PASS_THROUGH:
             frame = frame.f_back
             continue
-        return module.startswith("aiounit") or module in ("unittest._log", "unittest.case")
+        return bool(module.startswith("aiounit") or module == "unittest._log")
     return False
-
-
-def _wrap_catch_enter(original: Callable[..., Any]) -> Callable[..., Any]:
-    def __enter__(self: Any) -> Any:
-        detector = _active
-        if detector is not None and not _from_framework():
-            member = detector.member()
-            if member is not None:
-                detector.catching[member] = detector.catching.get(member, 0) + 1
-                detector.record(member, "warnings", "warnings.catch_warnings()", scoped=self)
-        return original(self)
-
-    return __enter__
-
-
-def _wrap_catch_exit(original: Callable[..., Any]) -> Callable[..., Any]:
-    def __exit__(self: Any, *exc_info: Any) -> Any:
-        detector = _active
-        if detector is not None and id(self) in detector.open:
-            detector.undo(self)
-            member = CURRENT.get()
-            if detector.catching.get(member):
-                detector.catching[member] -= 1
-        return original(self, *exc_info)
-
-    return __exit__
 
 
 _LOGGER_STATE: Final = frozenset({"level", "propagate", "disabled", "handlers"})
@@ -630,30 +573,7 @@ def _signal_name(signalnum: Any, *_args: Any, **_kwargs: Any) -> str:
         return f"signal.signal({signalnum!r})"
 
 
-def _filter_text(name: str) -> Callable[..., str]:
-    def describe(*args: Any, **kwargs: Any) -> str:
-        shown = ", ".join(
-            [
-                *map(repr, args[:2]),
-                *(f"{k}={v!r}" for k, v in kwargs.items() if k in ("action", "category")),
-            ]
-        )
-        return f"warnings.{name}({shown})"
-
-    return describe
-
-
-def _mock(name: str) -> Any:
-    # Only a test that imported unittest.mock can patch with it.
-    mock = sys.modules.get("unittest.mock")
-    return getattr(mock, name, None)
-
-
 _WRAPPERS: Final[list[tuple[Callable[[], Any], str, Callable[[Any], Any]]]] = [
-    (lambda: _mock("_patch"), "__enter__", _wrap_patch_enter),
-    (lambda: _mock("_patch"), "__exit__", _wrap_patch_exit),
-    (lambda: _mock("_patch_dict"), "_patch_dict", _wrap_patch_dict),
-    (lambda: _mock("_patch_dict"), "_unpatch_dict", _wrap_unpatch_dict),
     (lambda: signal, "signal", _wrap_simple("signal", _signal_name)),
     (
         lambda: asyncio,
@@ -665,23 +585,6 @@ _WRAPPERS: Final[list[tuple[Callable[[], Any], str, Callable[[Any], Any]]]] = [
         "set_event_loop_policy",
         _wrap_simple("event loop policy", lambda *a, **k: "asyncio.set_event_loop_policy(...)"),
     ),
-    (
-        lambda: warnings,
-        "simplefilter",
-        _wrap_simple("warnings", _filter_text("simplefilter"), warnings_filter=True),
-    ),
-    (
-        lambda: warnings,
-        "filterwarnings",
-        _wrap_simple("warnings", _filter_text("filterwarnings"), warnings_filter=True),
-    ),
-    (
-        lambda: warnings,
-        "resetwarnings",
-        _wrap_simple("warnings", lambda *a, **k: "warnings.resetwarnings()", warnings_filter=True),
-    ),
-    (lambda: warnings.catch_warnings, "__enter__", _wrap_catch_enter),
-    (lambda: warnings.catch_warnings, "__exit__", _wrap_catch_exit),
     (lambda: logging.Logger, "__setattr__", _wrap_logger_setattr),
     (lambda: logging.Logger, "addHandler", _wrap_logger_method("added a handler")),
     (lambda: logging.Logger, "removeHandler", _wrap_logger_method("removed a handler")),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-import inspect
 import os
 import re
 import socket
@@ -11,7 +10,7 @@ import time
 import unittest
 
 from ._colour import uncoloured
-from ._errors import type_name
+from ._errors import exception_message, type_name
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -42,8 +41,6 @@ class _Case:
         "classname",
         "elapsed",
         "err",
-        "file",
-        "line",
         "name",
         "out",
         "outcomes",
@@ -52,7 +49,6 @@ class _Case:
 
     def __init__(self, test: Any) -> None:
         self.classname, self.name = _names(test)
-        self.file, self.line = _location(test)
         self.outcomes: list[tuple[str, str, str, str]] = []  # kind, type, text, message
         self.out = self.err = ""
         self.elapsed: float | None = None
@@ -69,17 +65,6 @@ def _names(test: Any) -> tuple[str, str]:
     text = str(test)
     head, _, tail = text.rpartition(".")
     return (head or text), (tail or text)
-
-
-def _location(test: Any) -> tuple[str | None, int | None]:
-    if not isinstance(test, unittest.TestCase):
-        return None, None
-    try:
-        method = inspect.unwrap(getattr(type(test), test._testMethodName))
-        code = method.__code__
-        return os.path.relpath(code.co_filename), code.co_firstlineno
-    except (AttributeError, TypeError, ValueError):
-        return None, None
 
 
 class JUnitXml:
@@ -185,6 +170,8 @@ class JUnitXml:
 
     @staticmethod
     def _add_case(ET: Any, suite: Any, case: _Case) -> str | None:
+        # Only what junit-10.xsd (the Jenkins xUnit plugin's schema) allows on
+        # a testcase: no file or line, which make the plugin skip the report.
         element = ET.SubElement(
             suite,
             "testcase",
@@ -192,9 +179,6 @@ class JUnitXml:
             name=_clean(case.name),
             time=f"{case.elapsed or 0.0:.3f}",
         )
-        if case.file:
-            element.set("file", _clean(case.file))
-            element.set("line", str(case.line))
         kinds = [outcome[0] for outcome in case.outcomes]
         counted: str | None = None
         # One failure or error element per test, as strict consumers want: the
@@ -202,8 +186,10 @@ class JUnitXml:
         bad = [o for o in case.outcomes if o[0] in ("error", "failure")]
         if bad:
             counted = "errors" if any(o[0] == "error" for o in bad) else "failures"
-            _, type_name, _, message = bad[0]
             tag = "error" if counted == "errors" else "failure"
+            # The type and message of the first part of that kind: an error
+            # element names an error's type even if a subtest failed before.
+            _, type_name, _, message = next(o for o in bad if o[0] == tag)
             node = ET.SubElement(
                 element, tag, type=_clean(type_name), message=_clean(message[:1000])
             )
@@ -225,21 +211,12 @@ class JUnitXml:
 
 
 def _message(err: Any) -> str:
-    """ "Type: message" of *err*, from the exception itself, not from a text that
-    may end with the test's output (-b)."""
+    """ "Type: message" of *err*; for an error raised in a worker, as the worker made it."""
     value = err[1] if err else None
-    remote = getattr(value, "text", None) if getattr(value, "aiounit_remote", False) else None
-    remote = remote or getattr(value, "aiounit_remote_text", None)
-    if remote is not None:  # formatted in a worker: its last line before any output
-        head = re.split(r"\n(?:Stdout|Stderr):\n", uncoloured(remote), maxsplit=1)[0]
-        lines = [line for line in head.splitlines() if line.strip()]
-        return lines[-1] if lines else ""
-    try:
-        detail = str(value)
-    except Exception:
-        detail = "<exception str() failed>"
-    name = type_name(err)
-    return f"{name}: {detail}" if detail else name
+    remote = getattr(value, "aiounit_remote_message", None)
+    if remote is not None:
+        return str(remote)
+    return exception_message(err)
 
 
 def attach(result: unittest.TestResult, report: JUnitXml) -> unittest.TestResult:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 import unittest
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+
+from . import _ide
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -29,7 +32,7 @@ class Recorder:
     the thread that runs the loop.
     """
 
-    __slots__ = ("_real", "_started", "_stopping", "calls", "failfast")
+    __slots__ = ("_comparisons", "_real", "_started", "_stopping", "_texts", "calls", "failfast")
 
     def __init__(self, real: unittest.TestResult) -> None:
         self._real = real
@@ -37,6 +40,45 @@ class Recorder:
         self._stopping = False
         self.failfast = getattr(real, "failfast", False)
         self.calls: list[tuple[str, tuple[Any, ...]]] = []
+        # id(err) -> the error's text, for a result that shows locals (--locals)
+        self._texts: dict[int, str] | None = None
+        # id(err) -> teamcity-messages' last failed comparison (PyCharm's diff)
+        self._comparisons: dict[int, Any] | None = None
+
+    def _keep_text(self, test: Any, err: Any) -> None:
+        """Format *err* now if the result shows locals: at replay they have moved on.
+
+        A subtest that failed at ``i=1`` must not show the ``i = 2`` its test
+        went on to.  The text is what the result itself would have written at
+        this moment (less any ``-b`` output, which it adds at replay).
+        """
+        if err is None or not getattr(self._real, "tb_locals", False):
+            return
+        text = _format_unbuffered(self._real, err, test)
+        if text is not None:
+            if self._texts is None:
+                self._texts = {}
+            self._texts[id(err)] = text
+
+    def _keep_comparison(self, err: Any) -> None:
+        # What PyCharm's result would take from its thread-local now, at replay.
+        comparison = _ide.taken()
+        if comparison is not _ide.NOTHING:
+            if self._comparisons is None:
+                self._comparisons = {}
+            self._comparisons[id(err)] = comparison
+
+    def take(self, other: Recorder) -> None:
+        """Append what *other* recorded (a sync test's thread) to this recorder."""
+        self.calls.extend(other.calls)
+        if other._texts:
+            if self._texts is None:
+                self._texts = {}
+            self._texts.update(other._texts)
+        if other._comparisons:
+            if self._comparisons is None:
+                self._comparisons = {}
+            self._comparisons.update(other._comparisons)
 
     # failfast and Ctrl-C: a failing subtest must stop its own test at once,
     # although the real result only learns of the failure at replay time.
@@ -72,10 +114,14 @@ class Recorder:
         self.calls.append(("addSuccess", (test,)))
 
     def addError(self, test: Any, err: Any) -> None:
+        self._keep_text(test, err)
+        self._keep_comparison(err)
         self.calls.append(("addError", (test, err)))
         self._failed()
 
     def addFailure(self, test: Any, err: Any) -> None:
+        self._keep_text(test, err)
+        self._keep_comparison(err)
         self.calls.append(("addFailure", (test, err)))
         self._failed()
 
@@ -91,18 +137,78 @@ class Recorder:
         ``stopTest``.
         """
         calls, self.calls = self.calls, []
+        texts, self._texts = self._texts, None
+        comparisons, self._comparisons = self._comparisons, None
         real = self._real
         for name, args in calls:
             if name == "stopTest" and notes:
                 tell_notes(real, args[0], notes)
                 notes = ()
-            getattr(real, name)(*args)
+            if comparisons and name in ("addError", "addFailure"):
+                _ide.put_back(comparisons.get(id(args[-1])))
+            text = texts.get(id(args[-1])) if texts and name in _WITH_ERRORS else None
+            if text is None:
+                getattr(real, name)(*args)
+            else:
+                with _formatted_as(real, args[-1], text):
+                    getattr(real, name)(*args)
             if name == "startTest":
                 if out:
                     sys.stdout.write(out)
                 if err:
                     sys.stderr.write(err)
                 out = err = ""
+
+
+_MISSING = object()
+_WITH_ERRORS = frozenset({"addError", "addFailure", "addSubTest", "addExpectedFailure"})
+
+
+def _format_unbuffered(real: Any, err: Any, test: Any) -> str | None:
+    """*real*'s text for *err*, without the ``-b`` output it would append."""
+    try:
+        clone = object.__new__(type(real))
+        state = real.__dict__.copy()
+        if getattr(state.get("_exc_info_to_string"), "aiounit_replaying", False):
+            del state["_exc_info_to_string"]  # ours, from _formatted_as
+        clone.__dict__.update(state)
+        clone.buffer = False
+        text: str = clone._exc_info_to_string(err, test)
+    except Exception:  # an unusual result class: it formats at replay, as before
+        return None
+    return text
+
+
+@contextlib.contextmanager
+def _formatted_as(real: Any, err: Any, text: str) -> Iterator[None]:
+    """While replaying *err*, *real* formats it as *text* (plus its ``-b`` output)."""
+    original = real._exc_info_to_string
+
+    def _exc_info_to_string(this_err: Any, test: Any) -> str:
+        if this_err is not err:
+            return original(this_err, test)  # type: ignore[no-any-return]
+        if not getattr(real, "buffer", False):
+            return text
+        # The output it appends now: the difference between its text with and
+        # without buffering, both with the locals as they are now.
+        full: str = original(this_err, test)
+        bare = _format_unbuffered(real, this_err, test)
+        return text + (full[len(bare) :] if bare is not None and full.startswith(bare) else "")
+
+    _exc_info_to_string.aiounit_replaying = True  # type: ignore[attr-defined]
+    own = getattr(real, "__dict__", None)
+    if own is None:  # no instance attributes: it shows the locals as they are now
+        yield
+        return
+    saved = own.get("_exc_info_to_string", _MISSING)
+    own["_exc_info_to_string"] = _exc_info_to_string
+    try:
+        yield
+    finally:
+        if saved is _MISSING:
+            own.pop("_exc_info_to_string", None)
+        else:
+            own["_exc_info_to_string"] = saved
 
 
 def tell_notes(real: unittest.TestResult, test: Any, notes: Sequence[str]) -> None:
@@ -132,6 +238,7 @@ class _AddExpectedFailure:
     __slots__ = ()
 
     def addExpectedFailure(self: Any, test: Any, err: Any) -> None:
+        self._keep_text(test, err)
         self.calls.append(("addExpectedFailure", (test, err)))
 
 
@@ -147,6 +254,7 @@ class _AddSubTest:
     __slots__ = ()
 
     def addSubTest(self: Any, test: Any, subtest: Any, err: Any) -> None:
+        self._keep_text(test, err)
         self.calls.append(("addSubTest", (test, subtest, err)))
         if err is not None:
             self._failed()

@@ -176,6 +176,18 @@ class TextTestResult(_TextTestResultBase):
             real.write(text)
             real.flush()
 
+    def startTestRun(self) -> None:
+        if self.progress is not None:
+            # -b captures what tests write: nothing of theirs reaches the line.
+            self.progress.guard = not self.buffer
+        super().startTestRun()
+
+    def stopTestRun(self) -> None:
+        # The streams the progress line wraps go back even if printErrors never comes.
+        if self.progress is not None:
+            self.progress.close()
+        super().stopTestRun()
+
     def _exc_info_to_string(self, err: Any, test: Any) -> str:
         # An error from a worker process (-j) comes formatted already.
         if err and getattr(err[1], "aiounit_remote", False):
@@ -202,7 +214,7 @@ class TextTestResult(_TextTestResultBase):
         if isinstance(self.stream, _ThrottledFlush):
             self.stream.flush_pending(force=True)
         if self.progress is not None:
-            self.progress.clear()
+            self.progress.close()
             self.progress = None
         self._flush_line()
         super().printErrors()

@@ -32,7 +32,10 @@ from ._capture import CURRENT, captured_output, concurrent_assertions
 from ._case import _context_of, run_case, run_in_thread, timeout_error
 from ._errors import ConcurrencyHazardError, LeakedTaskError, LoopBlockedError, TestTimeoutError
 from ._hazards import Detector
-from ._report import Recorder, recorder_class
+from ._ide import per_test_comparisons
+from ._report import Recorder, recorder_class, tell_notes
+from ._restore import restored_patches
+from ._warnstate import per_test_warnings
 from ._watchdog import Watchdog
 
 TYPE_CHECKING = False
@@ -260,6 +263,8 @@ class _Group:
         # reported (a worker's, to name the tests a crash interrupted).
         self.announce = getattr(result, "aiounitMemberStarted", None)
         self.tick = getattr(result, "aiounitTick", None)  # the progress line
+        # A -j worker's result streams each member's -b output to the parent.
+        self.make_buffers = getattr(result, "aiounitOutputBuffers", None)
         # The member each running task belongs to: its own task, and the tasks
         # it spawned (kept until it ends, to judge what they did).
         self.owners: dict[asyncio.Task[Any], Member] = {}
@@ -310,9 +315,12 @@ class _Group:
         loop.stop = self._guard_stop(real_stop)  # type: ignore[method-assign]
         try:
             with contextlib.ExitStack() as stack:
+                stack.enter_context(restored_patches(self._left_patched))
                 if self.capture:
                     stack.enter_context(captured_output())
                 stack.enter_context(concurrent_assertions())
+                stack.enter_context(per_test_warnings())
+                stack.enter_context(per_test_comparisons())
                 self.watchdog = stack.enter_context(Watchdog(self, loop))
                 stack.enter_context(self.hazards)
                 main = loop.create_task(self._main())
@@ -345,6 +353,12 @@ class _Group:
             # The result object itself failed; the stdlib would have crashed the run
             # at that point.  Everything else in the group was still reported.
             raise self.replay_errors[0]
+
+    def _left_patched(self, member: Member | None, message: str) -> None:
+        # After the group: the test was reported already, the warning follows it.
+        test = member.test if member is not None else None
+        holder = test or unittest.suite._ErrorHolder(self.label)  # type: ignore[attr-defined]
+        tell_notes(self.result, holder, [message])
 
     def _shut_down(self, loop: asyncio.AbstractEventLoop) -> None:
         """Cancel what is left, wait a bounded time for it, and let the loop go."""
@@ -407,7 +421,10 @@ class _Group:
         member.started = True
         CURRENT.set(member)
         if self.capture:
-            member.out, member.err = io.StringIO(), io.StringIO()
+            if self.make_buffers is not None:
+                member.out, member.err = self.make_buffers(test)
+            else:
+                member.out, member.err = io.StringIO(), io.StringIO()
         recorder = self.make_recorder(self.result)
         if self.announce is not None:
             self.announce(test)
@@ -470,7 +487,7 @@ class _Group:
                 unittest.case._addSkip(recorder, test, member.stop_reason)  # type: ignore[attr-defined]
                 recorder.stopTest(test)
             raise
-        recorder.calls.extend(on_thread.calls)
+        recorder.take(on_thread)
 
     def _replay(self, member: Member, recorder: Recorder) -> None:
         out = member.out.getvalue() if member.out is not None else ""

@@ -17,6 +17,7 @@ scopes open and close, and how their errors reach results, is ``_fixtures``'.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import sys
 import unittest
@@ -219,7 +220,24 @@ class Scope:
         self.closed = True
         self._unregister()
         if self.parent is None:
+            self._close_loop()
+
+    def _close_loop(self) -> None:
+        loop = self.loop
+        stuck = [t for t in asyncio.all_tasks(loop) if not t.done()]
+        if stuck:
+            for task in stuck:
+                task.cancel()
+            self.runner.run(asyncio.wait(stuck, timeout=self.grace))
+            stuck = [t for t in stuck if not t.done()]
+        if not stuck:
             self.runner.close()
+            return
+        # A task that ignores its cancellation (it was reported): Runner.close()
+        # would wait for it forever, and the run must end.
+        with contextlib.suppress(TimeoutError):
+            loop.run_until_complete(asyncio.wait_for(loop.shutdown_asyncgens(), self.grace))
+        loop.close()
 
     def tell_notes(self, result: unittest.TestResult | None) -> None:
         from ._report import tell_notes

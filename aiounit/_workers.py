@@ -5,20 +5,24 @@ group, or a suite with a run() of its own) and cuts it into batches of
 consecutive units of one module, so that module and class fixtures run once
 per batch in the worker that runs it.  Workers are forked after loading, so
 they hold the very same tests; a test is named by its index in that list.
+The worker side is ``_wire``.
 
-A worker runs a batch with a result that sends each call over its pipe; the
-parent replays the calls on the real result, one whole test at a time, so -v,
--b, --junit-xml and --durations work as in one process.  Tracebacks are
-formatted in the worker (with its -b output and --locals) and shown as they
-are.  A worker that dies has the tests it had begun reported as errors; the
-tests of its batch that had not begun go to another worker.  Nothing is lost.
+The parent replays each test's calls on the real result, one whole test at a
+time, so -v, -b, --junit-xml and --durations work as in one process.
+Tracebacks are formatted in the worker (with its -b output and --locals) and
+shown as they are.  A worker that ends abnormally is an error of the run,
+charged once to what it was doing: the tests it had begun, else the class or
+module fixture it was in, else its exit itself.  The tests of its batch that
+do not depend on what crashed go to another worker, but never a whole batch
+again: nothing runs twice and the run always ends.
 """
 
 from __future__ import annotations
 
 import contextlib
 import multiprocessing
-import signal
+import os
+import re
 import sys
 import time
 import unittest
@@ -26,16 +30,17 @@ from collections.abc import Sequence
 from multiprocessing.connection import Connection, wait
 
 from . import _config
-from ._errors import type_name
 from ._report import tell_notes
 from ._suite import ConcurrentTestSuite, _leaves, _plan
+from ._wire import SHARED, worker_main
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    import multiprocessing.synchronize
     from typing import Any
 
 __unittest = True
+
+_FIXTURE = re.compile(r"^(setUpModule|setUpClass|tearDownClass|tearDownModule) \((.*)\)$")
 
 
 class RemoteError(Exception):
@@ -43,10 +48,12 @@ class RemoteError(Exception):
 
     aiounit_remote = True
 
-    def __init__(self, text: str, type_name: str) -> None:
+    def __init__(self, text: str, type_name: str, message: str | None = None) -> None:
         super().__init__(text)
         self.text = text
         self.type_name = type_name
+        #: the JUnit message, "Type: str(exception)", as the worker made it
+        self.aiounit_remote_message = message
 
 
 class _RemoteSubTest(unittest.case._SubTest):  # type: ignore[name-defined,misc]
@@ -56,157 +63,6 @@ class _RemoteSubTest(unittest.case._SubTest):  # type: ignore[name-defined,misc]
 
     def _subDescription(self) -> str:
         return self._description
-
-
-class _WireResult(unittest.TestResult):
-    """A worker's result: each call goes to the parent as a message."""
-
-    def __init__(
-        self, conn: Connection, refs: dict[int, int], stop: multiprocessing.synchronize.Event
-    ) -> None:
-        super().__init__()
-        self._conn = conn
-        self._refs = refs
-        self._stop_event = stop
-        self._started = 0.0
-        self._timed = False
-
-    @property
-    def shouldStop(self) -> bool:
-        return self._stop_event.is_set()
-
-    @shouldStop.setter
-    def shouldStop(self, value: bool) -> None:
-        if value:
-            self._stop_event.set()
-
-    def _ref(self, test: Any) -> Any:
-        ref = self._refs.get(id(test))
-        return ref if ref is not None else ("holder", str(test))
-
-    def _text(self, err: Any, test: Any) -> tuple[str, str]:
-        return self._exc_info_to_string(err, test), type_name(err)  # type: ignore[attr-defined]
-
-    def _send(self, *message: Any) -> None:
-        self._conn.send(message)
-
-    def aiounitMemberStarted(self, test: Any) -> None:
-        self._send("begin", self._ref(test))
-
-    def startTest(self, test: Any) -> None:
-        super().startTest(test)
-        self._started = time.perf_counter()
-        self._timed = False
-        self._send("startTest", self._ref(test))
-
-    def stopTest(self, test: Any) -> None:
-        out = self._stdout_buffer.getvalue() if self.buffer and self._stdout_buffer else ""  # type: ignore[attr-defined]
-        err = self._stderr_buffer.getvalue() if self.buffer and self._stderr_buffer else ""  # type: ignore[attr-defined]
-        self._mirrorOutput = False  # the parent's result shows it, if it must
-        super().stopTest(test)
-        if not self._timed and sys.version_info < (3, 12):
-            # 3.11's TestCase.run never reports its time: measure it here,
-            # where it ran, not in the parent, where it is only replayed.
-            self.addDuration(test, time.perf_counter() - self._started)
-        self._send("stopTest", self._ref(test), out, err)
-
-    def _failed(self) -> None:
-        # unittest's @failfast decorator, which these overrides bypass: the
-        # shared event stops every worker, as -f stops the whole run.
-        if self.failfast:
-            self.stop()
-
-    def addSuccess(self, test: Any) -> None:
-        self._send("addSuccess", self._ref(test))
-
-    def addError(self, test: Any, err: Any) -> None:
-        self._send("addError", self._ref(test), *self._text(err, test))
-        self._failed()
-
-    def addFailure(self, test: Any, err: Any) -> None:
-        self._send("addFailure", self._ref(test), *self._text(err, test))
-        self._failed()
-
-    def addSkip(self, test: Any, reason: str) -> None:
-        if isinstance(test, unittest.case._SubTest):  # type: ignore[attr-defined]  # skipTest() in a subTest()
-            self._send("addSkip", self._ref(test.test_case), reason, test._subDescription())
-        else:
-            self._send("addSkip", self._ref(test), reason)
-
-    def addExpectedFailure(self, test: Any, err: Any) -> None:
-        self._send("addExpectedFailure", self._ref(test), *self._text(err, test))
-
-    def addUnexpectedSuccess(self, test: Any) -> None:
-        self._send("addUnexpectedSuccess", self._ref(test))
-        self._failed()
-
-    def addSubTest(self, test: Any, subtest: Any, err: Any) -> None:
-        if err is None:
-            self._send("addSubTest", self._ref(test), subtest._subDescription(), None)
-        else:
-            failed = issubclass(err[0], test.failureException)
-            self._send(
-                "addSubTest",
-                self._ref(test),
-                subtest._subDescription(),
-                ("failure" if failed else "error", *self._text(err, test)),
-            )
-            self._failed()
-
-    def addDuration(self, test: Any, elapsed: float) -> None:
-        self._timed = True
-        self._send("addDuration", self._ref(test), elapsed)
-
-    def _aiounit_elapsed(self, test: Any, elapsed: float) -> None:
-        # 3.11: the real time of a group member, which the Recorder replays later.
-        self.addDuration(test, elapsed)
-
-    def addDiagnostic(self, test: Any, message: str) -> None:
-        self._send("addDiagnostic", self._ref(test), message)
-
-
-# Set in the parent just before forking; the workers inherit it.
-_SHARED: dict[str, Any] = {}
-
-
-def _worker(conn: Connection, stop: Any, settings: dict[str, Any]) -> None:
-    # Ctrl-C is the parent's business: it stops the run through `stop`.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    coverage = _start_coverage(settings.get("coverage"))
-    leaves: list[Any] = _SHARED["leaves"]
-    refs = {id(test): index for index, test in enumerate(leaves)}
-    config: _config.Config = settings["config"]
-    try:
-        while True:
-            batch = conn.recv()
-            if batch is None:
-                break
-            result = _WireResult(conn, refs, stop)
-            result.buffer = settings["buffer"]
-            result.tb_locals = settings["tb_locals"]
-            result.failfast = settings["failfast"]
-            suite = ConcurrentTestSuite([leaves[i] for i in batch])
-            with _config.using(config):
-                suite._run(result, config)
-            conn.send(("done",))
-    finally:
-        if coverage is not None:
-            coverage.stop()
-            coverage.save()
-        conn.close()
-
-
-def _start_coverage(options: dict[str, Any] | None) -> Any:
-    if options is None:
-        return None
-    import coverage
-
-    current = coverage.Coverage.current()
-    if current is not None:  # the parent's, copied by fork: not ours to save
-        current.stop()
-    cov = coverage.Coverage(**options)
-    cov.start()
-    return cov
 
 
 class WorkerSuite:
@@ -239,7 +95,7 @@ class WorkerSuite:
         batches = _batches(self.suite, leaves, config.default_group)
         if not batches:
             return result
-        _SHARED["leaves"] = leaves
+        SHARED["leaves"] = leaves
         settings = {
             "config": config,
             "buffer": bool(getattr(result, "buffer", False)),
@@ -250,7 +106,7 @@ class WorkerSuite:
         try:
             _Pool(result, leaves, batches, min(self.workers, len(batches)), settings).run()
         finally:
-            _SHARED.clear()
+            SHARED.clear()
         return result
 
 
@@ -275,8 +131,14 @@ class _Worker:
         self.process = process
         self.conn = conn
         self.batch: list[int] | None = None
-        self.begun: set[int] = set()  # tests that started and did not stop
+        self.begun: dict[int, float] = {}  # tests begun, not stopped -> monotonic() then
         self.reported: set[int] = set()  # tests of the batch already told
+        self.phase: str | None = None  # the class or module fixture it is in, if any
+        self.last = "nothing"  # what it ran last: a test id or a fixture
+        self.module = "aiounit"  # the module of its last batch
+        self.fatal = ""  # the traceback of what escaped a batch
+        self.closing = False  # told to exit: only its exit status is left to see
+        self.eof = False  # its pipe is closed
 
 
 class _Pool:
@@ -298,41 +160,54 @@ class _Pool:
         self.workers: list[_Worker] = []
         self.started = 0
         self.pending: dict[int, list[tuple[str, tuple[Any, ...]]]] = {}
+        # -b output of tests still running, as it was written: what a test
+        # that crashes its worker had printed.
+        self.output: dict[int, tuple[list[str], list[str]]] = {}
 
     def run(self) -> None:
-        for _ in range(self.size):
-            self._spawn()
+        # The workers' death watch: this process holds the only writing end.
+        watch_r, self.watch_w = os.pipe()
+        self.settings = {**self.settings, "parent": os.getpid(), "watch_fd": watch_r}
         try:
+            for _ in range(self.size):
+                self._spawn()
             while self.workers:
                 if self.result.shouldStop:
                     self.stop_event.set()
                     self.queue.clear()
-                for worker in [w for w in self.workers if w.batch is None]:
-                    self._feed(worker)
-                if not self.workers:
-                    break
+                for worker in self.workers:
+                    if worker.batch is None and not worker.closing and not worker.eof:
+                        self._feed(worker)
                 tick = getattr(self.result, "aiounitTick", None)
                 if tick is not None:
                     tick()
-                waitables = [w.conn for w in self.workers]
+                waitables = [w.conn for w in self.workers if not w.eof]
                 waitables += [w.process.sentinel for w in self.workers]
-                ready = wait(waitables, timeout=0.1)
+                ready = set(wait(waitables, timeout=0.1))
                 for worker in list(self.workers):
-                    if worker.conn in ready or worker.process.sentinel in ready:
+                    if worker.conn in ready:
                         self._drain(worker)
+                    if worker.process.sentinel in ready:
+                        self._exited(worker)
         finally:
             for worker in self.workers:
                 worker.process.kill()
                 worker.process.join()
+                worker.conn.close()
+            os.close(watch_r)
+            os.close(self.watch_w)
 
     def _spawn(self) -> None:
         self.started += 1
         parent, child = self.context.Pipe()
+        # What the child must not keep open (see _wire.worker_main).
+        inherited: list[Any] = [w.conn for w in self.workers if not w.conn.closed]
+        inherited += [parent, self.watch_w]
         sys.stdout.flush()
         sys.stderr.flush()
         process = self.context.Process(
-            target=_worker,
-            args=(child, self.stop_event, self.settings),
+            target=worker_main,
+            args=(child, self.stop_event, self.settings, inherited),
             name=f"aiounit worker {self.started}",
             daemon=True,
         )
@@ -342,35 +217,48 @@ class _Pool:
 
     def _feed(self, worker: _Worker) -> None:
         if self.queue and not self.stop_event.is_set():
-            worker.batch = self.queue.pop(0)
-            worker.begun = set()
+            batch = worker.batch = self.queue.pop(0)
+            worker.begun = {}
             worker.reported = set()
-            worker.conn.send(worker.batch)
+            worker.phase = None
+            worker.module = self.leaves[batch[0]].__class__.__module__
+            try:
+                worker.conn.send(batch)
+            except OSError:  # it died: its sentinel tells the rest
+                worker.eof = True
         else:
-            with contextlib.suppress(BrokenPipeError, OSError):
+            worker.closing = True
+            with contextlib.suppress(OSError):
                 worker.conn.send(None)
-            worker.process.join()
-            self.workers.remove(worker)
 
     def _drain(self, worker: _Worker) -> None:
         try:
             while worker.conn.poll():
-                message = worker.conn.recv()
-                self._handle(worker, message)
+                self._handle(worker, worker.conn.recv())
         except (EOFError, OSError):
-            self._crashed(worker)
-            return
-        if not worker.process.is_alive() and worker in self.workers:
-            self._crashed(worker)
+            # It closed its end: it is exiting, or dead.  Its sentinel, ready
+            # once it is gone, says how it ended.
+            worker.eof = True
 
     def _handle(self, worker: _Worker, message: tuple[Any, ...]) -> None:
         kind, *args = message
         if kind == "done":
             worker.batch = None
+            worker.phase = None
+            return
+        if kind == "phase":
+            worker.phase = worker.last = args[0]
+            return
+        if kind == "fatal":
+            worker.fatal = args[0]
             return
         ref = args[0]
+        if kind == "output":
+            streams = self.output.setdefault(ref, ([], []))
+            streams[args[1] == "err"].append(args[2])
+            return
         if kind == "begin":
-            worker.begun.add(ref)
+            self._begin(worker, ref, args[1])
             announce = getattr(self.result, "aiounitMemberStarted", None)
             if announce is not None:
                 announce(self.leaves[ref])
@@ -380,15 +268,24 @@ class _Pool:
             self._tell(kind, holder, args[1:])
             return
         calls = self.pending.setdefault(ref, [])
-        calls.append((kind, tuple(args[1:])))
         if kind == "startTest":
-            worker.begun.add(ref)
-        elif kind == "stopTest":
+            calls.append((kind, ()))
+            self._begin(worker, ref, args[1])
+            return
+        calls.append((kind, tuple(args[1:])))
+        if kind == "stopTest":
             # One whole test at a time, as in one process.
             del self.pending[ref]
-            worker.begun.discard(ref)
+            self.output.pop(ref, None)
+            worker.begun.pop(ref, None)
             worker.reported.add(ref)
-            self._replay(self.leaves[ref], calls)
+            test = self.leaves[ref]
+            worker.last = test.id()
+            self._replay(test, calls)
+
+    def _begin(self, worker: _Worker, ref: int, when: float) -> None:
+        worker.phase = None
+        worker.begun.setdefault(ref, when)
 
     def _replay(self, test: Any, calls: list[tuple[str, tuple[Any, ...]]]) -> None:
         for kind, args in calls:
@@ -406,17 +303,17 @@ class _Pool:
     def _tell(self, kind: str, test: Any, args: Sequence[Any]) -> None:
         result = self.result
         if kind in ("addError", "addFailure", "addExpectedFailure"):
-            text, type_name = args
-            error = RemoteError(text, type_name)
+            text, type_name, message = args
+            error = RemoteError(text, type_name, message)
             getattr(result, kind)(test, (RemoteError, error, None))
         elif kind == "addSubTest":
             description, failure = args
             subtest = _RemoteSubTest(test, description)
             err = None
             if failure is not None:
-                flavour, text, type_name = failure
+                flavour, text, type_name, message = failure
                 error_type = test.failureException if flavour == "failure" else RemoteError
-                err = (error_type, _remote(error_type, text, type_name), None)
+                err = (error_type, _remote(error_type, text, type_name, message), None)
             result.addSubTest(test, subtest, err)
         elif kind == "addSkip" and len(args) == 2:  # a skipped subtest
             reason, description = args
@@ -428,42 +325,101 @@ class _Pool:
             if hook is not None:
                 hook(test, *args)
 
-    def _crashed(self, worker: _Worker) -> None:
-        if worker not in self.workers:
-            return
+    # -- a worker's end ----------------------------------------------------------------
+
+    def _exited(self, worker: _Worker) -> None:
+        """*worker*'s process is gone: see its last messages, then how it ended."""
+        if not worker.eof:
+            self._drain(worker)
         self.workers.remove(worker)
-        worker.process.join(timeout=1)
+        worker.process.join()
+        worker.conn.close()
         code = worker.process.exitcode
-        if code is not None and code < 0:
-            how = f"was killed by signal {-code}"
-        else:
-            how = f"exited ({code})"
-        for ref in sorted(worker.begun | set(self.pending)):
-            if ref in worker.reported or ref not in worker.begun:
-                continue
-            test = self.leaves[ref]
-            self.pending.pop(ref, None)
-            error = RemoteError(
-                f"aiounit.WorkerCrashedError: worker {worker.number} {how} while this test ran\n",
-                "aiounit.WorkerCrashedError",
-            )
-            self.result.startTest(test)
-            self.result.addError(test, (RemoteError, error, None))
-            self.result.stopTest(test)
-            worker.reported.add(ref)
-        if worker.batch is not None:
-            rest = [i for i in worker.batch if i not in worker.reported]
-            if rest:
-                self.queue.insert(0, rest)
-        if not self.stop_event.is_set() and self.queue:
+        if code == 0 and worker.closing and not worker.fatal:
+            return
+        how = (
+            f"was killed by signal {-code}" if code is not None and code < 0 else f"exited ({code})"
+        )
+        self._charge(worker, f"worker {worker.number} {how}")
+        if self.queue and not self.stop_event.is_set():
             self._spawn()
 
+    def _charge(self, worker: _Worker, crash: str) -> None:
+        """Report *worker*'s abnormal end once, to what it was doing; requeue the rest.
 
-def _remote(error_type: type[BaseException], text: str, type_name: str) -> BaseException:
+        The tests it had begun, else the fixture it was in, else the worker's
+        exit.  The rest of its batch runs in another worker, but never the
+        whole batch again: when nothing of it was reported, its tests are
+        charged instead, so that every crash reports something new and the
+        run ends.
+        """
+        fatal = f"\n{worker.fatal}" if worker.fatal else ""
+        batch = worker.batch
+        setup = None
+        if worker.begun:
+            for ref, started in sorted(worker.begun.items()):
+                self._crash_test(ref, started, f"{crash} while this test ran{fatal}")
+                worker.reported.add(ref)
+            worker.begun.clear()
+        elif batch is not None and worker.phase is not None:
+            setup = _FIXTURE.match(worker.phase)
+            self._crash_holder(worker.phase, f"{crash} in {worker.phase}{fatal}")
+        else:
+            after = "after its last batch" if batch is None else "between tests"
+            self._crash_holder(
+                f"workerExit ({worker.module})",
+                f"{crash} {after}; the last it ran was {worker.last}{fatal}",
+            )
+        if batch is None:
+            return
+        rest = [ref for ref in batch if ref not in worker.reported]
+        if setup is not None and setup.group(1).startswith("setUp"):
+            # Like a failed set-up: the tests behind it do not run.
+            name = setup.group(2)
+            rest = [ref for ref in rest if name not in _fixture_names(self.leaves[ref])]
+        if len(rest) == len(batch):
+            # Nothing of the batch was reported: it would crash again, maybe forever.
+            for ref in rest:
+                self._crash_test(ref, None, f"{crash} before this test began{fatal}")
+        elif rest:
+            self.queue.insert(0, rest)
+
+    def _crash_holder(self, name: str, text: str) -> None:
+        holder = unittest.suite._ErrorHolder(name)  # type: ignore[attr-defined]
+        self._tell("addError", holder, _crash_error(text))
+
+    def _crash_test(self, ref: int, started: float | None, text: str) -> None:
+        """Report test *ref* as crashed, with what it had reported and printed so far."""
+        calls = self.pending.pop(ref, [])
+        if not calls or calls[0][0] != "startTest":
+            calls.insert(0, ("startTest", ()))
+        calls.append(("addError", _crash_error(text)))
+        if started is not None and not any(kind == "addDuration" for kind, _ in calls):
+            calls.append(("addDuration", (time.monotonic() - started,)))
+        out, err = self.output.pop(ref, ([], []))
+        calls.append(("stopTest", ("".join(out), "".join(err))))
+        self._replay(self.leaves[ref], calls)
+
+
+def _crash_error(text: str) -> tuple[str, str, str]:
+    message = f"aiounit.WorkerCrashedError: {text.splitlines()[0]}"
+    return f"{message}\n{''.join(text.splitlines(True)[1:])}", "aiounit.WorkerCrashedError", message
+
+
+def _fixture_names(test: Any) -> tuple[str, str]:
+    """The module and the class whose set-up *test* needs, as fixture names give them."""
+    cls = test.__class__
+    return cls.__module__, unittest.util.strclass(cls)  # type: ignore[attr-defined]
+
+
+def _remote(
+    error_type: type[BaseException], text: str, type_name: str, message: str
+) -> BaseException:
     if error_type is RemoteError:
-        return RemoteError(text, type_name)
+        return RemoteError(text, type_name, message)
     error = error_type(text)
     error.aiounit_remote_text = text  # type: ignore[attr-defined]
+    error.aiounit_remote_message = message  # type: ignore[attr-defined]
     return error
 
 

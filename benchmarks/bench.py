@@ -64,13 +64,24 @@ SCENARIOS = {
                  "N trivial async tests, no group (each on its own loop)"),
         Scenario("fixtures40", "fixtures", 40, 40, True, 1.2, True,
                  "asyncSetUp sleeps 0.5 s, test 0.5 s, asyncTearDown 0.2 s; one group"),
+        # The stdlib has no async class fixture: its estimate is one 2 s login plus
+        # N tests of 0.5 s one after another, (2 + 0.5 N) / N per test.
+        Scenario("classfixture40", "classfixture", 40, 40, True, (2 + 0.5 * 40) / 40, False,
+                 "one async login of 2 s per class (asyncSetUpClass), shared by N grouped"
+                 " tests of 0.5 s; vs a bare-asyncio floor"),
     )
 }
 FLAT_NS = (1000, 5000, 10000)
 FLAT_NS_QUICK = (200, 1000, 2000)
-ALL_NAMES = (*SCENARIOS, "flat", "import")
+# jobs: modules x tests per module, each test burning this much CPU; serial vs -j 2.
+JOBS = (8, 20, 0.05)
+JOBS_QUICK = (4, 10, 0.05)
+ALL_NAMES = (*SCENARIOS, "flat", "jobs", "import")
 
 SYSTEMS = ("unittest", "aiounit", "pytest-asyncio-concurrent", "pytest-asyncio-cooperative")
+# What the classfixture scenario costs with no framework at all: one script that
+# awaits the login, then gathers the N bodies (interpreter start-up included).
+FLOOR = "asyncio (floor)"
 
 
 # --------------------------------------------------------------------------- test files
@@ -78,13 +89,95 @@ SYSTEMS = ("unittest", "aiounit", "pytest-asyncio-concurrent", "pytest-asyncio-c
 def _body(kind: str) -> str:
     if kind == "trivial":
         return "pass"
-    if kind == "fixtures":
+    if kind in ("fixtures", "classfixture"):
         return "await asyncio.sleep(0.5)"
     return "await asyncio.sleep(1)"
 
 
+def generate_classfixture(system: str, n: int) -> str:
+    """The login-once scenario: a 2 s async login shared by *n* tests of 0.5 s."""
+    if system == FLOOR:
+        return "\n".join([
+            "import asyncio",
+            "",
+            "",
+            "async def main():",
+            "    await asyncio.sleep(2)  # the login",
+            f"    await asyncio.gather(*(asyncio.sleep(0.5) for _ in range({n})))",
+            "",
+            "",
+            "asyncio.run(main())",
+            f"print('{n} passed')",
+            "",
+        ])
+    if system == "aiounit":
+        lines = [
+            "import asyncio",
+            "import aiounit",
+            "",
+            "",
+            '@aiounit.group("bench")',
+            "class TestBench(aiounit.AsyncTestCase):",
+            "    @classmethod",
+            "    async def asyncSetUpClass(cls):",
+            "        await asyncio.sleep(2)  # the login",
+            "        cls.session = asyncio.get_running_loop()  # loop-bound, shared",
+            "",
+        ]
+        for i in range(n):
+            lines += [
+                f"    async def test_{i:05d}(self):",
+                "        assert self.session is asyncio.get_running_loop()",
+                "        await asyncio.sleep(0.5)",
+                "",
+            ]
+        return "\n".join(lines) + "\n"
+    if system == "unittest":
+        # Not runnable as meant (no async class fixture): the estimate stands in.
+        lines = [
+            "import asyncio",
+            "import unittest",
+            "",
+            "",
+            "class TestBench(unittest.IsolatedAsyncioTestCase):",
+            "    @classmethod",
+            "    def setUpClass(cls):",
+            "        asyncio.run(asyncio.sleep(2))  # a login on a loop no test uses",
+            "",
+        ]
+        for i in range(n):
+            lines += [f"    async def test_{i:05d}(self):", "        await asyncio.sleep(0.5)", ""]
+        return "\n".join(lines) + "\n"
+    # pytest plugins: a module-scoped async generator fixture.  Cooperative runs
+    # it on the tests' loop; concurrent on a loop of its own (a loop-bound
+    # resource would not work there), so only the loop of cooperative is checked.
+    check = "    assert login is asyncio.get_running_loop()" if "cooperative" in system else (
+        "    assert login")
+    mark = ('@pytest.mark.asyncio_concurrent(group="bench")'
+            if system == "pytest-asyncio-concurrent" else "@pytest.mark.asyncio_cooperative")
+    lines = [
+        "import asyncio",
+        "",
+        "import pytest",
+        "",
+        "",
+        '@pytest.fixture(scope="module")',
+        "async def login():",
+        "    await asyncio.sleep(2)",
+        "    yield asyncio.get_running_loop()",
+        "",
+        "",
+    ]
+    for i in range(n):
+        lines += [mark, f"async def test_{i:05d}(login):", check,
+                  "    await asyncio.sleep(0.5)", "", ""]
+    return "\n".join(lines)
+
+
 def generate(system: str, kind: str, n: int, grouped: bool) -> str:
     """The source of one test module with *n* tests for *system*."""
+    if kind == "classfixture":
+        return generate_classfixture(system, n)
     body = _body(kind)
     lines: list[str] = ["import asyncio"]
     if system in ("unittest", "aiounit"):
@@ -135,12 +228,27 @@ def generate(system: str, kind: str, n: int, grouped: bool) -> str:
     return "\n".join(lines)
 
 
+def generate_cpu(module: int, n: int, seconds: float) -> str:
+    """A module of *n* aiounit tests that each burn *seconds* of CPU (process time)."""
+    lines = ["import time", "", "import aiounit", "", "",
+             "def burn(seconds):",
+             "    end = time.process_time() + seconds",
+             "    while time.process_time() < end:",
+             "        pass", "", "",
+             f"class TestCpu{module}(aiounit.AsyncTestCase):"]
+    for i in range(n):
+        lines += [f"    async def test_{i:03d}(self):", f"        burn({seconds})", ""]
+    return "\n".join(lines)
+
+
 def command(system: str, n: int) -> list[str]:
     """Arguments after the interpreter; run in the test file's directory."""
     if system == "unittest":
         return ["-m", "unittest", "test_bench"]
     if system == "aiounit":
         return ["-m", "aiounit", "test_bench"]
+    if system == FLOOR:
+        return ["test_bench.py"]
     common = ["-m", "pytest", "-q", "-p", "no:cacheprovider", "test_bench.py"]
     if system == "pytest-asyncio-concurrent":
         return [*common, "-p", "no:asyncio-cooperative"]
@@ -244,6 +352,7 @@ def probe(path: str, env: dict[str, str]) -> Interp:
     info = json.loads(proc.stdout)
     interp.version = f"{info['impl']} {info['version']}"
     interp.systems["unittest"] = info["version"]
+    interp.systems[FLOOR] = info["version"]
     if "aiounit" in info:
         interp.systems["aiounit"] = info["aiounit"]
     else:
@@ -348,10 +457,10 @@ class Bench:
     def scenario(self, interp: Interp, sc: Scenario) -> None:
         n = sc.quick_n if self.args.quick else sc.n
         ideal = n * sc.per_test_s
-        for system in SYSTEMS:
+        for system in (*SYSTEMS, FLOOR) if sc.kind == "classfixture" else SYSTEMS:
             if system not in interp.systems:
                 continue
-            if self.args.systems and system not in self.args.systems:
+            if self.args.systems and system not in self.args.systems and system != FLOOR:
                 continue
             if system == "unittest":
                 run_it = self.args.all or (sc.stdlib_by_default and not (
@@ -370,6 +479,53 @@ class Bench:
             # Differences of ~0.1 s: best of at least 5, or noise decides.
             self.measure(interp, "flat", "aiounit", "trivial", n, True, 0.0,
                          repeat=max(5, self.args.repeat))
+
+    def jobs(self, interp: Interp) -> None:
+        """CPU-bound tests in several modules: aiounit in one process, then with -j 2.
+
+        Each test burns CPU time (not wall time), so the figures show what the
+        workers win on the cores the machine gives them; the load average
+        before and after each run is recorded, since other processes take cores.
+        """
+        if "aiounit" not in interp.systems:
+            return
+        modules, per, seconds = JOBS_QUICK if self.args.quick else JOBS
+        n = modules * per
+        d = self.workdir / f"aiounit-cpu-{modules}x{per}"
+        if d not in self.made:
+            d.mkdir(parents=True, exist_ok=True)
+            for m in range(modules):
+                (d / f"test_cpu{m}.py").write_text(generate_cpu(m, per, seconds))
+            self.made.add(d)
+        if (interp.path, d) not in self.compiled:
+            self.compiled.add((interp.path, d))
+            subprocess.run([interp.path, "-m", "compileall", "-q", str(d)], cwd=d,
+                           env=self.env, stdout=subprocess.DEVNULL, check=False)
+        for system, extra in (("aiounit", []), ("aiounit -j 2", ["-j", "2"])):
+            argv = [interp.path, "-m", "aiounit", *extra]
+            runs: list[tuple[Run, float, float]] = []
+            repeat = max(3, self.args.repeat)
+            for i in range(repeat):
+                self.log(f"  {'jobs':<22} N={n:<6} {system:<27} run {i + 1}/{repeat}")
+                before = os.getloadavg()[0]
+                run = run_child(argv, d, self.env, timeout=self.args.child_timeout + 3 * n * seconds)
+                after = os.getloadavg()[0]
+                if run.ok and tests_ran("aiounit", run.output_tail) != n:
+                    run.ok = False
+                runs.append((run, before, after))
+                if not run.ok:
+                    self.log(f"    FAILED: exit {run.rc}; output tail:\n"
+                             + "\n".join(run.output_tail.splitlines()[-15:]))
+                    break
+            good = [r for r in runs if r[0].ok]
+            best, before, after = min(good, key=lambda r: r[0].wall) if good else runs[-1]
+            self.results.append({
+                "python": interp.label, "interpreter": interp.path, "scenario": "jobs",
+                "system": system, "n": n, "estimated": False, "ok": bool(good),
+                "wall_s": best.wall, "rss_mb": best.rss_mb,
+                "walls_s": [r[0].wall for r in runs], "loadavg_1min": [before, after],
+                "cpu_s": n * seconds, "command": " ".join(argv[1:]),
+            })
 
     def import_cost(self, interp: Interp) -> None:
         """``python -c "import aiounit"`` minus ``python -c "import unittest"``, best of k.
@@ -439,7 +595,7 @@ def table(results: list[dict[str, Any]], pythons: list[str]) -> list[str]:
     rows = [("python", "scenario", "N", "system", "wall s", "peak RSS MB", "vs unittest")]
     for py in pythons:
         for r in results:
-            if r["python"] != py or r["scenario"] in ("import", "flat"):
+            if r["python"] != py or r["scenario"] in ("import", "flat", "jobs"):
                 continue
             base = find(results, py, r["scenario"], "unittest")
             ratio = ""
@@ -454,6 +610,15 @@ def table(results: list[dict[str, Any]], pythons: list[str]) -> list[str]:
                 rows.append((py, "flat (trivial, grouped)", str(r["n"]), "aiounit", fmt_wall(r),
                              f"{r['rss_mb']:.1f}",
                              f"{r['wall_s'] / r['n'] * 1e6:.0f} us/test" if r["ok"] else ""))
+        serial = find(results, py, "jobs", "aiounit")
+        for r in results:
+            if r["python"] == py and r["scenario"] == "jobs":
+                ratio = ""
+                if r is not serial and serial and serial["ok"] and r["ok"]:
+                    ratio = f"{serial['wall_s'] / r['wall_s']:.2f}x serial"
+                load = r.get("loadavg_1min") or [0.0, 0.0]
+                rows.append((py, f"jobs (CPU, load {load[0]:.1f}-{load[1]:.1f})", str(r["n"]),
+                             r["system"], fmt_wall(r), f"{r['rss_mb']:.1f}", ratio))
         u = find(results, py, "import", "unittest")
         for mod in ("unittest", "unittest.async_case", "aiounit"):
             r = find(results, py, "import", mod)
@@ -503,6 +668,19 @@ def targets(results: list[dict[str, Any]], python: str) -> list[dict[str, Any]]:
     if r := aio("fixtures40"):
         add(f"fixtures40: aiounit wall <= 1.3 s (N={r['n']})", f"{r['wall_s']:.3f} s",
             r["wall_s"] <= 1.3)
+    floor = find(results, python, "classfixture40", FLOOR)
+    if (r := aio("classfixture40")) and floor and floor["ok"]:
+        ratio = r["wall_s"] / floor["wall_s"]
+        add(f"classfixture40: aiounit within 1.1x of the bare-asyncio floor (N={r['n']})",
+            f"{ratio:.3f}x ({r['wall_s']:.3f} s / {floor['wall_s']:.3f} s)", ratio <= 1.1)
+    serial, parallel = aio("jobs"), find(results, python, "jobs", "aiounit -j 2")
+    if serial and parallel and parallel["ok"]:
+        speed = serial["wall_s"] / parallel["wall_s"]
+        load = parallel.get("loadavg_1min") or [0.0, 0.0]
+        add(f"jobs: -j 2 >= 1.8x one process on 2 cores (N={serial['n']}, CPU-bound)",
+            f"{speed:.2f}x ({serial['wall_s']:.2f} s / {parallel['wall_s']:.2f} s)",
+            speed >= 1.8, f"1-min load average {load[0]:.1f} before, {load[1]:.1f} after"
+            " the best -j 2 run; other processes on the machine take cores")
     d = find(results, python, "import", "delta")
     if d:
         add("import aiounit: start-up added over import unittest",
@@ -615,6 +793,8 @@ def main(argv: list[str] | None = None) -> int:
                     bench.scenario(interp, SCENARIOS[name])
             if "flat" in selected:
                 bench.flat(interp)
+            if "jobs" in selected:
+                bench.jobs(interp)
     finally:
         if tmp is not None:
             tmp.cleanup()

@@ -1,11 +1,12 @@
 """A tiny orders service, and its client: the system under test of the demo.
 
 The service speaks newline-delimited JSON over TCP.
-A client submits an order with an id of its choosing; the service answers at once
-with ``"pending"`` and settles the order about one second later (``--delay``):
-``"done"`` with its total, or ``"rejected"`` when the item is not in stock.
-Clients learn the outcome by polling the order's status, like the system tests
-of many real services do.
+A client first logs in, which takes a while (``--login-delay``, 0.5 s), like an
+OAuth round trip or a password hash does; then it submits orders with ids of its
+choosing.  The service answers at once with ``"pending"`` and settles the order
+about one second later (``--delay``): ``"done"`` with its total, or
+``"rejected"`` when the item is not in stock.  Clients learn the outcome by
+polling the order's status, like the system tests of many real services do.
 
 Run it by hand (Ctrl-C stops it)::
 
@@ -27,13 +28,16 @@ import threading
 from typing import Any
 
 PRICES = {"book": 12.50, "pen": 1.20, "lamp": 30.00, "mug": 7.90}
+USERS = {"demo": "secret"}
 
 
 class OrdersService:
     """The service: orders in memory, each settled *delay* seconds after submission."""
 
-    def __init__(self, delay: float = 1.0) -> None:
+    def __init__(self, delay: float = 1.0, login_delay: float = 0.5) -> None:
         self.delay = delay
+        self.login_delay = login_delay
+        self.sessions: set[str] = set()
         self.orders: dict[str, dict[str, Any]] = {}
         self._writers: set[asyncio.StreamWriter] = set()
         self._timers: list[asyncio.TimerHandle] = []
@@ -59,8 +63,12 @@ class OrdersService:
         try:
             while line := await reader.readline():
                 try:
-                    reply = self.handle(json.loads(line))
-                except (ValueError, KeyError, TypeError) as exc:
+                    request = json.loads(line)
+                    if request.get("op") == "login":
+                        reply = await self.login(request)
+                    else:
+                        reply = self.handle(request)
+                except (ValueError, KeyError, TypeError, AttributeError) as exc:
                     reply = {"error": f"bad request: {exc}"}
                 writer.write(json.dumps(reply).encode() + b"\n")
                 await writer.drain()
@@ -70,8 +78,19 @@ class OrdersService:
             self._writers.discard(writer)
             writer.close()
 
+    async def login(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Check a user's password, slowly; answer a session token."""
+        await asyncio.sleep(self.login_delay)
+        if USERS.get(str(request["user"])) != request["password"]:
+            return {"error": "wrong user or password"}
+        token = os.urandom(8).hex()
+        self.sessions.add(token)
+        return {"token": token}
+
     def handle(self, request: dict[str, Any]) -> dict[str, Any]:
-        """Answer one request: ``submit`` or ``status``."""
+        """Answer one request of a logged-in client: ``submit`` or ``status``."""
+        if request.get("token") not in self.sessions:
+            return {"error": "not logged in"}
         op = request["op"]
         if op == "submit":
             order_id = str(request["id"])
@@ -106,21 +125,33 @@ class OrdersService:
 
 
 class OrdersClient:
-    """One connection to the service; requests are answered in order."""
+    """One connection to the service, logged in once, usable by concurrent tasks.
+
+    Requests are answered in order, so one request at a time goes over the
+    connection; tasks that share the client take turns (``_turn``).
+    """
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._reader = reader
         self._writer = writer
+        self._turn = asyncio.Lock()
+        self.token: str | None = None
 
     @classmethod
     async def connect(cls, host: str, port: int) -> OrdersClient:
         reader, writer = await asyncio.open_connection(host, port)
         return cls(reader, writer)
 
+    async def login(self, user: str, password: str) -> None:
+        self.token = (await self.request(op="login", user=user, password=password))["token"]
+
     async def request(self, **message: Any) -> dict[str, Any]:
-        self._writer.write(json.dumps(message).encode() + b"\n")
-        await self._writer.drain()
-        line = await self._reader.readline()
+        if self.token is not None:
+            message["token"] = self.token
+        async with self._turn:
+            self._writer.write(json.dumps(message).encode() + b"\n")
+            await self._writer.drain()
+            line = await self._reader.readline()
         if not line:
             raise ConnectionError("the orders service closed the connection")
         reply: dict[str, Any] = json.loads(line)
@@ -146,14 +177,16 @@ class ServiceProcess:
     even when they are killed.
     """
 
-    def __init__(self, delay: float = 1.0) -> None:
+    def __init__(self, delay: float = 1.0, login_delay: float = 0.5) -> None:
         self.delay = delay
+        self.login_delay = login_delay
         self.address: tuple[str, int] | None = None
         self._process: subprocess.Popen[str] | None = None
 
     def start(self) -> tuple[str, int]:
         command = [sys.executable, os.path.abspath(__file__), "--port", "0"]
-        command += ["--delay", str(self.delay), "--exit-on-eof"]
+        command += ["--delay", str(self.delay), "--login-delay", str(self.login_delay)]
+        command += ["--exit-on-eof"]
         self._process = subprocess.Popen(
             command,
             stdin=subprocess.PIPE,
@@ -183,8 +216,8 @@ class ServiceProcess:
         process.stdout.close()
 
 
-async def _main(port: int, delay: float, exit_on_eof: bool) -> None:
-    service = OrdersService(delay)
+async def _main(port: int, delay: float, login_delay: float, exit_on_eof: bool) -> None:
+    service = OrdersService(delay, login_delay)
     host, port = await service.start(port=port)
     print(f"listening on {host}:{port}", flush=True)
     stop = asyncio.Event()
@@ -207,9 +240,10 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--port", type=int, default=8765, help="0 picks a free port")
     parser.add_argument("--delay", type=float, default=1.0, help="seconds to settle an order")
+    parser.add_argument("--login-delay", type=float, default=0.5, help="seconds to log in")
     parser.add_argument("--exit-on-eof", action="store_true", help="stop when stdin closes")
     args = parser.parse_args()
     try:
-        asyncio.run(_main(args.port, args.delay, args.exit_on_eof))
+        asyncio.run(_main(args.port, args.delay, args.login_delay, args.exit_on_eof))
     except KeyboardInterrupt:
         pass

@@ -2,9 +2,10 @@
 
     python examples/run_demo.py
 
-Each test waits about one second for the orders service (orders_service.py).
-``python -m unittest`` runs them one after another; ``python -m aiounit`` runs
-their group concurrently on one event loop.
+Each test waits about one second for the orders service (orders_service.py),
+after a login of 0.5 s.  ``python -m unittest`` runs them one after another,
+each logging in; ``python -m aiounit`` logs in once per class
+(``asyncSetUpClass``) and runs the group concurrently on that class's loop.
 """
 
 from __future__ import annotations

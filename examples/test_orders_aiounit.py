@@ -3,7 +3,9 @@
 Each test submits an order and polls its status until the service settles it,
 about one second later.
 The five tests are one ``@aiounit.group``, so they wait for the service at the
-same time: the file takes about 1 s instead of about 5 s.
+same time, and they share one logged-in client: the class logs in once, in
+``asyncSetUpClass``, on the event loop its tests then run on (a login takes
+0.5 s).  The file takes about 1.5 s instead of about 7.5 s.
 
     python -m aiounit -v test_orders_aiounit        # from examples/
 
@@ -32,9 +34,13 @@ def tearDownModule():
 
 @aiounit.group("orders", timeout=5)  # every test of the class; 5 s each at most
 class TestOrders(aiounit.AsyncTestCase):
-    async def asyncSetUp(self):
-        self.client = await OrdersClient.connect(*service.address)
-        self.addAsyncCleanup(self.client.close)
+    @classmethod
+    async def asyncSetUpClass(cls):
+        # Once for the class, before its first test: one connection, one login,
+        # shared by the tests of the group (the client lets them take turns).
+        cls.client = await OrdersClient.connect(*service.address)
+        cls.addAsyncClassCleanup(cls.client.close)  # after the class's last test
+        await cls.client.login("demo", "secret")
 
     def new_order_id(self):
         # The service is shared with the other tests of the group, which run at

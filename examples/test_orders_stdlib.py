@@ -2,7 +2,9 @@
 
 The same five tests as test_orders_aiounit.py, written for
 ``unittest.IsolatedAsyncioTestCase``: each waits about one second for the
-service, and unittest runs them one at a time, so the file takes about 5 s.
+service, and unittest runs them one at a time.  Each test also logs in on its
+own (0.5 s): a test's connection lives on that test's own event loop, and the
+stdlib has no async class fixture to share one.  The file takes about 7.5 s.
 
     python -m unittest -v test_orders_stdlib        # from examples/
 """
@@ -31,6 +33,7 @@ class TestOrders(unittest.IsolatedAsyncioTestCase):
     async def asyncSetUp(self):
         self.client = await OrdersClient.connect(*service.address)
         self.addAsyncCleanup(self.client.close)
+        await self.client.login("demo", "secret")
 
     def new_order_id(self):
         return f"{self._testMethodName}-{uuid.uuid4().hex[:12]}"

@@ -69,6 +69,8 @@ KINDS: dict[str, Kind] = {
         disrupts="block",
         cost=0.25,
     ),
+    # 0.25 s: the watchdog samples every 25 ms, so it may see a little less than the block.
+    "block": Kind(("time.sleep(0.25)", _YIELD), disrupts="block", warning="blocked", cost=0.25),
     "swallow_once": Kind(
         (
             "try:",
@@ -81,8 +83,6 @@ KINDS: dict[str, Kind] = {
         times_out=True,
         cost=0.12,
     ),
-    # 0.25 s: the watchdog samples every 25 ms, so it may see a little less than the block.
-    "block": Kind(("time.sleep(0.25)", _YIELD), disrupts="block", warning="blocked", cost=0.25),
     "victim": Kind(("await asyncio.sleep(0.05)",), cost=0.05),
     "short_limit": Kind(("await asyncio.sleep(0.01)",), limit=0.1, cost=0.01),
     "self_cancel": Kind(
@@ -198,6 +198,14 @@ KINDS: dict[str, Kind] = {
             _YIELD,
         )
     ),
+    "prints": Kind(
+        (
+            "print('stdout of {name}')",
+            _YIELD,
+            "print('stderr of {name}', file=sys.stderr)",
+            "logging.getLogger('fi.logs').warning('log of {name}')",
+        )
+    ),
     "pass": Kind((_YIELD,)),
     "fail": Kind((_YIELD, "self.assertEqual('{name}', 'something else')")),
     "error": Kind((_YIELD, "raise ValueError('{name}')")),
@@ -238,6 +246,7 @@ FAULTS = (
     "async_cleanup_cancel",
 )
 HOOKS = ("doCleanups", "run", "sync_asyncSetUp")
+_PLAIN_FAULTS = ("setUp_raise", "tearDown_raise", "cleanup_raise")
 
 
 @dataclass
@@ -258,6 +267,9 @@ class ClassSpec:
     class_cleanup_raise: bool = False
     hooks: tuple[str, ...] = ()
     lt_grouped: bool = False  # gets @aiounit.group() in the "lt" variant
+    plain: bool = (
+        False  # a plain unittest.TestCase of sync tests (whole tests on threads in a group)
+    )
 
     @property
     def name(self) -> str:
@@ -272,22 +284,35 @@ class Spec:
     teardown_module_raise: bool = False
     max_concurrency: int | None = None
     werror: bool = False
+    buffer: bool = False  # run with -b
 
     def tests(self) -> list[TestSpec]:
         return [t for c in self.classes for t in c.tests]
+
+    def class_of(self, test: TestSpec) -> ClassSpec:
+        return next(c for c in self.classes if c.index == test.cls)
 
     def kinds(self) -> set[str]:
         return {t.kind for t in self.tests()}
 
     def group_of(self, test: TestSpec, mode_variant: str, default_group: bool) -> str | None:
         """The group *test* belongs to when this module runs that way, or None."""
+        cls = self.class_of(test)
+        if not cls.plain and {"run", "doCleanups"} & set(cls.hooks):
+            # A class that overrides how unittest drives its tests (run, doCleanups)
+            # cannot have group members: its tests run alone, calling every hook.
+            return None
         if mode_variant == "grp":
             return "fi"  # sync methods are marked one by one: they run on threads
+        if cls.plain:
+            if mode_variant == "lt" and self.class_of(test).lt_grouped:
+                return f"class {test.cls}"
+            return None  # --default-group leaves plain TestCases alone
         if KINDS[test.kind].sync:
             return None  # sync methods of an IsolatedAsyncioTestCase stay out of class groups
         if default_group:
             return f"class {test.cls}"
-        if mode_variant == "lt" and self.classes[test.cls].lt_grouped:
+        if mode_variant == "lt" and self.class_of(test).lt_grouped:
             return f"class {test.cls}"
         return None
 
@@ -384,9 +409,23 @@ def generate(
         host = max(classes, key=lambda c: sum(not KINDS[t.kind].sync for t in c.tests))
         host.setup_class = ""
         host.hooks = tuple(sorted(set(host.hooks) | set(hooks) - {"sync_asyncSetUp"}))
+    if (ci is not None and ci[0] < 2) or (ci is None and rng.random() < 0.5):
+        plain = ClassSpec(
+            max(c.index for c in classes) + 1, plain=True, lt_grouped=rng.random() < 0.7
+        )
+        plain.hooks = tuple(
+            h for h in ("doCleanups", "run") if h not in exclude and rng.random() < 0.3
+        )
+        sync_kinds = [k for k, v in KINDS.items() if v.sync and k not in exclude]
+        for n in range(rng.randint(2, 4)):
+            kind = rng.choice(sync_kinds)
+            test = TestSpec(plain.index, f"test_{plain.index}{len(kinds) + n:02d}_{kind}", kind)
+            test.faults = tuple(f for f in _PLAIN_FAULTS if rng.random() < 0.1 and f not in exclude)
+            plain.tests.append(test)
+        classes.append(plain)
     if "sync_asyncSetUp" in hooks:
         # It fails every test of its class: give it a class of its own.
-        odd = ClassSpec(len(classes), hooks=("sync_asyncSetUp",))
+        odd = ClassSpec(max(c.index for c in classes) + 1, hooks=("sync_asyncSetUp",))
         odd.tests.append(TestSpec(odd.index, f"test_{odd.index}{len(kinds):02d}_pass", "pass"))
         classes.append(odd)
     spec = Spec(
@@ -396,9 +435,11 @@ def generate(
         teardown_module_raise=rng.random() < 0.08,
         max_concurrency=rng.choice([None, None, None, 2, 3]),
         werror=rng.random() < 0.3,
+        buffer=rng.random() < 0.3,
     )
     if ci is not None:
         spec.werror = ci[0] == 1
+        spec.buffer = ci[0] == 2
         spec.max_concurrency = (2, None, 3)[ci[0] % 3]
     return spec
 
@@ -410,6 +451,7 @@ import asyncio
 import gc
 import logging
 import os
+import sys
 import time
 import unittest
 import warnings
@@ -480,7 +522,13 @@ _CLASS = """
         if "setUp_raise" in faults:
             raise RuntimeError("setUp of " + self._testMethodName)
 
-{async_setup}
+{async_setup}{async_teardown}    def tearDown(self):
+        fi.log("tearDown", self)
+        if "tearDown_raise" in self.FAULTS.get(self._testMethodName, ()):
+            raise RuntimeError("tearDown of " + self._testMethodName)
+{hooks}{tests}"""
+
+_ASYNC_TEARDOWN = """\
     async def asyncTearDown(self):
         fi.log("asyncTearDown", self)
         ready = getattr(self, "fi_ready", None)
@@ -494,11 +542,7 @@ _CLASS = """
         if "asyncTearDown_raise" in self.FAULTS.get(self._testMethodName, ()):
             raise RuntimeError("asyncTearDown of " + self._testMethodName)
 
-    def tearDown(self):
-        fi.log("tearDown", self)
-        if "tearDown_raise" in self.FAULTS.get(self._testMethodName, ()):
-            raise RuntimeError("tearDown of " + self._testMethodName)
-{hooks}{tests}"""
+"""
 
 _ASYNC_SETUP = """\
     async def asyncSetUp(self):
@@ -576,7 +620,7 @@ def _render(spec: Spec, variant: str) -> str:
             _CLASS.format(
                 decorator=decorator,
                 name=cls.name,
-                base=base,
+                base="unittest.TestCase" if cls.plain else base,
                 faults={t.name: t.faults for t in cls.tests if t.faults},
                 setup_class=setup_class,
                 class_cleanup_raise=(
@@ -589,7 +633,12 @@ def _render(spec: Spec, variant: str) -> str:
                     if cls.teardown_class_raise
                     else ""
                 ),
-                async_setup=_SYNC_ASYNC_SETUP if "sync_asyncSetUp" in cls.hooks else _ASYNC_SETUP,
+                async_setup=""
+                if cls.plain
+                else _SYNC_ASYNC_SETUP
+                if "sync_asyncSetUp" in cls.hooks
+                else _ASYNC_SETUP,
+                async_teardown="" if cls.plain else _ASYNC_TEARDOWN,
                 hooks=hooks,
                 tests="".join(
                     _render_test(t, decorator.strip() if variant == "grp" else "")

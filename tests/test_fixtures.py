@@ -8,6 +8,7 @@ list.  Concurrency is proven with events, never with time.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import os
 import tempfile
@@ -627,6 +628,29 @@ class TestTasks(unittest.TestCase):
             result.events[-1], ("addError", f"tearDownClass ({cls.__module__}.{cls.__qualname__})")
         )
         self.assertIn("LeakedTaskError", result.errors[0][1])
+
+    def test_a_fixture_task_that_ignores_cancellation_cannot_hang_the_run(self):
+        class T(aiounit.AsyncTestCase):
+            @classmethod
+            async def asyncSetUpClass(cls):
+                async def stubborn():
+                    while True:
+                        with contextlib.suppress(asyncio.CancelledError):
+                            await asyncio.Event().wait()
+
+                cls.task = asyncio.create_task(stubborn())
+
+            async def test_x(self):
+                pass
+
+        result = LoggingResult()
+        suite_of(T, fail_on_leaks=True, grace=0.01).run(result)
+        self.assertEqual(result.testsRun, 1)
+        self.assertIn("1 ignored the cancellation", result.errors[0][1])
+        # Its loop is closed: nothing of it can run again.  Quiet asyncio's
+        # "destroyed but pending" about it, the truth but noise here.
+        T.task.get_coro().close()
+        T.task._log_destroy_pending = False
 
     def test_a_task_an_ungrouped_test_leaves_is_cancelled_at_its_end(self):
         seen: list[Any] = []

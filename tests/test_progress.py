@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 import pty
 import re
+import select
 import subprocess
 import sys
 import tempfile
 import textwrap
+import time
 import unittest
 from typing import Any
 
@@ -135,6 +137,103 @@ class TestOnTerminal(unittest.TestCase):
         self.assertNotIn("\x1b", report)
         self.assertNotIn("\\x1b", report)
         self.assertNotIn("done,", report)
+
+
+_PRINTS = """
+    import asyncio
+    import sys
+
+    import aiounit
+
+    FIRST_DONE = asyncio.Event()
+
+
+    class TestPrints(aiounit.AsyncTestCase):
+        @aiounit.group("g")
+        async def test_a_first(self):
+            FIRST_DONE.set()
+
+        @aiounit.group("g")
+        async def test_b_prints(self):
+            await FIRST_DONE.wait()
+            # The runner of this test says when it sees the line drawn.
+            await asyncio.to_thread(sys.stdin.readline)
+            print("out")
+            sys.stderr.write("err\\n")
+"""
+
+try:
+    import pyte
+except ImportError:  # test-only dependency
+    pyte = None
+
+
+def _screen_of(directory: str, go: bytes, *args: str) -> tuple[int, list[str]]:
+    """Run with stdout and stderr on one pseudo-terminal; return the screen a person sees.
+
+    Once *go* has appeared on the terminal, "go" is written to the run's stdin.
+    """
+    master, slave = pty.openpty()
+    try:
+        proc = subprocess.Popen(
+            _command(*args),
+            cwd=directory,
+            env=_child_env(),
+            stdin=subprocess.PIPE,
+            stdout=slave,
+            stderr=slave,
+        )
+    finally:
+        os.close(slave)
+    screen = pyte.Screen(100, 30)
+    stream = pyte.ByteStream(screen)
+    seen = b""
+    deadline = time.monotonic() + 30
+    try:
+        while True:
+            ready, _, _ = select.select([master], [], [], max(0.0, deadline - time.monotonic()))
+            if not ready:
+                proc.kill()
+                raise AssertionError(f"the run did not end; the screen: {screen.display}")
+            try:
+                data = os.read(master, 65536)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not data:
+                break
+            stream.feed(data)
+            if proc.stdin is not None and go in seen + data:
+                proc.stdin.write(b"go\n")
+                proc.stdin.close()
+                proc.stdin = None
+            seen = (seen + data)[-len(go) :]
+    finally:
+        os.close(master)
+        if proc.stdin is not None:
+            proc.stdin.close()
+        proc.wait(timeout=60)
+    return proc.returncode, [line.rstrip() for line in screen.display]
+
+
+@unittest.skipUnless(pyte, "needs pyte")
+class TestTestOutputOnTerminal(unittest.TestCase):
+    """A grouped test prints while the line is shown: the line goes first (no -b)."""
+
+    def test_no_residue_of_the_line(self):
+        """The screen shows the test's output and unittest's, nothing of the status line."""
+        tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(tmp.cleanup)
+        with open(os.path.join(tmp.name, "test_prints.py"), "w", encoding="utf-8") as f:
+            f.write(textwrap.dedent(_PRINTS))
+        # The line drawn after test_a_first's dot, while test_b_prints runs.
+        code, screen = _screen_of(tmp.name, b"\x1b7  [1/2 done, 1 running")
+        self.assertEqual(code, 0, screen)
+        text = "\n".join(screen).strip()
+        self.assertNotIn("running", text)
+        self.assertNotIn("done", text)
+        lines = [line for line in screen if line]
+        self.assertEqual(lines[:3], [".out", "err", "."], screen)
+        self.assertEqual(lines[-1], "OK")
 
 
 class TestOffTerminal(unittest.TestCase):

@@ -345,8 +345,10 @@ class TestShardArguments(unittest.TestCase):
         return caught.exception.code, stderr.getvalue()
 
     def test_bad_shard_values_exit_2(self):
-        """0/3, 4/3, x, 1/0, 3 and 1/3/4 are each one clear usage error."""
-        for value in ("0/3", "4/3", "x", "1/0", "3", "1/3/4", "-1/3"):
+        """0/3, 4/3, x, 1/0, 3, 1/3/4, signs, spaces and non-ASCII digits: one clear usage error."""
+        values = ("0/3", "4/3", "x", "1/0", "3", "1/3/4", "-1/3")
+        values += (" 1/3", "1/3 ", "+1/3", "1/+3", "1_0/20", "\u0661/3", "1/\uff13", "1/3\n")
+        for value in values:
             with self.subTest(value):
                 code, stderr = self.main(f"--shard={value}")
                 self.assertEqual(code, 2)

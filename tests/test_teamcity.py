@@ -254,9 +254,7 @@ class TestTeamcityRunner(unittest.TestCase):
                     self.assertIn("output of test_e_subtests 1\n", output(test))
                 else:
                     self.assertIn(f"output of {method}\n", output(test))
-                self.assertEqual(
-                    set(re.findall(r"output of (test_\w+)", output(test))), {method}
-                )
+                self.assertEqual(set(re.findall(r"output of (test_\w+)", output(test))), {method})
 
         errors = "".join(a["out"] for m, a in blocks[tests[1]] if m == "testStdErr")
         self.assertEqual(errors, "error output of test_b\n")
@@ -270,9 +268,7 @@ class TestTeamcityRunner(unittest.TestCase):
         self.assertIn("skipped on purpose", ignored["message"])
         (fixture_failed,) = [a for m, a in blocks[fixture] if m == "testFailed"]
         self.assertIn("setUpClass failed on purpose", fixture_failed["details"])
-        subtest_blocks = [
-            a.get("subTestResult") for m, a in blocks[tests[4]] if m == "blockOpened"
-        ]
+        subtest_blocks = [a.get("subTestResult") for m, a in blocks[tests[4]] if m == "blockOpened"]
         self.assertEqual(subtest_blocks, ["Success", "Failure"])
         count = [a["count"] for m, a in messages if m == "testCount"]
         self.assertEqual(count, ["9"])  # countTestCases() of the suite load_tests returned
@@ -301,6 +297,94 @@ class TestTeamcityRunner(unittest.TestCase):
                 )
                 for _, attrs in messages:
                     self.assertNotIn("TestTimeoutError", attrs.get("details", ""))
+
+
+_DIFFS_MODULE = """
+import asyncio
+import unittest
+
+import aiounit
+from aiounit import load_tests  # noqa: F401
+
+EVENTS = {}
+
+
+def event(name):
+    return EVENTS.setdefault(name, asyncio.Event())
+
+
+@aiounit.group(timeout=5)
+class TestDiffs(aiounit.AsyncTestCase):
+    async def test_a_subtest_compares(self):
+        with self.subTest(part=1):
+            self.assertEqual("a expected", "a actual")
+        await event("b failed").wait()
+
+    async def test_b_plain_error(self):
+        await event("c failing").wait()
+        await asyncio.sleep(0)  # test_c's comparison has failed
+        try:
+            raise RuntimeError("b is a plain error")
+        finally:
+            event("b failed").set()
+
+    async def test_c_compares(self):
+        self.addAsyncCleanup(event("d failed").wait)
+        event("c failing").set()
+        self.assertEqual("c expected", "c actual")
+
+    async def test_d_compares(self):
+        await event("b failed").wait()
+        try:
+            self.assertEqual("d expected", "d actual")
+        finally:
+            event("d failed").set()
+"""
+
+
+def _run_teamcity(module_source: str, name: str) -> subprocess.CompletedProcess[str]:
+    """Run *module_source* as module *name* under TeamcityTestRunner, as PyCharm does."""
+    with tempfile.TemporaryDirectory() as tmp:
+        with open(os.path.join(tmp, f"{name}.py"), "w", encoding="utf-8") as f:
+            f.write(module_source)
+        env = dict(os.environ)
+        path = env.get("PYTHONPATH")
+        env["PYTHONPATH"] = ROOT if not path else ROOT + os.pathsep + path
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+        code = _RUN_MODULE_OBJECT.replace("tc_mod", name)
+        return subprocess.run(
+            [sys.executable, "-W", "error", "-c", code],
+            cwd=tmp,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+
+@unittest.skipUnless(HAVE_TEAMCITY, "teamcity-messages is not installed")
+class TestComparisonPerTest(unittest.TestCase):
+    """PyCharm's expected/actual of a failed assertEqual goes with its own test's failure."""
+
+    def test_each_failure_shows_its_own_comparison(self) -> None:
+        """Interleaved members: no peer's comparison, and none on a plain error."""
+        proc = _run_teamcity(_DIFFS_MODULE, "tc_diffs")
+        self.assertIn("Ran 4 tests", proc.stderr)
+        failed = {
+            a["name"].rsplit(".", 1)[1]: (a.get("expected"), a.get("actual"))
+            for m, a in service_messages(proc.stdout)
+            if m == "testFailed"
+        }
+        self.assertEqual(
+            failed,
+            {
+                "test_a_subtest_compares": (None, None),
+                "test_b_plain_error": (None, None),
+                "test_c_compares": ("c expected", "c actual"),
+                "test_d_compares": ("d expected", "d actual"),
+            },
+        )
 
 
 class ExcInfoResult(unittest.TestResult):

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import os
 import re
+import selectors
 import subprocess
 import sys
 import tempfile
 import textwrap
+import time
 import unittest
 import xml.etree.ElementTree as ET
 from collections import Counter
 from typing import ClassVar
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_CRASH_ANY = r"^aiounit\.WorkerCrashedError: worker \d+ exited \(1\) while this test ran$"
 _CRASH = r"aiounit\.WorkerCrashedError: worker \d+ was killed by signal 9 while this test ran"
 # "test_x (module.Class.test_x) ... ok" and the other verbose outcomes.
 _VERBOSE = re.compile(r"^(\w+) \(([\w.]+)\) \.\.\. (.+)$", re.MULTILINE)
@@ -431,6 +434,385 @@ class TestKilledWorker(_SharedRun):
                 self.assertRegex(error.get("message"), _CRASH)
 
 
+_FIXTURE_CRASHES = """
+    import ctypes
+    import os
+    import resource
+    import signal
+    import sys
+    import unittest
+
+
+    class TestExits(unittest.TestCase):
+        @classmethod
+        def setUpClass(cls):
+            os._exit(1)
+
+        def test_never(self):
+            pass
+
+
+    class TestKilled(unittest.TestCase):
+        @classmethod
+        def setUpClass(cls):
+            os.kill(os.getpid(), signal.SIGKILL)
+
+        def test_never(self):
+            pass
+
+
+    class TestLives(unittest.TestCase):
+        def test_lives(self):
+            pass
+
+
+    class TestSegfaults(unittest.TestCase):
+        @classmethod
+        def setUpClass(cls):
+            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+            ctypes.string_at(0)
+
+        def test_never(self):
+            pass
+
+
+    class TestSysExit(unittest.TestCase):
+        @classmethod
+        def setUpClass(cls):
+            sys.exit()
+
+        def test_never(self):
+            pass
+"""
+_MODULE_CRASH = """
+    import os
+    import unittest
+
+
+    def setUpModule():
+        os._exit(5)
+
+
+    class TestNever(unittest.TestCase):
+        def test_never(self):
+            pass
+"""
+_TEARDOWN_CRASHES = """
+    import atexit
+    import os
+    import unittest
+
+
+    def tearDownModule():
+        os._exit(4)
+
+
+    class TestA(unittest.TestCase):
+        @classmethod
+        def tearDownClass(cls):
+            os._exit(1)
+
+        def test_before(self):
+            pass
+
+
+    class TestB(unittest.TestCase):
+        def test_after(self):
+            pass
+"""
+_AT_EXIT = """
+    import atexit
+    import os
+    import unittest
+
+
+    class TestAtExit(unittest.TestCase):
+        def test_registers(self):
+            atexit.register(os._exit, 3)
+"""
+_TEST_CRASHES = """
+    import asyncio
+    import os
+    import sys
+    import time
+    import unittest
+
+    import aiounit
+
+
+    def burn(seconds):
+        end = time.perf_counter() + seconds
+        while time.perf_counter() < end:
+            pass
+
+
+    class TestCrash(aiounit.AsyncTestCase):
+        def test_sync(self):
+            print("sync out")
+            sys.stderr.write("sync err\\n")
+            burn(0.05)
+            os._exit(1)
+
+        @aiounit.group("g")
+        async def test_member(self):
+            print("member out")
+            burn(0.05)
+            await asyncio.sleep(0)
+            os._exit(1)
+
+        @aiounit.group("g")
+        async def test_peer(self):
+            print("peer out")
+            await asyncio.Event().wait()
+"""
+_MESSAGES = """
+    import unittest
+
+
+    class TestMessages(unittest.TestCase):
+        def test_list_diff(self):
+            self.assertEqual([1, 2, 3], [1, 2, 4])
+
+        def test_control_characters(self):
+            raise ValueError("one\\vtwo\\fthree\\nfour")
+"""
+
+
+class TestCrashes(_SharedRun):
+    """Workers that die in fixtures, in tests and at exit: charged once, the run ends, exit 1."""
+
+    files: ClassVar[dict[str, str]] = {
+        "test_a_fixtures.py": _FIXTURE_CRASHES,
+        "test_b_module.py": _MODULE_CRASH,
+        "test_c_teardown.py": _TEARDOWN_CRASHES,
+        "test_e_tests.py": _TEST_CRASHES,
+        "test_f_messages.py": _MESSAGES,
+        "test_z_atexit.py": _AT_EXIT,
+    }
+    args = ("-j", "2", "-v", "-b", "--junit-xml", "junit.xml")
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        root = ET.parse(os.path.join(cls.dir, "junit.xml")).getroot()
+        cls.cases = {f"{c.get('classname')}.{c.get('name')}": c for c in root.iter("testcase")}
+
+    def error(self, name: str) -> str:
+        """The one error entry of *name* (a test or a fixture) in the error list."""
+        entries = re.findall(
+            rf"^ERROR: {re.escape(name)}\n-+\n(.*?)\n(?:=====|-----)", self.proc.stderr, re.S | re.M
+        )
+        self.assertEqual(len(entries), 1, self.proc.stderr)
+        return entries[0]
+
+    def test_run_ends_with_exit_1(self):
+        """The run ends (it re-forked forever before) with exit 1 and every crash counted once."""
+        self.assertEqual(self.proc.returncode, 1, self.proc.stderr)
+        self.assertTrue(
+            self.proc.stderr.endswith("\nFAILED (failures=1, errors=12)\n"), self.proc.stderr
+        )
+        self.assertIn("\nRan 9 tests in ", self.proc.stderr)
+
+    def test_class_fixture_crash_is_charged_to_the_fixture(self):
+        """os._exit, SIGKILL, a segfault and sys.exit() in setUpClass: an error of setUpClass."""
+        crashes = {
+            "TestExits": r"exited \(1\)",
+            "TestKilled": r"was killed by signal 9",
+            "TestSegfaults": r"was killed by signal 11",
+            "TestSysExit": r"exited \(0\)",
+        }
+        for name, how in crashes.items():
+            with self.subTest(name):
+                fixture = f"setUpClass (test_a_fixtures.{name})"
+                self.assertRegex(
+                    self.error(fixture),
+                    rf"^aiounit\.WorkerCrashedError: worker \d+ {how} in {re.escape(fixture)}",
+                )
+                error = self.cases[f"test_a_fixtures.{name}.setUpClass"].find("error")
+                self.assertEqual(error.get("type"), "aiounit.WorkerCrashedError")
+        self.assertRegex(
+            self.error("setUpClass (test_a_fixtures.TestSysExit)"),
+            r"\nTraceback \(most recent call last\):\n"
+            r'  File ".*test_a_fixtures\.py", line \d+, in setUpClass\n'
+            r"    sys\.exit\(\)\n(?:    [~^]+\n)?SystemExit$",
+        )
+
+    def test_module_fixture_crash_is_charged_to_the_fixture(self):
+        """os._exit in setUpModule is an error of setUpModule."""
+        self.assertRegex(
+            self.error("setUpModule (test_b_module)"),
+            r"^aiounit\.WorkerCrashedError: worker \d+ exited \(5\)"
+            r" in setUpModule \(test_b_module\)$",
+        )
+
+    def test_tests_behind_a_crashed_set_up_do_not_run(self):
+        """As for a failed set-up, its tests are not run; the module's other tests are."""
+        outcomes = _outcomes(self.proc.stderr)
+        self.assertNotIn("test_never", self.proc.stderr)
+        self.assertEqual(outcomes[("test_a_fixtures.TestLives.test_lives", "ok")], 1)
+        self.assertEqual(outcomes[("test_c_teardown.TestB.test_after", "ok")], 1)
+
+    def test_crash_after_tests_reported_is_an_error(self):
+        """os._exit in tearDownClass, tearDownModule and at exit: errors naming where."""
+        self.assertRegex(
+            self.error("tearDownClass (test_c_teardown.TestA)"),
+            r"^aiounit\.WorkerCrashedError: worker \d+ exited \(1\) in tearDownClass",
+        )
+        self.assertRegex(
+            self.error("tearDownModule (test_c_teardown)"),
+            r"^aiounit\.WorkerCrashedError: worker \d+ exited \(4\) in tearDownModule",
+        )
+        # Named after the worker's last batch, usually the last module's.
+        exits = re.findall(r"^ERROR: (workerExit \([\w.]+\))$", self.proc.stderr, re.M)
+        self.assertEqual(len(exits), 1, self.proc.stderr)
+        self.assertRegex(
+            self.error(exits[0]),
+            r"^aiounit\.WorkerCrashedError: worker \d+ exited \(3\) after its last batch;"
+            r" the last it ran was [\w.]+( \([\w.]+\))?$",
+        )
+        self.assertEqual(
+            _outcomes(self.proc.stderr)[("test_c_teardown.TestA.test_before", "ok")], 1
+        )
+
+    def test_crashed_test_keeps_its_output_and_time(self):
+        """A test that crashed its worker keeps its -b output so far and its elapsed time."""
+        for name, out, err in (
+            ("test_sync", "sync out\n", "sync err\n"),
+            ("test_member", "member out\n", None),
+            ("test_peer", "peer out\n", None),
+        ):
+            with self.subTest(name):
+                self.assertRegex(self.error(f"{name} (test_e_tests.TestCrash.{name})"), _CRASH_ANY)
+                case = self.cases[f"test_e_tests.TestCrash.{name}"]
+                self.assertEqual(case.find("system-out").text, out)
+                self.assertEqual(getattr(case.find("system-err"), "text", None), err)
+        for name in ("test_sync", "test_member"):
+            with self.subTest(name):
+                self.assertGreaterEqual(
+                    float(self.cases[f"test_e_tests.TestCrash.{name}"].get("time")), 0.05
+                )
+
+    def test_junit_report_is_valid(self):
+        """The report of all these crashes validates against junit-10.xsd and parses."""
+        from tests.test_junit import junitparser, lxml, parsed_outcomes, xsd_problems
+
+        path = os.path.join(self.dir, "junit.xml")
+        if lxml is not None:
+            self.assertEqual(xsd_problems(path), [])
+        if junitparser is not None:
+            self.assertEqual(len(parsed_outcomes(path)), len(self.cases))
+
+    def test_junit_messages_are_the_serial_ones(self):
+        """A JUnit message from a worker is the whole exception, as one process writes it."""
+        try:
+            unittest.TestCase().assertEqual([1, 2, 3], [1, 2, 4])
+        except AssertionError as exc:
+            diff = f"AssertionError: {exc}"
+        messages = {
+            "test_list_diff": diff,
+            "test_control_characters": "ValueError: one\\x0btwo\\x0cthree\nfour",
+        }
+        for name, message in messages.items():
+            with self.subTest(name):
+                case = self.cases[f"test_f_messages.TestMessages.{name}"]
+                self.assertEqual(case[0].get("message"), message)
+
+
+_WAITS = """
+    import os
+    import threading
+    import unittest
+
+
+    class TestWaits(unittest.TestCase):
+        def test_waits(self):
+            os.write(1, f"READY {os.getpid()}\\n".encode())  # one write: the workers share fd 1
+            threading.Event().wait(30)
+"""
+
+
+def _alive(pid: int) -> bool:
+    """Whether process *pid* still runs (a zombie waiting to be reaped does not)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+    except OSError:  # no /proc (macOS): ask the kernel
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+
+
+class TestParentKilled(_TempDirCase):
+    """Workers die with their parent and let go of its stdout."""
+
+    def test_workers_die_with_a_killed_parent(self):
+        """SIGKILL the parent of two busy workers: its stdout reaches EOF, the workers are gone."""
+        _write(self.dir, {"test_one.py": _WAITS, "test_two.py": _WAITS})
+        proc = subprocess.Popen(
+            [sys.executable, "-W", "error", "-m", "aiounit", "-j", "2"],
+            cwd=self.dir,
+            env=_child_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+        self.addCleanup(proc.stdout.close)
+        deadline = time.monotonic() + 20
+        output = b""
+        pids: list[int] = []
+        try:
+            with selectors.DefaultSelector() as selector:
+                selector.register(proc.stdout, selectors.EVENT_READ)
+
+                def read() -> bytes:
+                    """The next bytes of the parent's stdout (b"" at EOF), by the deadline."""
+                    if not selector.select(timeout=max(0.0, deadline - time.monotonic())):
+                        self.fail(f"stdout still open; so far {output!r}")
+                    return os.read(proc.stdout.fileno(), 4096)
+
+                while len(re.findall(rb"^READY (\d+)$", output, re.M)) < 2:
+                    chunk = read()
+                    self.assertTrue(chunk, output)
+                    output += chunk
+                pids = [int(pid) for pid in re.findall(rb"^READY (\d+)$", output, re.M)]
+                self.assertEqual(len(set(pids) - {proc.pid}), 2, output)
+                proc.kill()
+                proc.wait(timeout=10)
+                while chunk := read():
+                    output += chunk  # until EOF: every worker let go of it
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
+            time.sleep(0.01)  # the workers' exit is not ours to wait for: poll it
+        self.assertEqual([pid for pid in pids if _alive(pid)], [])
+
+
+class TestParentWatch(unittest.TestCase):
+    """The portable death watch (used where PR_SET_PDEATHSIG is not available)."""
+
+    def test_watch_fires_at_end_of_file(self):
+        """The watch thread calls its function once the pipe's writer is gone, not before."""
+        import threading
+
+        from aiounit._wire import watch_parent
+
+        read_end, write_end = os.pipe()
+        self.addCleanup(os.close, read_end)
+        fired = threading.Event()
+        thread = watch_parent(read_end, fired.set)
+        self.assertFalse(fired.is_set())
+        self.assertTrue(thread.is_alive())
+        os.close(write_end)
+        self.assertTrue(fired.wait(5))
+        thread.join(5)
+        self.assertFalse(thread.is_alive())
+
+
 class TestWorkerFailfast(unittest.TestCase):
     """-f in a worker: the worker's own result stops its batch."""
 
@@ -439,7 +821,7 @@ class TestWorkerFailfast(unittest.TestCase):
         import threading
         from multiprocessing import Pipe
 
-        from aiounit._workers import _WireResult
+        from aiounit._wire import _WireResult
 
         class Sample(unittest.TestCase):
             def test_x(self):
