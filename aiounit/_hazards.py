@@ -10,15 +10,17 @@ context made it (``CURRENT``), and when the member's test ends, reports the
 changes some peer could have seen: one warning per test and kind, naming what
 changed, where, which peers ran, and the fix.
 
-The hooks are public where Python has them: an audit hook for ``os.chdir``,
-``os.putenv``/``os.unsetenv`` and ``socket.bind`` (installed once, since audit
-hooks cannot be removed, and inert outside a group: one set lookup per
-event).  Mock patches come from ``_restore``'s patch listener, which already
-watches every form of ``patch`` during a group.  For the duration of a group
-only, ``signal.signal``, ``asyncio.set_event_loop_policy`` and the
-``logging.Logger`` methods and attributes that configure an existing logger
-are wrapped.  Warning filters are not a hazard: during a group each test has
-its own (``_warnstate``).
+Nothing is hooked outside a group.  During a group, the methods and functions
+that make the changes are wrapped: ``os.environ``'s ``__setitem__`` and
+``__delitem__``, ``os.chdir``, ``socket.socket.bind``, ``signal.signal``,
+``asyncio.set_event_loop_policy``, and the ``logging.Logger`` methods and
+attributes that configure an existing logger.  (An audit hook would see
+``os.chdir``, ``os.putenv`` and ``socket.bind`` too, but it cannot be removed
+and costs about a microsecond for every audited event of the process, three of
+which happen per test: over 5 % of a run of trivial tests.)  Mock patches
+come from ``_restore``'s patch listener, which already watches every form of
+``patch`` during a group.  Warning filters are not a hazard: during a group
+each test has its own (``_warnstate``).
 
 A scoped change (a patch) that is undone before the member's task yields
 cannot be seen by an async peer; it is reported only when it outlived a turn
@@ -127,7 +129,6 @@ class Detector:
 
     def __enter__(self) -> Detector:
         global _active
-        _install_audit_hook()
         self._restore.append(add_patch_listener(_patched))
         manager = logging.Logger.manager
         self.loggers = {
@@ -403,43 +404,62 @@ def _annotate_address_in_use(result: Any, port: int, holders: list[Any]) -> None
 
 # -- the hooks ---------------------------------------------------------------------------
 
-_audit_installed = False
-
-
-def _install_audit_hook() -> None:
-    global _audit_installed
-    if not _audit_installed:
-        sys.addaudithook(_audit)
-        _audit_installed = True
-
-
-def _audit(event: str, args: tuple[Any, ...]) -> None:
-    # Runs for every audited event of the process (thousands per group: each
-    # read of a function's __code__ is one), for ever: one lookup when it is
-    # not one of ours.
-    if event in _HOOKED and _active is not None:
-        member = _active.member()
-        if member is None:
-            return
-        if event == "socket.bind":
-            _active.bind(member, args[0], args[1])
-        elif not _in_mock():
-            kind, what = _AUDITED[event](args)
-            _active.record(member, kind, what)
-
 
 def _text(value: Any) -> str:
-    return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
+    if isinstance(value, bytes):
+        return value.decode(errors="replace")
+    return os.fspath(value) if isinstance(value, os.PathLike) else str(value)
 
 
-_AUDITED: Final[dict[str, Callable[[tuple[Any, ...]], tuple[str, str]]]] = {
-    "os.chdir": lambda a: ("os.chdir", f"os.chdir({_text(a[0])!r})"),
-    "os.putenv": lambda a: ("os.environ", f"os.environ[{_text(a[0])!r}] set"),
-    "os.unsetenv": lambda a: ("os.environ", f"os.environ[{_text(a[0])!r}] deleted"),
-}
+def _note(kind: str, what: Callable[[], str]) -> None:
+    """A wrapper saw a change of *kind*: charge it to the running member."""
+    detector = _active
+    if detector is None or _in_mock():
+        return
+    member = detector.member()
+    if member is not None:
+        detector.record(member, kind, what())
 
 
-_HOOKED: Final = frozenset({"socket.bind", *_AUDITED})
+def _wrap_environ_set(original: Any) -> Callable[..., Any]:
+    def __setitem__(self: Any, key: Any, value: Any) -> None:
+        original(self, key, value)
+        if self is os.environ and _active is not None:
+            _note("os.environ", lambda: f"os.environ[{_text(key)!r}] set")
+
+    return __setitem__
+
+
+def _wrap_environ_del(original: Any) -> Callable[..., Any]:
+    def __delitem__(self: Any, key: Any) -> None:
+        original(self, key)
+        if self is os.environ and _active is not None:
+            _note("os.environ", lambda: f"os.environ[{_text(key)!r}] deleted")
+
+    return __delitem__
+
+
+def _wrap_chdir(original: Any) -> Callable[..., Any]:
+    def chdir(path: Any) -> None:
+        original(path)
+        if _active is not None:
+            _note("os.chdir", lambda: f"os.chdir({_text(path)!r})")
+
+    return chdir
+
+
+def _wrap_bind(original: Any) -> Callable[..., Any]:
+    bind = socket.socket.bind if original is _MISSING else original  # the C method
+
+    def wrapper(self: Any, address: Any) -> None:
+        detector = _active
+        if detector is not None:
+            member = detector.member()
+            if member is not None:
+                detector.bind(member, self, address)
+        bind(self, address)
+
+    return wrapper
 
 
 def _patch_name(patcher: Any) -> str:
@@ -488,7 +508,7 @@ def _patched(event: str, patcher: Any, member: Any) -> None:
 def _in_mock() -> bool:
     """An environment change made by ``patch.dict(os.environ)``: reported as the
     patch it is, not twice."""
-    frame: Any = sys._getframe(2)
+    frame: Any = sys._getframe(3)
     for _ in range(8):
         if frame is None:
             return False
@@ -574,6 +594,10 @@ def _signal_name(signalnum: Any, *_args: Any, **_kwargs: Any) -> str:
 
 
 _WRAPPERS: Final[list[tuple[Callable[[], Any], str, Callable[[Any], Any]]]] = [
+    (lambda: os._Environ, "__setitem__", _wrap_environ_set),
+    (lambda: os._Environ, "__delitem__", _wrap_environ_del),
+    (lambda: os, "chdir", _wrap_chdir),
+    (lambda: socket.socket, "bind", _wrap_bind),
     (lambda: signal, "signal", _wrap_simple("signal", _signal_name)),
     (
         lambda: asyncio,
