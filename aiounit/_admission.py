@@ -203,15 +203,19 @@ class Admission:
 
         Safe to call more than once; only the first call counts.
         """
-        if member not in self._holding:
+        holding = self._holding
+        if member not in holding:
             return
-        self._holding.remove(member)
-        claim = self._claims.get(member) if self._claims is not None else None
-        if claim is not None:
-            claim.done = True
-            for name, exclusive in claim.names:
-                self._wake_queue(self._queues[name], exclusive)
-        self.wake()
+        holding.remove(member)
+        if self._claims is not None:
+            claim = self._claims.get(member)
+            if claim is not None:
+                claim.done = True
+                for name, exclusive in claim.names:
+                    self._wake_queue(self._queues[name], exclusive)
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     def _wake_queue(self, queue: _Queue, released_exclusive: bool) -> None:
         """Move the blocked claims of *queue* that this release may have freed to

@@ -158,8 +158,9 @@ class Member:
                 message += f" at {where}"
             self._charge(outcome, message, group.config.fail_on_blocking, LoopBlockedError)
         self.blocked.clear()
-        for message in group.hazards.settle(self, result):
-            self._charge(outcome, message, group.config.fail_on_hazards, ConcurrencyHazardError)
+        if group.hazards.changes:  # a dict lookup per member is all it costs otherwise
+            for message in group.hazards.settle(self, result):
+                self._charge(outcome, message, group.config.fail_on_hazards, ConcurrencyHazardError)
         for exc_info in self.loop_errors:
             outcome.success = False
             unittest.case._addError(result, test, exc_info)  # type: ignore[attr-defined]
@@ -457,7 +458,6 @@ class _Group:
                 member.spawned = []
                 self.owners.pop(member.task, None)  # type: ignore[arg-type]
             self.admission.release(member)
-            self.hazards.finish(member)
             if not member.abandoned:
                 self._replay(member, recorder)
                 self._member_done()
@@ -488,6 +488,7 @@ class _Group:
                 recorder.stopTest(test)
             raise
         recorder.take(on_thread)
+        self.hazards.finish(member)  # no settle() for these: their hazards are warnings
 
     def _replay(self, member: Member, recorder: Recorder) -> None:
         out = member.out.getvalue() if member.out is not None else ""

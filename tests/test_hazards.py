@@ -413,3 +413,22 @@ class TestCommandLine(unittest.TestCase):
                 self.assertIn("concurrency hazard (mock.patch)", err.getvalue())
                 if errors:
                     self.assertIn("aiounit.ConcurrencyHazardError", err.getvalue())
+
+
+class TestPlainTestCaseMembers(unittest.TestCase):
+    """A plain TestCase in a group runs on a thread, where it is always concurrent."""
+
+    def test_thread_member_patch_is_a_warning(self) -> None:
+        class Plain(unittest.TestCase):
+            def test_a(self) -> None:
+                with mock.patch("aiounit_hazard_service.fetch"):
+                    pass
+
+            def test_b(self) -> None:
+                pass
+
+        aiounit.group("plain")(Plain)
+        result = _run(Plain)
+        self.assertTrue(result.wasSuccessful(), result.errors)
+        self.assertIn("test_a", result.warnings)
+        self.assertIn("patched aiounit_hazard_service.fetch", result.warnings["test_a"][0])
