@@ -60,10 +60,9 @@ class TestProgram(unittest.TestProgram):
     ``--grace``, ``--asyncio-debug``; as keyword arguments by their
     ``ConcurrentTestSuite`` names), the CI options (``-j/--workers``,
     ``--junit-xml``, ``--shard``, ``--durations-file``, ``--record-durations``,
-    ``--coverage``, ``--no-progress``), ``--durations`` on 3.11, and the exit status of 3.12+
-    everywhere: 0 all passed, 1 a failure or error (even if no test ran, unlike
-    3.12+ unittest, which exits 5 when only a class fixture failed), 2 usage,
-    5 no tests ran.
+    ``--coverage``, ``--no-progress``), ``--durations`` on 3.11, and the exit status of 3.14
+    everywhere: 0 all passed, 1 a failure or error (even if no test ran; unittest
+    3.12 and 3.13.0 exit 5 when only a class fixture failed), 2 usage, 5 no tests ran.
     """
 
     timeout: float | None = None
@@ -392,7 +391,7 @@ class TestProgram(unittest.TestProgram):
             # may last 1.3 s).  Objects are still freed, files still flushed.
             gc.freeze()
             # An error (a failed setUpClass, say) is exit 1 even when no test ran;
-            # 3.12+ unittest would exit 5 there.
+            # unittest 3.14 does the same; 3.12 and 3.13.0 exit 5 there.
             if not self.result.wasSuccessful():
                 sys.exit(1)
             if self.result.testsRun == 0 and not getattr(self.result, "skipped", ()):

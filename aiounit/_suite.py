@@ -215,7 +215,10 @@ def _group_key(test: Any, default_group: str) -> object:
         return None
     if not is_coroutine_function(getattr(test, test._testMethodName, None)):
         return None
-    return (cls.__module__, cls if default_group == "class" else _MODULE_GROUP)
+    if default_group == "class" or _fixtures.owns_loop(cls):
+        # A class with a loop of its own cannot share a module-wide group.
+        return (cls.__module__, cls)
+    return (cls.__module__, _MODULE_GROUP)
 
 
 def _plan(suite: unittest.BaseTestSuite, default_group: str) -> list[_Unit]:
@@ -300,11 +303,22 @@ class _Fixtures:
                 result._previousTestClass = None  # type: ignore[attr-defined]
                 suite._handleClassSetUp(test, result)  # type: ignore[attr-defined]
                 self.active.append(cls)
-        for cls, error in _fixtures.open_classes(pending).items():
-            # unittest's own handler reports it, as a failing setUpClass.
-            _fixtures.replaying(cls, error)
-            result._previousTestClass = None  # type: ignore[attr-defined]
-            suite._handleClassSetUp(firsts[cls], result)  # type: ignore[attr-defined]
+        failed: dict[type, BaseException] = {}
+        if pending:
+            # Under -b, what the async setups print is kept, as unittest keeps a
+            # setUpClass's output, and shown with their failure.
+            _fixtures.call_if_exists(result, "_setupStdout")
+            try:
+                failed = _fixtures.open_classes(pending)
+            finally:
+                if not failed:
+                    _fixtures.call_if_exists(result, "_restoreStdout")
+            for cls, error in failed.items():
+                # unittest's own handler reports it, as a failing setUpClass,
+                # with the output so far (it restores the streams afterwards).
+                _fixtures.replaying(cls, error)
+                result._previousTestClass = None  # type: ignore[attr-defined]
+                suite._handleClassSetUp(firsts[cls], result)  # type: ignore[attr-defined]
         result._previousTestClass = unit.classes[-1]  # type: ignore[attr-defined]
 
     def setup_failed(self, test: Any) -> bool:

@@ -337,7 +337,7 @@ def worker_main(
                 # parent reports it with the crash it is about to see.
                 result._send("fatal", _traceback_text(exc))
                 raise
-            conn.send(("done",))
+            result._send("done")
     finally:
         if coverage is not None:
             coverage.stop()

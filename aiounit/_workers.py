@@ -364,12 +364,13 @@ class _Pool:
         elif batch is not None and worker.phase is not None:
             setup = _FIXTURE.match(worker.phase)
             self._crash_holder(worker.phase, f"{crash} in {worker.phase}{fatal}")
-        else:
+        elif batch is None or worker.reported:
             after = "after its last batch" if batch is None else "between tests"
             self._crash_holder(
                 f"workerExit ({worker.module})",
                 f"{crash} {after}; the last it ran was {worker.last}{fatal}",
             )
+        # else: it died before anything of its batch ran: the tests are charged below.
         if batch is None:
             return
         rest = [ref for ref in batch if ref not in worker.reported]

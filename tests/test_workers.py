@@ -16,7 +16,10 @@ from collections import Counter
 from typing import ClassVar
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-_CRASH_ANY = r"^aiounit\.WorkerCrashedError: worker \d+ exited \(1\) while this test ran$"
+_CRASH_ANY = (
+    r"^aiounit\.WorkerCrashedError: worker \d+ (exited \(1\)|was killed by signal 11)"
+    r" while this test ran$"
+)
 _CRASH = r"aiounit\.WorkerCrashedError: worker \d+ was killed by signal 9 while this test ran"
 # "test_x (module.Class.test_x) ... ok" and the other verbose outcomes.
 _VERBOSE = re.compile(r"^(\w+) \(([\w.]+)\) \.\.\. (.+)$", re.MULTILINE)
@@ -532,7 +535,9 @@ _AT_EXIT = """
 """
 _TEST_CRASHES = """
     import asyncio
+    import ctypes
     import os
+    import resource
     import sys
     import time
     import unittest
@@ -551,7 +556,8 @@ _TEST_CRASHES = """
             print("sync out")
             sys.stderr.write("sync err\\n")
             burn(0.05)
-            os._exit(1)
+            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+            ctypes.string_at(0)
 
         @aiounit.group("g")
         async def test_member(self):
@@ -564,6 +570,21 @@ _TEST_CRASHES = """
         async def test_peer(self):
             print("peer out")
             await asyncio.Event().wait()
+"""
+_RUN_CRASHES = """
+    import os
+    import unittest
+
+
+    class TestRunCrashes(unittest.TestCase):
+        def run(self, result=None):
+            os._exit(7)
+
+        def test_one(self):
+            pass
+
+        def test_two(self):
+            pass
 """
 _MESSAGES = """
     import unittest
@@ -587,6 +608,7 @@ class TestCrashes(_SharedRun):
         "test_c_teardown.py": _TEARDOWN_CRASHES,
         "test_e_tests.py": _TEST_CRASHES,
         "test_f_messages.py": _MESSAGES,
+        "test_g_run.py": _RUN_CRASHES,
         "test_z_atexit.py": _AT_EXIT,
     }
     args = ("-j", "2", "-v", "-b", "--junit-xml", "junit.xml")
@@ -609,9 +631,9 @@ class TestCrashes(_SharedRun):
         """The run ends (it re-forked forever before) with exit 1 and every crash counted once."""
         self.assertEqual(self.proc.returncode, 1, self.proc.stderr)
         self.assertTrue(
-            self.proc.stderr.endswith("\nFAILED (failures=1, errors=12)\n"), self.proc.stderr
+            self.proc.stderr.endswith("\nFAILED (failures=1, errors=14)\n"), self.proc.stderr
         )
-        self.assertIn("\nRan 9 tests in ", self.proc.stderr)
+        self.assertIn("\nRan 11 tests in ", self.proc.stderr)
 
     def test_class_fixture_crash_is_charged_to_the_fixture(self):
         """os._exit, SIGKILL, a segfault and sys.exit() in setUpClass: an error of setUpClass."""
@@ -652,6 +674,17 @@ class TestCrashes(_SharedRun):
         self.assertEqual(outcomes[("test_a_fixtures.TestLives.test_lives", "ok")], 1)
         self.assertEqual(outcomes[("test_c_teardown.TestB.test_after", "ok")], 1)
 
+    def test_crash_before_any_test_is_charged_to_the_tests(self):
+        """A crash with no test begun and no fixture to blame: each test of the batch, once."""
+        for name in ("test_one", "test_two"):
+            with self.subTest(name):
+                self.assertEqual(
+                    self.error(f"{name} (test_g_run.TestRunCrashes.{name})").rstrip("\n"),
+                    "aiounit.WorkerCrashedError: worker "
+                    + re.search(r"worker (\d+) exited \(7\)", self.proc.stderr).group(1)
+                    + " exited (7) before this test began",
+                )
+
     def test_crash_after_tests_reported_is_an_error(self):
         """os._exit in tearDownClass, tearDownModule and at exit: errors naming where."""
         self.assertRegex(
@@ -675,7 +708,7 @@ class TestCrashes(_SharedRun):
         )
 
     def test_crashed_test_keeps_its_output_and_time(self):
-        """A test that crashed its worker keeps its -b output so far and its elapsed time."""
+        """A test that crashed its worker (os._exit, a segfault) keeps its -b output and time."""
         for name, out, err in (
             ("test_sync", "sync out\n", "sync err\n"),
             ("test_member", "member out\n", None),
