@@ -57,7 +57,7 @@ class TestProgram(unittest.TestProgram):
     Adds ``--timeout``, ``--max-concurrency``, ``--default-group`` (also as
     keyword arguments), the diagnostics options of ``ConcurrentTestSuite``
     (``--blocking-threshold``, ``--fail-on-blocking``, ``--fail-on-leaks``,
-    ``--grace``, ``--asyncio-debug``; as keyword arguments by their
+    ``--fail-on-loop-errors``, ``--grace``, ``--asyncio-debug``; as keyword arguments by their
     ``ConcurrentTestSuite`` names), the CI options (``-j/--workers``,
     ``--junit-xml``, ``--shard``, ``--durations-file``, ``--record-durations``,
     ``--coverage``, ``--no-progress``), ``--durations`` on 3.11, and the exit status of 3.14
@@ -194,6 +194,16 @@ class TestProgram(unittest.TestProgram):
             help="Report tasks a test left running as an error, not a warning",
         )
         group.add_argument(
+            "--fail-on-loop-errors",
+            dest="fail_on_loop_errors",
+            action="store_true",
+            default=self.options.get("fail_on_loop_errors", False),
+            help=(
+                "Report an exception in an event loop callback, or in a task nobody"
+                " awaited, as an error of its test, not a warning"
+            ),
+        )
+        group.add_argument(
             "--grace",
             dest="grace",
             type=_argument(lambda v: check_timeout(v, "--grace"), float),
@@ -306,6 +316,7 @@ class TestProgram(unittest.TestProgram):
                 "blocking_threshold",
                 "fail_on_blocking",
                 "fail_on_leaks",
+                "fail_on_loop_errors",
                 "grace",
                 "debug",
             )

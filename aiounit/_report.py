@@ -125,6 +125,31 @@ class Recorder:
         self.calls.append(("addFailure", (test, err)))
         self._failed()
 
+    def ensure_outcome(self, test: Any, reason: str) -> None:
+        """Give a test that was cut off before any outcome a skip saying why.
+
+        Without ``addSkip`` on the real result, an error: unittest's fallback
+        for a skip is a success.
+        """
+        if any(
+            name in _OUTCOMES and (name != "addSubTest" or args[2] is not None)
+            for name, args in self.calls
+        ):
+            return
+        if not any(name == "startTest" for name, _ in self.calls):
+            self.calls.insert(0, ("startTest", (test,)))
+        if hasattr(self, "addSkip"):
+            outcome: tuple[str, tuple[Any, ...]] = ("addSkip", (test, reason))
+        else:
+            error = RuntimeError(reason)
+            outcome = ("addError", (test, (RuntimeError, error, None)))
+        stops = [i for i, (name, _) in enumerate(self.calls) if name == "stopTest"]
+        if stops:
+            self.calls.insert(stops[-1], outcome)
+        else:
+            self.calls.append(outcome)
+            self.calls.append(("stopTest", (test,)))
+
     def replay(self, out: str = "", err: str = "", notes: Sequence[str] = ()) -> None:
         """Tell the real result everything recorded so far, in order.
 
@@ -161,6 +186,17 @@ class Recorder:
 
 
 _MISSING = object()
+_OUTCOMES = frozenset(
+    {
+        "addSuccess",
+        "addError",
+        "addFailure",
+        "addSkip",
+        "addExpectedFailure",
+        "addUnexpectedSuccess",
+        "addSubTest",
+    }
+)
 _WITH_ERRORS = frozenset({"addError", "addFailure", "addSubTest", "addExpectedFailure"})
 
 

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 __unittest = True
 
 _STOP_REASON = "not finished: the run was stopped (failfast or Ctrl-C) while it ran"
+_INTERRUPT_REASON = "not finished: the run was interrupted (KeyboardInterrupt) while it ran"
 
 
 class Member:
@@ -157,8 +158,11 @@ class Member:
             self._charge(outcome, message, group.config.fail_on_blocking, LoopBlockedError)
         self.blocked.clear()
         for exc_info in self.loop_errors:
-            outcome.success = False
-            unittest.case._addError(result, test, exc_info)  # type: ignore[attr-defined]
+            if group.config.fail_on_loop_errors or issubclass(exc_info[0], SystemExit):
+                outcome.success = False
+                unittest.case._addError(result, test, exc_info)  # type: ignore[attr-defined]
+            else:
+                self.notes.append(loop_error_note(exc_info))
         self.loop_errors.clear()
 
     def _charge(self, outcome: Any, message: str, as_error: bool, kind: type[Exception]) -> None:
@@ -197,6 +201,17 @@ class _Task(asyncio.Task):  # type: ignore[type-arg]
             # it "None"; keep the generated "Task-N" name instead.
             if value is not None:
                 super().set_name(value)
+
+
+def loop_error_note(exc_info: tuple[Any, BaseException, Any]) -> str:
+    """The warning for an exception that asyncio would only have logged."""
+    import traceback
+
+    text = "".join(traceback.format_exception(*exc_info)).rstrip("\n")
+    return (
+        "raised in the event loop, where asyncio only logs it"
+        f" (an error with --fail-on-loop-errors):\n{text}"
+    )
 
 
 def _describe(task: asyncio.Task[Any]) -> str:
@@ -272,6 +287,10 @@ class _Group:
         self.stopping = False
         self.group_errors: list[tuple[Any, BaseException, Any]] = []
         self.replay_errors: list[BaseException] = []
+        # KeyboardInterrupt (Ctrl-C without -c, or a second one) is on its way out
+        self.interrupted = False
+        # the member it hit, reported last, like the test unittest was running
+        self.hit: tuple[Member, Recorder] | None = None
         self.loop: asyncio.AbstractEventLoop = None  # type: ignore[assignment]
         self.watchdog: Watchdog | None = None
         # A loop scope's loop: its fixtures' tasks outlive the group.
@@ -329,10 +348,17 @@ class _Group:
                             if main.done():
                                 raise
                             self._charge_system_exit(exc)
+                except KeyboardInterrupt:
+                    self.interrupted = True
+                    raise
                 finally:
                     self._shut_down(loop)
         finally:
             loop.stop = real_stop  # type: ignore[method-assign]
+            if self.hit is not None:
+                # Last, so that its "test ... " line is the one the traceback
+                # follows, as in unittest.
+                self._replay(*self.hit)
             if shared is not None:
                 loop.set_exception_handler(saved[0])
                 loop.set_task_factory(saved[1])
@@ -341,7 +367,10 @@ class _Group:
                 loop.close()
         for exc_info in self.group_errors:
             holder = unittest.suite._ErrorHolder(f"event loop of {self.label}")  # type: ignore[attr-defined]
-            self.result.addError(holder, exc_info)
+            if self.config.fail_on_loop_errors or issubclass(exc_info[0], SystemExit):
+                self.result.addError(holder, exc_info)
+            else:
+                tell_notes(self.result, holder, [loop_error_note(exc_info)])
         if self.replay_errors:
             # The result object itself failed; the stdlib would have crashed the run
             # at that point.  Everything else in the group was still reported.
@@ -439,6 +468,9 @@ class _Group:
             # test rather than lose the test or the group.
             recorder.addError(test, sys.exc_info())
             recorder.stopTest(test)
+        except KeyboardInterrupt:
+            self.hit = (member, recorder)
+            raise
         finally:
             member.finished = True
             self.running.discard(member)
@@ -449,7 +481,14 @@ class _Group:
                 self.owners.pop(member.task, None)  # type: ignore[arg-type]
             if slots is not None:
                 slots.release()
-            if not member.abandoned:
+            if self.hit is not None and self.hit[0] is member:
+                self._member_done()
+            elif not member.abandoned:
+                if self.interrupted:
+                    # Cancelled as the interrupt goes by: not a pass.  (The test
+                    # the KeyboardInterrupt itself hit is reported last, with no
+                    # outcome, as unittest reports it.)
+                    recorder.ensure_outcome(test, _INTERRUPT_REASON)
                 self._replay(member, recorder)
                 self._member_done()
 
@@ -596,9 +635,11 @@ class _Group:
             return
         member = None
         handle = context.get("handle")
-        ctx = getattr(handle, "_context", None)
-        if ctx is not None:
-            member = ctx.get(CURRENT)
+        if handle is not None:
+            ctx = getattr(handle, "_context", None)
+            # uvloop's handles keep no _context, but uvloop calls the handler
+            # from inside the callback's context.
+            member = ctx.get(CURRENT) if ctx is not None else CURRENT.get()
         for key in ("task", "future"):
             owner = context.get(key)
             if member is None and isinstance(owner, asyncio.Task):

@@ -17,7 +17,16 @@ if TYPE_CHECKING:
 __unittest = True
 
 _MODULE_GROUP = object()  # the key part of --default-group module
-_OPTIONS = frozenset({"debug", "blocking_threshold", "fail_on_blocking", "fail_on_leaks", "grace"})
+_OPTIONS = frozenset(
+    {
+        "debug",
+        "blocking_threshold",
+        "fail_on_blocking",
+        "fail_on_leaks",
+        "fail_on_loop_errors",
+        "grace",
+    }
+)
 
 
 @dataclass(slots=True)
@@ -59,6 +68,8 @@ class ConcurrentTestSuite(unittest.TestSuite):
         blocking_threshold: name a test that keeps the loop busy this long (s).
         fail_on_blocking: report such a test as an error rather than a warning.
         fail_on_leaks: report tasks a test left running as an error, not a warning.
+        fail_on_loop_errors: report an exception raised in a loop callback, or in
+            a task nobody awaited, as an error of its test, not a warning.
         grace: seconds a cancelled test or its leftover tasks get to finish.
     """
 
