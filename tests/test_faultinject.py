@@ -74,8 +74,6 @@ PENDING: dict[str, str] = {
     "block_past_limit": "items 13, 16 (FI-12, FI-21)",
     "turn_between_parts": "item 17 (FI-9)",
     "gc_finished_task": "item 18 (FI-10)",
-    "callback_error": "item 19 (FI-11)",
-    "orphan_task_error": "item 19 (FI-11)",
     # Not a kind: the check that a group warns about a blocking test (FI-16).
     "block_warning": "FI-16: blocking unreported under CPU load",
     # Not a kind: the check that a member given up on still runs its teardown (FI-18).
