@@ -112,12 +112,12 @@ class ConcurrentTestSuite(unittest.TestSuite):
             return self._run(result, config)
 
     def _run(self, result: unittest.TestResult, config: _config.Config) -> unittest.TestResult:
+        units = _plan(self, config.default_group)
+        check_loop_scopes(units)  # a usage error: before anything runs or changes
         top_level = False
         if getattr(result, "_testRunEntered", False) is False:
             result._testRunEntered = top_level = True  # type: ignore[attr-defined]
 
-        units = _plan(self, config.default_group)
-        check_loop_scopes(units)
         fixtures = _Fixtures(self, result, units)
         try:
             self._run_units(units, fixtures, result, config)
