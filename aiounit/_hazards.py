@@ -183,7 +183,9 @@ class Detector:
         admission = self.group.admission
         fixed = peers is not None
         if peers is None:
-            running = admission.running()
+            # A copy first: a sync member's thread may be here while the loop
+            # admits and releases (copying a set is atomic, iterating it is not).
+            running = tuple(admission.running())
             count = len(running) - (member in running)
             # Few peers are named, and a group may have thousands running.
             peers = heapq.nsmallest(
@@ -414,11 +416,21 @@ def _text(value: Any) -> str:
 def _note(kind: str, what: Callable[[], str]) -> None:
     """A wrapper saw a change of *kind*: charge it to the running member."""
     detector = _active
-    if detector is None or _in_mock():
+    if detector is None:
         return
-    member = detector.member()
-    if member is not None:
-        detector.record(member, kind, what())
+    with _never_raise():
+        if _in_mock():
+            return
+        member = detector.member()
+        if member is not None:
+            detector.record(member, kind, what())
+
+
+def _never_raise() -> contextlib.suppress:
+    # The detector watches the test's own calls (os.environ[...] = ..., bind):
+    # a fault of the detector must never become the test's error, or stop the
+    # change the test asked for.
+    return contextlib.suppress(Exception)
 
 
 def _wrap_environ_set(original: Any) -> Callable[..., Any]:
@@ -454,9 +466,10 @@ def _wrap_bind(original: Any) -> Callable[..., Any]:
     def wrapper(self: Any, address: Any) -> None:
         detector = _active
         if detector is not None:
-            member = detector.member()
-            if member is not None:
-                detector.bind(member, self, address)
+            with _never_raise():
+                member = detector.member()
+                if member is not None:
+                    detector.bind(member, self, address)
         bind(self, address)
 
     return wrapper
@@ -488,6 +501,11 @@ def _dict_name(patcher: Any) -> str:
 
 def _patched(event: str, patcher: Any, member: Any) -> None:
     """``_restore``'s listener: a member started or stopped a mock patch."""
+    with _never_raise():
+        _patch_event(event, patcher, member)
+
+
+def _patch_event(event: str, patcher: Any, member: Any) -> None:
     detector = _active
     if detector is None:
         return
@@ -523,9 +541,10 @@ def _wrap_simple(kind: str, describe: Callable[..., str]) -> Callable[[Any], Cal
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             detector = _active
             if detector is not None:
-                member = detector.member()
-                if member is not None:
-                    detector.record(member, kind, describe(*args, **kwargs))
+                with _never_raise():
+                    member = detector.member()
+                    if member is not None:
+                        detector.record(member, kind, describe(*args, **kwargs))
             return original(*args, **kwargs)
 
         wrapper.__wrapped__ = original  # type: ignore[attr-defined]
@@ -555,12 +574,15 @@ _LOGGER_STATE: Final = frozenset({"level", "propagate", "disabled", "handlers"})
 
 def _logger_change(logger: Any, what: str) -> None:
     detector = _active
-    if detector is None or id(logger) not in detector.loggers or _from_framework():
+    if detector is None or id(logger) not in detector.loggers:
         return
-    member = detector.member()
-    if member is not None:
-        name = "the root logger" if logger.name == "root" else f"logger {logger.name!r}"
-        detector.record(member, "logging", f"{what} of {name}")
+    with _never_raise():
+        if _from_framework():
+            return
+        member = detector.member()
+        if member is not None:
+            name = "the root logger" if logger.name == "root" else f"logger {logger.name!r}"
+            detector.record(member, "logging", f"{what} of {name}")
 
 
 def _wrap_logger_setattr(original: Any) -> Callable[..., Any]:
