@@ -2,8 +2,8 @@
 peers of their group run.
 
 A mock patch, an environment variable, the working directory, a signal
-handler, the logging configuration, the event loop policy: whatever one member changes, every member running beside it sees.  So
-does a fixed port: two members that bind it cannot both run.  While a group
+handler, the logging configuration, the event loop policy: whatever one
+member changes, every member running beside it sees.  So does a fixed port: two members that bind it cannot both run.  While a group
 runs, this module watches those changes, charges each to the member whose
 context made it (``CURRENT``), and when the member's test ends, reports the
 changes some peer could have seen: one warning per test and kind, naming what
