@@ -3,11 +3,12 @@ peers of their group run.
 
 A mock patch, an environment variable, the working directory, a signal
 handler, the logging configuration, the event loop policy: whatever one
-member changes, every member running beside it sees.  So does a fixed port: two members that bind it cannot both run.  While a group
-runs, this module watches those changes, charges each to the member whose
-context made it (``CURRENT``), and when the member's test ends, reports the
-changes some peer could have seen: one warning per test and kind, naming what
-changed, where, which peers ran, and the fix.
+member changes, every member running beside it sees.  So does a fixed port:
+two members that bind it cannot both run.  While a group runs, this module
+watches those changes, charges each to the member whose context made it
+(``CURRENT``), and when the member's test ends, reports the changes some peer
+could have seen: one warning per test and kind, naming what changed, where,
+which peers ran, and the fix.
 
 Nothing is hooked outside a group.  During a group, the methods and functions
 that make the changes are wrapped (``_hazard_hooks``): ``os.environ``'s ``__setitem__`` and
