@@ -20,15 +20,16 @@ import asyncio
 import contextlib
 import gc
 import io
-import signal
 import sys
-import threading
+import time
 import unittest
+import weakref
 from collections.abc import Callable, Sequence
 
 from . import _config, _scope
+from ._alone import timeout_error
 from ._capture import CURRENT, captured_output, concurrent_assertions
-from ._case import _context_of, run_case, run_in_thread, timeout_error
+from ._case import _context_of, run_bounded, run_case, run_in_thread
 from ._errors import LeakedTaskError, LoopBlockedError, TestTimeoutError
 from ._ide import per_test_comparisons
 from ._report import Recorder, recorder_class, tell_notes
@@ -53,10 +54,14 @@ class Member:
         "_group",
         "_stop_sent",
         "_watch",
+        "_watch_since",
         "abandoned",
         "blocked",
+        "deadline_pending",
+        "delayed",
         "err",
         "finished",
+        "has_slot",
         "limit",
         "loop_errors",
         "notes",
@@ -74,7 +79,11 @@ class Member:
         self.test = test
         self.limit = limit
         self.task: asyncio.Task[Any] | None = None
-        self.spawned: list[asyncio.Task[Any]] = []
+        # Tasks the test created that still matter: running, or done with an
+        # exception nobody may have retrieved yet (an ordered set).  Others are
+        # dropped when they end, so that their frames and the test's objects
+        # they hold do not live on until the test is settled.
+        self.spawned: dict[asyncio.Task[Any], None] = {}
         self.out: io.StringIO | None = None
         self.err: io.StringIO | None = None
         self.loop_errors: list[tuple[Any, BaseException, Any]] = []
@@ -84,8 +93,16 @@ class Member:
         self.stopping = False
         self.finished = False
         self.abandoned = False
+        self.has_slot = False
         self._stop_sent = False
         self._watch: asyncio.TimerHandle | None = None
+        self._watch_since = 0.0
+        # Seconds a peer kept the loop from running this test, not counted
+        # against its limit, and the peer that held it longest.
+        self.delayed: tuple[float, Member | None] = (0.0, None)
+        # The part's own deadline has not fired yet (see _case._Limit): no
+        # giving up before it has.
+        self.deadline_pending = False
         self._group: _Group | None = None
 
     def __repr__(self) -> str:
@@ -98,12 +115,19 @@ class Member:
         group = self._group
         assert group is not None
         self.unwatch()
+        self._watch_since = time.monotonic()
         self._watch = group.loop.call_later(limit + group.config.grace, group.abandon, self)
 
     def unwatch(self) -> None:
         if self._watch is not None:
             self._watch.cancel()
             self._watch = None
+
+    def sent_cancel(self) -> bool:
+        """Whether aiounit cancelled this test: the run stops or was interrupted
+        (KeyboardInterrupt), or it was given up on."""
+        group = self._group
+        return self._stop_sent or self.abandoned or (group is not None and group.interrupted)
 
     def take_stop(self) -> bool:
         """Consume the cancellation that stopping the run sent to this test."""
@@ -120,6 +144,20 @@ class Member:
         group = self._group
         assert group is not None
         result = outcome.result
+        task = self.task
+        by = getattr(task, "aiounit_cancelled_by", None)
+        if by is not None and by is not self:
+            # A peer cancelled this test and the test caught it and went on: its
+            # result says nothing about the test, so it must not pass.
+            assert task is not None
+            task.aiounit_cancelled_by = None  # type: ignore[attr-defined]
+            swallowed = asyncio.CancelledError()
+            swallowed.add_note(
+                f"aiounit: another test of the group cancelled this test's task: {by.test};"
+                " the test caught the cancellation and went on"
+            )
+            outcome.success = False
+            unittest.case._addError(result, test, (type(swallowed), swallowed, None))  # type: ignore[attr-defined]
         if any(not t.done() for t in self.spawned):
             # Let tasks created just before the test returned start, so that
             # they see their cancellation, as they would in the stdlib.
@@ -181,7 +219,15 @@ class _Task(asyncio.Task):  # type: ignore[type-arg]
     are, ``eager_start=True`` included, and an eager task runs its first step
     inside ``Task.__init__``: *owner* is told of the task before that step, so
     that what the step does (block the loop, spawn, fail) is charged to its test.
+
+    ``cancel`` remembers which test asked (so that a test cancelled by a peer
+    is told who did it), and refuses tests that cancel the group's own task
+    (``for t in asyncio.all_tasks(): t.cancel()``, a common shutdown helper):
+    the machinery that reports every test must not die with them.
     """
+
+    aiounit_cancelled_by: Member | None = None
+    aiounit_immune = False
 
     def __init__(
         self,
@@ -194,13 +240,91 @@ class _Task(asyncio.Task):  # type: ignore[type-arg]
             owner(self)
         super().__init__(coro, **kwargs)
 
+    def cancel(self, msg: Any = None) -> bool:
+        by = CURRENT.get()
+        if by is not None:
+            if self.aiounit_immune:
+                return False
+            self.aiounit_cancelled_by = by
+        return super().cancel(msg)
+
+    def __repr__(self) -> str:
+        # A member's task runs aiounit's coroutine; in the stdlib, the task of
+        # each part runs the test's own: name that one (asyncio puts this repr
+        # in messages such as "got Future attached to a different loop").
+        text = super().__repr__()
+        coro = self.get_coro()
+        user = _user_coroutine(coro)
+        if user is not None and user is not coro:
+            fmt = asyncio.coroutines._format_coroutine  # type: ignore[attr-defined]
+            text = text.replace(fmt(coro), fmt(user), 1)
+        return text
+
     if sys.version_info[:2] == (3, 13):
 
         def set_name(self, value: object) -> None:
-            # 3.13's create_task calls set_name(None) on a factory's task, naming
-            # it "None"; keep the generated "Task-N" name instead.
+            # 3.13's create_task calls set_name(None) on a factory's task,
+            # naming it "None"; keep the generated "Task-N" name instead.
             if value is not None:
                 super().set_name(value)
+
+
+_add_skip = unittest.case._addSkip  # type: ignore[attr-defined]
+_OUTCOMES = frozenset(
+    (
+        "addSuccess",
+        "addError",
+        "addFailure",
+        "addSkip",
+        "addExpectedFailure",
+        "addUnexpectedSuccess",
+    )
+)
+
+
+def _complete(recorder: Recorder, test: unittest.TestCase, add: Callable[[Any], None]) -> None:
+    """Make *recorder* hold one whole report of *test*: ``startTest``, an outcome
+    (*add* adds one if none was recorded), ``stopTest``, whatever escaped."""
+    calls = recorder.calls
+    if not any(name == "startTest" for name, _ in calls):
+        calls.insert(0, ("startTest", (test,)))
+    while calls and calls[-1][0] in ("stopTest", "_aiounit_elapsed"):
+        calls.pop()
+    if not any(
+        name in _OUTCOMES or (name == "addSubTest" and args[2] is not None) for name, args in calls
+    ):
+        add(recorder)
+    recorder.stopTest(test)
+
+
+_Task.__name__ = _Task.__qualname__ = "Task"  # as asyncio's own tasks show
+
+# aiounit's own cancellations (a stopping run) go past _Task.cancel, which
+# would take them for the cancellation of whichever test's code is running.
+_cancel = asyncio.Task.cancel
+
+
+def _user_coroutine(coro: Any) -> Any:
+    """The outermost coroutine in *coro*'s await chain that is not aiounit's."""
+    while coro is not None:
+        frame = getattr(coro, "cr_frame", None)
+        if frame is None:
+            return None
+        if not frame.f_globals.get("__name__", "").startswith("aiounit."):
+            return coro
+        coro = getattr(coro, "cr_await", None)
+    return None
+
+
+def held_note(member: Any) -> str:
+    """What a report says about time peers held the loop while *member* waited."""
+    seconds, who = member.delayed if member is not None else (0.0, None)
+    if not seconds or who is None:
+        return ""
+    return (
+        f" (not counting {seconds:.2f} s during which other tests, mostly {who.test},"
+        " kept the event loop blocked)"
+    )
 
 
 def loop_error_note(exc_info: tuple[Any, BaseException, Any]) -> str:
@@ -247,9 +371,56 @@ def run_group(
             " call it from sync code"
         )
         raise RuntimeError(msg)
-    group = _Group(members, result, label, max_concurrency, config, loop_factory)
-    group.shared_loop = loop
-    group.run()
+    members = list(members)
+    for member in [m for m in members if drives_itself(m.test)]:
+        # The stdlib's own lifecycle, with its hooks, at the group's place.
+        if result.shouldStop:
+            return
+        members.remove(member)
+        run_bounded(member.test, result)
+    if members:
+        group = _Group(members, result, label, max_concurrency, config, loop_factory)
+        group.shared_loop = loop
+        group.run()
+
+
+# The hooks through which a class can change how unittest drives its tests.  A
+# group runs its members' parts itself, so a member whose class overrides one
+# of them runs alone instead, where every hook is called as in the stdlib.
+_DRIVING_HOOKS = (
+    "run",
+    "__call__",
+    "doCleanups",
+    "_callSetUp",
+    "_callTestMethod",
+    "_callTearDown",
+    "_callCleanup",
+    "_callAsync",
+    "_callMaybeAsync",
+    "_setupAsyncioRunner",
+    "_tearDownAsyncioRunner",
+)
+_drives: weakref.WeakKeyDictionary[type, bool] = weakref.WeakKeyDictionary()
+
+
+def drives_itself(test: unittest.TestCase) -> bool:
+    """Whether *test*'s class overrides a hook that drives its lifecycle (``run``,
+    ``doCleanups``, ...): such a test cannot be run as a group member."""
+    cls = type(test)
+    known = _drives.get(cls)
+    if known is None:
+        from ._case import AsyncTestCase
+
+        if not issubclass(cls, unittest.IsolatedAsyncioTestCase):
+            known = False
+        else:
+            stock = (AsyncTestCase, unittest.IsolatedAsyncioTestCase, unittest.TestCase)
+            known = any(
+                getattr(cls, name) not in [base.__dict__.get(name) for base in stock]
+                for name in _DRIVING_HOOKS
+            )
+        _drives[cls] = known
+    return known
 
 
 class _Group:
@@ -293,6 +464,7 @@ class _Group:
         self.hit: tuple[Member, Recorder] | None = None
         self.loop: asyncio.AbstractEventLoop = None  # type: ignore[assignment]
         self.watchdog: Watchdog | None = None
+        self.slots: asyncio.Semaphore | None = None
         # A loop scope's loop: its fixtures' tasks outlive the group.
         self.shared_loop: asyncio.AbstractEventLoop | None = None
         self.started_tasks: list[asyncio.Task[Any]] = []
@@ -404,8 +576,12 @@ class _Group:
         # destroyed pending tasks, which is the truth.
 
     async def _main(self) -> None:
+        main = asyncio.current_task()
+        assert main is not None
+        if isinstance(main, _Task):
+            main.aiounit_immune = True
         self.all_done = asyncio.Event()
-        slots = asyncio.Semaphore(self.cap) if self.cap else None
+        slots = self.slots = asyncio.Semaphore(self.cap) if self.cap else None
         self.outstanding = 1  # held by this loop until every member has started
         if self.watchdog is not None:
             self.watchdog.beat()
@@ -418,25 +594,39 @@ class _Group:
                 # Take the slot before creating the task, so that a capped group
                 # of 10 000 tests does not hold 10 000 waiting coroutines.
                 await slots.acquire()
+                member.has_slot = True
                 if self.stopping or self.result.shouldStop:
-                    slots.release()
+                    self._release_slot(member)
                     break
             member._group = self
             self.outstanding += 1
             member.task = self.loop.create_task(
-                self._run_member(member, slots), context=_context_of(member.test)
+                self._run_member(member), context=_context_of(member.test)
             )
             self.owners[member.task] = member
             self.running.add(member)
         self._member_done()
-        await self.all_done.wait()
+        while not self.all_done.is_set():
+            try:
+                await self.all_done.wait()
+            except asyncio.CancelledError:
+                # Not from a test (they are refused) nor from aiounit: from
+                # code outside any test; the group still reports everyone.
+                main.uncancel()
+
+    def _release_slot(self, member: Member) -> None:
+        """Give *member*'s max_concurrency slot back, once: when it ends or is given up on."""
+        if member.has_slot:
+            member.has_slot = False
+            assert self.slots is not None
+            self.slots.release()
 
     def _member_done(self) -> None:
         self.outstanding -= 1
         if self.outstanding == 0 and self.all_done is not None:
             self.all_done.set()
 
-    async def _run_member(self, member: Member, slots: asyncio.Semaphore | None) -> None:
+    async def _run_member(self, member: Member) -> None:
         test = member.test
         member.started = True
         CURRENT.set(member)
@@ -459,15 +649,29 @@ class _Group:
                 )
             else:
                 await self._run_sync_case(member, recorder)
-        except asyncio.CancelledError:
-            if not member.take_stop() and not member.abandoned:
-                raise
+        except asyncio.CancelledError as exc:
+            # A member is always reported exactly once, whatever cancelled it.
+            if member.take_stop():
+                reason = member.stop_reason
+                _complete(recorder, test, lambda r: _add_skip(r, test, reason))
+            elif not member.abandoned and not self.interrupted:
+                # A cancellation aiounit did not send, outside every part.
+                task = asyncio.current_task()
+                by = getattr(task, "aiounit_cancelled_by", None)
+                if by is not None and by is not member:
+                    exc.add_note(
+                        f"aiounit: another test of the group cancelled this test's task: {by.test}"
+                    )
+                while task is not None and task.cancelling():
+                    task.uncancel()
+                cancelled = (type(exc), exc, exc.__traceback__)
+                _complete(recorder, test, lambda r: r.addError(test, cancelled))
         except Exception:
             # Not the test's error (run_case records those): ours, or the
             # watchdog's interrupt landing between two parts.  Charge it to the
             # test rather than lose the test or the group.
-            recorder.addError(test, sys.exc_info())
-            recorder.stopTest(test)
+            error = sys.exc_info()
+            _complete(recorder, test, lambda r: r.addError(test, error))
         except KeyboardInterrupt:
             self.hit = (member, recorder)
             raise
@@ -477,10 +681,9 @@ class _Group:
             if not member.abandoned:
                 for task in member.spawned:
                     self.owners.pop(task, None)
-                member.spawned = []
+                member.spawned = {}
                 self.owners.pop(member.task, None)  # type: ignore[arg-type]
-            if slots is not None:
-                slots.release()
+            self._release_slot(member)
             if self.hit is not None and self.hit[0] is member:
                 self._member_done()
             elif not member.abandoned:
@@ -544,7 +747,8 @@ class _Group:
                 # Created but not yet begun: like a test the stdlib never
                 # reached, it is not run and not reported.
                 assert member.task is not None
-                member.task.cancel()
+                _cancel(member.task)
+                self._release_slot(member)
                 member.finished = member.abandoned = True
                 self.running.discard(member)
                 self._member_done()
@@ -552,16 +756,39 @@ class _Group:
             if member.task is not None and not member.stopping:
                 member.stopping = True
                 member._stop_sent = True
-                member.task.cancel()
+                _cancel(member.task)
                 member.watch(0)
+
+    def held_back(self, member: Member, since: float, *, record: bool = True) -> float:
+        """Seconds since *since* that peers held the loop while *member* waited;
+        with *record*, remembered on the member for its report."""
+        if self.watchdog is None:
+            return 0.0
+        seconds, who = self.watchdog.held_by_others(since, member)
+        if seconds < self.watchdog.period:
+            return 0.0  # the loop's own jitter
+        if not record:
+            return seconds
+        total, worst = member.delayed
+        member.delayed = (total + seconds, worst or who)
+        return seconds
 
     def abandon(self, member: Member) -> None:
         """*member* outlived its limit plus the grace period: report it and go on."""
         member._watch = None
         if member.finished or member.abandoned:
             return
+        held = self.held_back(member, member._watch_since, record=False)
+        if member.deadline_pending:
+            return  # its deadline was pushed back; it re-arms this when it fires
+        if held:
+            # The time a peer blocked the loop is not this test's: wait that long more.
+            member._watch_since = time.monotonic()
+            member._watch = self.loop.call_later(held, self.abandon, member)
+            return
         member.abandoned = True
         self.running.discard(member)
+        self._release_slot(member)
         self.given_up.update(map(id, [member.task, *member.spawned]))
         test = member.test
         grace = self.config.grace
@@ -572,7 +799,8 @@ class _Group:
                 f"{test} did not finish within {member.limit:g} s and ignored its"
                 f" cancellation for {grace:g} s more"
             )
-        error = TestTimeoutError(f"{what}; it was given up on and is still running")
+        what += f"; it was given up on and is still running{held_note(member)}"
+        error = TestTimeoutError(what)
         recorder = self.make_recorder(self.result)
         recorder.startTest(test)
         recorder.addError(test, (type(error), error, None))
@@ -607,7 +835,7 @@ class _Group:
 
             def own(task: asyncio.Task[Any]) -> None:
                 made.append(task)
-                member.spawned.append(task)
+                member.spawned[task] = None
                 self.owners[task] = member
 
             try:
@@ -619,12 +847,33 @@ class _Group:
                 # Not a task after all (a bad argument), or its eager first step
                 # raised through create_task, to the test that called it.
                 for made_task in made:
-                    member.spawned.remove(made_task)
+                    member.spawned.pop(made_task, None)
                     self.owners.pop(made_task, None)
                 raise
         if member is not None and self.shared_loop is not None:
             self.started_tasks.append(task)
+        if member is not None and not member.finished:
+            task.add_done_callback(self._spawned_done)
         return task
+
+    def _spawned_done(self, task: asyncio.Task[Any]) -> None:
+        # (Not task.exception(): that would mark it retrieved.)
+        if not getattr(task, "_log_traceback", False):
+            self._forget(task)
+        else:
+            # Whoever awaits it is woken by a callback after this one: look
+            # again once it has had its turn.
+            self.loop.call_soon(self._spawned_checked, task)
+
+    def _spawned_checked(self, task: asyncio.Task[Any]) -> None:
+        if not getattr(task, "_log_traceback", False):
+            self._forget(task)
+
+    def _forget(self, task: asyncio.Task[Any]) -> None:
+        member = self.owners.get(task)
+        if member is not None and not member.finished and not member.abandoned:
+            del member.spawned[task]
+            del self.owners[task]
 
     def _exception_handler(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
         exc = context.get("exception")
@@ -677,18 +926,3 @@ class _Group:
 
     def member_of(self, task: asyncio.Task[Any] | None) -> Member | None:
         return self.owners.get(task) if task is not None else None
-
-
-def install_interrupt(handler: Callable[[], None]) -> Callable[[], None] | None:
-    """Let the watchdog raise into a loop blocked in the main thread (POSIX only)."""
-    if threading.current_thread() is not threading.main_thread() or not hasattr(
-        signal, "pthread_kill"
-    ):
-        return None
-    signum = signal.SIGUSR2
-    previous = signal.signal(signum, lambda _signum, _frame: handler())
-
-    def restore() -> None:
-        signal.signal(signum, previous)
-
-    return restore

@@ -746,28 +746,40 @@ class TestEventLoop(PortTestCase):
                 set_up_loop, test_loop = loops[-1]
                 self.assertIs(set_up_loop, test_loop)
 
-    def test_sync_set_up_and_tear_down_run_in_the_running_loop(self) -> None:
-        """Sync setUp and tearDown run while the test's loop is running.
+    def test_sync_set_up_and_tear_down_run_in_the_running_loop_of_a_group(self) -> None:
+        """In a group, sync setUp and tearDown run while the group's loop is running.
 
         Deliberate difference (docs/migration.md): the stdlib calls them
-        outside the loop; aiounit runs a test's parts in one task, alone as
-        in a group, so ``asyncio.get_running_loop()`` works there too.
+        outside the loop; a group runs a test's parts in one task, so
+        ``asyncio.get_running_loop()`` works there too.  Alone, they run outside
+        the loop, as in the stdlib.
         """
         seen: list[str] = []
 
         @aiounit.group("port")
         class Test(aiounit.AsyncTestCase):
             def setUp(self) -> None:
-                self.loop = asyncio.get_running_loop()
+                try:
+                    self.loop = asyncio.get_running_loop()
+                except RuntimeError:
+                    self.loop = None
+                    seen.append("setUp outside the loop")
 
             async def test_func(self) -> None:
                 if asyncio.get_running_loop() is self.loop:
                     seen.append("same loop")
 
             def tearDown(self) -> None:
-                if asyncio.get_running_loop() is self.loop:
-                    seen.append("tearDown in loop")
+                try:
+                    if asyncio.get_running_loop() is self.loop:
+                        seen.append("tearDown in loop")
+                except RuntimeError:
+                    seen.append("tearDown outside the loop")
 
+        expected = {
+            "alone": ["setUp outside the loop", "tearDown outside the loop"],
+            "group": ["same loop", "tearDown in loop"],
+        }
         for mode in ("alone", "group"):
             with self.subTest(mode=mode):
                 seen.clear()
@@ -775,7 +787,7 @@ class TestEventLoop(PortTestCase):
                 result = self.run_as(mode, test)
                 assert result is not None
                 self.assertTrue(result.wasSuccessful(), result.errors)
-                self.assertEqual(seen, ["same loop", "tearDown in loop"])
+                self.assertEqual(seen, expected[mode])
 
     def test_loop_factory(self) -> None:
         """A class's loop_factory makes the loop, alone and for its group (3.13's test)."""

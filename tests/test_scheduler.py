@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 import threading
 import unittest
 import warnings
@@ -355,11 +356,17 @@ class TestReporting(unittest.TestCase):
         )
 
     def test_add_duration_reported_per_test_when_result_has_it(self) -> None:
-        """A result with addDuration gets one call per test, just before the final outcome."""
+        """A result with addDuration gets one call per test, just before the final outcome.
+
+        As in the stdlib: on 3.11, whose TestCase.run reports no duration, none.
+        """
         result = run_tests(self._trio(asyncio.Barrier(3)), timeout=1.0)
         for run in blocks(result.events):
             with self.subTest(test=run[0][1]):
                 kinds = [e[0] for e in run]
+                if sys.version_info < (3, 12):
+                    self.assertNotIn("addDuration", kinds)
+                    continue
                 self.assertEqual(kinds.count("addDuration"), 1)
                 # As in the stdlib: after the parts' errors, before the final outcome.
                 after = kinds[kinds.index("addDuration") + 1 :]
