@@ -26,7 +26,8 @@ def theme(stream: Any) -> Any:
     asking the same function keeps aiounit's additions in step with them.
     """
     if sys.version_info >= (3, 14):
-        from _colorize import get_theme  # the stdlib's private module unittest uses
+        # the stdlib's private module unittest itself colours with (no stubs)
+        from _colorize import get_theme  # type: ignore[import-not-found,unused-ignore]
 
         return get_theme(tty_file=stream).unittest
     return _NoColour

@@ -75,6 +75,11 @@ def has_class_fixtures(cls: type) -> bool:
     return False
 
 
+def owns_loop(cls: type) -> bool:
+    """Whether *cls*'s tests run on a loop of the class's own (not its module's)."""
+    return has_class_fixtures(cls) and not has_module_fixtures(_module_of(cls))
+
+
 def has_module_fixtures(module: ModuleType | None) -> bool:
     return module is not None and any(
         callable(getattr(module, name, None)) for name in MODULE_HOOKS
@@ -273,11 +278,11 @@ def open_module(test: Any, suite: unittest.TestSuite, result: unittest.TestResul
         return
     scope = _new_module_scope(module, type(test))  # type: ignore[arg-type]
     unittest.addModuleCleanup(_close_module_cleanup, name)
-    _call_if_exists(result, "_setupStdout")
+    call_if_exists(result, "_setupStdout")
     try:
         error = scope.open()
     finally:
-        _call_if_exists(result, "_restoreStdout")
+        call_if_exists(result, "_restoreStdout")
     if error is None:
         return
     result._moduleSetUpFailed = True  # type: ignore[attr-defined]
@@ -287,7 +292,10 @@ def open_module(test: Any, suite: unittest.TestSuite, result: unittest.TestResul
     try:
         unittest.case.doModuleCleanups()
     except Exception as exc:
-        _report(suite, result, exc, "setUpModule", name)
+        # 3.15 raises every failed cleanup at once, and reports each of them
+        split = sys.version_info >= (3, 15) and isinstance(exc, ExceptionGroup)
+        for cleanup_error in exc.exceptions if split else [exc]:  # type: ignore[attr-defined]
+            _report(suite, result, cleanup_error, "setUpModule", name)
     _report(suite, result, error, "setUpModule", name)
 
 
@@ -326,7 +334,7 @@ def _report(
     suite._createClassOrModuleLevelException(result, error, what, where, info=info)  # type: ignore[attr-defined]
 
 
-def _call_if_exists(result: unittest.TestResult, name: str) -> None:
+def call_if_exists(result: unittest.TestResult, name: str) -> None:
     method = getattr(result, name, None)
     if method is not None:
         method()

@@ -203,6 +203,16 @@ class JUnitXml:
             ET.SubElement(
                 element, "failure", type="UnexpectedSuccess", message="unexpected success"
             )
+        elif not {"success", "expected failure"} & set(kinds):
+            # Started and stopped with no outcome: unittest's report of the test
+            # a KeyboardInterrupt cut off.  Not a pass.
+            counted = "errors"
+            ET.SubElement(
+                element,
+                "error",
+                type="Interrupted",
+                message="the test has no outcome: the run was interrupted while it ran",
+            )
         if case.out:
             ET.SubElement(element, "system-out").text = _clean(case.out)
         if case.err:
@@ -285,6 +295,8 @@ def attach(result: unittest.TestResult, report: JUnitXml) -> unittest.TestResult
         before=lambda t, e: report.outcome("failure", t, text(e, t), type_name(e), _message(e)),
     )
     wrap("addSkip", before=lambda t, reason: report.outcome("skipped", t, reason))
+    wrap("addSuccess", before=lambda t: report.outcome("success", t))
+    wrap("addExpectedFailure", before=lambda t, e: report.outcome("expected failure", t))
     wrap("addUnexpectedSuccess", before=lambda t: report.outcome("unexpected success", t))
     wrap("addSubTest", before=sub_test)
     wrap("addDuration", before=report.duration)

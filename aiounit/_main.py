@@ -57,13 +57,12 @@ class TestProgram(unittest.TestProgram):
     Adds ``--timeout``, ``--max-concurrency``, ``--default-group`` (also as
     keyword arguments), the diagnostics options of ``ConcurrentTestSuite``
     (``--blocking-threshold``, ``--fail-on-blocking``, ``--fail-on-leaks``,
-    ``--grace``, ``--asyncio-debug``; as keyword arguments by their
-    ``ConcurrentTestSuite`` names), the CI options (``-j/--workers``,
+    ``--fail-on-hazards``, ``--fail-on-loop-errors``, ``--grace``, ``--asyncio-debug``;
+    as keyword arguments by their ``ConcurrentTestSuite`` names), the CI options (``-j/--workers``,
     ``--junit-xml``, ``--shard``, ``--durations-file``, ``--record-durations``,
-    ``--coverage``, ``--no-progress``), ``--durations`` on 3.11, and the exit status of 3.12+
-    everywhere: 0 all passed, 1 a failure or error (even if no test ran, unlike
-    3.12+ unittest, which exits 5 when only a class fixture failed), 2 usage,
-    5 no tests ran.
+    ``--coverage``, ``--no-progress``), ``--durations`` on 3.11, and the exit status of 3.14
+    everywhere: 0 all passed, 1 a failure or error (even if no test ran; unittest
+    3.12 and 3.13.0 exit 5 when only a class fixture failed), 2 usage, 5 no tests ran.
     """
 
     timeout: float | None = None
@@ -195,6 +194,24 @@ class TestProgram(unittest.TestProgram):
             help="Report tasks a test left running as an error, not a warning",
         )
         group.add_argument(
+            "--fail-on-hazards",
+            dest="fail_on_hazards",
+            action="store_true",
+            default=self.options.get("fail_on_hazards", False),
+            help="Report a test that changed process-wide state (mock.patch, os.environ,"
+            " a fixed port...) while peers of its group ran as an error, not a warning",
+        )
+        group.add_argument(
+            "--fail-on-loop-errors",
+            dest="fail_on_loop_errors",
+            action="store_true",
+            default=self.options.get("fail_on_loop_errors", False),
+            help=(
+                "Report an exception in an event loop callback, or in a task nobody"
+                " awaited, as an error of its test, not a warning"
+            ),
+        )
+        group.add_argument(
             "--grace",
             dest="grace",
             type=_argument(lambda v: check_timeout(v, "--grace"), float),
@@ -307,6 +324,8 @@ class TestProgram(unittest.TestProgram):
                 "blocking_threshold",
                 "fail_on_blocking",
                 "fail_on_leaks",
+                "fail_on_hazards",
+                "fail_on_loop_errors",
                 "grace",
                 "debug",
             )
@@ -392,7 +411,7 @@ class TestProgram(unittest.TestProgram):
             # may last 1.3 s).  Objects are still freed, files still flushed.
             gc.freeze()
             # An error (a failed setUpClass, say) is exit 1 even when no test ran;
-            # 3.12+ unittest would exit 5 there.
+            # unittest 3.14 does the same; 3.12 and 3.13.0 exit 5 there.
             if not self.result.wasSuccessful():
                 sys.exit(1)
             if self.result.testsRun == 0 and not getattr(self.result, "skipped", ()):

@@ -93,6 +93,40 @@ class Recorder:
         if self.failfast:
             self._stopping = True
 
+    # A test may look at the result it reports to (``self._outcome.result``),
+    # typically to ask "has it failed so far?" in its teardown.  In the stdlib
+    # that is the real result, which already holds the test's own errors: answer
+    # with the real result's lists plus what this test recorded and has not yet
+    # replayed.  A real result without the list has none here either.
+    @property
+    def errors(self) -> list[tuple[Any, str]]:
+        return [*self._real.errors, *self._own(failures=False)]
+
+    @property
+    def failures(self) -> list[tuple[Any, str]]:
+        return [*self._real.failures, *self._own(failures=True)]
+
+    @property
+    def testsRun(self) -> int:
+        started = any(name == "startTest" for name, _ in self.calls)
+        return int(self._real.testsRun) + started
+
+    def _own(self, failures: bool) -> list[tuple[Any, str]]:
+        own = []
+        for name, args in self.calls:
+            if name in ("addError", "addFailure"):
+                test, err = args
+                if (name == "addFailure") is not failures:
+                    continue
+            elif name == "addSubTest" and args[2] is not None:
+                test, err = args[1], args[2]
+                if issubclass(err[0], args[0].failureException) is not failures:
+                    continue
+            else:
+                continue
+            own.append((test, _format_unbuffered(self._real, err, test) or str(err[1])))
+        return own
+
     def startTest(self, test: Any) -> None:
         self._started = time.perf_counter()
         self.calls.append(("startTest", (test,)))
@@ -124,6 +158,31 @@ class Recorder:
         self._keep_comparison(err)
         self.calls.append(("addFailure", (test, err)))
         self._failed()
+
+    def ensure_outcome(self, test: Any, reason: str) -> None:
+        """Give a test that was cut off before any outcome a skip saying why.
+
+        Without ``addSkip`` on the real result, an error: unittest's fallback
+        for a skip is a success.
+        """
+        if any(
+            name in _OUTCOMES and (name != "addSubTest" or args[2] is not None)
+            for name, args in self.calls
+        ):
+            return
+        if not any(name == "startTest" for name, _ in self.calls):
+            self.calls.insert(0, ("startTest", (test,)))
+        if hasattr(self, "addSkip"):
+            outcome: tuple[str, tuple[Any, ...]] = ("addSkip", (test, reason))
+        else:
+            error = RuntimeError(reason)
+            outcome = ("addError", (test, (RuntimeError, error, None)))
+        stops = [i for i, (name, _) in enumerate(self.calls) if name == "stopTest"]
+        if stops:
+            self.calls.insert(stops[-1], outcome)
+        else:
+            self.calls.append(outcome)
+            self.calls.append(("stopTest", (test,)))
 
     def replay(self, out: str = "", err: str = "", notes: Sequence[str] = ()) -> None:
         """Tell the real result everything recorded so far, in order.
@@ -161,6 +220,17 @@ class Recorder:
 
 
 _MISSING = object()
+_OUTCOMES = frozenset(
+    {
+        "addSuccess",
+        "addError",
+        "addFailure",
+        "addSkip",
+        "addExpectedFailure",
+        "addUnexpectedSuccess",
+        "addSubTest",
+    }
+)
 _WITH_ERRORS = frozenset({"addError", "addFailure", "addSubTest", "addExpectedFailure"})
 
 

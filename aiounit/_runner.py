@@ -60,7 +60,7 @@ class TextTestRunner(unittest.TextTestRunner):
             failfast,
             buffer,
             resultclass,
-            warnings,
+            warnings,  # type: ignore[arg-type,unused-ignore]  # typeshed 3.14+ wants a Literal
             tb_locals=tb_locals,
             **kwargs,
         )

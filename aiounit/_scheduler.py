@@ -20,16 +20,19 @@ import asyncio
 import contextlib
 import gc
 import io
-import signal
 import sys
-import threading
+import time
 import unittest
+import weakref
 from collections.abc import Callable, Sequence
 
 from . import _config, _scope
+from ._admission import Admission
+from ._alone import timeout_error
 from ._capture import CURRENT, captured_output, concurrent_assertions
-from ._case import _context_of, run_case, run_in_thread, timeout_error
-from ._errors import LeakedTaskError, LoopBlockedError, TestTimeoutError
+from ._case import _context_of, run_bounded, run_case, run_in_thread
+from ._errors import ConcurrencyHazardError, LeakedTaskError, LoopBlockedError, TestTimeoutError
+from ._hazards import Detector
 from ._ide import per_test_comparisons
 from ._report import Recorder, recorder_class, tell_notes
 from ._restore import restored_patches
@@ -43,6 +46,7 @@ if TYPE_CHECKING:
 __unittest = True
 
 _STOP_REASON = "not finished: the run was stopped (failfast or Ctrl-C) while it ran"
+_INTERRUPT_REASON = "not finished: the run was interrupted (KeyboardInterrupt) while it ran"
 
 
 class Member:
@@ -52,8 +56,11 @@ class Member:
         "_group",
         "_stop_sent",
         "_watch",
+        "_watch_since",
         "abandoned",
         "blocked",
+        "deadline_pending",
+        "delayed",
         "err",
         "finished",
         "limit",
@@ -73,7 +80,11 @@ class Member:
         self.test = test
         self.limit = limit
         self.task: asyncio.Task[Any] | None = None
-        self.spawned: list[asyncio.Task[Any]] = []
+        # Tasks the test created that still matter: running, or done with an
+        # exception nobody may have retrieved yet (an ordered set).  Others are
+        # dropped when they end, so that their frames and the test's objects
+        # they hold do not live on until the test is settled.
+        self.spawned: dict[asyncio.Task[Any], None] = {}
         self.out: io.StringIO | None = None
         self.err: io.StringIO | None = None
         self.loop_errors: list[tuple[Any, BaseException, Any]] = []
@@ -85,6 +96,13 @@ class Member:
         self.abandoned = False
         self._stop_sent = False
         self._watch: asyncio.TimerHandle | None = None
+        self._watch_since = 0.0
+        # Seconds a peer kept the loop from running this test, not counted
+        # against its limit, and the peer that held it longest.
+        self.delayed: tuple[float, Member | None] = (0.0, None)
+        # The part's own deadline has not fired yet (see _case._Limit): no
+        # giving up before it has.
+        self.deadline_pending = False
         self._group: _Group | None = None
 
     def __repr__(self) -> str:
@@ -97,12 +115,19 @@ class Member:
         group = self._group
         assert group is not None
         self.unwatch()
+        self._watch_since = time.monotonic()
         self._watch = group.loop.call_later(limit + group.config.grace, group.abandon, self)
 
     def unwatch(self) -> None:
         if self._watch is not None:
             self._watch.cancel()
             self._watch = None
+
+    def sent_cancel(self) -> bool:
+        """Whether aiounit cancelled this test: the run stops or was interrupted
+        (KeyboardInterrupt), or it was given up on."""
+        group = self._group
+        return self._stop_sent or self.abandoned or (group is not None and group.interrupted)
 
     def take_stop(self) -> bool:
         """Consume the cancellation that stopping the run sent to this test."""
@@ -119,6 +144,20 @@ class Member:
         group = self._group
         assert group is not None
         result = outcome.result
+        task = self.task
+        by = getattr(task, "aiounit_cancelled_by", None)
+        if by is not None and by is not self:
+            # A peer cancelled this test and the test caught it and went on: its
+            # result says nothing about the test, so it must not pass.
+            assert task is not None
+            task.aiounit_cancelled_by = None  # type: ignore[attr-defined]
+            swallowed = asyncio.CancelledError()
+            swallowed.add_note(
+                f"aiounit: another test of the group cancelled this test's task: {by.test};"
+                " the test caught the cancellation and went on"
+            )
+            outcome.success = False
+            unittest.case._addError(result, test, (type(swallowed), swallowed, None))  # type: ignore[attr-defined]
         if any(not t.done() for t in self.spawned):
             # Let tasks created just before the test returned start, so that
             # they see their cancellation, as they would in the stdlib.
@@ -156,9 +195,15 @@ class Member:
                 message += f" at {where}"
             self._charge(outcome, message, group.config.fail_on_blocking, LoopBlockedError)
         self.blocked.clear()
+        if group.hazards.changes:  # a dict lookup per member is all it costs otherwise
+            for message in group.hazards.settle(self, result):
+                self._charge(outcome, message, group.config.fail_on_hazards, ConcurrencyHazardError)
         for exc_info in self.loop_errors:
-            outcome.success = False
-            unittest.case._addError(result, test, exc_info)  # type: ignore[attr-defined]
+            if group.config.fail_on_loop_errors or issubclass(exc_info[0], SystemExit):
+                outcome.success = False
+                unittest.case._addError(result, test, exc_info)  # type: ignore[attr-defined]
+            else:
+                self.notes.append(loop_error_note(exc_info))
         self.loop_errors.clear()
 
     def _charge(self, outcome: Any, message: str, as_error: bool, kind: type[Exception]) -> None:
@@ -177,7 +222,15 @@ class _Task(asyncio.Task):  # type: ignore[type-arg]
     are, ``eager_start=True`` included, and an eager task runs its first step
     inside ``Task.__init__``: *owner* is told of the task before that step, so
     that what the step does (block the loop, spawn, fail) is charged to its test.
+
+    ``cancel`` remembers which test asked (so that a test cancelled by a peer
+    is told who did it), and refuses tests that cancel the group's own task
+    (``for t in asyncio.all_tasks(): t.cancel()``, a common shutdown helper):
+    the machinery that reports every test must not die with them.
     """
+
+    aiounit_cancelled_by: Member | None = None
+    aiounit_immune = False
 
     def __init__(
         self,
@@ -190,13 +243,102 @@ class _Task(asyncio.Task):  # type: ignore[type-arg]
             owner(self)
         super().__init__(coro, **kwargs)
 
+    def cancel(self, msg: Any = None) -> bool:
+        by = CURRENT.get()
+        if by is not None:
+            if self.aiounit_immune:
+                return False
+            self.aiounit_cancelled_by = by
+        return super().cancel(msg)
+
+    def __repr__(self) -> str:
+        # A member's task runs aiounit's coroutine; in the stdlib, the task of
+        # each part runs the test's own: name that one (asyncio puts this repr
+        # in messages such as "got Future attached to a different loop").
+        text = super().__repr__()
+        coro = self.get_coro()
+        user = _user_coroutine(coro)
+        if user is not None and user is not coro:
+            fmt = asyncio.coroutines._format_coroutine  # type: ignore[attr-defined]
+            text = text.replace(fmt(coro), fmt(user), 1)
+        return text
+
     if sys.version_info[:2] == (3, 13):
 
         def set_name(self, value: object) -> None:
-            # 3.13's create_task calls set_name(None) on a factory's task, naming
-            # it "None"; keep the generated "Task-N" name instead.
+            # 3.13's create_task calls set_name(None) on a factory's task,
+            # naming it "None"; keep the generated "Task-N" name instead.
             if value is not None:
                 super().set_name(value)
+
+
+_add_skip = unittest.case._addSkip  # type: ignore[attr-defined]
+_OUTCOMES = frozenset(
+    (
+        "addSuccess",
+        "addError",
+        "addFailure",
+        "addSkip",
+        "addExpectedFailure",
+        "addUnexpectedSuccess",
+    )
+)
+
+
+def _complete(recorder: Recorder, test: unittest.TestCase, add: Callable[[Any], None]) -> None:
+    """Make *recorder* hold one whole report of *test*: ``startTest``, an outcome
+    (*add* adds one if none was recorded), ``stopTest``, whatever escaped."""
+    calls = recorder.calls
+    if not any(name == "startTest" for name, _ in calls):
+        calls.insert(0, ("startTest", (test,)))
+    while calls and calls[-1][0] in ("stopTest", "_aiounit_elapsed"):
+        calls.pop()
+    if not any(
+        name in _OUTCOMES or (name == "addSubTest" and args[2] is not None) for name, args in calls
+    ):
+        add(recorder)
+    recorder.stopTest(test)
+
+
+_Task.__name__ = _Task.__qualname__ = "Task"  # as asyncio's own tasks show
+
+# aiounit's own cancellations (a stopping run) go past _Task.cancel, which
+# would take them for the cancellation of whichever test's code is running.
+_cancel = asyncio.Task.cancel
+
+
+def _user_coroutine(coro: Any) -> Any:
+    """The outermost coroutine in *coro*'s await chain that is not aiounit's."""
+    while coro is not None:
+        frame = getattr(coro, "cr_frame", None)
+        if frame is None:
+            return None
+        if not frame.f_globals.get("__name__", "").startswith("aiounit."):
+            return coro
+        coro = getattr(coro, "cr_await", None)
+    return None
+
+
+def held_note(member: Any) -> str:
+    """What a report says about time peers held the loop while *member* waited."""
+    seconds, who = member.delayed if member is not None else (0.0, None)
+    if not seconds or who is None:
+        return ""
+    return (
+        f" (not counting {seconds:.2f} s during which other tests, mostly {who.test},"
+        " kept the event loop blocked)"
+    )
+
+
+def loop_error_note(exc_info: tuple[Any, BaseException, Any]) -> str:
+    """The warning for an exception that asyncio would only have logged."""
+    import traceback
+
+    text = "".join(traceback.format_exception(*exc_info)).rstrip("\n")
+    return (
+        "raised in the event loop, where asyncio only logs it"
+        f" (an error with --fail-on-loop-errors):\n{text}"
+    )
 
 
 def _describe(task: asyncio.Task[Any]) -> str:
@@ -232,9 +374,56 @@ def run_group(
             " call it from sync code"
         )
         raise RuntimeError(msg)
-    group = _Group(members, result, label, max_concurrency, config, loop_factory)
-    group.shared_loop = loop
-    group.run()
+    members = list(members)
+    for member in [m for m in members if drives_itself(m.test)]:
+        # The stdlib's own lifecycle, with its hooks, at the group's place.
+        if result.shouldStop:
+            return
+        members.remove(member)
+        run_bounded(member.test, result)
+    if members:
+        group = _Group(members, result, label, max_concurrency, config, loop_factory)
+        group.shared_loop = loop
+        group.run()
+
+
+# The hooks through which a class can change how unittest drives its tests.  A
+# group runs its members' parts itself, so a member whose class overrides one
+# of them runs alone instead, where every hook is called as in the stdlib.
+_DRIVING_HOOKS = (
+    "run",
+    "__call__",
+    "doCleanups",
+    "_callSetUp",
+    "_callTestMethod",
+    "_callTearDown",
+    "_callCleanup",
+    "_callAsync",
+    "_callMaybeAsync",
+    "_setupAsyncioRunner",
+    "_tearDownAsyncioRunner",
+)
+_drives: weakref.WeakKeyDictionary[type, bool] = weakref.WeakKeyDictionary()
+
+
+def drives_itself(test: unittest.TestCase) -> bool:
+    """Whether *test*'s class overrides a hook that drives its lifecycle (``run``,
+    ``doCleanups``, ...): such a test cannot be run as a group member."""
+    cls = type(test)
+    known = _drives.get(cls)
+    if known is None:
+        from ._case import AsyncTestCase
+
+        if not issubclass(cls, unittest.IsolatedAsyncioTestCase):
+            known = False
+        else:
+            stock = (AsyncTestCase, unittest.IsolatedAsyncioTestCase, unittest.TestCase)
+            known = any(
+                getattr(cls, name) not in [base.__dict__.get(name) for base in stock]
+                for name in _DRIVING_HOOKS
+            )
+        _drives[cls] = known
+    return known
 
 
 class _Group:
@@ -270,10 +459,17 @@ class _Group:
         self.outstanding = 0
         self.all_done: asyncio.Event | None = None
         self.stopping = False
+        self.closing = False
         self.group_errors: list[tuple[Any, BaseException, Any]] = []
         self.replay_errors: list[BaseException] = []
+        # KeyboardInterrupt (Ctrl-C without -c, or a second one) is on its way out
+        self.interrupted = False
+        # the member it hit, reported last, like the test unittest was running
+        self.hit: tuple[Member, Recorder] | None = None
         self.loop: asyncio.AbstractEventLoop = None  # type: ignore[assignment]
         self.watchdog: Watchdog | None = None
+        self.admission = Admission((), None)
+        self.hazards = Detector(self)
         # A loop scope's loop: its fixtures' tasks outlive the group.
         self.shared_loop: asyncio.AbstractEventLoop | None = None
         self.started_tasks: list[asyncio.Task[Any]] = []
@@ -316,6 +512,7 @@ class _Group:
                 stack.enter_context(per_test_warnings())
                 stack.enter_context(per_test_comparisons())
                 self.watchdog = stack.enter_context(Watchdog(self, loop))
+                stack.enter_context(self.hazards)
                 main = loop.create_task(self._main())
                 try:
                     while True:
@@ -329,10 +526,17 @@ class _Group:
                             if main.done():
                                 raise
                             self._charge_system_exit(exc)
+                except KeyboardInterrupt:
+                    self.interrupted = True
+                    raise
                 finally:
                     self._shut_down(loop)
         finally:
             loop.stop = real_stop  # type: ignore[method-assign]
+            if self.hit is not None:
+                # Last, so that its "test ... " line is the one the traceback
+                # follows, as in unittest.
+                self._replay(*self.hit)
             if shared is not None:
                 loop.set_exception_handler(saved[0])
                 loop.set_task_factory(saved[1])
@@ -341,7 +545,10 @@ class _Group:
                 loop.close()
         for exc_info in self.group_errors:
             holder = unittest.suite._ErrorHolder(f"event loop of {self.label}")  # type: ignore[attr-defined]
-            self.result.addError(holder, exc_info)
+            if self.config.fail_on_loop_errors or issubclass(exc_info[0], SystemExit):
+                self.result.addError(holder, exc_info)
+            else:
+                tell_notes(self.result, holder, [loop_error_note(exc_info)])
         if self.replay_errors:
             # The result object itself failed; the stdlib would have crashed the run
             # at that point.  Everything else in the group was still reported.
@@ -355,6 +562,7 @@ class _Group:
 
     def _shut_down(self, loop: asyncio.AbstractEventLoop) -> None:
         """Cancel what is left, wait a bounded time for it, and let the loop go."""
+        self.closing = True
         if self.shared_loop is not None:
             # Only what the group started: the scope's fixture tasks go on.
             started = [m.task for m in self.members if m.task is not None]
@@ -375,39 +583,58 @@ class _Group:
         # destroyed pending tasks, which is the truth.
 
     async def _main(self) -> None:
+        main = asyncio.current_task()
+        assert main is not None
+        if isinstance(main, _Task):
+            main.aiounit_immune = True
         self.all_done = asyncio.Event()
-        slots = asyncio.Semaphore(self.cap) if self.cap else None
+        admission = self.admission = Admission(self.members, self.cap)
         self.outstanding = 1  # held by this loop until every member has started
         if self.watchdog is not None:
             self.watchdog.beat()
-        for member in self.members:
+        while True:
             # Like TestSuite.run: once failfast or Ctrl-C asked to stop, start
             # nothing new.
             if self.stopping or self.result.shouldStop:
                 break
-            if slots is not None:
-                # Take the slot before creating the task, so that a capped group
-                # of 10 000 tests does not hold 10 000 waiting coroutines.
-                await slots.acquire()
-                if self.stopping or self.result.shouldStop:
-                    slots.release()
+            # A member's task is created only once it may start (slot, locks),
+            # so that a capped group of 10 000 tests does not hold 10 000
+            # waiting coroutines, and waiting costs none of its time limit.
+            member = admission.take()
+            if member is None:
+                if admission.exhausted:
                     break
+                await admission.wait()
+                continue
             member._group = self
             self.outstanding += 1
             member.task = self.loop.create_task(
-                self._run_member(member, slots), context=_context_of(member.test)
+                self._run_member(member), context=_context_of(member.test)
             )
             self.owners[member.task] = member
             self.running.add(member)
         self._member_done()
-        await self.all_done.wait()
+        while not self.all_done.is_set():
+            try:
+                await self.all_done.wait()
+            except asyncio.CancelledError:
+                if self.closing:
+                    raise  # ours: the group is shutting down (KeyboardInterrupt)
+                # Not from a test (they are refused) nor from aiounit: from
+                # code outside any test; the group still reports everyone.
+                main.uncancel()
+
+    def _release_slot(self, member: Member) -> None:
+        """Give *member*'s max_concurrency slot and its locks back, once: when it
+        ends or is given up on (``Admission.release`` counts only the first call)."""
+        self.admission.release(member)
 
     def _member_done(self) -> None:
         self.outstanding -= 1
         if self.outstanding == 0 and self.all_done is not None:
             self.all_done.set()
 
-    async def _run_member(self, member: Member, slots: asyncio.Semaphore | None) -> None:
+    async def _run_member(self, member: Member) -> None:
         test = member.test
         member.started = True
         CURRENT.set(member)
@@ -430,26 +657,49 @@ class _Group:
                 )
             else:
                 await self._run_sync_case(member, recorder)
-        except asyncio.CancelledError:
-            if not member.take_stop() and not member.abandoned:
-                raise
+        except asyncio.CancelledError as exc:
+            # A member is always reported exactly once, whatever cancelled it.
+            if member.take_stop():
+                reason = member.stop_reason
+                _complete(recorder, test, lambda r: _add_skip(r, test, reason))
+            elif not member.abandoned and not self.interrupted:
+                # A cancellation aiounit did not send, outside every part.
+                task = asyncio.current_task()
+                by = getattr(task, "aiounit_cancelled_by", None)
+                if by is not None and by is not member:
+                    exc.add_note(
+                        f"aiounit: another test of the group cancelled this test's task: {by.test}"
+                    )
+                while task is not None and task.cancelling():
+                    task.uncancel()
+                cancelled = (type(exc), exc, exc.__traceback__)
+                _complete(recorder, test, lambda r: r.addError(test, cancelled))
         except Exception:
             # Not the test's error (run_case records those): ours, or the
             # watchdog's interrupt landing between two parts.  Charge it to the
             # test rather than lose the test or the group.
-            recorder.addError(test, sys.exc_info())
-            recorder.stopTest(test)
+            error = sys.exc_info()
+            _complete(recorder, test, lambda r: r.addError(test, error))
+        except KeyboardInterrupt:
+            self.hit = (member, recorder)
+            raise
         finally:
             member.finished = True
             self.running.discard(member)
             if not member.abandoned:
                 for task in member.spawned:
                     self.owners.pop(task, None)
-                member.spawned = []
+                member.spawned = {}
                 self.owners.pop(member.task, None)  # type: ignore[arg-type]
-            if slots is not None:
-                slots.release()
-            if not member.abandoned:
+            self._release_slot(member)
+            if self.hit is not None and self.hit[0] is member:
+                self._member_done()
+            elif not member.abandoned:
+                if self.interrupted:
+                    # Cancelled as the interrupt goes by: not a pass.  (The test
+                    # the KeyboardInterrupt itself hit is reported last, with no
+                    # outcome, as unittest reports it.)
+                    recorder.ensure_outcome(test, _INTERRUPT_REASON)
                 self._replay(member, recorder)
                 self._member_done()
 
@@ -479,6 +729,7 @@ class _Group:
                 recorder.stopTest(test)
             raise
         recorder.take(on_thread)
+        self.hazards.finish(member)  # no settle() for these: their hazards are warnings
 
     def _replay(self, member: Member, recorder: Recorder) -> None:
         out = member.out.getvalue() if member.out is not None else ""
@@ -500,12 +751,14 @@ class _Group:
     def stop(self) -> None:
         """The run stops: start nothing new, cancel the running members cleanly."""
         self.stopping = True
+        self.admission.wake()
         for member in list(self.running):
             if not member.started:
                 # Created but not yet begun: like a test the stdlib never
                 # reached, it is not run and not reported.
                 assert member.task is not None
-                member.task.cancel()
+                _cancel(member.task)
+                self._release_slot(member)
                 member.finished = member.abandoned = True
                 self.running.discard(member)
                 self._member_done()
@@ -513,16 +766,39 @@ class _Group:
             if member.task is not None and not member.stopping:
                 member.stopping = True
                 member._stop_sent = True
-                member.task.cancel()
+                _cancel(member.task)
                 member.watch(0)
+
+    def held_back(self, member: Member, since: float, *, record: bool = True) -> float:
+        """Seconds since *since* that peers held the loop while *member* waited;
+        with *record*, remembered on the member for its report."""
+        if self.watchdog is None:
+            return 0.0
+        seconds, who = self.watchdog.held_by_others(since, member)
+        if seconds < self.watchdog.period:
+            return 0.0  # the loop's own jitter
+        if not record:
+            return seconds
+        total, worst = member.delayed
+        member.delayed = (total + seconds, worst or who)
+        return seconds
 
     def abandon(self, member: Member) -> None:
         """*member* outlived its limit plus the grace period: report it and go on."""
         member._watch = None
         if member.finished or member.abandoned:
             return
+        held = self.held_back(member, member._watch_since, record=False)
+        if member.deadline_pending:
+            return  # its deadline was pushed back; it re-arms this when it fires
+        if held:
+            # The time a peer blocked the loop is not this test's: wait that long more.
+            member._watch_since = time.monotonic()
+            member._watch = self.loop.call_later(held, self.abandon, member)
+            return
         member.abandoned = True
         self.running.discard(member)
+        self._release_slot(member)
         self.given_up.update(map(id, [member.task, *member.spawned]))
         test = member.test
         grace = self.config.grace
@@ -533,7 +809,8 @@ class _Group:
                 f"{test} did not finish within {member.limit:g} s and ignored its"
                 f" cancellation for {grace:g} s more"
             )
-        error = TestTimeoutError(f"{what}; it was given up on and is still running")
+        what += f"; it was given up on and is still running{held_note(member)}"
+        error = TestTimeoutError(what)
         recorder = self.make_recorder(self.result)
         recorder.startTest(test)
         recorder.addError(test, (type(error), error, None))
@@ -568,7 +845,7 @@ class _Group:
 
             def own(task: asyncio.Task[Any]) -> None:
                 made.append(task)
-                member.spawned.append(task)
+                member.spawned[task] = None
                 self.owners[task] = member
 
             try:
@@ -580,12 +857,33 @@ class _Group:
                 # Not a task after all (a bad argument), or its eager first step
                 # raised through create_task, to the test that called it.
                 for made_task in made:
-                    member.spawned.remove(made_task)
+                    member.spawned.pop(made_task, None)
                     self.owners.pop(made_task, None)
                 raise
         if member is not None and self.shared_loop is not None:
             self.started_tasks.append(task)
+        if member is not None and not member.finished:
+            task.add_done_callback(self._spawned_done)
         return task
+
+    def _spawned_done(self, task: asyncio.Task[Any]) -> None:
+        # (Not task.exception(): that would mark it retrieved.)
+        if not getattr(task, "_log_traceback", False):
+            self._forget(task)
+        else:
+            # Whoever awaits it is woken by a callback after this one: look
+            # again once it has had its turn.
+            self.loop.call_soon(self._spawned_checked, task)
+
+    def _spawned_checked(self, task: asyncio.Task[Any]) -> None:
+        if not getattr(task, "_log_traceback", False):
+            self._forget(task)
+
+    def _forget(self, task: asyncio.Task[Any]) -> None:
+        member = self.owners.get(task)
+        if member is not None and not member.finished and not member.abandoned:
+            del member.spawned[task]
+            del self.owners[task]
 
     def _exception_handler(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
         exc = context.get("exception")
@@ -596,9 +894,11 @@ class _Group:
             return
         member = None
         handle = context.get("handle")
-        ctx = getattr(handle, "_context", None)
-        if ctx is not None:
-            member = ctx.get(CURRENT)
+        if handle is not None:
+            ctx = getattr(handle, "_context", None)
+            # uvloop's handles keep no _context, but uvloop calls the handler
+            # from inside the callback's context.
+            member = ctx.get(CURRENT) if ctx is not None else CURRENT.get()
         for key in ("task", "future"):
             owner = context.get(key)
             if member is None and isinstance(owner, asyncio.Task):
@@ -636,18 +936,3 @@ class _Group:
 
     def member_of(self, task: asyncio.Task[Any] | None) -> Member | None:
         return self.owners.get(task) if task is not None else None
-
-
-def install_interrupt(handler: Callable[[], None]) -> Callable[[], None] | None:
-    """Let the watchdog raise into a loop blocked in the main thread (POSIX only)."""
-    if threading.current_thread() is not threading.main_thread() or not hasattr(
-        signal, "pthread_kill"
-    ):
-        return None
-    signum = signal.SIGUSR2
-    previous = signal.signal(signum, lambda _signum, _frame: handler())
-
-    def restore() -> None:
-        signal.signal(signum, previous)
-
-    return restore

@@ -270,7 +270,7 @@ async def _maybe_async(function: Callable[..., Any], /, *args: Any, **kwargs: An
 
 def _where(task: asyncio.Task[Any]) -> str | None:
     """The innermost frame of *task*'s await chain that is not a framework's."""
-    from ._case import _is_framework
+    from ._alone import is_framework as _is_framework
 
     found = None
     coro: Any = task.get_coro()
@@ -356,7 +356,23 @@ def run_in(
     """Run one ungrouped test on *scope*'s loop, reporting to *result*."""
     from ._case import _context_of
 
-    scope.runner.run(_run_one(test, result, limit, scope.grace), context=_context_of(test))
+    loop = scope.loop
+    real_stop = loop.stop
+
+    def stop() -> None:
+        # The loop outlives the test (its fixtures' tasks run on it): stopping
+        # it would end the runner's run_until_complete under the test and crash
+        # the run.  An error of the test instead, as in a group.
+        if _SPAWNED.get() is not None:
+            msg = "a test must not stop the event loop its class's or module's async fixtures share"
+            raise RuntimeError(msg)
+        real_stop()
+
+    loop.stop = stop  # type: ignore[method-assign]
+    try:
+        scope.runner.run(_run_one(test, result, limit, scope.grace), context=_context_of(test))
+    finally:
+        loop.stop = real_stop  # type: ignore[method-assign]
 
 
 async def _run_one(

@@ -17,7 +17,17 @@ if TYPE_CHECKING:
 __unittest = True
 
 _MODULE_GROUP = object()  # the key part of --default-group module
-_OPTIONS = frozenset({"debug", "blocking_threshold", "fail_on_blocking", "fail_on_leaks", "grace"})
+_OPTIONS = frozenset(
+    {
+        "debug",
+        "blocking_threshold",
+        "fail_on_blocking",
+        "fail_on_leaks",
+        "fail_on_loop_errors",
+        "fail_on_hazards",
+        "grace",
+    }
+)
 
 
 @dataclass(slots=True)
@@ -59,6 +69,10 @@ class ConcurrentTestSuite(unittest.TestSuite):
         blocking_threshold: name a test that keeps the loop busy this long (s).
         fail_on_blocking: report such a test as an error rather than a warning.
         fail_on_leaks: report tasks a test left running as an error, not a warning.
+        fail_on_hazards: report a test that changed process-wide state while
+            peers of its group ran as an error, not a warning.
+        fail_on_loop_errors: report an exception raised in a loop callback, or in
+            a task nobody awaited, as an error of its test, not a warning.
         grace: seconds a cancelled test or its leftover tasks get to finish.
     """
 
@@ -98,12 +112,12 @@ class ConcurrentTestSuite(unittest.TestSuite):
             return self._run(result, config)
 
     def _run(self, result: unittest.TestResult, config: _config.Config) -> unittest.TestResult:
+        units = _plan(self, config.default_group)
+        check_loop_scopes(units)  # a usage error: before anything runs or changes
         top_level = False
         if getattr(result, "_testRunEntered", False) is False:
             result._testRunEntered = top_level = True  # type: ignore[attr-defined]
 
-        units = _plan(self, config.default_group)
-        check_loop_scopes(units)
         fixtures = _Fixtures(self, result, units)
         try:
             self._run_units(units, fixtures, result, config)
@@ -215,7 +229,10 @@ def _group_key(test: Any, default_group: str) -> object:
         return None
     if not is_coroutine_function(getattr(test, test._testMethodName, None)):
         return None
-    return (cls.__module__, cls if default_group == "class" else _MODULE_GROUP)
+    if default_group == "class" or _fixtures.owns_loop(cls):
+        # A class with a loop of its own cannot share a module-wide group.
+        return (cls.__module__, cls)
+    return (cls.__module__, _MODULE_GROUP)
 
 
 def _plan(suite: unittest.BaseTestSuite, default_group: str) -> list[_Unit]:
@@ -300,11 +317,22 @@ class _Fixtures:
                 result._previousTestClass = None  # type: ignore[attr-defined]
                 suite._handleClassSetUp(test, result)  # type: ignore[attr-defined]
                 self.active.append(cls)
-        for cls, error in _fixtures.open_classes(pending).items():
-            # unittest's own handler reports it, as a failing setUpClass.
-            _fixtures.replaying(cls, error)
-            result._previousTestClass = None  # type: ignore[attr-defined]
-            suite._handleClassSetUp(firsts[cls], result)  # type: ignore[attr-defined]
+        failed: dict[type, BaseException] = {}
+        if pending:
+            # Under -b, what the async setups print is kept, as unittest keeps a
+            # setUpClass's output, and shown with their failure.
+            _fixtures.call_if_exists(result, "_setupStdout")
+            try:
+                failed = _fixtures.open_classes(pending)
+            finally:
+                if not failed:
+                    _fixtures.call_if_exists(result, "_restoreStdout")
+            for cls, error in failed.items():
+                # unittest's own handler reports it, as a failing setUpClass,
+                # with the output so far (it restores the streams afterwards).
+                _fixtures.replaying(cls, error)
+                result._previousTestClass = None  # type: ignore[attr-defined]
+                suite._handleClassSetUp(firsts[cls], result)  # type: ignore[attr-defined]
         result._previousTestClass = unit.classes[-1]  # type: ignore[attr-defined]
 
     def setup_failed(self, test: Any) -> bool:

@@ -19,6 +19,7 @@ run must end.
 from __future__ import annotations
 
 import asyncio
+import collections
 import os
 import sys
 import threading
@@ -84,9 +85,12 @@ class Watchdog:
         self._handle: asyncio.TimerHandle | None = None
         self._pending: TestTimeoutError | None = None
         self._restore_signal: Any = None
+        # Recent stalls as (start, end, member whose task held the loop): a
+        # test's deadlines do not count the time a peer kept it from running.
+        self.stalls: collections.deque[tuple[float, float, Any]] = collections.deque(maxlen=1024)
 
     def __enter__(self) -> Watchdog:
-        from ._scheduler import install_interrupt
+        from ._alone import install_interrupt
 
         self._restore_signal = install_interrupt(self._raise_pending)
         self._thread.start()
@@ -105,6 +109,8 @@ class Watchdog:
     def beat(self) -> None:
         now = time.monotonic()
         stall, self.stall = self.stall, None
+        if stall is not None and now - self.last_beat >= 2 * self.period:
+            self.stalls.append((self.last_beat + self.period, now, stall.member))
         if stall is not None and stall.member is not None and self.threshold is not None:
             # Seen first at most a period or two after it began.
             seconds = now - stall.first_seen + self.period
@@ -119,6 +125,24 @@ class Watchdog:
         if not self._stopped.is_set():
             self._handle = self.loop.call_later(self.period, self.beat)
 
+    def held_by_others(self, since: float, member: Any) -> tuple[float, Any]:
+        """Seconds since *since* (monotonic) that another test's code held the
+        loop, and the test that held it longest."""
+        now = time.monotonic()
+        spans = list(self.stalls)
+        stall = self.stall
+        if stall is not None and now - self.last_beat >= 2 * self.period:
+            spans.append((self.last_beat + self.period, now, stall.member))  # just ended
+        held: dict[Any, float] = {}
+        for start, end, who in spans:
+            if who is None or who is member or end <= since:
+                continue
+            held[who] = held.get(who, 0.0) + end - max(start, since)
+        if not held:
+            return 0.0, None
+        worst = max(held, key=held.__getitem__)
+        return sum(held.values()), worst
+
     def claim(self, member: Any) -> tuple[float, str | None] | None:
         """The block *member* is causing right now, if long enough to report.
 
@@ -130,6 +154,8 @@ class Watchdog:
         if stall is None or stall.member is not member or self.threshold is None:
             return None
         now = time.monotonic()
+        # Peers' deadlines must still learn whose time this was.
+        self.stalls.append((min(stall.first_seen, self.last_beat + self.period), now, member))
         # Not None: the loop may still be stuck on what comes next, which must
         # be dated from now, not from the last beat.
         self.stall = _Stall(None, None, None, now)
@@ -158,11 +184,16 @@ class Watchdog:
             task = asyncio.current_task(self.loop)
             stall = self.stall
             if stall is None or stall.task is not task:
-                # Dated from when it was first seen, not from the last beat:
-                # thousands of short steps in one loop iteration (tests starting
+                # The first stall since the last beat is dated from when this
+                # thread would have seen it (two periods after that beat), not
+                # from when it did: woken late on a loaded machine, it must not
+                # hide a block.  A later task of the
+                # same stall is dated from when it was first seen: thousands
+                # of short steps in one loop iteration (tests starting
                 # together) must not be charged to whichever was seen first.
+                first = min(now, self.last_beat + 2 * self.period) if stall is None else now
                 member = self.group.member_of(task)
-                stall = self.stall = _Stall(task, member, self._where(), now)
+                stall = self.stall = _Stall(task, member, self._where(), first)
             member = stall.member
             if member is None or member.limit is None or member.finished:
                 continue  # only a test's own code is ever interrupted

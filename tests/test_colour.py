@@ -152,13 +152,8 @@ class TestColourParity(unittest.TestCase):
     CASES: ClassVar[list[tuple[str, list[str], bool, dict[str, str]]]] = [
         ("terminal_verbose", ["-v", "test_plain"], True, {}),
         ("terminal_dots", ["test_plain"], True, {}),
-        ("terminal_no_color", ["-v", "test_plain"], True, {"NO_COLOR": "1"}),
-        (
-            "terminal_python_colors_0",
-            ["test_plain"],
-            True,
-            {"PYTHON_COLORS": "0", "FORCE_COLOR": "1"},
-        ),
+        # NO_COLOR wins over FORCE_COLOR, PYTHON_COLORS over both
+        ("terminal_no_color", ["-v", "test_plain"], True, {"NO_COLOR": "1", "FORCE_COLOR": "1"}),
         ("pipe_force_color", ["-v", "test_plain"], False, {"FORCE_COLOR": "1"}),
         ("pipe_python_colors_1", ["test_plain"], False, {"PYTHON_COLORS": "1", "NO_COLOR": "1"}),
     ]

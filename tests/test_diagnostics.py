@@ -258,7 +258,11 @@ class TestLeakedTasks(unittest.TestCase):
 
 
 class TestLoopCallbackErrors(unittest.TestCase):
-    """An exception in a loop callback is an error of the test that scheduled it."""
+    """An exception in a loop callback is charged to the test that scheduled it.
+
+    With fail_on_loop_errors it is an error of that test; see TestLoopErrorsWarn
+    for the default.
+    """
 
     def test_call_soon_error_is_charged_to_its_test(self) -> None:
         """A call_soon callback that raises errs its test; the overlapping peer passes."""
@@ -282,7 +286,7 @@ class TestLoopCallbackErrors(unittest.TestCase):
                     await asyncio.sleep(0)
 
         result = RawResult()
-        run_tests(Callbacks, result=result, **LIMITS)
+        run_tests(Callbacks, result=result, fail_on_loop_errors=True, **LIMITS)
         blocks(result.events)
         self.assertEqual(result.testsRun, 2)
         self.assertEqual([name for name, _ in result.raw], ["test_schedules"])
@@ -307,7 +311,7 @@ class TestLoopCallbackErrors(unittest.TestCase):
                 await asyncio.sleep(0)
 
         result = RawResult()
-        run_tests(Unawaited, result=result, **LIMITS)
+        run_tests(Unawaited, result=result, fail_on_loop_errors=True, **LIMITS)
         self.assertEqual([name for name, _ in result.raw], ["test_spawns"])
         self.assertIsInstance(result.raw[0][1], KeyError)
         self.assertIn(("addSuccess", "test_peer"), result.events)
@@ -615,7 +619,8 @@ _CANNOT_BE_INTERRUPTED = """
             await asyncio.Event().wait()
 
         async def test_3_stuck(self):
-            await asyncio.sleep(0)
+            for _ in range(5):  # test_1 ends (with the loop turns after its parts)
+                await asyncio.sleep(0)
             while True:
                 try:
                     time.sleep(5)
@@ -810,7 +815,7 @@ class TestFailfast(unittest.TestCase):
                 self.assertEqual(mine, ["asyncSetUp", "asyncTearDown", "cleanup"])
         self.assertNotIn("test_4", {test for _, test in log})
         self.assertNotIn("test_5", {test for _, test in log})
-        self.assertTrue(stream.getvalue().endswith("FAILED (failures=1, skipped=2)\n"))
+        self.assertTrue(stream.getvalue().endswith("FAILED (failures=1, skipped=2)\n"), stream.getvalue())
 
 
 if __name__ == "__main__":

@@ -305,6 +305,36 @@ class TestGroupsAndScopes(unittest.TestCase):
         self.assertEqual(len(loops), 1, events)
 
 
+class TestDefaultGroups(unittest.TestCase):
+    def test_module_default_group_keeps_a_class_with_a_loop_of_its_own_apart(self):
+        events: list[Any] = []
+        first = fixture_class(events, "First", grouped=False)
+        second = fixture_class(events, "Second", grouped=False)
+
+        class Plain(aiounit.AsyncTestCase):
+            async def test_p(self):
+                events.append(("test_p", loop_id()))
+
+            async def test_q(self):
+                events.append(("test_q", loop_id()))
+
+        make_module(self, first, second, Plain)
+        result = run_suite(first, second, Plain, default_group="module")
+        self.assertTrue(result.wasSuccessful(), result.errors)
+        # First's fixtures and tests on one loop, Second's on another, and
+        # Plain's module group on a third.
+        names = [e[0] if isinstance(e, tuple) else e for e in events]
+        self.assertEqual(names.count("asyncSetUpClass"), 2)
+        plain = {e[1] for e in events if isinstance(e, tuple) and e[0] in ("test_p", "test_q")}
+        fixtured = [e[1] for e in events if isinstance(e, tuple) and e[0] not in ("test_p", "test_q")]
+        self.assertEqual(len(plain), 1)
+        self.assertEqual(len(set(fixtured)), 2)
+        self.assertFalse(plain & set(fixtured))
+        # Each class's run is one block on one loop.
+        half = len(fixtured) // 2
+        self.assertEqual(len(set(fixtured[:half])), 1, events)
+
+
 class TestModuleFixtures(unittest.TestCase):
     def make(self, events: list[Any]) -> tuple[Any, type, type]:
         class Plain(aiounit.AsyncTestCase):
@@ -449,6 +479,21 @@ class TestFaults(unittest.TestCase):
         self.assertIn(f"{sync.__module__}.Sync", cases[0][0] + cases[0][1])
         self.assertEqual(cases[0], tuple(c.replace("Async", "Sync") for c in cases[1][:2]) + (cases[1][2],))
         self.assertIn("error", cases[0][2])
+
+    def test_with_buffer_the_output_of_a_failing_setup_is_shown_as_for_setUpClass(self):  # noqa: N802
+        def boom():
+            print("logging in as demo")
+            raise OSError("login refused")
+
+        sync, async_ = self.sync_and_async("setUpClass", boom)
+        texts = []
+        for cls in (sync, async_):
+            # A buffering result echoes a failure's output to the real stdout too.
+            with contextlib.redirect_stdout(io.StringIO()):
+                text = run_text(suite_of(cls), buffer=True).replace("Async", "Sync")
+            texts.append([line for line in text.splitlines() if not line.startswith(("  ", "Ran "))])
+        self.assertIn("logging in as demo", texts[0])
+        self.assertEqual(texts[0], texts[1])
 
     def test_skip_in_async_setup_skips_the_class_as_in_setUpClass(self):  # noqa: N802
         def skip():

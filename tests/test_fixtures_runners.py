@@ -387,3 +387,66 @@ class TestUsageError(unittest.TestCase):
         self.assertIn("test_two.TestB", proc.stderr)
         self.assertIn("asyncSetUpModule", proc.stderr)
         self.assertIn("split the group", proc.stderr)
+
+
+_INTERRUPTED = """
+import asyncio
+import os
+import signal
+
+import aiounit
+
+
+class TestC(aiounit.AsyncTestCase):
+    @classmethod
+    async def asyncSetUpClass(cls):
+        print("asyncSetUpClass")
+
+    @classmethod
+    async def asyncTearDownClass(cls):
+        print("asyncTearDownClass")
+
+    @aiounit.group("g")
+    async def test_a(self):
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C
+        await asyncio.Event().wait()
+
+    @aiounit.group("g")
+    async def test_b(self):
+        await asyncio.Event().wait()
+
+    async def test_c(self):
+        print("test_c ran")
+"""
+
+
+class TestInterrupt(unittest.TestCase):
+    def run_module(self, *flags: str) -> subprocess.CompletedProcess[str]:
+        with tempfile.TemporaryDirectory() as tmp:
+            with open(os.path.join(tmp, "test_interrupted.py"), "w", encoding="utf-8") as f:
+                f.write(textwrap.dedent(_INTERRUPTED))
+            env = dict(os.environ, PYTHONPATH=ROOT, PYTHONDONTWRITEBYTECODE="1")
+            return subprocess.run(
+                [sys.executable, "-W", "error", "-m", "aiounit", *flags],
+                cwd=tmp,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
+            )
+
+    @unittest.skipIf(sys.platform == "win32", "no SIGINT to oneself")
+    def test_ctrl_c_still_runs_the_async_teardown(self):
+        # With -c the run stops gracefully; without, KeyboardInterrupt ends it.
+        for flags in (["-c"], []):
+            with self.subTest(flags=flags):
+                proc = self.run_module(*flags)
+                self.assertEqual(
+                    proc.stdout.split(), ["asyncSetUpClass", "asyncTearDownClass"], proc.stderr
+                )
+                if flags:
+                    self.assertEqual(proc.returncode, 0, proc.stderr)
+                    self.assertIn("OK (skipped=2)", proc.stderr)
+                else:
+                    self.assertIn("KeyboardInterrupt", proc.stderr)

@@ -191,6 +191,47 @@ class TestModuleCleanups(unittest.TestCase):
         expected = 2 if sys.version_info >= (3, 15) else 1
         self.assertEqual(len(stock["errors"]), expected, stock)
 
+    def test_failed_async_module_setup_reports_every_failed_cleanup(self) -> None:
+        """asyncSetUpModule fails and two module cleanups fail: as many errors as
+        unittest gives for a failing setUpModule with the same cleanups."""
+
+        def fail(what: str) -> None:
+            raise RuntimeError(what)
+
+        def make() -> type:
+            class Case(aiounit.AsyncTestCase):
+                @aiounit.group("g")
+                async def test_a(self) -> None:
+                    pass
+
+            return Case
+
+        def add_cleanups() -> None:
+            unittest.addModuleCleanup(fail, "first")
+            unittest.addModuleCleanup(fail, "second")
+
+        def set_up_module() -> None:
+            add_cleanups()
+            raise OSError("setUpModule failed")
+
+        async def async_set_up_module() -> None:
+            raise OSError("asyncSetUpModule failed")
+
+        stock_module = make_module(self, make())
+        stock_module.setUpModule = set_up_module  # type: ignore[attr-defined]
+        stock = run_stdlib(stock_module.Case)
+        ours_module = make_module(self, make())
+        ours_module.setUpModule = add_cleanups  # type: ignore[attr-defined]
+        ours_module.asyncSetUpModule = async_set_up_module  # type: ignore[attr-defined]
+        ours = run_tests(ours_module.Case)
+        self.assertEqual(len(stock.errors), 3 if sys.version_info >= (3, 15) else 2)
+        self.assertEqual(len(ours.errors), len(stock.errors), ours.errors)
+        stock_lines = [tb.strip().splitlines()[-1] for _, tb in stock.errors]
+        self.assertEqual(
+            sorted(tb.strip().splitlines()[-1] for _, tb in ours.errors),
+            sorted(line.replace(" setUpModule", " asyncSetUpModule") for line in stock_lines),
+        )
+
 
 class TestReturnedValue(unittest.TestCase):
     def test_deprecation_names_the_returned_type(self) -> None:

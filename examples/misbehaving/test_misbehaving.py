@@ -52,7 +52,7 @@ class TestMisbehaving(aiounit.AsyncTestCase):
         await asyncio.sleep(0)
 
     async def test_callback_raises(self):
-        # ERROR: the callback's ZeroDivisionError, charged to this test.
+        # WARNING: the callback's ZeroDivisionError (an error with --fail-on-loop-errors).
         asyncio.get_running_loop().call_soon(lambda: 1 / 0)
         await asyncio.sleep(0.01)
 

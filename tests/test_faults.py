@@ -1,0 +1,708 @@
+"""What a test can do to its loop, its task and its peers, and what aiounit still guarantees.
+
+Each case is compared with stock ``IsolatedAsyncioTestCase`` where the stdlib
+has an answer: a test that cancels its own task or stops the loop is an error
+of that test, its teardown runs, and the run goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import threading
+import unittest
+import weakref
+from typing import Any
+
+import aiounit
+from tests._engine_support import RawResult, by_test, run_stdlib
+from tests._support import LoggingResult, run_tests, suite_of
+
+# Tiny limits: what is under test is that they are honoured, not how long.
+FAST: dict[str, Any] = {"timeout": 0.05, "grace": 0.05}
+
+
+def _self_cancelling(base: type, log: list[str], *, grouped: bool) -> type:
+    """A class whose first test cancels its own task and second stops the loop."""
+
+    class SelfCancel(base):  # type: ignore[valid-type,misc]
+        async def asyncTearDown(self) -> None:
+            log.append(f"asyncTearDown {self._testMethodName}")
+
+        async def test_a_cancels_itself(self) -> None:
+            task = asyncio.current_task()
+            assert task is not None
+            task.cancel()
+            await asyncio.sleep(0)
+
+        async def test_b_later(self) -> None:
+            log.append("test_b_later ran")
+
+    if grouped:
+        aiounit.group("faults")(SelfCancel)
+    return SelfCancel
+
+
+def _outcomes(result: LoggingResult) -> dict[str, list[str]]:
+    return {name: [e[0] for e in events] for name, events in by_test(result.events).items()}
+
+
+class TestSelfCancel(unittest.TestCase):
+    """A test that cancels its own task: an error of that test, as in the stdlib (#15 items 1, 2)."""
+
+    def check(self, result: RawResult, log: list[str]) -> None:
+        self.assertEqual(
+            _outcomes(result),
+            {
+                "test_a_cancels_itself": ["startTest", "addError", "stopTest"],
+                "test_b_later": ["startTest", "addSuccess", "stopTest"],
+            },
+        )
+        self.assertIsInstance(result.raw[0][1], asyncio.CancelledError)
+        self.assertIn("asyncTearDown test_a_cancels_itself", log)
+        self.assertIn("test_b_later ran", log)
+
+    def test_stdlib_reference(self) -> None:
+        log: list[str] = []
+        result = run_stdlib(
+            _self_cancelling(unittest.IsolatedAsyncioTestCase, log, grouped=False),
+            result=RawResult(),
+        )
+        self.check(result, log)
+
+    def test_in_a_group(self) -> None:
+        log: list[str] = []
+        result = run_tests(
+            _self_cancelling(aiounit.AsyncTestCase, log, grouped=True), result=RawResult()
+        )
+        self.check(result, log)
+
+    def test_alone_under_aiounit(self) -> None:
+        log: list[str] = []
+        result = run_tests(
+            _self_cancelling(aiounit.AsyncTestCase, log, grouped=False), result=RawResult()
+        )
+        self.check(result, log)
+
+    def test_alone_under_stock_unittest(self) -> None:
+        log: list[str] = []
+        result = run_stdlib(
+            _self_cancelling(aiounit.AsyncTestCase, log, grouped=False), result=RawResult()
+        )
+        self.check(result, log)
+
+    def test_alone_with_a_limit(self) -> None:
+        log: list[str] = []
+        result = run_tests(
+            _self_cancelling(aiounit.AsyncTestCase, log, grouped=False),
+            result=RawResult(),
+            timeout=5,
+        )
+        self.check(result, log)
+
+
+class TestLoopStop(unittest.TestCase):
+    """``loop.stop()`` in a test run alone: an error of that test; the run goes on (#15 item 2)."""
+
+    def make(self, base: type, log: list[str]) -> type:
+        class Stops(base):  # type: ignore[valid-type,misc]
+            async def asyncTearDown(self) -> None:
+                log.append("asyncTearDown")
+
+            async def test_a_stops_the_loop(self) -> None:
+                asyncio.get_running_loop().stop()
+                await asyncio.sleep(0)
+
+            async def test_b_later(self) -> None:
+                log.append("test_b_later ran")
+
+        return Stops
+
+    def test_same_as_the_stdlib(self) -> None:
+        summaries = []
+        for base, run in (
+            (unittest.IsolatedAsyncioTestCase, run_stdlib),
+            (aiounit.AsyncTestCase, run_stdlib),
+            (aiounit.AsyncTestCase, run_tests),
+        ):
+            with self.subTest(base=base.__name__, run=run.__name__):
+                log: list[str] = []
+                result = run(self.make(base, log), result=RawResult())
+                self.assertEqual(log, ["asyncTearDown", "test_b_later ran", "asyncTearDown"])
+                self.assertEqual(len(result.raw), 1)
+                summaries.append((type(result.raw[0][1]), str(result.raw[0][1])))
+        self.assertEqual(len(set(summaries)), 1, summaries)
+
+
+class TestCancellingEveryTask(unittest.TestCase):
+    """A member that cancels every task of the loop (#15 item 3)."""
+
+    def test_the_group_survives_and_peers_learn_who(self) -> None:
+        log: list[str] = []
+        started = asyncio.Event()
+
+        @aiounit.group("faults")
+        class Shutdown(aiounit.AsyncTestCase):
+            async def asyncTearDown(self) -> None:
+                log.append(f"asyncTearDown {self._testMethodName}")
+
+            async def test_a_peer(self) -> None:
+                started.set()
+                await asyncio.Event().wait()
+
+            async def test_b_cancels_all(self) -> None:
+                await started.wait()
+                for task in asyncio.all_tasks():
+                    task.cancel()
+                await asyncio.sleep(0)
+
+        result = run_tests(Shutdown, result=RawResult())
+        self.assertEqual(result.testsRun, 2)
+        errors = dict(result.raw)
+        self.assertIsInstance(errors["test_a_peer"], asyncio.CancelledError)
+        notes = getattr(errors["test_a_peer"], "__notes__", [])
+        self.assertTrue(any("test_b_cancels_all" in note for note in notes), notes)
+        self.assertIsInstance(errors["test_b_cancels_all"], asyncio.CancelledError)
+        self.assertEqual(
+            sorted(log), ["asyncTearDown test_a_peer", "asyncTearDown test_b_cancels_all"]
+        )
+
+    def test_a_peer_cancelled_between_parts_is_still_reported(self) -> None:
+        """Cancelled while no part of it runs (settling its tasks): still one report, an error."""
+        peer_settling = asyncio.Event()
+
+        @aiounit.group("faults")
+        class Between(aiounit.AsyncTestCase):
+            async def test_a_leaks(self) -> None:
+                async def stubborn() -> None:
+                    try:
+                        await asyncio.Event().wait()
+                    finally:
+                        peer_settling.set()
+                        await asyncio.sleep(0)
+                        await asyncio.sleep(0)
+
+                asyncio.ensure_future(stubborn())
+                await asyncio.sleep(0)
+
+            async def test_b_cancels_all(self) -> None:
+                await peer_settling.wait()
+                for task in asyncio.all_tasks():
+                    if task is not asyncio.current_task():
+                        task.cancel()
+
+        result = run_tests(Between, result=RawResult(), grace=1.0)
+        self.assertEqual(result.testsRun, 2)
+        outcomes = _outcomes(result)
+        self.assertEqual(outcomes["test_a_leaks"][0], "startTest")
+        self.assertEqual(outcomes["test_a_leaks"][-1], "stopTest")
+        self.assertEqual(outcomes["test_a_leaks"].count("startTest"), 1)
+        self.assertIn("addError", outcomes["test_a_leaks"])
+        self.assertEqual(outcomes["test_b_cancels_all"], ["startTest", "addSuccess", "stopTest"])
+
+
+class TestHooks(unittest.TestCase):
+    """Every hook keeps its meaning, grouped or alone (#15 item 4)."""
+
+    def test_do_cleanups_override_is_called(self) -> None:
+        for grouped in (False, True):
+            with self.subTest(grouped=grouped):
+                log: list[str] = []
+
+                class Cleans(aiounit.AsyncTestCase):
+                    def doCleanups(self) -> Any:
+                        log.append("doCleanups")
+                        return super().doCleanups()
+
+                    async def test_a(self) -> None:
+                        self.addAsyncCleanup(self.cleanup)
+
+                    async def test_b(self) -> None:
+                        await asyncio.sleep(0)
+
+                    async def cleanup(self) -> None:
+                        log.append("cleanup")
+
+                if grouped:
+                    aiounit.group("faults")(Cleans)
+                result = run_tests(Cleans)
+                self.assertTrue(result.wasSuccessful(), result.errors)
+                self.assertEqual(sorted(log), ["cleanup", "doCleanups", "doCleanups"])
+
+    def test_run_override_is_called_for_a_member(self) -> None:
+        log: list[str] = []
+
+        @aiounit.group("faults")
+        class Runs(aiounit.AsyncTestCase):
+            def run(self, result: Any = None) -> Any:
+                log.append(f"run {self._testMethodName}")
+                return super().run(result)
+
+            async def test_a(self) -> None:
+                await asyncio.sleep(0)
+
+        class Peer(aiounit.AsyncTestCase):
+            @aiounit.group("faults")
+            async def test_peer(self) -> None:
+                await asyncio.sleep(0)
+
+        result = run_tests(Runs, Peer)
+        self.assertTrue(result.wasSuccessful(), result.errors)
+        self.assertEqual(result.testsRun, 2)
+        self.assertEqual(log, ["run test_a"])
+
+    def test_member_run_alone_keeps_its_time_limit(self) -> None:
+        """A plain IsolatedAsyncioTestCase member that overrides run() runs alone,
+        still bounded by the run's limit."""
+        log: list[str] = []
+
+        class Plain(unittest.IsolatedAsyncioTestCase):
+            def run(self, result: Any = None) -> Any:
+                log.append("run")
+                return super().run(result)
+
+            async def test_swallows(self) -> None:
+                for _ in range(20):  # bounded
+                    try:
+                        await asyncio.sleep(0.1)
+                    except asyncio.CancelledError:
+                        pass
+
+        result = run_tests(Plain, result=RawResult(), default_group="class", **FAST)
+        self.assertEqual(log, ["run"])
+        self.assertEqual(len(result.raw), 1, result.raw)
+        self.assertIsInstance(result.raw[0][1], aiounit.TestTimeoutError)
+        self.assertIn("given up on", str(result.raw[0][1]))
+
+    def test_sync_async_set_up_is_an_error(self) -> None:
+        """``def asyncSetUp`` (not async): "is not an async function", as in the stdlib."""
+        messages = {}
+        for name, base, grouped in (
+            ("stdlib", unittest.IsolatedAsyncioTestCase, False),
+            ("alone", aiounit.AsyncTestCase, False),
+            ("group", aiounit.AsyncTestCase, True),
+        ):
+            log: list[str] = []
+
+            class SyncSetUp(base):  # type: ignore[valid-type,misc]
+                def asyncSetUp(self) -> None:
+                    log.append("asyncSetUp")
+
+                async def test_a(self) -> None:
+                    log.append("test")
+
+            if grouped:
+                aiounit.group("faults")(SyncSetUp)
+            result = run_tests(SyncSetUp, result=RawResult())
+            self.assertEqual(log, [], name)
+            self.assertEqual(len(result.raw), 1, name)
+            error = result.raw[0][1]
+            self.assertIsInstance(error, AssertionError, name)
+            messages[name] = str(error)
+        for name, message in messages.items():
+            self.assertTrue(message.endswith(" is not an async function"), (name, message))
+
+
+class TestSyncMethodAlone(unittest.TestCase):
+    """A sync test method runs outside the loop alone, as in the stdlib (#15 item 9)."""
+
+    def test_it_can_call_asyncio_run(self) -> None:
+        class SyncTest(aiounit.AsyncTestCase):
+            def test_sync(self) -> None:
+                async def answer() -> int:
+                    return 42
+
+                self.assertEqual(asyncio.run(answer()), 42)
+
+        for run in (run_stdlib, run_tests):
+            with self.subTest(run=run.__name__):
+                result = run(SyncTest)
+                self.assertTrue(result.wasSuccessful(), result.errors)
+
+
+class TestLimitAlone(unittest.TestCase):
+    """A time limit bounds a test run alone, on every runner path (#15 item 13)."""
+
+    def make(self, release: threading.Event) -> type:
+        class Hangs(aiounit.AsyncTestCase):
+            timeout = FAST["timeout"]
+
+            async def test_blocks(self) -> None:
+                release.wait(5)  # bounded, so that a failure does not hang the suite
+
+            async def test_swallows(self) -> None:
+                for _ in range(50):  # bounded too
+                    if release.is_set():
+                        return
+                    try:
+                        await asyncio.sleep(0.1)
+                    except asyncio.CancelledError:
+                        pass
+
+            def test_sync_blocks(self) -> None:
+                release.wait(5)
+
+        return Hangs
+
+    def check(self, result: RawResult, release: threading.Event) -> None:
+        self.assertFalse(release.is_set(), "a test outlived its limit: the run waited for it")
+        errors = dict(result.raw)
+        self.assertEqual(sorted(errors), ["test_blocks", "test_swallows", "test_sync_blocks"])
+        for name, error in errors.items():
+            self.assertIsInstance(error, aiounit.TestTimeoutError, name)
+        self.assertIn("interrupted", str(errors["test_blocks"]))
+        self.assertIn("interrupted", str(errors["test_sync_blocks"]))
+        self.assertIn("given up on", str(errors["test_swallows"]))
+
+    def run_path(self, path: str) -> None:
+        release = threading.Event()
+        cls = self.make(release)
+        result = RawResult()
+        try:
+            if path == "aiounit":
+                suite_of(cls, grace=FAST["grace"]).run(result)
+            elif path == "stock suite":
+                with _grace(FAST["grace"]):
+                    suite_of(cls, suite_class=unittest.TestSuite).run(result)
+            else:
+                with _grace(FAST["grace"]):
+                    for name in ("test_blocks", "test_swallows", "test_sync_blocks"):
+                        cls(name).run(result)
+            self.check(result, release)
+        finally:
+            release.set()
+
+    @unittest.skipUnless(hasattr(__import__("signal"), "pthread_kill"), "POSIX signals")
+    def test_python_m_aiounit_path(self) -> None:
+        self.run_path("aiounit")
+
+    @unittest.skipUnless(hasattr(__import__("signal"), "pthread_kill"), "POSIX signals")
+    def test_stock_unittest_suite_path(self) -> None:
+        self.run_path("stock suite")
+
+    @unittest.skipUnless(hasattr(__import__("signal"), "pthread_kill"), "POSIX signals")
+    def test_plain_run_path(self) -> None:
+        self.run_path("run")
+
+
+def _grace(grace: float) -> Any:
+    """The run's settings with *grace*, as a ConcurrentTestSuite would publish them."""
+    from aiounit import _config
+
+    return _config.using(_config.current().merged(grace=grace))
+
+
+class TestMaxConcurrencyGiveUp(unittest.TestCase):
+    """A member given up on frees its max_concurrency slot (#15 item 14)."""
+
+    def test_next_member_starts_while_the_stuck_one_still_runs(self) -> None:
+        released = asyncio.Event()
+        seen: list[str] = []
+
+        @aiounit.group("capped", max_concurrency=1, timeout=FAST["timeout"])
+        class Capped(aiounit.AsyncTestCase):
+            async def test_a_ignores_cancellation(self) -> None:
+                seen.append("a started")
+                try:
+                    for _ in range(3):  # bounded: about 3 s without the fix
+                        try:
+                            await asyncio.wait_for(released.wait(), 1)
+                            return
+                        except (asyncio.CancelledError, TimeoutError):
+                            pass
+                finally:
+                    seen.append("a ended")
+
+            async def test_b_next(self) -> None:
+                seen.append("b started")
+                released.set()
+
+        result = run_tests(Capped, result=RawResult(), grace=FAST["grace"])
+        self.assertEqual(seen, ["a started", "b started", "a ended"])
+        self.assertEqual(result.testsRun, 2)
+        self.assertIn("given up on", str(dict(result.raw)["test_a_ignores_cancellation"]))
+
+
+class TestLoopTurnsBetweenParts(unittest.TestCase):
+    """Callbacks made ready at the end of a part run before the next, as in the stdlib (#15 item 17)."""
+
+    def make(self, base: type, seen: list[str]) -> type:
+        class Turns(base):  # type: ignore[valid-type,misc]
+            async def asyncSetUp(self) -> None:
+                self.finished = False
+
+                async def worker() -> None:
+                    try:
+                        await asyncio.Event().wait()
+                    finally:
+                        self.finished = True
+
+                self.task = asyncio.ensure_future(worker())
+                await asyncio.sleep(0)
+
+            async def test_cancels_at_its_end(self) -> None:
+                self.task.cancel()
+
+            async def asyncTearDown(self) -> None:
+                seen.append(f"worker finished: {self.finished}, done: {self.task.done()}")
+
+        return Turns
+
+    def test_same_as_the_stdlib(self) -> None:
+        expected: list[str] = []
+        run_stdlib(self.make(unittest.IsolatedAsyncioTestCase, expected))
+        self.assertEqual(expected, ["worker finished: True, done: True"])
+        for mode in ("alone", "group"):
+            with self.subTest(mode=mode):
+                seen: list[str] = []
+                cls = self.make(aiounit.AsyncTestCase, seen)
+                if mode == "group":
+                    aiounit.group("turns")(cls)
+                result = run_tests(cls)
+                self.assertTrue(result.wasSuccessful(), result.errors)
+                self.assertEqual(seen, expected)
+
+
+class TestLoopTurnsCounted(unittest.TestCase):
+    """Exactly the stdlib's loop turns between parts, counted with a callback chain (#15 item 17)."""
+
+    def make(self, base: type, seen: list[tuple[str, int]]) -> type:
+        class Chain(base):  # type: ignore[valid-type,misc]
+            async def test_chain(self) -> None:
+                loop = asyncio.get_running_loop()
+                self.depth = 0
+
+                def step(n: int) -> None:
+                    self.depth = n
+                    if n < 20:
+                        loop.call_soon(step, n + 1)
+
+                loop.call_soon(step, 1)
+
+            async def asyncTearDown(self) -> None:
+                seen.append(("asyncTearDown", self.depth))
+
+            def tearDown(self) -> None:
+                seen.append(("tearDown", self.depth))
+
+        return Chain
+
+    def test_same_as_the_stdlib(self) -> None:
+        expected: list[tuple[str, int]] = []
+        run_stdlib(self.make(unittest.IsolatedAsyncioTestCase, expected))
+        for mode in ("alone", "group"):
+            with self.subTest(mode=mode):
+                seen: list[tuple[str, int]] = []
+                cls = self.make(aiounit.AsyncTestCase, seen)
+                if mode == "group":
+                    aiounit.group("chain")(cls)
+                run_tests(cls)
+                self.assertEqual(seen, expected)
+
+
+class TestSpawnedTasksReleased(unittest.TestCase):
+    """A task the test created is not kept alive by the group once done (#15 item 18)."""
+
+    def test_teardown_sees_it_collected(self) -> None:
+        class Payload:
+            pass
+
+        seen: list[bool] = []
+
+        @aiounit.group("gc")
+        class Collects(aiounit.AsyncTestCase):
+            async def test_a(self) -> None:
+                async def holder(payload: Payload) -> None:
+                    await asyncio.Event().wait()
+
+                payload = Payload()
+                self.ref = weakref.ref(payload)
+                task = asyncio.ensure_future(holder(payload))
+                await asyncio.sleep(0)
+                task.cancel()
+                del payload, task
+
+            async def asyncTearDown(self) -> None:
+                gc.collect()
+                seen.append(self.ref() is None)
+
+        result = run_tests(Collects)
+        self.assertTrue(result.wasSuccessful(), result.errors)
+        self.assertEqual(seen, [True])
+
+
+if __name__ == "__main__":
+    unittest.main()
+
+
+class TestOwnFramesHidden(unittest.TestCase):
+    """Reports show the test's frames, not aiounit's (#15 item 16)."""
+
+    @unittest.skipUnless(hasattr(__import__("signal"), "pthread_kill"), "POSIX signals")
+    def test_interrupted_test_traceback(self) -> None:
+        for grouped in (False, True):
+            with self.subTest(grouped=grouped):
+                release = threading.Event()
+
+                class Blocks(aiounit.AsyncTestCase):
+                    async def test_blocks(self) -> None:
+                        release.wait(5)  # noqa: B023 - bounded, so a failure cannot hang
+
+                if grouped:
+                    aiounit.group("frames")(Blocks)
+                result = unittest.TestResult()
+                try:
+                    suite_of(Blocks, **FAST, blocking_threshold=None).run(result)
+                finally:
+                    self.assertFalse(release.is_set())
+                    release.set()
+                self.assertEqual(len(result.errors), 1, result.errors)
+                text = result.errors[0][1]
+                self.assertIn("TestTimeoutError", text)
+                self.assertIn("in test_blocks", text)
+                self.assertNotRegex(text, r"aiounit[/\\]_\w+\.py", text)
+
+    def test_foreign_loop_future_names_the_test_coroutine(self) -> None:
+        """asyncio's message names the task's coroutine: the test's, as in the stdlib."""
+        other = asyncio.new_event_loop()
+        self.addCleanup(other.close)
+
+        class Foreign(aiounit.AsyncTestCase):
+            async def test_foreign(self) -> None:
+                await other.create_future()
+
+        messages = {}
+        for mode in ("stdlib", "group"):
+            cls: type = Foreign
+            if mode == "stdlib":
+                cls = type("Foreign", (unittest.IsolatedAsyncioTestCase,), dict(Foreign.__dict__))
+            else:
+                aiounit.group("foreign")(Foreign)
+            result = run_tests(cls, result=RawResult())
+            messages[mode] = str(result.raw[0][1])
+        for mode, message in messages.items():
+            self.assertRegex(message, r"coro=<\S*Foreign.test_foreign\(\) running at", mode)
+            self.assertIn("<Task pending", message, mode)
+
+
+class TestCancelledByAPeer(unittest.TestCase):
+    """A test that swallows a peer's cancellation does not pass (#15 item 3)."""
+
+    def test_swallowed_cancellation_from_a_peer_is_an_error(self) -> None:
+        waiting = asyncio.Event()
+
+        @aiounit.group("faults")
+        class Swallows(aiounit.AsyncTestCase):
+            async def test_a_swallows(self) -> None:
+                try:
+                    waiting.set()
+                    await asyncio.Event().wait()
+                except asyncio.CancelledError:
+                    pass
+
+            async def test_b_cancels_all(self) -> None:
+                await waiting.wait()
+                for task in asyncio.all_tasks():
+                    if task is not asyncio.current_task():
+                        task.cancel()
+
+        result = run_tests(Swallows, result=RawResult())
+        errors = dict(result.raw)
+        self.assertEqual(sorted(errors), ["test_a_swallows"])
+        notes = getattr(errors["test_a_swallows"], "__notes__", [])
+        self.assertTrue(any("test_b_cancels_all" in note for note in notes), notes)
+
+
+class TestBlockPastLimitAlone(unittest.TestCase):
+    """Alone, a part that blocks past its deadline and then ends is still over its limit (#15 item 13)."""
+
+    def test_reported_like_in_a_group(self) -> None:
+        for grouped in (False, True):
+            with self.subTest(grouped=grouped):
+
+                class Blocks(aiounit.AsyncTestCase):
+                    @aiounit.timeout(0.02)
+                    async def test_blocks_briefly(self) -> None:
+                        threading.Event().wait(0.1)  # a bounded wait: it takes time
+                        await asyncio.sleep(0)
+
+                if grouped:
+                    aiounit.group("brief")(Blocks)
+                result = run_tests(Blocks, result=RawResult(), blocking_threshold=None)
+                self.assertEqual(len(result.raw), 1, result.raw)
+                self.assertIsInstance(result.raw[0][1], aiounit.TestTimeoutError)
+
+
+class TestBlameForABlockedLoop(unittest.TestCase):
+    """Time a peer held the loop is not charged to a waiting test (#15 item 15)."""
+
+    def make(self, a_waits_for_b: bool) -> type:
+        a_waiting, b_done = asyncio.Event(), asyncio.Event()
+
+        @aiounit.group("blame", timeout=0.05)
+        class Blame(aiounit.AsyncTestCase):
+            async def test_a_waits(self) -> None:
+                a_waiting.set()
+                if a_waits_for_b:
+                    await b_done.wait()
+                else:
+                    await asyncio.wait_for(asyncio.Event().wait(), 2)  # bounded
+
+            @aiounit.timeout(5)
+            async def test_b_blocks(self) -> None:
+                await a_waiting.wait()
+                threading.Event().wait(0.3)  # a bounded wait: it holds the loop
+                b_done.set()
+
+        return Blame
+
+    def test_waiting_test_is_not_charged(self) -> None:
+        result = run_tests(self.make(True), result=RawResult(), grace=0.05, blocking_threshold=None)
+        self.assertEqual(result.raw, [])
+
+    def test_a_real_timeout_names_the_peer(self) -> None:
+        result = run_tests(self.make(False), result=RawResult(), grace=0.05, blocking_threshold=None)
+        errors = dict(result.raw)
+        self.assertEqual(sorted(errors), ["test_a_waits"])
+        message = str(errors["test_a_waits"])
+        self.assertIsInstance(errors["test_a_waits"], aiounit.TestTimeoutError)
+        self.assertIn("did not finish within 0.05 s", message)
+        self.assertIn("kept the event loop blocked", message)
+        self.assertIn("test_b_blocks", message)
+        self.assertNotIn("given up", message)
+
+
+class TestOnAFixtureLoop(unittest.TestCase):
+    """A test on its class's shared fixture loop that stops it or cancels itself (#15 item 2)."""
+
+    def test_errors_of_that_test_and_the_run_goes_on(self) -> None:
+        log: list[str] = []
+
+        class Scoped(aiounit.AsyncTestCase):
+            @classmethod
+            async def asyncSetUpClass(cls) -> None:
+                log.append("asyncSetUpClass")
+
+            async def test_a_stops_the_loop(self) -> None:
+                asyncio.get_running_loop().stop()
+                await asyncio.sleep(0)
+
+            async def test_b_cancels_itself(self) -> None:
+                task = asyncio.current_task()
+                assert task is not None
+                task.cancel()
+                await asyncio.sleep(0)
+
+            async def test_c_later(self) -> None:
+                log.append("test_c_later")
+
+        for run in (run_tests, run_stdlib):
+            with self.subTest(run=run.__name__):
+                log.clear()
+                result = run(Scoped, result=RawResult())
+                self.assertEqual(log, ["asyncSetUpClass", "test_c_later"])
+                errors = dict(result.raw)
+                self.assertEqual(sorted(errors), ["test_a_stops_the_loop", "test_b_cancels_itself"])
+                self.assertIsInstance(errors["test_a_stops_the_loop"], RuntimeError)
+                self.assertIsInstance(errors["test_b_cancels_itself"], asyncio.CancelledError)
+
