@@ -893,6 +893,8 @@ class _Group:
             owner = context.get(key)
             if member is None and isinstance(owner, asyncio.Task):
                 member = self.owners.get(owner)
+        if member is None and self.shared_loop is not None and _scope.claim_loop_error(context):
+            return  # the loop scope's fixtures caused it: theirs, not the group's
         message = context.get("message")
         if message:
             exc.add_note(f"aiounit: {message}")

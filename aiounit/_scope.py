@@ -81,6 +81,7 @@ class Scope:
         )
         self.grace = config.grace
         self.fail_on_leaks = config.fail_on_leaks
+        self.fail_on_loop_errors = config.fail_on_loop_errors
         self.runner: asyncio.Runner
         self.context: contextvars.Context
         if parent is not None:
@@ -90,6 +91,7 @@ class Scope:
         else:
             self.runner = asyncio.Runner(debug=config.debug, loop_factory=loop_factory)
             self.runner.get_loop().set_task_factory(_task_factory)
+            self.runner.get_loop().set_exception_handler(_exception_handler)
             self.context = contextvars.copy_context()
         self.context.run(_FIXTURE.set, self)
         self.tasks: weakref.WeakSet[asyncio.Task[Any]] = weakref.WeakSet()
@@ -98,6 +100,9 @@ class Scope:
         self.closed = False
         self.errors: list[BaseException] = []
         self.notes: list[str] = []
+        # Raised in the loop by what the fixtures scheduled (callbacks, tasks
+        # nobody awaited): asyncio would only log them; they are the scope's.
+        self.loop_errors: list[BaseException] = []
         # Set by _fixtures: gives the module its own tearDownModule back.
         self.unhook: Callable[[], None] = lambda: None
         self.lazy = False  # opened by a class of the module, not by our suite
@@ -149,6 +154,7 @@ class Scope:
             what = "an async class cleanup" if self.is_class else "an async module cleanup"
             self._keep(await self._call(function, *args, what=what, **kwargs))
         await self._settle_tasks()
+        self._charge_loop_errors()
 
     def _keep(self, error: BaseException | None) -> None:
         if error is not None:
@@ -161,6 +167,7 @@ class Scope:
         loop = asyncio.get_running_loop()
         task = loop.create_task(_maybe_async(function, *args, **kwargs), context=self.context)
         self.tasks.discard(task)
+        started = loop.time()
         done, _ = await asyncio.wait({task}, timeout=self.limit)
         if not done:
             where = _where(task)
@@ -173,8 +180,25 @@ class Scope:
                 message += "; it ignored its cancellation and is still running"
             return TestTimeoutError(message)
         if task.cancelled():
-            return asyncio.CancelledError(f"{what} of {self.name} was cancelled")
-        return task.exception()
+            # Not a CancelledError: raised from setUpClass (a BaseException),
+            # unittest would not catch it and the whole run would end.
+            return RuntimeError(f"{what} of {self.name} was cancelled")
+        error = task.exception()
+        elapsed = loop.time() - started
+        if error is None and self.limit is not None and elapsed > self.limit:
+            # It finished, but only because it kept the loop busy past its
+            # limit: no asyncio timeout could fire.  Still past the limit.
+            message = (
+                f"{what} of {self.name} did not finish within {self.limit:g} s;"
+                f" it blocked the event loop and took {elapsed:.2f} s"
+            )
+            return TestTimeoutError(message)
+        if error is not None and not isinstance(error, Exception):
+            # Any other BaseException would end the run from setUpClass, too.
+            wrapped = RuntimeError(f"{what} of {self.name} raised {type(error).__name__}")
+            wrapped.__cause__ = error
+            return wrapped
+        return error
 
     async def _settle_tasks(self) -> None:
         from ._scheduler import _describe
@@ -197,6 +221,22 @@ class Scope:
             self.errors.append(LeakedTaskError(message))
         else:
             self.notes.append(message)
+
+    def _charge_loop_errors(self) -> None:
+        from ._scheduler import loop_error_note
+
+        for task in list(self.tasks):
+            if task.done() and getattr(task, "_log_traceback", False):
+                error = task.exception()  # also keeps asyncio from logging it again
+                assert error is not None
+                error.add_note(f"aiounit: raised in task {task.get_name()}, which nobody awaited")
+                self.loop_errors.append(error)
+        errors, self.loop_errors = self.loop_errors, []
+        for error in errors:
+            if self.fail_on_loop_errors or isinstance(error, SystemExit):
+                self.errors.append(error)
+            else:
+                self.notes.append(loop_error_note((type(error), error, error.__traceback__)))
 
     # -- sync entry points ------------------------------------------------------------
 
@@ -293,6 +333,46 @@ def _task_factory(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> 
     if spawned is not None:
         spawned.append(task)
     return task
+
+
+def _owner_of(context: dict[str, Any]) -> Scope | None:
+    """The open scope whose fixture code scheduled what *context* is about."""
+    handle = context.get("handle")
+    ctx = getattr(handle, "_context", None) if handle is not None else None
+    if ctx is None:
+        for key in ("task", "future"):
+            owner = context.get(key)
+            if isinstance(owner, asyncio.Task):
+                get_context = getattr(owner, "get_context", None)  # 3.12+
+                ctx = get_context() if get_context is not None else getattr(owner, "_context", None)
+                if ctx is not None:
+                    break
+    if ctx is None and handle is not None:
+        # uvloop's handles keep no context, but it calls the handler from
+        # inside the callback's.
+        scope = _FIXTURE.get()
+    else:
+        scope = ctx.get(_FIXTURE) if ctx is not None else None
+    return scope if scope is not None and not scope.closed else None
+
+
+def claim_loop_error(context: dict[str, Any]) -> bool:
+    """Keep an exception asyncio would only log for the fixture that caused it."""
+    exc = context.get("exception")
+    scope = _owner_of(context) if isinstance(exc, BaseException) else None
+    if scope is None:
+        return False
+    assert isinstance(exc, BaseException)
+    message = context.get("message")
+    if message:
+        exc.add_note(f"aiounit: {message}")
+    scope.loop_errors.append(exc)
+    return True
+
+
+def _exception_handler(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    if not claim_loop_error(context):
+        loop.default_exception_handler(context)
 
 
 def task_factory_of(loop: asyncio.AbstractEventLoop) -> Any:
