@@ -17,12 +17,14 @@ scopes open and close, and how their errors reach results, is ``_fixtures``'.
 from __future__ import annotations
 
 import asyncio
+import collections.abc
 import contextlib
 import contextvars
 import sys
+import time
 import unittest
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from types import ModuleType
 
 from . import _config
@@ -165,7 +167,8 @@ class Scope:
     ) -> BaseException | None:
         """Run one fixture call in a task of its own, bounded by the limit; its error."""
         loop = asyncio.get_running_loop()
-        task = loop.create_task(_maybe_async(function, *args, **kwargs), context=self.context)
+        timed = _Timed(_maybe_async(function, *args, **kwargs))
+        task = loop.create_task(timed, context=self.context)
         self.tasks.discard(task)
         started = loop.time()
         done, _ = await asyncio.wait({task}, timeout=self.limit)
@@ -185,12 +188,14 @@ class Scope:
             return RuntimeError(f"{what} of {self.name} was cancelled")
         error = task.exception()
         elapsed = loop.time() - started
-        if error is None and self.limit is not None and elapsed > self.limit:
-            # It finished, but only because it kept the loop busy past its
-            # limit: no asyncio timeout could fire.  Still past the limit.
+        limit = self.limit
+        if error is None and limit is not None and elapsed > limit >= elapsed - timed.busy:
+            # It finished past its limit only because its own steps kept the
+            # loop busy, so no asyncio timeout could fire (a peer's block, which
+            # delays it as much, is not counted).  Still past the limit.
             message = (
-                f"{what} of {self.name} did not finish within {self.limit:g} s;"
-                f" it blocked the event loop and took {elapsed:.2f} s"
+                f"{what} of {self.name} did not finish within {limit:g} s;"
+                f" it blocked the event loop for {timed.busy:.2f} s and took {elapsed:.2f} s"
             )
             return TestTimeoutError(message)
         if error is not None and not isinstance(error, Exception):
@@ -308,12 +313,48 @@ async def _maybe_async(function: Callable[..., Any], /, *args: Any, **kwargs: An
     return value
 
 
+class _Timed(collections.abc.Coroutine):  # type: ignore[type-arg]
+    """A coroutine that counts the time its own steps take (``busy``): the time
+    it kept the loop from doing anything else."""
+
+    __slots__ = ("busy", "coro")
+
+    def __init__(self, coro: Coroutine[Any, Any, Any]) -> None:
+        self.coro = coro
+        self.busy = 0.0
+
+    def send(self, value: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return self.coro.send(value)
+        finally:
+            self.busy += time.perf_counter() - start
+
+    def throw(self, *args: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return self.coro.throw(*args)
+        finally:
+            self.busy += time.perf_counter() - start
+
+    def close(self) -> None:
+        self.coro.close()
+
+    def __await__(self) -> Any:
+        return self.coro.__await__()
+
+    def __repr__(self) -> str:
+        return repr(self.coro)
+
+
 def _where(task: asyncio.Task[Any]) -> str | None:
     """The innermost frame of *task*'s await chain that is not a framework's."""
     from ._alone import is_framework as _is_framework
 
     found = None
     coro: Any = task.get_coro()
+    if isinstance(coro, _Timed):
+        coro = coro.coro
     while coro is not None:
         frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)
         if frame is not None and not _is_framework(frame):

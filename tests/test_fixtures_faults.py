@@ -14,6 +14,7 @@ import unittest
 from typing import Any
 
 import aiounit
+from tests._engine_support import make_module
 from tests._support import LoggingResult, suite_of
 
 
@@ -81,9 +82,9 @@ class TestCancelledFixtures(unittest.TestCase):
 class TestBadHooks(unittest.TestCase):
     def test_a_sync_class_hook_is_a_type_error_naming_it(self):
         for name in ("asyncSetUpClass", "asyncTearDownClass"):
-            with self.subTest(name=name):
-                with self.assertRaisesRegex(TypeError, rf"T\.{name} must be a coroutine function"):
-                    type("T", (aiounit.AsyncTestCase,), {name: classmethod(lambda cls: None)})
+            pattern = rf"T\.{name} must be a coroutine function"
+            with self.subTest(name=name), self.assertRaisesRegex(TypeError, pattern):
+                type("T", (aiounit.AsyncTestCase,), {name: classmethod(lambda cls: None)})
 
 
 class TestBlockingFixture(unittest.TestCase):
@@ -103,6 +104,42 @@ class TestBlockingFixture(unittest.TestCase):
         self.assertEqual(result.events, [("addError", f"setUpClass ({name_of(T)})")])
         self.assertIn("TestTimeoutError", result.errors[0][1])
         self.assertIn("blocked the event loop", result.errors[0][1])
+
+    def test_a_peers_block_is_not_charged_to_a_fixture_set_up_with_it(self):
+        started = asyncio.Event
+
+        class Blocks(aiounit.AsyncTestCase):
+            timeout = 0.05
+
+            @classmethod
+            async def asyncSetUpClass(cls):
+                await Waits.waiting.wait()
+                time.sleep(0.1)  # noqa: ASYNC251 (keeps the peer's deadline from firing)
+
+            @aiounit.group("together")
+            async def test_b(self):
+                pass
+
+        class Waits(aiounit.AsyncTestCase):
+            timeout = 0.05
+
+            @classmethod
+            async def asyncSetUpClass(cls):
+                cls.waiting.set()
+                await asyncio.sleep(0.01)  # its deadline passes while the peer blocks
+
+            @aiounit.group("together")
+            async def test_w(self):
+                pass
+
+        Waits.waiting = started()
+        module = make_module(self, Blocks, Waits)
+        module.asyncSetUpModule = lambda: None  # one loop for both classes
+        result = LoggingResult()
+        suite_of(Blocks, Waits, suite_class=aiounit.ConcurrentTestSuite).run(result)
+        errors = [e for e in result.events if e[0] == "addError"]
+        self.assertEqual(errors, [("addError", f"setUpClass ({name_of(Blocks)})")], result.errors)
+        self.assertIn(("addSuccess", "test_w"), result.events)
 
 
 class TestLoopErrorsOfFixtures(unittest.TestCase):
