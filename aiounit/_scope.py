@@ -17,18 +17,17 @@ scopes open and close, and how their errors reach results, is ``_fixtures``'.
 from __future__ import annotations
 
 import asyncio
-import collections.abc
 import contextlib
 import contextvars
 import sys
-import time
 import unittest
 import weakref
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Callable, Iterable
 from types import ModuleType
 
 from . import _config
 from ._errors import LeakedTaskError, TestTimeoutError
+from ._fixture_faults import Timed, exception_handler
 from ._marks import class_timeout
 
 TYPE_CHECKING = False
@@ -93,7 +92,7 @@ class Scope:
         else:
             self.runner = asyncio.Runner(debug=config.debug, loop_factory=loop_factory)
             self.runner.get_loop().set_task_factory(_task_factory)
-            self.runner.get_loop().set_exception_handler(_exception_handler)
+            self.runner.get_loop().set_exception_handler(exception_handler)
             self.context = contextvars.copy_context()
         self.context.run(_FIXTURE.set, self)
         self.tasks: weakref.WeakSet[asyncio.Task[Any]] = weakref.WeakSet()
@@ -167,7 +166,7 @@ class Scope:
     ) -> BaseException | None:
         """Run one fixture call in a task of its own, bounded by the limit; its error."""
         loop = asyncio.get_running_loop()
-        timed = _Timed(_maybe_async(function, *args, **kwargs))
+        timed = Timed(_maybe_async(function, *args, **kwargs))
         task = loop.create_task(timed, context=self.context)
         self.tasks.discard(task)
         started = loop.time()
@@ -313,47 +312,13 @@ async def _maybe_async(function: Callable[..., Any], /, *args: Any, **kwargs: An
     return value
 
 
-class _Timed(collections.abc.Coroutine):  # type: ignore[type-arg]
-    """A coroutine that counts the time its own steps take (``busy``): the time
-    it kept the loop from doing anything else."""
-
-    __slots__ = ("busy", "coro")
-
-    def __init__(self, coro: Coroutine[Any, Any, Any]) -> None:
-        self.coro = coro
-        self.busy = 0.0
-
-    def send(self, value: Any) -> Any:
-        start = time.perf_counter()
-        try:
-            return self.coro.send(value)
-        finally:
-            self.busy += time.perf_counter() - start
-
-    def throw(self, *args: Any) -> Any:
-        start = time.perf_counter()
-        try:
-            return self.coro.throw(*args)
-        finally:
-            self.busy += time.perf_counter() - start
-
-    def close(self) -> None:
-        self.coro.close()
-
-    def __await__(self) -> Any:
-        return self.coro.__await__()
-
-    def __repr__(self) -> str:
-        return repr(self.coro)
-
-
 def _where(task: asyncio.Task[Any]) -> str | None:
     """The innermost frame of *task*'s await chain that is not a framework's."""
     from ._alone import is_framework as _is_framework
 
     found = None
     coro: Any = task.get_coro()
-    if isinstance(coro, _Timed):
+    if isinstance(coro, Timed):
         coro = coro.coro
     while coro is not None:
         frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)
@@ -370,50 +335,11 @@ def _task_factory(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> 
     owner = _FIXTURE.get()
     if owner is not None:
         owner.tasks.add(task)
+        task.aiounit_scope = owner  # type: ignore[attr-defined]  # for its logged errors
     spawned = _SPAWNED.get()
     if spawned is not None:
         spawned.append(task)
     return task
-
-
-def _owner_of(context: dict[str, Any]) -> Scope | None:
-    """The open scope whose fixture code scheduled what *context* is about."""
-    handle = context.get("handle")
-    ctx = getattr(handle, "_context", None) if handle is not None else None
-    if ctx is None:
-        for key in ("task", "future"):
-            owner = context.get(key)
-            if isinstance(owner, asyncio.Task):
-                get_context = getattr(owner, "get_context", None)  # 3.12+
-                ctx = get_context() if get_context is not None else getattr(owner, "_context", None)
-                if ctx is not None:
-                    break
-    if ctx is None and handle is not None:
-        # uvloop's handles keep no context, but it calls the handler from
-        # inside the callback's.
-        scope = _FIXTURE.get()
-    else:
-        scope = ctx.get(_FIXTURE) if ctx is not None else None
-    return scope if scope is not None and not scope.closed else None
-
-
-def claim_loop_error(context: dict[str, Any]) -> bool:
-    """Keep an exception asyncio would only log for the fixture that caused it."""
-    exc = context.get("exception")
-    scope = _owner_of(context) if isinstance(exc, BaseException) else None
-    if scope is None:
-        return False
-    assert isinstance(exc, BaseException)
-    message = context.get("message")
-    if message:
-        exc.add_note(f"aiounit: {message}")
-    scope.loop_errors.append(exc)
-    return True
-
-
-def _exception_handler(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
-    if not claim_loop_error(context):
-        loop.default_exception_handler(context)
 
 
 def task_factory_of(loop: asyncio.AbstractEventLoop) -> Any:

@@ -161,6 +161,13 @@ class TestLoopErrorsOfFixtures(unittest.TestCase):
                         raise ValueError("background task died")
 
                     cls.task = asyncio.create_task(dies())
+                elif how == "dropped":
+
+                    async def dies_unseen():
+                        cls.ran.set()
+                        raise ValueError("dropped task died")
+
+                    asyncio.create_task(dies_unseen())  # noqa: RUF006 (collected, then logged)
                 elif how == "later":
                     cls.tick = asyncio.Event()
 
@@ -205,6 +212,12 @@ class TestLoopErrorsOfFixtures(unittest.TestCase):
         result = noting_result()
         suite_of(cls).run(result)
         self.check_warning(result, cls, "background task died")
+
+    def test_a_fixture_task_nobody_kept_warns_on_the_fixture(self):
+        cls = self.raising_class("dropped")
+        result = noting_result()
+        suite_of(cls).run(result)
+        self.check_warning(result, cls, "dropped task died")
 
     def test_a_fixture_tasks_callback_during_a_group_is_not_the_groups(self):
         for grouped in (False, True):
