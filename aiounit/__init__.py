@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from ._case import AsyncTestCase
-from ._errors import LeakedTaskError, LoopBlockedError, TestTimeoutError, WorkerCrashedError
+from ._errors import (
+    ConcurrencyHazardError,
+    LeakedTaskError,
+    LoopBlockedError,
+    TestTimeoutError,
+    WorkerCrashedError,
+)
 from ._fixtures import addAsyncModuleCleanup, enterAsyncModuleContext
 from ._loader import TestLoader, defaultTestLoader, load_tests
 from ._main import TestProgram, main
-from ._marks import group, timeout
+from ._marks import group, isolated, lock, timeout
 from ._result import TextTestResult
 from ._runner import TextTestRunner
 from ._suite import ConcurrentTestSuite
@@ -16,6 +22,7 @@ __version__ = "0.1.0"
 
 __all__ = (
     "AsyncTestCase",
+    "ConcurrencyHazardError",
     "ConcurrentTestSuite",
     "LeakedTaskError",
     "LoopBlockedError",
@@ -30,7 +37,9 @@ __all__ = (
     "defaultTestLoader",
     "enterAsyncModuleContext",
     "group",
+    "isolated",
     "load_tests",
+    "lock",
     "main",
     "timeout",
 )

@@ -33,6 +33,8 @@ class Config:
     fail_on_blocking: bool = False
     #: report tasks a test left running as an error, not a warning
     fail_on_leaks: bool = False
+    #: report a change of process-wide state seen by running peers as an error
+    fail_on_hazards: bool = False
     #: report exceptions in loop callbacks and tasks nobody awaited as errors
     fail_on_loop_errors: bool = False
     #: how long (s) a cancelled test, or its leftover tasks, get to finish
@@ -45,7 +47,7 @@ class Config:
         if check_timeout(self.grace, "grace") is None:
             msg = "grace must be a positive number of seconds, got None"
             raise TypeError(msg)
-        for name in ("fail_on_blocking", "fail_on_leaks", "fail_on_loop_errors"):
+        for name in ("fail_on_blocking", "fail_on_leaks", "fail_on_hazards", "fail_on_loop_errors"):
             if not isinstance(getattr(self, name), bool):
                 msg = f"{name} must be a bool, got {getattr(self, name)!r}"
                 raise TypeError(msg)

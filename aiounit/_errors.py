@@ -37,6 +37,15 @@ class LoopBlockedError(RuntimeError):
     """
 
 
+class ConcurrencyHazardError(RuntimeError):
+    """A test changed process-wide state (a mock patch, the environment, a fixed
+    port...) while peers of its group were running.
+
+    Reported as an error only with ``--fail-on-hazards``
+    (``fail_on_hazards=True``); otherwise the test gets a warning.
+    """
+
+
 class WorkerCrashedError(RuntimeError):
     """A worker process (``-j``) died while the test reported with it ran."""
 

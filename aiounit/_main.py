@@ -57,8 +57,8 @@ class TestProgram(unittest.TestProgram):
     Adds ``--timeout``, ``--max-concurrency``, ``--default-group`` (also as
     keyword arguments), the diagnostics options of ``ConcurrentTestSuite``
     (``--blocking-threshold``, ``--fail-on-blocking``, ``--fail-on-leaks``,
-    ``--fail-on-loop-errors``, ``--grace``, ``--asyncio-debug``; as keyword arguments by their
-    ``ConcurrentTestSuite`` names), the CI options (``-j/--workers``,
+    ``--fail-on-hazards``, ``--fail-on-loop-errors``, ``--grace``, ``--asyncio-debug``;
+    as keyword arguments by their ``ConcurrentTestSuite`` names), the CI options (``-j/--workers``,
     ``--junit-xml``, ``--shard``, ``--durations-file``, ``--record-durations``,
     ``--coverage``, ``--no-progress``), ``--durations`` on 3.11, and the exit status of 3.14
     everywhere: 0 all passed, 1 a failure or error (even if no test ran; unittest
@@ -194,6 +194,14 @@ class TestProgram(unittest.TestProgram):
             help="Report tasks a test left running as an error, not a warning",
         )
         group.add_argument(
+            "--fail-on-hazards",
+            dest="fail_on_hazards",
+            action="store_true",
+            default=self.options.get("fail_on_hazards", False),
+            help="Report a test that changed process-wide state (mock.patch, os.environ,"
+            " a fixed port...) while peers of its group ran as an error, not a warning",
+        )
+        group.add_argument(
             "--fail-on-loop-errors",
             dest="fail_on_loop_errors",
             action="store_true",
@@ -316,6 +324,7 @@ class TestProgram(unittest.TestProgram):
                 "blocking_threshold",
                 "fail_on_blocking",
                 "fail_on_leaks",
+                "fail_on_hazards",
                 "fail_on_loop_errors",
                 "grace",
                 "debug",

@@ -1,4 +1,4 @@
-"""The ``@group`` and ``@timeout`` decorators and the marks they leave."""
+"""The ``@group``, ``@timeout``, ``@lock`` and ``@isolated`` decorators and the marks they leave."""
 
 from __future__ import annotations
 
@@ -21,6 +21,8 @@ __unittest = True
 
 GROUP_ATTR: Final = "__aiounit_group__"
 TIMEOUT_ATTR: Final = "__aiounit_timeout__"
+LOCKS_ATTR: Final = "__aiounit_locks__"
+ISOLATED_ATTR: Final = "__aiounit_isolated__"
 
 
 class _Unset:
@@ -163,6 +165,113 @@ def timeout(seconds: float | None, /) -> Callable[[_T], _T]:
         return obj
 
     return decorate
+
+
+def lock(*names: str, shared: bool = False) -> Callable[[_T], _T]:
+    """Keep the marked tests of a group from overlapping other holders of *names*.
+
+    A member starts only when it can hold all its locks at once.  An exclusive
+    holder never overlaps another holder of the same name; ``shared=True``
+    holders overlap each other but not an exclusive holder.  On a class, each
+    of its tests holds the locks.  Outside a group the mark does nothing.
+
+    Raises:
+        TypeError: no name, a name that is not a str, a *shared* that is not a
+            bool, or a target that is not a test method or a TestCase class.
+        ValueError: an empty name.
+    """
+    if not names:
+        msg = 'lock needs at least one name: use @aiounit.lock("name")'
+        raise TypeError(msg)
+    for name in names:
+        if not isinstance(name, str):
+            if callable(name):
+                msg = 'lock needs its names: use @aiounit.lock("name"), not bare @aiounit.lock'
+            else:
+                msg = f"lock names must be non-empty str, got {name!r}"
+            raise TypeError(msg)
+        if not name.strip():
+            msg = f"lock names must be non-empty str, got {name!r}"
+            raise ValueError(msg)
+    if not isinstance(shared, bool):
+        msg = f"lock's shared must be a bool, got {shared!r}"
+        raise TypeError(msg)
+
+    def decorate(obj: _T) -> _T:
+        global _marks_made
+        _check_target(obj, "lock")
+        _marks_made = True
+        held = dict(getattr(obj, LOCKS_ATTR, ()))  # stacked marks, or a base class's
+        for name in names:
+            # Exclusive wins: a test that says both needs the stronger one.
+            held[name] = held.get(name, True) and shared
+        setattr(obj, LOCKS_ATTR, tuple(sorted(held.items())))
+        return obj
+
+    return decorate
+
+
+def isolated(obj: _T | None = None, /) -> Any:
+    """Run the marked test (on a class: each of its tests) with no other member of
+    its group running: it waits for the running members to finish, runs alone,
+    then the group goes on.  Outside a group the mark does nothing.
+
+    Written bare, ``@aiounit.isolated``; ``@aiounit.isolated()`` is the same.
+
+    Raises:
+        TypeError: the target is not a test method or a TestCase class.
+    """
+    if obj is None:
+        return isolated
+    global _marks_made
+    _check_target(obj, "isolated")
+    _marks_made = True
+    setattr(obj, ISOLATED_ATTR, True)
+    return obj
+
+
+def admission_marks_of(test: unittest.TestCase) -> tuple[tuple[tuple[str, bool], ...], bool]:
+    """The locks *test* holds, as sorted (name, shared) pairs, and whether it is
+    isolated: its method's marks together with its class's."""
+    cls = type(test)
+    method = getattr(cls, test._testMethodName, None)
+    own: tuple[tuple[str, bool], ...] = getattr(method, LOCKS_ATTR, ())
+    inherited: tuple[tuple[str, bool], ...] = getattr(cls, LOCKS_ATTR, ())
+    if own and inherited:
+        held = dict(inherited)
+        for name, shared in own:
+            held[name] = held.get(name, True) and shared
+        locks = tuple(sorted(held.items()))
+    else:
+        locks = own or inherited
+    alone = bool(getattr(method, ISOLATED_ATTR, False) or getattr(cls, ISOLATED_ATTR, False))
+    return locks, alone
+
+
+def has_admission_marks(cls: type) -> bool:
+    """Whether any test of *cls* may hold a lock or be isolated (cheap per class)."""
+    if not _marks_made:
+        return False  # the common case: nobody used @lock or @isolated
+    known = _admission_classes.get(cls)
+    if known is None:
+        known = _admission_classes[cls] = any(
+            hasattr(klass, LOCKS_ATTR) or hasattr(klass, ISOLATED_ATTR)
+            for klass in [cls, *(v for v in vars_of(cls) if callable(v))]
+        )
+    return known
+
+
+def vars_of(cls: type) -> list[Any]:
+    """The attributes of *cls* and its bases (methods included), most derived first."""
+    seen: dict[str, Any] = {}
+    for klass in cls.__mro__:
+        for name, value in vars(klass).items():
+            seen.setdefault(name, value)
+    return list(seen.values())
+
+
+_marks_made = False
+_admission_classes: weakref.WeakKeyDictionary[type, bool] = weakref.WeakKeyDictionary()
 
 
 _COROUTINE_MARK = getattr(inspect, "_is_coroutine_mark", object())  # 3.12+

@@ -93,6 +93,40 @@ class Recorder:
         if self.failfast:
             self._stopping = True
 
+    # A test may look at the result it reports to (``self._outcome.result``),
+    # typically to ask "has it failed so far?" in its teardown.  In the stdlib
+    # that is the real result, which already holds the test's own errors: answer
+    # with the real result's lists plus what this test recorded and has not yet
+    # replayed.  A real result without the list has none here either.
+    @property
+    def errors(self) -> list[tuple[Any, str]]:
+        return [*self._real.errors, *self._own(failures=False)]
+
+    @property
+    def failures(self) -> list[tuple[Any, str]]:
+        return [*self._real.failures, *self._own(failures=True)]
+
+    @property
+    def testsRun(self) -> int:
+        started = any(name == "startTest" for name, _ in self.calls)
+        return int(self._real.testsRun) + started
+
+    def _own(self, failures: bool) -> list[tuple[Any, str]]:
+        own = []
+        for name, args in self.calls:
+            if name in ("addError", "addFailure"):
+                test, err = args
+                if (name == "addFailure") is not failures:
+                    continue
+            elif name == "addSubTest" and args[2] is not None:
+                test, err = args[1], args[2]
+                if issubclass(err[0], args[0].failureException) is not failures:
+                    continue
+            else:
+                continue
+            own.append((test, _format_unbuffered(self._real, err, test) or str(err[1])))
+        return own
+
     def startTest(self, test: Any) -> None:
         self._started = time.perf_counter()
         self.calls.append(("startTest", (test,)))

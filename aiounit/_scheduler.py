@@ -27,10 +27,12 @@ import weakref
 from collections.abc import Callable, Sequence
 
 from . import _config, _fixture_faults, _scope
+from ._admission import Admission
 from ._alone import timeout_error
 from ._capture import CURRENT, captured_output, concurrent_assertions
 from ._case import _context_of, run_bounded, run_case, run_in_thread
-from ._errors import LeakedTaskError, LoopBlockedError, TestTimeoutError
+from ._errors import ConcurrencyHazardError, LeakedTaskError, LoopBlockedError, TestTimeoutError
+from ._hazards import Detector
 from ._ide import per_test_comparisons
 from ._report import Recorder, recorder_class, tell_notes
 from ._restore import restored_patches
@@ -61,7 +63,6 @@ class Member:
         "delayed",
         "err",
         "finished",
-        "has_slot",
         "limit",
         "loop_errors",
         "notes",
@@ -93,7 +94,6 @@ class Member:
         self.stopping = False
         self.finished = False
         self.abandoned = False
-        self.has_slot = False
         self._stop_sent = False
         self._watch: asyncio.TimerHandle | None = None
         self._watch_since = 0.0
@@ -195,6 +195,9 @@ class Member:
                 message += f" at {where}"
             self._charge(outcome, message, group.config.fail_on_blocking, LoopBlockedError)
         self.blocked.clear()
+        if group.hazards.changes:  # a dict lookup per member is all it costs otherwise
+            for message in group.hazards.settle(self, result):
+                self._charge(outcome, message, group.config.fail_on_hazards, ConcurrencyHazardError)
         for exc_info in self.loop_errors:
             if group.config.fail_on_loop_errors or issubclass(exc_info[0], SystemExit):
                 outcome.success = False
@@ -464,7 +467,8 @@ class _Group:
         self.hit: tuple[Member, Recorder] | None = None
         self.loop: asyncio.AbstractEventLoop = None  # type: ignore[assignment]
         self.watchdog: Watchdog | None = None
-        self.slots: asyncio.Semaphore | None = None
+        self.admission = Admission((), None)
+        self.hazards = Detector(self)
         # A loop scope's loop: its fixtures' tasks outlive the group.
         self.shared_loop: asyncio.AbstractEventLoop | None = None
         self.started_tasks: list[asyncio.Task[Any]] = []
@@ -507,6 +511,7 @@ class _Group:
                 stack.enter_context(per_test_warnings())
                 stack.enter_context(per_test_comparisons())
                 self.watchdog = stack.enter_context(Watchdog(self, loop))
+                stack.enter_context(self.hazards)
                 main = loop.create_task(self._main())
                 try:
                     while True:
@@ -581,23 +586,24 @@ class _Group:
         if isinstance(main, _Task):
             main.aiounit_immune = True
         self.all_done = asyncio.Event()
-        slots = self.slots = asyncio.Semaphore(self.cap) if self.cap else None
+        admission = self.admission = Admission(self.members, self.cap)
         self.outstanding = 1  # held by this loop until every member has started
         if self.watchdog is not None:
             self.watchdog.beat()
-        for member in self.members:
+        while True:
             # Like TestSuite.run: once failfast or Ctrl-C asked to stop, start
             # nothing new.
             if self.stopping or self.result.shouldStop:
                 break
-            if slots is not None:
-                # Take the slot before creating the task, so that a capped group
-                # of 10 000 tests does not hold 10 000 waiting coroutines.
-                await slots.acquire()
-                member.has_slot = True
-                if self.stopping or self.result.shouldStop:
-                    self._release_slot(member)
+            # A member's task is created only once it may start (slot, locks),
+            # so that a capped group of 10 000 tests does not hold 10 000
+            # waiting coroutines, and waiting costs none of its time limit.
+            member = admission.take()
+            if member is None:
+                if admission.exhausted:
                     break
+                await admission.wait()
+                continue
             member._group = self
             self.outstanding += 1
             member.task = self.loop.create_task(
@@ -615,11 +621,9 @@ class _Group:
                 main.uncancel()
 
     def _release_slot(self, member: Member) -> None:
-        """Give *member*'s max_concurrency slot back, once: when it ends or is given up on."""
-        if member.has_slot:
-            member.has_slot = False
-            assert self.slots is not None
-            self.slots.release()
+        """Give *member*'s max_concurrency slot and its locks back, once: when it
+        ends or is given up on (``Admission.release`` counts only the first call)."""
+        self.admission.release(member)
 
     def _member_done(self) -> None:
         self.outstanding -= 1
@@ -721,6 +725,7 @@ class _Group:
                 recorder.stopTest(test)
             raise
         recorder.take(on_thread)
+        self.hazards.finish(member)  # no settle() for these: their hazards are warnings
 
     def _replay(self, member: Member, recorder: Recorder) -> None:
         out = member.out.getvalue() if member.out is not None else ""
@@ -742,6 +747,7 @@ class _Group:
     def stop(self) -> None:
         """The run stops: start nothing new, cancel the running members cleanly."""
         self.stopping = True
+        self.admission.wake()
         for member in list(self.running):
             if not member.started:
                 # Created but not yet begun: like a test the stdlib never

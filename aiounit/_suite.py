@@ -24,6 +24,7 @@ _OPTIONS = frozenset(
         "fail_on_blocking",
         "fail_on_leaks",
         "fail_on_loop_errors",
+        "fail_on_hazards",
         "grace",
     }
 )
@@ -68,6 +69,8 @@ class ConcurrentTestSuite(unittest.TestSuite):
         blocking_threshold: name a test that keeps the loop busy this long (s).
         fail_on_blocking: report such a test as an error rather than a warning.
         fail_on_leaks: report tasks a test left running as an error, not a warning.
+        fail_on_hazards: report a test that changed process-wide state while
+            peers of its group ran as an error, not a warning.
         fail_on_loop_errors: report an exception raised in a loop callback, or in
             a task nobody awaited, as an error of its test, not a warning.
         grace: seconds a cancelled test or its leftover tasks get to finish.

@@ -14,6 +14,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 PUBLIC_NAMES = (
     "AsyncTestCase",
+    "ConcurrencyHazardError",
     "ConcurrentTestSuite",
     "LeakedTaskError",
     "LoopBlockedError",
@@ -28,13 +29,16 @@ PUBLIC_NAMES = (
     "defaultTestLoader",
     "enterAsyncModuleContext",
     "group",
+    "isolated",
     "load_tests",
+    "lock",
     "main",
     "timeout",
 )
 
 PUBLIC_CLASSES = (
     "WorkerCrashedError",
+    "ConcurrencyHazardError",
     "AsyncTestCase",
     "ConcurrentTestSuite",
     "LeakedTaskError",

@@ -326,6 +326,42 @@ class TestReporting(unittest.TestCase):
 
         return Trio
 
+    def test_a_test_sees_its_own_failures_on_the_result_it_reports_to(self) -> None:
+        """``self._outcome.result.errors``/``failures``/``testsRun`` in a teardown
+        count the test's own outcome so far, as in the stdlib (aiocoap's fixtures
+        ask "has this test failed?" that way)."""
+        seen: dict[str, tuple[int, int, bool]] = {}
+
+        def make() -> type:
+            class Case(aiounit.AsyncTestCase):
+                async def asyncTearDown(self) -> None:
+                    result = self._outcome.result  # type: ignore[attr-defined]
+                    mine = [t for t, _ in [*result.errors, *result.failures] if t is self]
+                    has = hasattr(result, "errors")
+                    seen[self._testMethodName] = (len(mine), result.testsRun, has)
+
+                async def test_error(self) -> None:
+                    raise ValueError("boom")
+
+                async def test_failure(self) -> None:
+                    self.fail("no")
+
+                async def test_pass(self) -> None:
+                    pass
+
+            return Case
+
+        run_stdlib(make())
+        stdlib = {name: (mine, has) for name, (mine, _run, has) in seen.items()}
+        seen.clear()
+        case = make()
+        grouped(case)
+        run_tests(case)
+        self.assertEqual({name: (mine, has) for name, (mine, _run, has) in seen.items()}, stdlib)
+        self.assertEqual(stdlib["test_error"], (1, True))
+        self.assertEqual(stdlib["test_pass"], (0, True))
+        self.assertTrue(all(run >= 1 for _mine, run, _has in seen.values()))
+
     def test_foreign_result_sees_whole_tests(self) -> None:
         """Overlapping tests' events (subtests included) reach a result one test at a time."""
         result = run_tests(self._trio(asyncio.Barrier(3)), timeout=1.0)
