@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import subprocess
 import sys
 import threading
 import unittest
@@ -135,6 +136,34 @@ class TestWarningFiltersPerTest(unittest.TestCase):
         reports = _reports(result)
         self.assertEqual(sorted(reports), ["test_c_warns"])
         self.assertIn("DeprecationWarning: not expected", reports["test_c_warns"])
+
+
+@unittest.skipUnless(sys.version_info >= (3, 14), "context-aware warnings are new in 3.14")
+class TestContextAwareWarnings(unittest.TestCase):
+    """With -X context_aware_warnings (free-threaded builds' default) the same holds."""
+
+    def test_the_tests_above_pass_with_context_aware_warnings(self) -> None:
+        """TestWarningFiltersPerTest in a child with the flag on: catch_warnings is per context."""
+        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-X",
+                "context_aware_warnings=1",
+                "-W",
+                "error",
+                "-m",
+                "unittest",
+                f"{__name__}.TestWarningFiltersPerTest",
+            ],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertIn("Ran 3 tests", proc.stderr)
 
 
 class TestAssertLogsOnThreads(unittest.TestCase):
