@@ -357,7 +357,7 @@ class _Limit:
     test, and an async generator per entry costs asyncio a WeakSet insertion.
     """
 
-    __slots__ = ("_cm", "_since", "_timer", "limit", "member", "outcome", "test")
+    __slots__ = ("_cm", "_due", "_fired", "_since", "_timer", "limit", "member", "outcome", "test")
 
     def __init__(
         self, limit: float | None, test: unittest.TestCase, outcome: _Outcome, member: Any
@@ -369,6 +369,8 @@ class _Limit:
         self._cm: asyncio.Timeout | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._since = 0.0
+        self._due = 0.0  # time.monotonic() of the deadline, as pushed back so far
+        self._fired = False  # the deadline came, the cancellation is on its way
 
     async def __aenter__(self) -> None:
         if self.limit is None:
@@ -382,6 +384,8 @@ class _Limit:
         self._cm = asyncio.timeout(None)
         await self._cm.__aenter__()
         self._since = time.monotonic()
+        self._due = self._since + self.limit
+        self._fired = False
         self._timer = asyncio.get_running_loop().call_later(self.limit, self._expire)
         self.member.deadline_pending = True
         self.member.watch(self.limit)
@@ -394,9 +398,11 @@ class _Limit:
         held = self.member._group.held_back(self.member, self._since)
         if held:
             self._since = time.monotonic()
+            self._due += held
             self._timer = loop.call_later(held, self._expire)
             return
         self._timer = None
+        self._fired = True
         self.member.deadline_pending = False
         cm.reschedule(loop.time())
         self.member.watch(0)  # the grace period runs from the real expiry
@@ -417,10 +423,20 @@ class _Limit:
             exc_type = exc = tb = None
         cm, self._cm = self._cm, None
         if cm is not None:
+            # Past its deadline, but it ended before the loop could cancel it
+            # (it blocked, then returned): it still overran its limit, unless
+            # a part of it failed already (the watchdog's interrupt, say).
+            ended = exc_type is None and self.outcome.success
+            overran = ended and self._fired
             if self._timer is not None:
                 self._timer.cancel()
                 self._timer = None
                 self.member.deadline_pending = False
+                now = time.monotonic()
+                if ended and now >= self._due:
+                    overran = now >= self._due + self.member._group.held_back(
+                        self.member, self._since
+                    )
             if self.member is not None:
                 self.member.unwatch()
             try:
@@ -430,9 +446,9 @@ class _Limit:
                     raise
                 self._report(error.__cause__ or exc)
                 return True
-            if cm.expired():
-                # The test swallowed our CancelledError and went on: it still
-                # overran its limit.
+            if cm.expired() or overran:
+                # The test swallowed our CancelledError and went on, or blocked
+                # past its deadline: it still overran its limit.
                 self._report(None)
         member = self.member
         stopped = exc_type is asyncio.CancelledError and member is not None and member.stopping
@@ -472,7 +488,7 @@ async def _call_set_up(test: unittest.TestCase) -> None:
     test.setUp()
     async_set_up = getattr(test, "asyncSetUp", None)
     if _overridden(async_set_up):
-        await _call_async(async_set_up)
+        await _call_async(async_set_up, first=True)
 
 
 async def _call_test_method(
@@ -481,7 +497,8 @@ async def _call_test_method(
     if threaded and not is_coroutine_function(method):
         value = await run_in_thread(method, name=test.id())
     else:
-        value = await _call_maybe_async(method)
+        first = not _overridden(getattr(test, "asyncSetUp", None))
+        value = await _call_part(method, (), {}, first=first)
     if value is not None:
         _warn_returned(method, value)
 
@@ -521,23 +538,33 @@ async def _do_cleanups(test: unittest.TestCase, outcome: _Outcome) -> None:
             await _call_maybe_async(function, *args, **kwargs)
 
 
-async def _call_async(func: Callable[..., Any]) -> Any:
+async def _call_async(func: Callable[..., Any], *, first: bool = False) -> Any:
     # IsolatedAsyncioTestCase._callAsync, for asyncSetUp and asyncTearDown.
     if not is_coroutine_function(func):
         msg = f"{func!r} is not an async function"
         raise AssertionError(msg)
-    return await _call_maybe_async(func)
+    return await _call_part(func, (), {}, first=first)
 
 
 async def _call_maybe_async(func: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+    return await _call_part(func, args, kwargs, first=False)
+
+
+async def _call_part(
+    func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], *, first: bool
+) -> Any:
     # IsolatedAsyncioTestCase._callMaybeAsync: only coroutine functions are
     # awaited; a sync callable that returns an awaitable gets its value returned.
     if is_coroutine_function(func):
+        # The stdlib runs each async part in a Runner.run() of its own: the
+        # loop first runs what the previous part left ready, then the part,
+        # and returns only after one more turn (a task the part cancelled at
+        # its end runs its cleanup).  The same turns: one before each async
+        # part but the test's first (nothing is left over then, and members
+        # start together), one after each.
+        if not first:
+            await asyncio.sleep(0)
         value = await func(*args, **kwargs)
-        # The stdlib runs each async part in a Runner.run() of its own, which
-        # returns only after the loop ran what the part made ready (a task it
-        # cancelled runs its cleanup): two turns, before the next part starts.
-        await asyncio.sleep(0)
         await asyncio.sleep(0)
         return value
     return func(*args, **kwargs)
@@ -591,7 +618,13 @@ async def run_in_thread(fn: Callable[..., _T], /, *args: Any, name: str) -> _T:
     except asyncio.CancelledError as exc:
         frame = sys._current_frames().get(thread.ident or -1)
         if frame is not None:
-            stack = "".join(traceback.format_stack(frame))
+            # The test's frames only: not the thread's bootstrap nor aiounit's.
+            frames = [
+                (f, lineno)
+                for f, lineno in traceback.walk_stack(frame)
+                if not f.f_globals.get("__name__", "").startswith(("aiounit.", "threading"))
+            ]
+            stack = "".join(traceback.StackSummary.extract(reversed(frames)).format())
             exc.add_note(f"its thread {thread.name!r} cannot be stopped and is at:\n{stack}")
         raise
     # What the function set in its context is seen afterwards, as if it had run

@@ -26,6 +26,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import functools
+import inspect
 import sys
 import unittest
 from collections.abc import Callable, Iterable, Iterator
@@ -470,6 +471,11 @@ class ClassFixtures:
             attr = cls.__dict__.get(name)
             if attr is not None and not isinstance(attr, classmethod):
                 msg = f"{cls.__qualname__}.{name} must be a classmethod (use @classmethod)"
+                raise TypeError(msg)
+            if attr is not None and not inspect.iscoroutinefunction(attr.__func__):
+                # As the stdlib's asyncSetUp: a plain function would not run on
+                # the class's loop, which is the point of the hook.
+                msg = f"{cls.__qualname__}.{name} must be a coroutine function (async def)"
                 raise TypeError(msg)
 
     setUpClass: Any = classmethod(_wrap_set_up_class(_no_op_class))

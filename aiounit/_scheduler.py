@@ -26,7 +26,7 @@ import unittest
 import weakref
 from collections.abc import Callable, Sequence
 
-from . import _config, _scope
+from . import _config, _fixture_faults, _scope
 from ._admission import Admission
 from ._alone import timeout_error
 from ._capture import CURRENT, captured_output, concurrent_assertions
@@ -459,6 +459,7 @@ class _Group:
         self.outstanding = 0
         self.all_done: asyncio.Event | None = None
         self.stopping = False
+        self.closing = False
         self.group_errors: list[tuple[Any, BaseException, Any]] = []
         self.replay_errors: list[BaseException] = []
         # KeyboardInterrupt (Ctrl-C without -c, or a second one) is on its way out
@@ -561,6 +562,7 @@ class _Group:
 
     def _shut_down(self, loop: asyncio.AbstractEventLoop) -> None:
         """Cancel what is left, wait a bounded time for it, and let the loop go."""
+        self.closing = True
         if self.shared_loop is not None:
             # Only what the group started: the scope's fixture tasks go on.
             started = [m.task for m in self.members if m.task is not None]
@@ -616,6 +618,8 @@ class _Group:
             try:
                 await self.all_done.wait()
             except asyncio.CancelledError:
+                if self.closing:
+                    raise  # ours: the group is shutting down (KeyboardInterrupt)
                 # Not from a test (they are refused) nor from aiounit: from
                 # code outside any test; the group still reports everyone.
                 main.uncancel()
@@ -899,6 +903,9 @@ class _Group:
             owner = context.get(key)
             if member is None and isinstance(owner, asyncio.Task):
                 member = self.owners.get(owner)
+        on_scope = member is None and self.shared_loop is not None
+        if on_scope and _fixture_faults.claim_loop_error(context):
+            return  # the loop scope's fixtures caused it: theirs, not the group's
         message = context.get("message")
         if message:
             exc.add_note(f"aiounit: {message}")

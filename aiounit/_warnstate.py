@@ -66,6 +66,9 @@ class _Installed:
         self.module = module
         self.saved_class = module.__class__
         self.real = {name: module.__dict__[name] for name in _NAMES}
+        # the process's filters, as they must be after the group
+        self.filters = module.__dict__["filters"]
+        self.saved_filters = list(self.filters)
         self.replaced: dict[str, Any] = {}
         self.views: dict[Any, Any] = {}
         self.lock = threading.Lock()
@@ -92,6 +95,7 @@ class _Installed:
 
 
 _installed: _Installed | None = None
+_module_class: type | None = None  # made once: a class per group costs a group 70 us
 _depth = 0
 _install_lock = threading.Lock()
 
@@ -210,10 +214,42 @@ def _install() -> bool:
     # an attribute, still answers with the real or the test's one
     installed.replaced["_showwarnmsg_impl"] = module.__dict__["_showwarnmsg_impl"]
     module.__dict__["_showwarnmsg_impl"] = _showwarnmsg_impl
-    namespace = {name: _property(name) for name in _NAMES}
-    module.__class__ = type("_PerTestWarningsModule", (types.ModuleType,), namespace)
+    global _module_class
+    if _module_class is None:
+        namespace = {name: _property(name) for name in _NAMES}
+        _module_class = type("_PerTestWarningsModule", (types.ModuleType,), namespace)
+    module.__class__ = _module_class
     _forget_specializations(module)
     return True
+
+
+_test_context: Any = None
+
+
+def _test_context_class(py_warnings: Any) -> Any:
+    global _test_context
+    if _test_context is None:
+
+        class _TestContext(py_warnings._Context):  # type: ignore[misc]
+            """A test's own state; once the group is over, the process's again."""
+
+            def __init__(self, filters: list[Any] | None, member: Any) -> None:
+                self.own = filters
+                self.member = member
+                self.log: list[Any] | None = None
+
+            @property
+            def _filters(self) -> list[Any]:
+                return sys.modules["warnings"].filters if self.own is None else self.own
+
+            def copy(self) -> Any:
+                # catch_warnings in the test: still the test's
+                context = _TestContext(self._filters[:], self.member)
+                context.log = self.log
+                return context
+
+        _test_context = _TestContext
+    return _test_context
 
 
 def _install_contexts(installed: _Installed) -> None:
@@ -225,35 +261,30 @@ def _install_contexts(installed: _Installed) -> None:
     installed.use_context = py_warnings._use_context
     contexts = installed.views
 
-    class _TestContext(py_warnings._Context):  # type: ignore[misc]
-        """A test's own state; once the group is over, the process's again."""
-
-        def __init__(self, filters: list[Any] | None) -> None:
-            self.own = filters
-            self.log = None
-
-        @property
-        def _filters(self) -> list[Any]:
-            return module.filters if self.own is None else self.own
+    test_context = _test_context_class(py_warnings)
 
     def _get_context() -> Any:
-        try:
-            return var.get()
-        except LookupError:
-            pass
         member = CURRENT.get()
+        context = var.get(None)
         if member is None or member.finished:
-            return original_get_context()
-        context = contexts.get(member)
-        if context is None:
+            return context if context is not None else original_get_context()
+        if context is not None and getattr(context, "member", None) is member:
+            return context  # the test's own, or a catch_warnings copy of it
+        # The test's first use of warnings, or a context it inherited from the
+        # run (a catch_warnings around it, with context_aware_warnings): from
+        # now on it has its own copy.
+        base = contexts.get(member)
+        if base is None:
             with installed.lock:
-                context = contexts.get(member)
-                if context is None:
-                    context = contexts[member] = _TestContext(list(module.filters))
+                base = contexts.get(member)
+                if base is None:
+                    source = context if context is not None else original_get_context()
+                    base = contexts[member] = test_context(list(source._filters), member)
+                    base.log = source.log
         # Set where the test runs, so that the C warn() sees it from now on
-        # (before, the process's filters it sees are what the copy holds).
-        var.set(context)
-        return context
+        # (before, the filters it saw were what the copy holds).
+        var.set(base)
+        return base
 
     outer_impl = module.__dict__["_showwarnmsg_impl"]
 
@@ -269,7 +300,7 @@ def _install_contexts(installed: _Installed) -> None:
 
     def detach() -> None:
         for context in contexts.values():
-            context.own = None
+            context.own = context.member = None
 
     installed.detach = detach
     installed.replaced["_get_context"] = original_get_context
@@ -307,8 +338,13 @@ def _uninstall() -> None:
     # 3.14, catch_warnings still saves and restores showwarning in the module,
     # which tests may have done out of order.
     for name, value in installed.real.items():
-        if name != "filters" or installed.py_module is None:
-            module.__dict__[name] = value
+        module.__dict__[name] = value
+    # Exactly the filters of before the group, the same list too, whatever
+    # changed them: from 3.14 a test that edits the list ``warnings.filters``
+    # itself (not through simplefilter or catch_warnings) edits the process's.
+    module.__dict__["filters"] = installed.filters
+    if installed.filters != installed.saved_filters:
+        installed.filters[:] = installed.saved_filters
     _installed = None
     installed.views.clear()
     # Registries of "already shown" warnings were filled under the tests' filters.

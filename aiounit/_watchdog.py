@@ -154,6 +154,8 @@ class Watchdog:
         if stall is None or stall.member is not member or self.threshold is None:
             return None
         now = time.monotonic()
+        # Peers' deadlines must still learn whose time this was.
+        self.stalls.append((min(stall.first_seen, self.last_beat + self.period), now, member))
         # Not None: the loop may still be stuck on what comes next, which must
         # be dated from now, not from the last beat.
         self.stall = _Stall(None, None, None, now)

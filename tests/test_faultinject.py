@@ -61,10 +61,6 @@ MODES: dict[str, tuple[str, str, tuple[str, ...]]] = {
 # (issue 15 item; FI-n of the fault-injection findings).  AIOUNIT_FI_PENDING=1
 # puts them back, to check a fix.  Empty once every fix has landed.
 PENDING: dict[str, str] = {
-    # Not a kind: the check that a group warns about a blocking test (FI-16).
-    "block_warning": "FI-16: blocking unreported under CPU load",
-    # Not a kind: aiounit's frames in the thread stack of a cancelled thread member (FI-22).
-    "thread_stack_note": "item 16 (FI-22)",
     # Not a kind: a block_past_limit test alone may get a second error from its
     # teardown and miss tearDown (FI-23); its TestTimeoutError is still checked.
     "lone_give_up": "FI-23: give-up stop of a blocked part fires in asyncTearDown",

@@ -254,7 +254,6 @@ class TestHooks(unittest.TestCase):
     def test_member_run_alone_keeps_its_time_limit(self) -> None:
         """A plain IsolatedAsyncioTestCase member that overrides run() runs alone,
         still bounded by the run's limit."""
-        release = asyncio.Event()
         log: list[str] = []
 
         class Plain(unittest.IsolatedAsyncioTestCase):
@@ -265,9 +264,8 @@ class TestHooks(unittest.TestCase):
             async def test_swallows(self) -> None:
                 for _ in range(20):  # bounded
                     try:
-                        await asyncio.wait_for(release.wait(), 0.1)
-                        return
-                    except (asyncio.CancelledError, TimeoutError):
+                        await asyncio.sleep(0.1)
+                    except asyncio.CancelledError:
                         pass
 
         result = run_tests(Plain, result=RawResult(), default_group="class", **FAST)
@@ -465,6 +463,43 @@ class TestLoopTurnsBetweenParts(unittest.TestCase):
                 self.assertEqual(seen, expected)
 
 
+class TestLoopTurnsCounted(unittest.TestCase):
+    """Exactly the stdlib's loop turns between parts, counted with a callback chain (#15 item 17)."""
+
+    def make(self, base: type, seen: list[tuple[str, int]]) -> type:
+        class Chain(base):  # type: ignore[valid-type,misc]
+            async def test_chain(self) -> None:
+                loop = asyncio.get_running_loop()
+                self.depth = 0
+
+                def step(n: int) -> None:
+                    self.depth = n
+                    if n < 20:
+                        loop.call_soon(step, n + 1)
+
+                loop.call_soon(step, 1)
+
+            async def asyncTearDown(self) -> None:
+                seen.append(("asyncTearDown", self.depth))
+
+            def tearDown(self) -> None:
+                seen.append(("tearDown", self.depth))
+
+        return Chain
+
+    def test_same_as_the_stdlib(self) -> None:
+        expected: list[tuple[str, int]] = []
+        run_stdlib(self.make(unittest.IsolatedAsyncioTestCase, expected))
+        for mode in ("alone", "group"):
+            with self.subTest(mode=mode):
+                seen: list[tuple[str, int]] = []
+                cls = self.make(aiounit.AsyncTestCase, seen)
+                if mode == "group":
+                    aiounit.group("chain")(cls)
+                run_tests(cls)
+                self.assertEqual(seen, expected)
+
+
 class TestSpawnedTasksReleased(unittest.TestCase):
     """A task the test created is not kept alive by the group once done (#15 item 18)."""
 
@@ -526,6 +561,34 @@ class TestOwnFramesHidden(unittest.TestCase):
                 self.assertIn("TestTimeoutError", text)
                 self.assertIn("in test_blocks", text)
                 self.assertNotRegex(text, r"aiounit[/\\]_\w+\.py", text)
+
+    def test_thread_member_stack_note(self) -> None:
+        """A cancelled sync member's note shows the test's frames, not aiounit's."""
+        started, release = threading.Event(), threading.Event()
+        self.addCleanup(release.set)
+
+        @aiounit.group("thread")
+        class Threads(aiounit.AsyncTestCase):
+            @aiounit.group("thread")  # a sync method joins a group by its own mark
+            def test_sync(self) -> None:
+                started.set()
+                release.wait(5)  # bounded
+
+            async def test_cancels_all(self) -> None:
+                await asyncio.to_thread(started.wait, 5)
+                for task in asyncio.all_tasks():
+                    if task is not asyncio.current_task():
+                        task.cancel()
+                await asyncio.sleep(0)
+                release.set()
+
+        result = run_tests(Threads, result=RawResult())
+        errors = dict(result.raw)
+        notes = "\n".join(getattr(errors["test_sync"], "__notes__", []))
+        self.assertIn("cannot be stopped and is at", notes)
+        self.assertIn("in test_sync", notes)
+        self.assertNotRegex(notes, r"aiounit[/\\]_\w+\.py")
+        self.assertNotIn("threading.py", notes)
 
     def test_foreign_loop_future_names_the_test_coroutine(self) -> None:
         """asyncio's message names the task's coroutine: the test's, as in the stdlib."""
@@ -670,3 +733,4 @@ class TestOnAFixtureLoop(unittest.TestCase):
                 self.assertEqual(sorted(errors), ["test_a_stops_the_loop", "test_b_cancels_itself"])
                 self.assertIsInstance(errors["test_a_stops_the_loop"], RuntimeError)
                 self.assertIsInstance(errors["test_b_cancels_itself"], asyncio.CancelledError)
+

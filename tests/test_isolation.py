@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import subprocess
 import sys
 import threading
 import unittest
@@ -103,6 +104,22 @@ class TestWarningFiltersPerTest(unittest.TestCase):
         self.assertEqual(sorted(reports), ["test_b_errors"])
         self.assertIn("UserWarning: raised in b", reports["test_b_errors"])
 
+    def test_filters_edited_directly_are_as_before_after_the_group(self) -> None:
+        """A test that edits or replaces the list warnings.filters itself leaves nothing behind."""
+
+        @aiounit.group()
+        class Editors(aiounit.AsyncTestCase):
+            async def test_inserts(self) -> None:
+                warnings.filters.insert(0, ("ignore", None, Warning, None, 0))
+                await asyncio.sleep(0)
+
+            async def test_replaces(self) -> None:
+                warnings.filters = []  # type: ignore[misc]
+                await asyncio.sleep(0)
+
+        result, log = self.run_pair(Editors)
+        self.assertTrue(result.wasSuccessful(), _reports(result))
+
     def test_error_filter_of_the_run_raises_in_the_test_that_warned(self) -> None:
         """Under -W error, only the member whose own warning is not expected errs."""
         steps = _Steps("a", "b", "c")
@@ -135,6 +152,34 @@ class TestWarningFiltersPerTest(unittest.TestCase):
         reports = _reports(result)
         self.assertEqual(sorted(reports), ["test_c_warns"])
         self.assertIn("DeprecationWarning: not expected", reports["test_c_warns"])
+
+
+@unittest.skipUnless(sys.version_info >= (3, 14), "context-aware warnings are new in 3.14")
+class TestContextAwareWarnings(unittest.TestCase):
+    """With -X context_aware_warnings (free-threaded builds' default) the same holds."""
+
+    def test_the_tests_above_pass_with_context_aware_warnings(self) -> None:
+        """TestWarningFiltersPerTest in a child with the flag on: catch_warnings is per context."""
+        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-X",
+                "context_aware_warnings=1",
+                "-W",
+                "error",
+                "-m",
+                "unittest",
+                f"{__name__}.TestWarningFiltersPerTest",
+            ],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertIn("Ran 4 tests", proc.stderr)
 
 
 class TestAssertLogsOnThreads(unittest.TestCase):
