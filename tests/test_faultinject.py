@@ -64,6 +64,15 @@ PENDING: dict[str, str] = {
     # Not a kind: a block_past_limit test alone may get a second error from its
     # teardown and miss tearDown (FI-23); its TestTimeoutError is still checked.
     "lone_give_up": "FI-23: give-up stop of a blocked part fires in asyncTearDown",
+    # Not a kind: the check that a group warns about a blocking test (FI-16, still
+    # missed on soak seeds 1031, 1037).
+    "block_warning": "FI-16: blocking unreported",
+    # Not a kind: a peer's cancellation that lands in a subTest is a bare
+    # CancelledError of that subtest, naming no peer, and the test goes on (FI-24).
+    "peer_cancel_in_subtest": "FI-24",
+    # Not a kind: a grouped block_past_limit test not interrupted (no --grace)
+    # passes although it ran past its limit (FI-25, FI-21 in a group).
+    "group_block_past_limit": "FI-25",
 }
 
 
@@ -309,7 +318,8 @@ class Checker:
         ref_calls, calls = _calls(ref), _calls(run)
         deviating: set[str] = set()
         for key in sorted(set(ref_calls) | set(calls)):
-            name = key.rpartition(".")[2]
+            # A subtest reported on its own (a skip) belongs to its test.
+            name = key.rpartition(".")[2].partition(" ")[0]
             got_raw = calls.get(key, [])
             got = [_canon(c) for c in got_raw]
             want = self.expected(key, [_canon(c) for c in ref_calls.get(key, [])])
@@ -324,14 +334,37 @@ class Checker:
             if self.lone_give_up(name) and got[:2] == want[:2] and got[-1:] == want[-1:]:
                 deviating.add(name)
                 continue
-            texts = [c[2] for c in got_raw if c[0] in ("error", "failure") and len(c) > 2]
+            # Under expectedFailure, a peer's cancellation is an expected failure.
+            texts = [
+                c[2]
+                for c in got_raw
+                if c[0] in ("error", "failure", "expected failure") and len(c) > 2
+            ]
             texts += [c[5] for c in got_raw if c[0] == "subtest" and len(c) > 5]
             peers = self.disruptors(name)
             ref_got = [_canon(c) for c in ref_calls.get(key, [])]
+            subtest_cancelled = any(
+                c[0] == "subtest" and c[2:4] == ["error", "CancelledError"] for c in got_raw
+            )
             if peers and (
                 # Cancelled by a peer before its own limit, and it swallowed that.
                 got == ref_got
                 or (starts == 1 == stops and any(p in text for p in peers for text in texts))
+                or (
+                    "peer_cancel_in_subtest" in _pending()
+                    and any(KINDS[self.tests[p].kind].disrupts == "cancel" for p in peers)
+                    and (subtest_cancelled or (" (" in key and key not in calls))
+                )
+            ):
+                deviating.add(name)
+                continue
+            test = self.tests.get(name)
+            if (
+                "group_block_past_limit" in _pending()
+                and test is not None
+                and test.kind == "block_past_limit"
+                and self.group.get(name) is not None
+                and got == ref_got
             ):
                 deviating.add(name)
                 continue
