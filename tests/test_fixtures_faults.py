@@ -87,6 +87,48 @@ class TestBadHooks(unittest.TestCase):
                 type("T", (aiounit.AsyncTestCase,), {name: classmethod(lambda cls: None)})
 
 
+class TestInheritedFixtures(unittest.TestCase):
+    def test_a_subclass_sets_up_once_for_itself_as_with_setUpClass(self):
+        calls: list[str] = []
+
+        class Base(aiounit.AsyncTestCase):
+            @classmethod
+            async def asyncSetUpClass(cls):
+                calls.append(cls.__name__)
+
+            async def test_x(self):
+                pass
+
+        class Sub(Base):
+            pass
+
+        result = LoggingResult()
+        suite_of(Base, Sub).run(result)
+        self.assertTrue(result.wasSuccessful(), result.errors)
+        self.assertEqual(calls, ["Base", "Sub"])
+
+    def test_a_group_inherited_with_the_fixtures_says_how_to_split_it(self):
+        class Base(aiounit.AsyncTestCase):
+            @classmethod
+            async def asyncSetUpClass(cls):
+                pass
+
+            @aiounit.group("store")
+            async def test_x(self):
+                pass
+
+        class Sub(Base):
+            pass
+
+        make_module(self, Base, Sub)
+        with self.assertRaises(aiounit._scope.LoopScopeError) as caught:
+            suite_of(Base, Sub).run(LoggingResult())
+        message = str(caught.exception)
+        self.assertIn("by inheritance", message)
+        self.assertIn("@aiounit.group('...') on each class", message)
+        self.assertIn("asyncSetUpModule", message)
+
+
 class TestBlockingFixture(unittest.TestCase):
     def test_a_setup_blocking_the_loop_past_its_limit_is_a_timeout(self):
         class T(aiounit.AsyncTestCase):
