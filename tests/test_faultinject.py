@@ -60,12 +60,7 @@ MODES: dict[str, tuple[str, str, tuple[str, ...]]] = {
 # while the fix of the aiounit bug they hit is pending, each with its finding
 # (issue 15 item; FI-n of the fault-injection findings).  AIOUNIT_FI_PENDING=1
 # puts them back, to check a fix.  Empty once every fix has landed.
-PENDING: dict[str, str] = {
-    # Not a kind: the check that a group warns about a blocking test (FI-16).
-    "block_warning": "FI-16: blocking unreported under CPU load",
-    # Not a kind: aiounit's frames in the thread stack of a cancelled thread member (FI-22).
-    "thread_stack_note": "item 16 (FI-22)",
-}
+PENDING: dict[str, str] = {}
 
 
 def _pending() -> set[str]:
