@@ -40,12 +40,9 @@ CLASS_HOOKS = ("asyncSetUpClass", "asyncTearDownClass")
 MODULE_HOOKS = ("asyncSetUpModule", "asyncTearDownModule")
 
 # The scope whose fixture code created the current context (and so owns the
-# tasks created in it); the task list of the ungrouped test running in it.
+# tasks created in it).
 _FIXTURE: contextvars.ContextVar[Scope | None] = contextvars.ContextVar(
     "aiounit_fixture", default=None
-)
-_SPAWNED: contextvars.ContextVar[list[asyncio.Task[Any]] | None] = contextvars.ContextVar(
-    "aiounit_spawned", default=None
 )
 
 _class_scopes: dict[type, Scope] = {}
@@ -277,8 +274,11 @@ class Scope:
         if not stuck:
             self.runner.close()
             return
-        # A task that ignores its cancellation (it was reported): Runner.close()
-        # would wait for it forever, and the run must end.
+        # A task that ignores its cancellation (it was reported: a fixture's
+        # leak, a test given up on): Runner.close() would wait for it forever,
+        # and the run must end; asyncio's "destroyed but pending" is no news.
+        for task in stuck:
+            task._log_destroy_pending = False  # type: ignore[attr-defined]
         with contextlib.suppress(TimeoutError):
             loop.run_until_complete(asyncio.wait_for(loop.shutdown_asyncgens(), self.grace))
         loop.close()
@@ -336,9 +336,6 @@ def _task_factory(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> 
     if owner is not None:
         owner.tasks.add(task)
         task.aiounit_scope = owner  # type: ignore[attr-defined]  # for its logged errors
-    spawned = _SPAWNED.get()
-    if spawned is not None:
-        spawned.append(task)
     return task
 
 
@@ -401,45 +398,32 @@ def run_in(
     scope: Scope, test: unittest.TestCase, result: unittest.TestResult, limit: float | None
 ) -> None:
     """Run one ungrouped test on *scope*'s loop, reporting to *result*."""
-    from ._case import _context_of
+    from ._scheduler import Member, run_group
 
-    loop = scope.loop
-    real_stop = loop.stop
-
-    def stop() -> None:
-        # The loop outlives the test (its fixtures' tasks run on it): stopping
-        # it would end the runner's run_until_complete under the test and crash
-        # the run.  An error of the test instead, as in a group.
-        if _SPAWNED.get() is not None:
-            msg = "a test must not stop the event loop its class's or module's async fixtures share"
-            raise RuntimeError(msg)
-        real_stop()
-
-    loop.stop = stop  # type: ignore[method-assign]
-    try:
-        scope.runner.run(_run_one(test, result, limit, scope.grace), context=_context_of(test))
-    finally:
-        loop.stop = real_stop  # type: ignore[method-assign]
+    # A group of one on the scope's loop: the scheduler gives up on a test
+    # that ignores its cancellation (the loop must go on for the tests after
+    # it), and catches one that blocks the loop past its limit.
+    run_group(
+        [Member(test, limit)],
+        result if hasattr(result, "shouldStop") else _NeverStops(result),  # type: ignore[arg-type]
+        label=f"test {test.id()}",
+        max_concurrency=None,
+        config=_config.current(),
+        loop=scope.loop,
+    )
 
 
-async def _run_one(
-    test: unittest.TestCase, result: unittest.TestResult, limit: float | None, grace: float
-) -> None:
-    from ._case import run_case
+class _NeverStops:
+    """A result object that is not a TestResult (pytest's), with the one
+    attribute the scheduler reads that it lacks."""
 
-    spawned: list[asyncio.Task[Any]] = []
-    token = _SPAWNED.set(spawned)
-    try:
-        await run_case(test, result, limit)
-    finally:
-        _SPAWNED.reset(token)
-        # What a test leaves running is cancelled at its end, as its own loop's
-        # closing would have done in the stdlib; fixture tasks go on.
-        pending = [t for t in spawned if not t.done()]
-        for task in pending:
-            task.cancel()
-        if pending:
-            await asyncio.wait(pending, timeout=grace)
+    shouldStop = False
+
+    def __init__(self, real: Any) -> None:
+        self._real = real
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
 
 
 # -- AsyncTestCase's side -----------------------------------------------------------------

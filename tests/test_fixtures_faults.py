@@ -9,11 +9,13 @@ what the result was told: the fault is the fixture's, reported as a failing
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import unittest
 from typing import Any
 
 import aiounit
+from aiounit import _config
 from tests._engine_support import make_module
 from tests._support import LoggingResult, suite_of
 
@@ -87,6 +89,48 @@ class TestBadHooks(unittest.TestCase):
                 type("T", (aiounit.AsyncTestCase,), {name: classmethod(lambda cls: None)})
 
 
+class TestInheritedFixtures(unittest.TestCase):
+    def test_a_subclass_sets_up_once_for_itself_as_with_setUpClass(self):
+        calls: list[str] = []
+
+        class Base(aiounit.AsyncTestCase):
+            @classmethod
+            async def asyncSetUpClass(cls):
+                calls.append(cls.__name__)
+
+            async def test_x(self):
+                pass
+
+        class Sub(Base):
+            pass
+
+        result = LoggingResult()
+        suite_of(Base, Sub).run(result)
+        self.assertTrue(result.wasSuccessful(), result.errors)
+        self.assertEqual(calls, ["Base", "Sub"])
+
+    def test_a_group_inherited_with_the_fixtures_says_how_to_split_it(self):
+        class Base(aiounit.AsyncTestCase):
+            @classmethod
+            async def asyncSetUpClass(cls):
+                pass
+
+            @aiounit.group("store")
+            async def test_x(self):
+                pass
+
+        class Sub(Base):
+            pass
+
+        make_module(self, Base, Sub)
+        with self.assertRaises(aiounit._scope.LoopScopeError) as caught:
+            suite_of(Base, Sub).run(LoggingResult())
+        message = str(caught.exception)
+        self.assertIn("by inheritance", message)
+        self.assertIn("@aiounit.group('...') on each class", message)
+        self.assertIn("asyncSetUpModule", message)
+
+
 class TestBlockingFixture(unittest.TestCase):
     def test_a_setup_blocking_the_loop_past_its_limit_is_a_timeout(self):
         class T(aiounit.AsyncTestCase):
@@ -140,6 +184,53 @@ class TestBlockingFixture(unittest.TestCase):
         errors = [e for e in result.events if e[0] == "addError"]
         self.assertEqual(errors, [("addError", f"setUpClass ({name_of(Blocks)})")], result.errors)
         self.assertIn(("addSuccess", "test_w"), result.events)
+
+
+class TestUngroupedTestsOnTheScopesLoop(unittest.TestCase):
+    """An ungrouped test of a class with async class fixtures runs on the
+    class's loop, which must go on after it: it gets the limits a test alone
+    on a loop of its own gets."""
+
+    def test_one_that_ignores_its_cancellation_is_given_up_on_and_the_run_goes_on(self):
+        class T(aiounit.AsyncTestCase):
+            timeout = 0.05
+
+            @classmethod
+            async def asyncSetUpClass(cls):
+                pass
+
+            async def test_a_stubborn(self):
+                while True:
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await asyncio.Event().wait()
+
+            async def test_b(self):
+                pass
+
+        for suite_class in (aiounit.ConcurrentTestSuite, unittest.TestSuite):
+            with self.subTest(suite=suite_class.__name__):
+                result = LoggingResult()
+                with _config.using(_config.current().merged(grace=0.01)):
+                    suite_of(T, suite_class=suite_class).run(result)
+                self.assertIn(("addError", "test_a_stubborn"), result.events)
+                self.assertIn("given up on", result.errors[0][1])
+                self.assertIn(("addSuccess", "test_b"), result.events)
+
+    def test_one_that_blocks_the_loop_past_its_limit_is_a_timeout(self):
+        class T(aiounit.AsyncTestCase):
+            timeout = 0.05
+
+            @classmethod
+            async def asyncSetUpClass(cls):
+                pass
+
+            async def test_blocks(self):
+                time.sleep(0.1)  # noqa: ASYNC251 (returns after its deadline)
+
+        result = LoggingResult()
+        suite_of(T, grace=0.01).run(result)
+        self.assertIn(("addError", "test_blocks"), result.events)
+        self.assertIn("TestTimeoutError", result.errors[0][1])
 
 
 class TestLoopErrorsOfFixtures(unittest.TestCase):
