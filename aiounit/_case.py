@@ -618,7 +618,13 @@ async def run_in_thread(fn: Callable[..., _T], /, *args: Any, name: str) -> _T:
     except asyncio.CancelledError as exc:
         frame = sys._current_frames().get(thread.ident or -1)
         if frame is not None:
-            stack = "".join(traceback.format_stack(frame))
+            # The test's frames only: not the thread's bootstrap nor aiounit's.
+            frames = [
+                (f, lineno)
+                for f, lineno in traceback.walk_stack(frame)
+                if not f.f_globals.get("__name__", "").startswith(("aiounit.", "threading"))
+            ]
+            stack = "".join(traceback.StackSummary.extract(reversed(frames)).format())
             exc.add_note(f"its thread {thread.name!r} cannot be stopped and is at:\n{stack}")
         raise
     # What the function set in its context is seen afterwards, as if it had run

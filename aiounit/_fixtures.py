@@ -26,6 +26,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import functools
+import inspect
 import sys
 import unittest
 from collections.abc import Callable, Iterable, Iterator
@@ -471,6 +472,11 @@ class ClassFixtures:
             if attr is not None and not isinstance(attr, classmethod):
                 msg = f"{cls.__qualname__}.{name} must be a classmethod (use @classmethod)"
                 raise TypeError(msg)
+            if attr is not None and not inspect.iscoroutinefunction(attr.__func__):
+                # As the stdlib's asyncSetUp: a plain function would not run on
+                # the class's loop, which is the point of the hook.
+                msg = f"{cls.__qualname__}.{name} must be a coroutine function (async def)"
+                raise TypeError(msg)
 
     setUpClass: Any = classmethod(_wrap_set_up_class(_no_op_class))
     tearDownClass: Any = classmethod(_wrap_tear_down_class(_no_op_class))
@@ -577,4 +583,21 @@ def check_groups(groups: Iterable[tuple[str, list[type]]]) -> None:
             " runs its tests on an event loop of its own, but a group runs on one loop."
             " Share the fixtures at module level (asyncSetUpModule), or split the group."
         )
+        if _inherited_fixtures(first, second):
+            msg += (
+                f" ({_strclass(first)} and {_strclass(second)} have their async class"
+                " fixtures by inheritance, and so the group's marks too: to give each"
+                " class a group of its own, put @aiounit.group('...') on each class"
+                " instead of on the inherited test methods.)"
+            )
         raise LoopScopeError(msg)
+
+
+def _inherited_fixtures(first: type, second: type) -> bool:
+    """Whether *first* and *second* have the same (not default) async class fixture."""
+    for name in CLASS_HOOKS:
+        one = getattr(getattr(first, name), "__func__", None)
+        other = getattr(getattr(second, name), "__func__", None)
+        if one is other and one is not _DEFAULTS[name]:
+            return True
+    return False

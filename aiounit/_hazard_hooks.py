@@ -35,8 +35,15 @@ _MISSING: Final = object()
 
 
 def install(detector: Any) -> list[Callable[[], None]]:
-    """Wrap everything for *detector*'s group; return what puts it all back."""
+    """Wrap everything for *detector*'s group; return what puts it all back.
+
+    Only one group at a time is watched: a group run meanwhile from another
+    thread (each ``ConcurrentTestSuite.run`` is sync) is not, rather than
+    stacking wrappers that could be put back in the wrong order.
+    """
     global _active
+    if _active is not None:
+        return []
     restore = [add_patch_listener(_patched)]
     for owner, name, make in _WRAPPERS:
         target = owner()
@@ -57,6 +64,8 @@ def install(detector: Any) -> list[Callable[[], None]]:
 
 def uninstall(restore: list[Callable[[], None]]) -> None:
     global _active
+    if not restore:
+        return  # not installed by this group
     _active = None
     while restore:
         restore.pop()()

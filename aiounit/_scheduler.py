@@ -26,7 +26,7 @@ import unittest
 import weakref
 from collections.abc import Callable, Sequence
 
-from . import _config, _scope
+from . import _config, _fixture_faults, _scope
 from ._admission import Admission
 from ._alone import timeout_error
 from ._capture import CURRENT, captured_output, concurrent_assertions
@@ -903,6 +903,9 @@ class _Group:
             owner = context.get(key)
             if member is None and isinstance(owner, asyncio.Task):
                 member = self.owners.get(owner)
+        on_scope = member is None and self.shared_loop is not None
+        if on_scope and _fixture_faults.claim_loop_error(context):
+            return  # the loop scope's fixtures caused it: theirs, not the group's
         message = context.get("message")
         if message:
             exc.add_note(f"aiounit: {message}")

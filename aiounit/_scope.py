@@ -27,6 +27,7 @@ from types import ModuleType
 
 from . import _config
 from ._errors import LeakedTaskError, TestTimeoutError
+from ._fixture_faults import Timed, exception_handler
 from ._marks import class_timeout
 
 TYPE_CHECKING = False
@@ -39,12 +40,9 @@ CLASS_HOOKS = ("asyncSetUpClass", "asyncTearDownClass")
 MODULE_HOOKS = ("asyncSetUpModule", "asyncTearDownModule")
 
 # The scope whose fixture code created the current context (and so owns the
-# tasks created in it); the task list of the ungrouped test running in it.
+# tasks created in it).
 _FIXTURE: contextvars.ContextVar[Scope | None] = contextvars.ContextVar(
     "aiounit_fixture", default=None
-)
-_SPAWNED: contextvars.ContextVar[list[asyncio.Task[Any]] | None] = contextvars.ContextVar(
-    "aiounit_spawned", default=None
 )
 
 _class_scopes: dict[type, Scope] = {}
@@ -81,6 +79,7 @@ class Scope:
         )
         self.grace = config.grace
         self.fail_on_leaks = config.fail_on_leaks
+        self.fail_on_loop_errors = config.fail_on_loop_errors
         self.runner: asyncio.Runner
         self.context: contextvars.Context
         if parent is not None:
@@ -90,6 +89,7 @@ class Scope:
         else:
             self.runner = asyncio.Runner(debug=config.debug, loop_factory=loop_factory)
             self.runner.get_loop().set_task_factory(_task_factory)
+            self.runner.get_loop().set_exception_handler(exception_handler)
             self.context = contextvars.copy_context()
         self.context.run(_FIXTURE.set, self)
         self.tasks: weakref.WeakSet[asyncio.Task[Any]] = weakref.WeakSet()
@@ -98,6 +98,9 @@ class Scope:
         self.closed = False
         self.errors: list[BaseException] = []
         self.notes: list[str] = []
+        # Raised in the loop by what the fixtures scheduled (callbacks, tasks
+        # nobody awaited): asyncio would only log them; they are the scope's.
+        self.loop_errors: list[BaseException] = []
         # Set by _fixtures: gives the module its own tearDownModule back.
         self.unhook: Callable[[], None] = lambda: None
         self.lazy = False  # opened by a class of the module, not by our suite
@@ -149,6 +152,7 @@ class Scope:
             what = "an async class cleanup" if self.is_class else "an async module cleanup"
             self._keep(await self._call(function, *args, what=what, **kwargs))
         await self._settle_tasks()
+        self._charge_loop_errors()
 
     def _keep(self, error: BaseException | None) -> None:
         if error is not None:
@@ -159,8 +163,10 @@ class Scope:
     ) -> BaseException | None:
         """Run one fixture call in a task of its own, bounded by the limit; its error."""
         loop = asyncio.get_running_loop()
-        task = loop.create_task(_maybe_async(function, *args, **kwargs), context=self.context)
+        timed = Timed(_maybe_async(function, *args, **kwargs))
+        task = loop.create_task(timed, context=self.context)
         self.tasks.discard(task)
+        started = loop.time()
         done, _ = await asyncio.wait({task}, timeout=self.limit)
         if not done:
             where = _where(task)
@@ -173,8 +179,27 @@ class Scope:
                 message += "; it ignored its cancellation and is still running"
             return TestTimeoutError(message)
         if task.cancelled():
-            return asyncio.CancelledError(f"{what} of {self.name} was cancelled")
-        return task.exception()
+            # Not a CancelledError: raised from setUpClass (a BaseException),
+            # unittest would not catch it and the whole run would end.
+            return RuntimeError(f"{what} of {self.name} was cancelled")
+        error = task.exception()
+        elapsed = loop.time() - started
+        limit = self.limit
+        if error is None and limit is not None and elapsed > limit >= elapsed - timed.busy:
+            # It finished past its limit only because its own steps kept the
+            # loop busy, so no asyncio timeout could fire (a peer's block, which
+            # delays it as much, is not counted).  Still past the limit.
+            message = (
+                f"{what} of {self.name} did not finish within {limit:g} s;"
+                f" it blocked the event loop for {timed.busy:.2f} s and took {elapsed:.2f} s"
+            )
+            return TestTimeoutError(message)
+        if error is not None and not isinstance(error, Exception):
+            # Any other BaseException would end the run from setUpClass, too.
+            wrapped = RuntimeError(f"{what} of {self.name} raised {type(error).__name__}")
+            wrapped.__cause__ = error
+            return wrapped
+        return error
 
     async def _settle_tasks(self) -> None:
         from ._scheduler import _describe
@@ -197,6 +222,22 @@ class Scope:
             self.errors.append(LeakedTaskError(message))
         else:
             self.notes.append(message)
+
+    def _charge_loop_errors(self) -> None:
+        from ._scheduler import loop_error_note
+
+        for task in list(self.tasks):
+            if task.done() and getattr(task, "_log_traceback", False):
+                error = task.exception()  # also keeps asyncio from logging it again
+                assert error is not None
+                error.add_note(f"aiounit: raised in task {task.get_name()}, which nobody awaited")
+                self.loop_errors.append(error)
+        errors, self.loop_errors = self.loop_errors, []
+        for error in errors:
+            if self.fail_on_loop_errors or isinstance(error, SystemExit):
+                self.errors.append(error)
+            else:
+                self.notes.append(loop_error_note((type(error), error, error.__traceback__)))
 
     # -- sync entry points ------------------------------------------------------------
 
@@ -233,8 +274,11 @@ class Scope:
         if not stuck:
             self.runner.close()
             return
-        # A task that ignores its cancellation (it was reported): Runner.close()
-        # would wait for it forever, and the run must end.
+        # A task that ignores its cancellation (it was reported: a fixture's
+        # leak, a test given up on): Runner.close() would wait for it forever,
+        # and the run must end; asyncio's "destroyed but pending" is no news.
+        for task in stuck:
+            task._log_destroy_pending = False  # type: ignore[attr-defined]
         with contextlib.suppress(TimeoutError):
             loop.run_until_complete(asyncio.wait_for(loop.shutdown_asyncgens(), self.grace))
         loop.close()
@@ -274,6 +318,8 @@ def _where(task: asyncio.Task[Any]) -> str | None:
 
     found = None
     coro: Any = task.get_coro()
+    if isinstance(coro, Timed):
+        coro = coro.coro
     while coro is not None:
         frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)
         if frame is not None and not _is_framework(frame):
@@ -289,9 +335,7 @@ def _task_factory(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> 
     owner = _FIXTURE.get()
     if owner is not None:
         owner.tasks.add(task)
-    spawned = _SPAWNED.get()
-    if spawned is not None:
-        spawned.append(task)
+        task.aiounit_scope = owner  # type: ignore[attr-defined]  # for its logged errors
     return task
 
 
@@ -354,45 +398,32 @@ def run_in(
     scope: Scope, test: unittest.TestCase, result: unittest.TestResult, limit: float | None
 ) -> None:
     """Run one ungrouped test on *scope*'s loop, reporting to *result*."""
-    from ._case import _context_of
+    from ._scheduler import Member, run_group
 
-    loop = scope.loop
-    real_stop = loop.stop
-
-    def stop() -> None:
-        # The loop outlives the test (its fixtures' tasks run on it): stopping
-        # it would end the runner's run_until_complete under the test and crash
-        # the run.  An error of the test instead, as in a group.
-        if _SPAWNED.get() is not None:
-            msg = "a test must not stop the event loop its class's or module's async fixtures share"
-            raise RuntimeError(msg)
-        real_stop()
-
-    loop.stop = stop  # type: ignore[method-assign]
-    try:
-        scope.runner.run(_run_one(test, result, limit, scope.grace), context=_context_of(test))
-    finally:
-        loop.stop = real_stop  # type: ignore[method-assign]
+    # A group of one on the scope's loop: the scheduler gives up on a test
+    # that ignores its cancellation (the loop must go on for the tests after
+    # it), and catches one that blocks the loop past its limit.
+    run_group(
+        [Member(test, limit)],
+        result if hasattr(result, "shouldStop") else _NeverStops(result),  # type: ignore[arg-type]
+        label=f"test {test.id()}",
+        max_concurrency=None,
+        config=_config.current(),
+        loop=scope.loop,
+    )
 
 
-async def _run_one(
-    test: unittest.TestCase, result: unittest.TestResult, limit: float | None, grace: float
-) -> None:
-    from ._case import run_case
+class _NeverStops:
+    """A result object that is not a TestResult (pytest's), with the one
+    attribute the scheduler reads that it lacks."""
 
-    spawned: list[asyncio.Task[Any]] = []
-    token = _SPAWNED.set(spawned)
-    try:
-        await run_case(test, result, limit)
-    finally:
-        _SPAWNED.reset(token)
-        # What a test leaves running is cancelled at its end, as its own loop's
-        # closing would have done in the stdlib; fixture tasks go on.
-        pending = [t for t in spawned if not t.done()]
-        for task in pending:
-            task.cancel()
-        if pending:
-            await asyncio.wait(pending, timeout=grace)
+    shouldStop = False
+
+    def __init__(self, real: Any) -> None:
+        self._real = real
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
 
 
 # -- AsyncTestCase's side -----------------------------------------------------------------

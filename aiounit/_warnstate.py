@@ -66,6 +66,9 @@ class _Installed:
         self.module = module
         self.saved_class = module.__class__
         self.real = {name: module.__dict__[name] for name in _NAMES}
+        # the process's filters, as they must be after the group
+        self.filters = module.__dict__["filters"]
+        self.saved_filters = list(self.filters)
         self.replaced: dict[str, Any] = {}
         self.views: dict[Any, Any] = {}
         self.lock = threading.Lock()
@@ -335,8 +338,13 @@ def _uninstall() -> None:
     # 3.14, catch_warnings still saves and restores showwarning in the module,
     # which tests may have done out of order.
     for name, value in installed.real.items():
-        if name != "filters" or installed.py_module is None:
-            module.__dict__[name] = value
+        module.__dict__[name] = value
+    # Exactly the filters of before the group, the same list too, whatever
+    # changed them: from 3.14 a test that edits the list ``warnings.filters``
+    # itself (not through simplefilter or catch_warnings) edits the process's.
+    module.__dict__["filters"] = installed.filters
+    if installed.filters != installed.saved_filters:
+        installed.filters[:] = installed.saved_filters
     _installed = None
     installed.views.clear()
     # Registries of "already shown" warnings were filled under the tests' filters.

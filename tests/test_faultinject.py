@@ -61,10 +61,18 @@ MODES: dict[str, tuple[str, str, tuple[str, ...]]] = {
 # (issue 15 item; FI-n of the fault-injection findings).  AIOUNIT_FI_PENDING=1
 # puts them back, to check a fix.  Empty once every fix has landed.
 PENDING: dict[str, str] = {
-    # Not a kind: the check that a group warns about a blocking test (FI-16).
-    "block_warning": "FI-16: blocking unreported under CPU load",
-    # Not a kind: aiounit's frames in the thread stack of a cancelled thread member (FI-22).
-    "thread_stack_note": "item 16 (FI-22)",
+    # Not a kind: a block_past_limit test alone may get a second error from its
+    # teardown and miss tearDown (FI-23); its TestTimeoutError is still checked.
+    "lone_give_up": "FI-23: give-up stop of a blocked part fires in asyncTearDown",
+    # Not a kind: the check that a group warns about a blocking test (FI-16, still
+    # missed on soak seeds 1031, 1037).
+    "block_warning": "FI-16: blocking unreported",
+    # Not a kind: a peer's cancellation that lands in a subTest is a bare
+    # CancelledError of that subtest, naming no peer, and the test goes on (FI-24).
+    "peer_cancel_in_subtest": "FI-24",
+    # Not a kind: a grouped block_past_limit test not interrupted (no --grace)
+    # passes although it ran past its limit (FI-25, FI-21 in a group).
+    "group_block_past_limit": "FI-25",
 }
 
 
@@ -276,6 +284,16 @@ class Checker:
             return [_START, ("error", "TestTimeoutError"), _STOP]
         return ref_calls
 
+    def lone_give_up(self, name: str) -> bool:
+        test = self.tests.get(name)
+        return (
+            "lone_give_up" in _pending()
+            and test is not None
+            and test.kind == "block_past_limit"
+            and self.mode != "ref"
+            and self.group.get(name) is None
+        )
+
     def limited(self, name: str) -> bool:
         """Whether aiounit enforces *name*'s ``aiounit.timeout`` in this mode.
 
@@ -300,7 +318,8 @@ class Checker:
         ref_calls, calls = _calls(ref), _calls(run)
         deviating: set[str] = set()
         for key in sorted(set(ref_calls) | set(calls)):
-            name = key.rpartition(".")[2]
+            # A subtest reported on its own (a skip) belongs to its test.
+            name = key.rpartition(".")[2].partition(" ")[0]
             got_raw = calls.get(key, [])
             got = [_canon(c) for c in got_raw]
             want = self.expected(key, [_canon(c) for c in ref_calls.get(key, [])])
@@ -312,14 +331,40 @@ class Checker:
                 if want != [_canon(c) for c in ref_calls.get(key, [])]:
                     deviating.add(name)
                 continue
-            texts = [c[2] for c in got_raw if c[0] in ("error", "failure") and len(c) > 2]
+            if self.lone_give_up(name) and got[:2] == want[:2] and got[-1:] == want[-1:]:
+                deviating.add(name)
+                continue
+            # Under expectedFailure, a peer's cancellation is an expected failure.
+            texts = [
+                c[2]
+                for c in got_raw
+                if c[0] in ("error", "failure", "expected failure") and len(c) > 2
+            ]
             texts += [c[5] for c in got_raw if c[0] == "subtest" and len(c) > 5]
             peers = self.disruptors(name)
             ref_got = [_canon(c) for c in ref_calls.get(key, [])]
+            subtest_cancelled = any(
+                c[0] == "subtest" and c[2:4] == ["error", "CancelledError"] for c in got_raw
+            )
             if peers and (
                 # Cancelled by a peer before its own limit, and it swallowed that.
                 got == ref_got
                 or (starts == 1 == stops and any(p in text for p in peers for text in texts))
+                or (
+                    "peer_cancel_in_subtest" in _pending()
+                    and any(KINDS[self.tests[p].kind].disrupts == "cancel" for p in peers)
+                    and (subtest_cancelled or (" (" in key and key not in calls))
+                )
+            ):
+                deviating.add(name)
+                continue
+            test = self.tests.get(name)
+            if (
+                "group_block_past_limit" in _pending()
+                and test is not None
+                and test.kind == "block_past_limit"
+                and self.group.get(name) is not None
+                and got == ref_got
             ):
                 deviating.add(name)
                 continue
@@ -393,7 +438,7 @@ class Checker:
                 tests.get(name, collections.Counter()),
             )
             if name in deviating:
-                if self.disruptors(name):
+                if self.disruptors(name) or self.lone_give_up(name):
                     continue  # interrupted at some point by its peer: anything may have run
                 if self.tests[name].kind == "swallow_forever" and self.group.get(name):
                     # docs/usage.md, "Time limits": in a group, the teardown and

@@ -562,6 +562,34 @@ class TestOwnFramesHidden(unittest.TestCase):
                 self.assertIn("in test_blocks", text)
                 self.assertNotRegex(text, r"aiounit[/\\]_\w+\.py", text)
 
+    def test_thread_member_stack_note(self) -> None:
+        """A cancelled sync member's note shows the test's frames, not aiounit's."""
+        started, release = threading.Event(), threading.Event()
+        self.addCleanup(release.set)
+
+        @aiounit.group("thread")
+        class Threads(aiounit.AsyncTestCase):
+            @aiounit.group("thread")  # a sync method joins a group by its own mark
+            def test_sync(self) -> None:
+                started.set()
+                release.wait(5)  # bounded
+
+            async def test_cancels_all(self) -> None:
+                await asyncio.to_thread(started.wait, 5)
+                for task in asyncio.all_tasks():
+                    if task is not asyncio.current_task():
+                        task.cancel()
+                await asyncio.sleep(0)
+                release.set()
+
+        result = run_tests(Threads, result=RawResult())
+        errors = dict(result.raw)
+        notes = "\n".join(getattr(errors["test_sync"], "__notes__", []))
+        self.assertIn("cannot be stopped and is at", notes)
+        self.assertIn("in test_sync", notes)
+        self.assertNotRegex(notes, r"aiounit[/\\]_\w+\.py")
+        self.assertNotIn("threading.py", notes)
+
     def test_foreign_loop_future_names_the_test_coroutine(self) -> None:
         """asyncio's message names the task's coroutine: the test's, as in the stdlib."""
         other = asyncio.new_event_loop()

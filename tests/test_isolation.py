@@ -104,6 +104,22 @@ class TestWarningFiltersPerTest(unittest.TestCase):
         self.assertEqual(sorted(reports), ["test_b_errors"])
         self.assertIn("UserWarning: raised in b", reports["test_b_errors"])
 
+    def test_filters_edited_directly_are_as_before_after_the_group(self) -> None:
+        """A test that edits or replaces the list warnings.filters itself leaves nothing behind."""
+
+        @aiounit.group()
+        class Editors(aiounit.AsyncTestCase):
+            async def test_inserts(self) -> None:
+                warnings.filters.insert(0, ("ignore", None, Warning, None, 0))
+                await asyncio.sleep(0)
+
+            async def test_replaces(self) -> None:
+                warnings.filters = []  # type: ignore[misc]
+                await asyncio.sleep(0)
+
+        result, log = self.run_pair(Editors)
+        self.assertTrue(result.wasSuccessful(), _reports(result))
+
     def test_error_filter_of_the_run_raises_in_the_test_that_warned(self) -> None:
         """Under -W error, only the member whose own warning is not expected errs."""
         steps = _Steps("a", "b", "c")
@@ -163,7 +179,7 @@ class TestContextAwareWarnings(unittest.TestCase):
             check=False,
         )
         self.assertEqual(proc.returncode, 0, proc.stderr)
-        self.assertIn("Ran 3 tests", proc.stderr)
+        self.assertIn("Ran 4 tests", proc.stderr)
 
 
 class TestAssertLogsOnThreads(unittest.TestCase):
