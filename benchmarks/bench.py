@@ -751,6 +751,33 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+def shown_interpreter(path: str) -> str:
+    """*path* without this machine's directories, for the committed results."""
+    p = Path(path)
+    pyenv = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv")
+    if p.is_relative_to(pyenv):
+        return "<pyenv>/" + p.relative_to(pyenv).as_posix()
+    venv = p.parent.parent  # <venv>/bin/python
+    if (venv / "pyvenv.cfg").is_file():
+        return f"<{venv.name}>/" + p.relative_to(venv).as_posix()
+    if p.is_relative_to(Path.home()):
+        return "~/" + p.relative_to(Path.home()).as_posix()
+    return path
+
+
+def anonymised(data: Any, replacements: list[tuple[str, str]]) -> Any:
+    """*data* with each *old* prefix in its strings replaced, the longest first."""
+    if isinstance(data, str):
+        for old, new in replacements:
+            data = data.replace(old, new)
+        return data
+    if isinstance(data, dict):
+        return {key: anonymised(value, replacements) for key, value in data.items()}
+    if isinstance(data, list):
+        return [anonymised(value, replacements) for value in data]
+    return data
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.from_json:
@@ -803,6 +830,13 @@ def main(argv: list[str] | None = None) -> int:
         "machine": machine(), "quick": args.quick, "repeat": args.repeat,
         "interpreters": [asdict(i) for i in interps], "results": bench.results,
     }
+    # Results are committed: no path of this machine in them.  aiounit is
+    # imported from a PYTHONPATH entry, so "from aiounit/__init__.py" stays.
+    replacements = [(i.path, shown_interpreter(i.path)) for i in interps]
+    replacements += [(entry + os.sep, "") for entry in bench.env["PYTHONPATH"].split(os.pathsep)
+                     if entry]
+    replacements.sort(key=lambda pair: -len(pair[0]))
+    data = anonymised(data, replacements)
     data["targets"] = report(data)
     if args.json:
         Path(args.json).write_text(json.dumps(data, indent=2))

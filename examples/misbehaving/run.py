@@ -5,6 +5,10 @@
 Runs ``python -m aiounit`` on the tests next to this file, several ways, and
 prints what each run printed and its exit status.  docs/diagnostics.md
 explains the output.  POSIX only (it sends SIGINT to show -c).
+
+Paths in the output are shown relative to the checkout (``aiounit/_case.py``)
+and to the interpreter (``<python>/lib/python3.12/asyncio/...``), so that the
+output can be pasted into the docs as it is, whatever machine ran it.
 """
 
 from __future__ import annotations
@@ -14,16 +18,31 @@ import os
 import signal
 import subprocess
 import sys
+import sysconfig
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+# The children run sys.executable, so its stdlib is theirs.
+STDLIB = sysconfig.get_paths()["stdlib"]
+
+
+def shown_paths(text: str) -> str:
+    """*text* with this machine's checkout and interpreter paths made relative."""
+    replacements = [
+        (STDLIB + os.sep, f"<python>/lib/{os.path.basename(STDLIB)}/"),
+        (ROOT + os.sep, ""),
+    ]
+    # The longer prefix first, in case one contains the other.
+    for old, new in sorted(replacements, key=lambda item: -len(item[0])):
+        text = text.replace(old, new)
+    return text
 
 
 def child_env(**extra: str) -> dict[str, str]:
     env = dict(os.environ, **extra)
     if importlib.util.find_spec("aiounit") is None:
         # Not installed: use the checkout this script belongs to.
-        root = os.path.dirname(os.path.dirname(HERE))
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [ROOT, env.get("PYTHONPATH")]))
     return env
 
 
@@ -45,7 +64,7 @@ def read_until(proc: subprocess.Popen[str], wanted: str) -> None:
     """Echo the child's lines until *wanted* shows up."""
     assert proc.stdout is not None
     for line in proc.stdout:
-        print(line, end="")
+        print(shown_paths(line), end="")
         if line == wanted:
             return
     raise SystemExit(f"the child ended before printing {wanted!r}")
@@ -53,7 +72,7 @@ def read_until(proc: subprocess.Popen[str], wanted: str) -> None:
 
 def finish(proc: subprocess.Popen[str]) -> None:
     out, _ = proc.communicate(timeout=60)
-    print(out, end="")
+    print(shown_paths(out), end="")
     print(f"[exit status {proc.returncode}]")
 
 
