@@ -28,11 +28,13 @@ def _words(text: str) -> set[str]:
     return set(text.split())
 
 
-# The Jenkins xUnit plugin's junit-10.xsd, vendored in tests/schemas (its source
-# and licence are in the file).  lxml validates reports against it where it is
-# installed; the structural checker below mirrors it for the interpreters
-# without lxml, and adds the consumers' rules the schema does not express.
-XSD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "schemas", "junit-10.xsd")
+# The Jenkins xUnit plugin validates JUnit reports against its junit-10.xsd and
+# skips a file that fails it.  Its rules are written out below (_SCHEMA, and the
+# time pattern) rather than vendored; _schema_xsd() renders them as an XSD that
+# lxml validates every report against, and the structural checker uses them for
+# the interpreters without lxml.  Where a copy of the plugin's own file is at
+# $AIOUNIT_JUNIT_XSD, reports are validated against it as well.
+REAL_XSD = os.environ.get("AIOUNIT_JUNIT_XSD")
 
 try:
     import lxml.etree
@@ -140,11 +142,49 @@ def schema_problems(root: ET.Element, *, root_attributes: bool = True) -> list[s
     return problems
 
 
+# junit-10.xsd's SUREFIRE_TIME: digits with optional thousands commas and
+# up to three decimals.
+_SUREFIRE_TIME = r"(([0-9]{0,3},)*[0-9]{3}|[0-9]{0,3})*(\.[0-9]{0,3})?"
+_TIMED = {"testsuites", "testsuite"}  # where time is SUREFIRE_TIME, not any string
+
+
+def _schema_xsd() -> bytes:
+    """_SCHEMA as an XML Schema: what junit-10.xsd allows, element by element."""
+    parts = [
+        '<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema">',
+        '<xs:simpleType name="SUREFIRE_TIME"><xs:restriction base="xs:string">'
+        f'<xs:pattern value="{_SUREFIRE_TIME}"/></xs:restriction></xs:simpleType>',
+    ]
+    for tag, (allowed, required, children) in _SCHEMA.items():
+        if tag in ("system-out", "system-err"):
+            parts.append(f'<xs:element name="{tag}" type="xs:string"/>')
+            continue
+        mixed = ' mixed="true"' if children is None else ""
+        body = ""
+        if children:
+            refs = "".join(f'<xs:element ref="{child}"/>' for child in sorted(children))
+            body = f'<xs:choice minOccurs="0" maxOccurs="unbounded">{refs}</xs:choice>'
+        for name in sorted(allowed):
+            kind = "SUREFIRE_TIME" if name == "time" and tag in _TIMED else "xs:string"
+            use = ' use="required"' if name in required else ""
+            body += f'<xs:attribute name="{name}" type="{kind}"{use}/>'
+        parts.append(f'<xs:element name="{tag}"><xs:complexType{mixed}>{body}</xs:complexType></xs:element>')
+    parts.append("</xs:schema>")
+    return "".join(parts).encode()
+
+
 def xsd_problems(path: str) -> list[str]:
-    """What lxml finds wrong in the report at *path* against junit-10.xsd; [] if nothing."""
-    schema = lxml.etree.XMLSchema(lxml.etree.parse(XSD))
-    schema.validate(lxml.etree.parse(path))
-    return [f"line {e.line}: {e.message}" for e in schema.error_log]
+    """What lxml finds wrong in the report at *path* against junit-10.xsd's rules
+    (and against the plugin's own file where $AIOUNIT_JUNIT_XSD names one); [] if nothing."""
+    schemas = [lxml.etree.XMLSchema(lxml.etree.fromstring(_schema_xsd()))]
+    if REAL_XSD:
+        schemas.append(lxml.etree.XMLSchema(lxml.etree.parse(REAL_XSD)))
+    report = lxml.etree.parse(path)
+    problems = []
+    for schema in schemas:
+        schema.validate(report)
+        problems += [f"line {e.line}: {e.message}" for e in schema.error_log]
+    return problems
 
 
 def parsed_outcomes(path: str) -> dict[str, tuple[str, ...]]:
@@ -403,6 +443,23 @@ class TestReportContents(unittest.TestCase):
 
 class TestSchemaChecker(unittest.TestCase):
     """The structural checker the other tests rely on rejects what the XSD rejects."""
+
+    @unittest.skipUnless(lxml, "lxml is a test-only dependency")
+    def test_rendered_xsd_rejects_what_junit_10_rejects(self):
+        """The XSD rendered from the rules rejects file/line on a testcase, a
+        testcase without a name, a suite without counts and a bad suite time."""
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "bad.xml")
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(
+                    '<testsuites time="1.5"><testsuite name="s" tests="1" failures="0"'
+                    ' errors="0" time="soon"><testcase name="t" file="x.py" line="3"/>'
+                    '<testcase classname="c"/></testsuite><testsuite name="u"/></testsuites>'
+                )
+            problems = "\n".join(xsd_problems(path))
+        for expected in ("'file'", "'line'", "'name' is required", "'tests' is required", "'soon'"):
+            with self.subTest(expected):
+                self.assertIn(expected, problems)
 
     def test_checker_finds_each_kind_of_problem(self):
         """Unknown elements and attributes, missing names, two outcomes, bad numbers, bad counts."""
