@@ -528,6 +528,13 @@ class _Group:
                             self._charge_system_exit(exc)
                 except KeyboardInterrupt:
                     self.interrupted = True
+                    if self.hit is not None and self.hit[0].task is not None:
+                        # asyncio stored the interrupt in the test's task as it
+                        # let it out; it goes on to the caller, so the task must
+                        # not log it again as "never retrieved" when collected.
+                        hit_task = self.hit[0].task
+                        if hit_task.done() and not hit_task.cancelled():
+                            hit_task.exception()
                     raise
                 finally:
                     self._shut_down(loop)

@@ -90,7 +90,9 @@ class TestLocalsAtRecordTime(unittest.TestCase):
         """aiounit.TextTestRunner(tb_locals=True) prints the locals of the failing iteration."""
         _, grouped = self._classes()
         stream = io.StringIO()
-        aiounit.TextTestRunner(stream=stream, tb_locals=True).run(suite_of(grouped))
+        with contextlib.redirect_stdout(io.StringIO()) as out:
+            aiounit.TextTestRunner(stream=stream, tb_locals=True).run(suite_of(grouped))
+        self.assertEqual(out.getvalue(), "printed by test_sub\n")  # no -b: it is the test's
         failure = stream.getvalue().split("FAIL: ")[1]
         self.assertIn("    i = 1\n", failure)
         self.assertNotIn("    i = 2\n", failure)
