@@ -47,6 +47,29 @@ def _outcomes(result: LoggingResult) -> dict[str, list[str]]:
     return {name: [e[0] for e in events] for name, events in by_test(result.events).items()}
 
 
+def _within(seconds: float, loops: list[asyncio.AbstractEventLoop], run: Any) -> Any:
+    """Run *run*; if the group's loop (the first test puts it in *loops*) has not
+    ended after *seconds*, interrupt it so that a hang fails the test instead."""
+    ended = threading.Event()
+
+    def interrupt() -> None:
+        raise KeyboardInterrupt
+
+    def watch() -> None:
+        if not ended.wait(seconds) and loops:
+            loops[0].call_soon_threadsafe(interrupt)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        return run()
+    except KeyboardInterrupt:
+        raise AssertionError(f"the group had not ended after {seconds} s") from None
+    finally:
+        ended.set()
+        watcher.join()
+
+
 class TestSelfCancel(unittest.TestCase):
     """A test that cancels its own task: an error of that test, as in the stdlib (#15 items 1, 2)."""
 
@@ -199,6 +222,47 @@ class TestCancellingEveryTask(unittest.TestCase):
         self.assertEqual(outcomes["test_a_leaks"].count("startTest"), 1)
         self.assertIn("addError", outcomes["test_a_leaks"])
         self.assertEqual(outcomes["test_b_cancels_all"], ["startTest", "addSuccess", "stopTest"])
+
+    def test_a_member_cancelled_before_it_began_is_reported(self) -> None:
+        """With max_concurrency, a member's task exists a moment before its first step; a peer
+        that cancels every task then kills it before any of its code runs (FI-27: the group
+        waited for it forever).  It is reported once, naming the peer, and its slot is freed."""
+        loops: list[asyncio.AbstractEventLoop] = []
+        seen: list[str] = []
+
+        @aiounit.group("capped", max_concurrency=2)
+        class Capped(aiounit.AsyncTestCase):
+            async def test_a_ends(self) -> None:
+                loops.append(asyncio.get_running_loop())
+
+            async def test_b_cancels_all(self) -> None:
+                me = asyncio.current_task()
+                before = asyncio.all_tasks()
+                for _ in range(1000):  # until test_a's slot went to test_c
+                    await asyncio.sleep(0)
+                    if any(not t.done() for t in asyncio.all_tasks() - before):
+                        break
+                seen.append("c created" if "c ran" not in seen else "c began first")
+                for task in asyncio.all_tasks():
+                    if task is not me:
+                        task.cancel()
+
+            async def test_c_admitted_next(self) -> None:
+                seen.append("c ran")
+
+            async def test_d_last(self) -> None:
+                seen.append("d ran")
+
+        result = _within(3.0, loops, lambda: run_tests(Capped, result=RawResult()))
+        self.assertEqual(seen, ["c created", "d ran"])
+        self.assertEqual(result.testsRun, 4)
+        outcomes = _outcomes(result)
+        self.assertEqual(outcomes["test_c_admitted_next"], ["startTest", "addError", "stopTest"])
+        self.assertEqual(outcomes["test_d_last"], ["startTest", "addSuccess", "stopTest"])
+        error = dict(result.raw)["test_c_admitted_next"]
+        self.assertIsInstance(error, asyncio.CancelledError)
+        notes = getattr(error, "__notes__", [])
+        self.assertTrue(any("test_b_cancels_all" in note for note in notes), notes)
 
 
 class TestHooks(unittest.TestCase):
