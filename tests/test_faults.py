@@ -704,6 +704,73 @@ class TestCancelledByAPeer(unittest.TestCase):
         notes = getattr(errors["test_a_swallows"], "__notes__", [])
         self.assertTrue(any("test_b_cancels_all" in note for note in notes), notes)
 
+    def test_a_peer_cancellation_inside_a_subtest_stops_the_test(self) -> None:
+        """As outside a subTest: an error of the test naming the peer, no later subtest runs,
+        the teardown still does (FI-24: a bare subtest error, and the test went on)."""
+        inside = asyncio.Event()
+        log: list[str] = []
+
+        @aiounit.group("faults")
+        class InSubtest(aiounit.AsyncTestCase):
+            async def asyncTearDown(self) -> None:
+                log.append(f"asyncTearDown {self._testMethodName}")
+
+            async def test_a_cancels_all(self) -> None:
+                await inside.wait()
+                for task in asyncio.all_tasks():
+                    if task is not asyncio.current_task():
+                        task.cancel()
+
+            async def test_b_subtests(self) -> None:
+                for i in range(3):
+                    with self.subTest(i=i):
+                        log.append(f"subtest {i}")
+                        if i == 1:
+                            inside.set()
+                            await asyncio.Event().wait()
+
+        result = run_tests(InSubtest, result=RawResult())
+        self.assertEqual([e for e in log if e.startswith("subtest")], ["subtest 0", "subtest 1"])
+        self.assertIn("asyncTearDown test_b_subtests", log)
+        outcomes = _outcomes(result)
+        # i=0 passed; i=1 is no subtest error: the test's own error ends it.
+        self.assertEqual(
+            outcomes["test_b_subtests"], ["startTest", "addSubTest", "addError", "stopTest"]
+        )
+        self.assertEqual([e[-1] for e in result.events if e[0] == "addSubTest"], ["ok"])
+        errors = dict(result.raw)
+        self.assertEqual(sorted(errors), ["test_b_subtests"])
+        self.assertIsInstance(errors["test_b_subtests"], asyncio.CancelledError)
+        notes = getattr(errors["test_b_subtests"], "__notes__", [])
+        self.assertTrue(any("test_a_cancels_all" in note for note in notes), notes)
+
+    def test_its_own_cancellation_inside_a_subtest_is_the_subtests_error(self) -> None:
+        """The stdlib's answer, kept: a self-cancel inside a subTest fails that subtest only."""
+        log: list[str] = []
+
+        class Own(aiounit.AsyncTestCase):
+            async def test_own(self) -> None:
+                for i in range(2):
+                    with self.subTest(i=i):
+                        log.append(f"subtest {i}")
+                        if i == 0:
+                            task = asyncio.current_task()
+                            assert task is not None
+                            task.cancel()
+                            await asyncio.sleep(0)
+
+        for base_run in (run_stdlib, run_tests):
+            with self.subTest(run=base_run.__name__):
+                log.clear()
+                result = base_run(
+                    aiounit.group("faults")(Own) if base_run is run_tests else Own,
+                    result=RawResult(),
+                )
+                self.assertEqual(log, ["subtest 0", "subtest 1"])
+                self.assertEqual(result.testsRun, 1)
+                self.assertEqual(len(result.errors), 1)
+                self.assertIn("(i=0)", str(result.errors[0][0]))
+
 
 class TestBlockPastLimitAlone(unittest.TestCase):
     """Alone, a part that blocks past its deadline and then ends is still over its limit (#15 item 13)."""
