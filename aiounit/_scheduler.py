@@ -612,7 +612,12 @@ class _Group:
             if member is None:
                 if admission.exhausted:
                     break
-                await admission.wait()
+                try:
+                    await admission.wait()
+                except asyncio.CancelledError:
+                    if self.closing:
+                        raise
+                    main.uncancel()  # from no test (they are refused): as below
                 continue
             member._group = self
             self.outstanding += 1

@@ -264,6 +264,39 @@ class TestCancellingEveryTask(unittest.TestCase):
         notes = getattr(error, "__notes__", [])
         self.assertTrue(any("test_b_cancels_all" in note for note in notes), notes)
 
+    def test_the_group_task_survives_a_cancellation_from_outside_any_test(self) -> None:
+        """While the group waits to admit the next member, a cancellation from no test (a
+        callback a plain thread scheduled) does not kill the run; every test is reported."""
+        loops: list[asyncio.AbstractEventLoop] = []
+        seen: list[str] = []
+
+        @aiounit.group("capped", max_concurrency=1)
+        class Capped(aiounit.AsyncTestCase):
+            async def test_a_outsider_cancels(self) -> None:
+                loop = asyncio.get_running_loop()
+                loops.append(loop)
+                me = asyncio.current_task()
+                done = asyncio.Event()
+
+                def cancel_others() -> None:  # run in the plain thread's context: no test's
+                    for task in asyncio.all_tasks(loop):
+                        if task is not me:
+                            seen.append("cancelled" if task.cancel() else "refused")
+                    done.set()
+
+                thread = threading.Thread(target=loop.call_soon_threadsafe, args=(cancel_others,))
+                thread.start()
+                thread.join()
+                await done.wait()
+
+            async def test_b_next(self) -> None:
+                seen.append("b ran")
+
+        result = _within(3.0, loops, lambda: run_tests(Capped, result=RawResult()))
+        self.assertEqual(seen, ["cancelled", "b ran"])
+        self.assertEqual(result.testsRun, 2)
+        self.assertEqual(result.raw, [])
+
 
 class TestHooks(unittest.TestCase):
     """Every hook keeps its meaning, grouped or alone (#15 item 4)."""
