@@ -171,11 +171,12 @@ class TextTestResult(_TextTestResultBase):
         # test, so after a class fixture's error the flag is still up while
         # sys.stdout is the real stream: the run crashed.  Read our own buffers,
         # which hold exactly what was captured whatever sys.stdout is now.
-        if self.buffer and self._mirrorOutput:
-            self._mirrorOutput = False
+        state: Any = self  # the stdlib's private buffering state, untyped in typeshed
+        if self.buffer and state._mirrorOutput:
+            state._mirrorOutput = False
             for buffer, real, line in (
-                (self._stdout_buffer, self._original_stdout, unittest.result.STDOUT_LINE),
-                (self._stderr_buffer, self._original_stderr, unittest.result.STDERR_LINE),
+                (state._stdout_buffer, state._original_stdout, unittest.result.STDOUT_LINE),
+                (state._stderr_buffer, state._original_stderr, unittest.result.STDERR_LINE),
             ):
                 text = buffer.getvalue() if buffer is not None else ""
                 if text:
