@@ -661,6 +661,47 @@ class TestBlockPastLimitAlone(unittest.TestCase):
                 self.assertIsInstance(result.raw[0][1], aiounit.TestTimeoutError)
 
 
+class TestGiveUpOfAnEndedPart(unittest.TestCase):
+    """Alone: a part that ends in the loop turn its give-up callback falls due in is not
+    given up on, and the next part's loop is not stopped (#15, FI-23)."""
+
+    def test_teardown_runs_after_a_part_that_ended_past_its_grace(self) -> None:
+        log: list[str] = []
+
+        class Late(aiounit.AsyncTestCase):
+            def run(self, result: Any = None) -> Any:  # the stdlib's lifecycle, alone
+                return super().run(result)
+
+            @aiounit.timeout(0.05)
+            async def test_ends_late(self) -> None:
+                # The loop's clock jumps past the deadline and the grace, as if the
+                # test had blocked that long: the part's last step, its timeout and
+                # its give-up callback are then due in one and the same loop turn.
+                loop = asyncio.get_running_loop()
+                clock = loop.time
+                loop.time = lambda: clock() + 10  # type: ignore[method-assign]
+                await asyncio.sleep(0)
+
+            async def asyncTearDown(self) -> None:
+                log.append("asyncTearDown")
+                await asyncio.sleep(0)
+                log.append("asyncTearDown ended")
+
+            def tearDown(self) -> None:
+                log.append("tearDown")
+
+        for run in (run_tests, run_stdlib):
+            with self.subTest(run=run.__name__):
+                log.clear()
+                with _grace(0.05):
+                    result = run(Late, result=RawResult())
+                self.assertEqual(log, ["asyncTearDown", "asyncTearDown ended", "tearDown"])
+                self.assertEqual(len(result.raw), 1, result.raw)
+                error = result.raw[0][1]
+                self.assertIsInstance(error, aiounit.TestTimeoutError)
+                self.assertNotIn("given up", str(error))
+
+
 class TestBlameForABlockedLoop(unittest.TestCase):
     """Time a peer held the loop is not charged to a waiting test (#15 item 15)."""
 
