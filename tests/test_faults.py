@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import threading
+import time
 import unittest
 import weakref
 from typing import Any
@@ -739,6 +740,55 @@ class TestBlameForABlockedLoop(unittest.TestCase):
         self.assertIn("kept the event loop blocked", message)
         self.assertIn("test_b_blocks", message)
         self.assertNotIn("given up", message)
+
+
+class TestOwnBlockIsNotAPeers(unittest.TestCase):
+    """A test's own block is not counted as a peer's when a peer's step follows it in
+    the same loop turn (#15, FI-25: a grouped test past its limit passed)."""
+
+    def test_block_then_peer_step_in_one_turn(self) -> None:
+        from types import SimpleNamespace
+
+        from aiounit._watchdog import Watchdog
+
+        class Member:
+            limit = None
+            finished = False
+
+            def __init__(self) -> None:
+                self.blocked: list[tuple[float, Any]] = []
+
+        blocker, peer = Member(), Member()
+        blocker_task, peer_task = object(), object()
+        group = SimpleNamespace(
+            config=SimpleNamespace(blocking_threshold=1.0, grace=0.05),
+            member_of={blocker_task: blocker, peer_task: peer}.get,
+            result=SimpleNamespace(shouldStop=False),
+            stopping=False,
+            tick=None,
+        )
+        dog = Watchdog(group, None)
+        dog._stopped.set()  # no thread, no loop: the test plays both
+        # The watchdog thread's samples, at times given here: the loop last beat
+        # 10 s ago, the blocker's code held it for 9.8 s, then the peer's step ran.
+        t0 = time.monotonic() - 10
+        dog.last_beat = t0
+        dog._sample(t0 + 0.1, blocker_task)
+        dog._sample(t0 + 9.8, blocker_task)
+        dog._sample(t0 + 9.9, peer_task)
+        held, who = dog.held_by_others(t0, blocker)
+        self.assertLess(held, 5, "the blocker's own block was counted as the peer's")
+        self.assertIs(who, peer)
+        held, who = dog.held_by_others(t0, peer)
+        self.assertGreater(held, 9)
+        self.assertIs(who, blocker)
+        # Once the loop beats again, the spans are kept with the same owners.
+        dog.beat()
+        # ...and the blocker is the one warned about blocking (not only a claim).
+        self.assertEqual(len(blocker.blocked), 1)
+        self.assertGreater(blocker.blocked[0][0], 9)
+        self.assertLess(dog.held_by_others(t0, blocker)[0], 5)
+        self.assertGreater(dog.held_by_others(t0, peer)[0], 9)
 
 
 class TestOnAFixtureLoop(unittest.TestCase):
