@@ -205,20 +205,24 @@ class _AsyncOutcome(_Outcome):  # type: ignore[misc]
         member = self.member
         return member is not None and bool(member.sent_cancel())
 
-    def disown(self, exc: BaseException) -> None:
-        """*exc*, a cancellation aiounit did not send, becomes the test's error."""
+    def disown(self, exc: BaseException) -> bool:
+        """*exc*, a cancellation aiounit did not send, becomes the test's error.
+
+        Returns whether a peer sent it."""
         task = asyncio.current_task()
         if task is None:
-            return
+            return False
         by = getattr(task, "aiounit_cancelled_by", None)
+        peer = by is not None and by is not self.member
         if by is not None:
             task.aiounit_cancelled_by = None  # type: ignore[attr-defined]
-            if by is not self.member:
+            if peer:
                 exc.add_note(
                     f"aiounit: another test of the group cancelled this test's task: {by.test}"
                 )
         while task.cancelling():
             task.uncancel()
+        return peer
 
     @contextlib.contextmanager
     def testPartExecutor(self, test_case: Any, subTest: bool = False) -> Iterator[None]:
@@ -238,7 +242,13 @@ class _AsyncOutcome(_Outcome):  # type: ignore[misc]
                 if self.ours():
                     self.success = False
                     raise
-                self.disown(exc)
+                if self.disown(exc) and subTest:
+                    # A peer's cancellation ends the test, as it does outside a
+                    # subTest: the test's error (the enclosing part records it),
+                    # not one subtest's, and no later subtest runs.  A test's
+                    # own cancellation stays its subtest's error, as in the stdlib.
+                    self.success = False
+                    raise
             if isinstance(exc, GeneratorExit):
                 # The test's coroutine is being closed (a test given up on,
                 # collected later): run nothing more of it.

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 import io
 import sys
@@ -618,6 +619,7 @@ class _Group:
             member.task = self.loop.create_task(
                 self._run_member(member), context=_context_of(member.test)
             )
+            member.task.add_done_callback(functools.partial(self._task_ended, member))
             self.owners[member.task] = member
             self.running.add(member)
         self._member_done()
@@ -635,6 +637,38 @@ class _Group:
         """Give *member*'s max_concurrency slot and its locks back, once: when it
         ends or is given up on (``Admission.release`` counts only the first call)."""
         self.admission.release(member)
+
+    def _task_ended(self, member: Member, task: asyncio.Task[Any]) -> None:
+        """The last word on every member's task: if it ended without passing the
+        ``finally`` of ``_run_member`` (cancelled before its first step, when a
+        coroutine cannot catch anything: a peer's ``for t in asyncio.all_tasks():
+        t.cancel()`` right after admission), report the test and free its slot
+        here, or the group would wait for it forever."""
+        if member.finished or member.abandoned or self.closing:
+            return  # reported already, or the group is shutting down (not run, not reported)
+        member.finished = True
+        self.running.discard(member)
+        self.owners.pop(task, None)
+        self._release_slot(member)
+        test = member.test
+        if task.cancelled():
+            error: BaseException = asyncio.CancelledError()
+            by = getattr(task, "aiounit_cancelled_by", None)
+            if by is not None and by is not member:
+                error.add_note(
+                    f"aiounit: another test of the group cancelled this test's task: {by.test},"
+                    " before the test began; it did not run"
+                )
+            else:
+                error.add_note("aiounit: this test's task was cancelled before the test began")
+        else:
+            error = task.exception()  # type: ignore[assignment]
+        recorder = self.make_recorder(self.result)
+        recorder.startTest(test)
+        recorder.addError(test, (type(error), error, error.__traceback__))
+        recorder.stopTest(test)
+        self._replay(member, recorder)
+        self._member_done()
 
     def _member_done(self) -> None:
         self.outstanding -= 1

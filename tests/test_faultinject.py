@@ -67,9 +67,6 @@ PENDING: dict[str, str] = {
     # Not a kind: the check that a group warns about a blocking test (FI-16, still
     # missed on soak seeds 1031, 1037).
     "block_warning": "FI-16: blocking unreported",
-    # Not a kind: a peer's cancellation that lands in a subTest is a bare
-    # CancelledError of that subtest, naming no peer, and the test goes on (FI-24).
-    "peer_cancel_in_subtest": "FI-24",
     # Not a kind: a grouped block_past_limit test not interrupted (no --grace)
     # passes although it ran past its limit (FI-25, FI-21 in a group).
     "group_block_past_limit": "FI-25",
@@ -343,18 +340,18 @@ class Checker:
             texts += [c[5] for c in got_raw if c[0] == "subtest" and len(c) > 5]
             peers = self.disruptors(name)
             ref_got = [_canon(c) for c in ref_calls.get(key, [])]
-            subtest_cancelled = any(
-                c[0] == "subtest" and c[2:4] == ["error", "CancelledError"] for c in got_raw
-            )
+            # A subtest after the one a peer's cancellation hit never runs: the
+            # test ended there with an error naming that peer.
+            parent = calls.get(key.partition(" (")[0], []) if " (" in key else []
+            ended_by = [
+                c[2] for c in parent if c[0] in ("error", "expected failure") and len(c) > 2
+            ]
+            cancellers = [p for p in peers if KINDS[self.tests[p].kind].disrupts == "cancel"]
             if peers and (
                 # Cancelled by a peer before its own limit, and it swallowed that.
                 got == ref_got
                 or (starts == 1 == stops and any(p in text for p in peers for text in texts))
-                or (
-                    "peer_cancel_in_subtest" in _pending()
-                    and any(KINDS[self.tests[p].kind].disrupts == "cancel" for p in peers)
-                    and (subtest_cancelled or (" (" in key and key not in calls))
-                )
+                or (key not in calls and any(p in t for p in cancellers for t in ended_by))
             ):
                 deviating.add(name)
                 continue

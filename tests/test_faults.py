@@ -47,6 +47,29 @@ def _outcomes(result: LoggingResult) -> dict[str, list[str]]:
     return {name: [e[0] for e in events] for name, events in by_test(result.events).items()}
 
 
+def _within(seconds: float, loops: list[asyncio.AbstractEventLoop], run: Any) -> Any:
+    """Run *run*; if the group's loop (the first test puts it in *loops*) has not
+    ended after *seconds*, interrupt it so that a hang fails the test instead."""
+    ended = threading.Event()
+
+    def interrupt() -> None:
+        raise KeyboardInterrupt
+
+    def watch() -> None:
+        if not ended.wait(seconds) and loops:
+            loops[0].call_soon_threadsafe(interrupt)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        return run()
+    except KeyboardInterrupt:
+        raise AssertionError(f"the group had not ended after {seconds} s") from None
+    finally:
+        ended.set()
+        watcher.join()
+
+
 class TestSelfCancel(unittest.TestCase):
     """A test that cancels its own task: an error of that test, as in the stdlib (#15 items 1, 2)."""
 
@@ -199,6 +222,47 @@ class TestCancellingEveryTask(unittest.TestCase):
         self.assertEqual(outcomes["test_a_leaks"].count("startTest"), 1)
         self.assertIn("addError", outcomes["test_a_leaks"])
         self.assertEqual(outcomes["test_b_cancels_all"], ["startTest", "addSuccess", "stopTest"])
+
+    def test_a_member_cancelled_before_it_began_is_reported(self) -> None:
+        """With max_concurrency, a member's task exists a moment before its first step; a peer
+        that cancels every task then kills it before any of its code runs (FI-27: the group
+        waited for it forever).  It is reported once, naming the peer, and its slot is freed."""
+        loops: list[asyncio.AbstractEventLoop] = []
+        seen: list[str] = []
+
+        @aiounit.group("capped", max_concurrency=2)
+        class Capped(aiounit.AsyncTestCase):
+            async def test_a_ends(self) -> None:
+                loops.append(asyncio.get_running_loop())
+
+            async def test_b_cancels_all(self) -> None:
+                me = asyncio.current_task()
+                before = asyncio.all_tasks()
+                for _ in range(1000):  # until test_a's slot went to test_c
+                    await asyncio.sleep(0)
+                    if any(not t.done() for t in asyncio.all_tasks() - before):
+                        break
+                seen.append("c created" if "c ran" not in seen else "c began first")
+                for task in asyncio.all_tasks():
+                    if task is not me:
+                        task.cancel()
+
+            async def test_c_admitted_next(self) -> None:
+                seen.append("c ran")
+
+            async def test_d_last(self) -> None:
+                seen.append("d ran")
+
+        result = _within(3.0, loops, lambda: run_tests(Capped, result=RawResult()))
+        self.assertEqual(seen, ["c created", "d ran"])
+        self.assertEqual(result.testsRun, 4)
+        outcomes = _outcomes(result)
+        self.assertEqual(outcomes["test_c_admitted_next"], ["startTest", "addError", "stopTest"])
+        self.assertEqual(outcomes["test_d_last"], ["startTest", "addSuccess", "stopTest"])
+        error = dict(result.raw)["test_c_admitted_next"]
+        self.assertIsInstance(error, asyncio.CancelledError)
+        notes = getattr(error, "__notes__", [])
+        self.assertTrue(any("test_b_cancels_all" in note for note in notes), notes)
 
 
 class TestHooks(unittest.TestCase):
@@ -639,6 +703,73 @@ class TestCancelledByAPeer(unittest.TestCase):
         self.assertEqual(sorted(errors), ["test_a_swallows"])
         notes = getattr(errors["test_a_swallows"], "__notes__", [])
         self.assertTrue(any("test_b_cancels_all" in note for note in notes), notes)
+
+    def test_a_peer_cancellation_inside_a_subtest_stops_the_test(self) -> None:
+        """As outside a subTest: an error of the test naming the peer, no later subtest runs,
+        the teardown still does (FI-24: a bare subtest error, and the test went on)."""
+        inside = asyncio.Event()
+        log: list[str] = []
+
+        @aiounit.group("faults")
+        class InSubtest(aiounit.AsyncTestCase):
+            async def asyncTearDown(self) -> None:
+                log.append(f"asyncTearDown {self._testMethodName}")
+
+            async def test_a_cancels_all(self) -> None:
+                await inside.wait()
+                for task in asyncio.all_tasks():
+                    if task is not asyncio.current_task():
+                        task.cancel()
+
+            async def test_b_subtests(self) -> None:
+                for i in range(3):
+                    with self.subTest(i=i):
+                        log.append(f"subtest {i}")
+                        if i == 1:
+                            inside.set()
+                            await asyncio.Event().wait()
+
+        result = run_tests(InSubtest, result=RawResult())
+        self.assertEqual([e for e in log if e.startswith("subtest")], ["subtest 0", "subtest 1"])
+        self.assertIn("asyncTearDown test_b_subtests", log)
+        outcomes = _outcomes(result)
+        # i=0 passed; i=1 is no subtest error: the test's own error ends it.
+        self.assertEqual(
+            outcomes["test_b_subtests"], ["startTest", "addSubTest", "addError", "stopTest"]
+        )
+        self.assertEqual([e[-1] for e in result.events if e[0] == "addSubTest"], ["ok"])
+        errors = dict(result.raw)
+        self.assertEqual(sorted(errors), ["test_b_subtests"])
+        self.assertIsInstance(errors["test_b_subtests"], asyncio.CancelledError)
+        notes = getattr(errors["test_b_subtests"], "__notes__", [])
+        self.assertTrue(any("test_a_cancels_all" in note for note in notes), notes)
+
+    def test_its_own_cancellation_inside_a_subtest_is_the_subtests_error(self) -> None:
+        """The stdlib's answer, kept: a self-cancel inside a subTest fails that subtest only."""
+        log: list[str] = []
+
+        class Own(aiounit.AsyncTestCase):
+            async def test_own(self) -> None:
+                for i in range(2):
+                    with self.subTest(i=i):
+                        log.append(f"subtest {i}")
+                        if i == 0:
+                            task = asyncio.current_task()
+                            assert task is not None
+                            task.cancel()
+                            await asyncio.sleep(0)
+
+        for base_run in (run_stdlib, run_tests):
+            with self.subTest(run=base_run.__name__):
+                log.clear()
+                result = base_run(
+                    aiounit.group("faults")(Own) if base_run is run_tests else Own,
+                    result=RawResult(),
+                )
+                self.assertEqual(log, ["subtest 0", "subtest 1"])
+                self.assertEqual(result.testsRun, 1)
+                self.assertEqual(len(result.errors), 1)
+                self.assertIn("(i=0)", str(result.errors[0][0]))
 
 
 class TestBlockPastLimitAlone(unittest.TestCase):
