@@ -95,6 +95,7 @@ class Alone:
         "grace",
         "in_cleanups",
         "limit",
+        "part",
         "phase",
         "test",
     )
@@ -104,6 +105,7 @@ class Alone:
         self.limit = limit
         self.grace = config.grace
         self.phase = 0  # bumped when a phase begins or the run ends
+        self.part = 0  # bumped when an async part begins and when it ends
         self.deadline: float | None = None  # time.monotonic() of this phase's end
         self.gave_up = False
         self.in_cleanups = False
@@ -130,9 +132,15 @@ class Alone:
             self._restore()
             self._restore = None
 
-    def _give_up(self, loop: asyncio.AbstractEventLoop) -> None:
+    def _give_up(self, loop: asyncio.AbstractEventLoop, part: int) -> None:
         # The part ignored its cancellation for the grace period: stop waiting
         # for it; its task stays on the loop, as a given-up member's does.
+        if part != self.part:
+            # It ended in this very loop turn (it blocked past the grace, then
+            # finished before this callback ran): nothing to give up on, and a
+            # stop now would be left over for the next part's Runner.run(),
+            # whose loop would stop before that part completed.
+            return
         self.gave_up = True
         loop.stop()
 
@@ -193,7 +201,8 @@ class Runner(asyncio.Runner):  # type: ignore[misc]  # final only in typeshed
             loop = self.get_loop()
             when = loop.time() + (alone.deadline - time.monotonic())
             alone.gave_up = False
-            give_up = loop.call_at(when + alone.grace, alone._give_up, loop)
+            alone.part += 1
+            give_up = loop.call_at(when + alone.grace, alone._give_up, loop, alone.part)
             try:
                 return super().run(_limited(coro, when, alone), context=context)
             except RuntimeError:
@@ -201,6 +210,7 @@ class Runner(asyncio.Runner):  # type: ignore[misc]  # final only in typeshed
                     raise given_up_error(alone.test, alone.limit, alone.grace) from None
                 raise
             finally:
+                alone.part += 1
                 give_up.cancel()
         except BaseException as exc:
             strip_own_frames(exc)
@@ -230,9 +240,16 @@ def strip_own_frames(exc: BaseException) -> None:
 
 async def _limited(coro: Coroutine[Any, Any, Any], when: float, alone: Alone) -> Any:
     cm = asyncio.timeout_at(when)
+    part = alone.part
     try:
         async with cm:
-            value = await coro
+            try:
+                value = await coro
+            finally:
+                # Ended: its give-up callback, if due in this turn, does nothing.
+                # (A part given up on earlier that ends now is not the running one.)
+                if alone.part == part:
+                    alone.part += 1
     except TimeoutError as error:
         if not cm.expired():
             raise  # the test's own TimeoutError

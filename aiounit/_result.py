@@ -164,6 +164,25 @@ class TextTestResult(_TextTestResultBase):
             self.progress.end(test)
             self.progress.draw()
 
+    def _restoreStdout(self) -> None:
+        # The stdlib reads the output of a failed test back from sys.stdout,
+        # trusting it to be still its buffer, and its flag from the last error
+        # that set it.  3.12.1 calls stopTest without startTest for a skipped
+        # test, so after a class fixture's error the flag is still up while
+        # sys.stdout is the real stream: the run crashed.  Read our own buffers,
+        # which hold exactly what was captured whatever sys.stdout is now.
+        state: Any = self  # the stdlib's private buffering state, untyped in typeshed
+        if self.buffer and state._mirrorOutput:
+            state._mirrorOutput = False
+            for buffer, real, line in (
+                (state._stdout_buffer, state._original_stdout, unittest.result.STDOUT_LINE),
+                (state._stderr_buffer, state._original_stderr, unittest.result.STDERR_LINE),
+            ):
+                text = buffer.getvalue() if buffer is not None else ""
+                if text:
+                    real.write(line % (text if text.endswith("\n") else text + "\n"))
+        super()._restoreStdout()  # type: ignore[misc]
+
     def _flush_line(self) -> None:
         real = self._aiounit_stream
         if real is None:

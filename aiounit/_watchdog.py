@@ -57,14 +57,41 @@ def _await_stack(task: asyncio.Task[Any]) -> str:
 
 
 class _Stall:
-    __slots__ = ("first_seen", "interrupted", "member", "task", "where")
+    __slots__ = ("before", "end", "first_seen", "interrupted", "member", "start", "task", "where")
 
-    def __init__(self, task: Any, member: Any, where: str | None, now: float) -> None:
+    def __init__(
+        self,
+        task: Any,
+        member: Any,
+        where: str | None,
+        now: float,
+        *,
+        start: float | None = None,
+        before: tuple[_Stall, ...] = (),
+    ) -> None:
         self.task = task
         self.member = member
         self.where = where
         self.first_seen = now
         self.interrupted: float | None = None
+        # Where its span (see Watchdog.stalls) begins: the beat it followed,
+        # or, for a later task in the same stall, when it was first seen.
+        self.start = now if start is None else start
+        # The earlier tasks of the same stall, each ended (``end``) when the
+        # next was seen: one loop turn may run a test that blocks, then a
+        # peer's short step, and the test's block is not the peer's.
+        self.before = before
+        self.end: float | None = None
+
+    def chain(self) -> tuple[_Stall, ...]:
+        return (*self.before, self)
+
+    def spans(self, now: float) -> list[tuple[float, float, Any]]:
+        return [(s.start, s.end or now, s.member) for s in self.chain()]
+
+    def seconds(self, now: float, period: float) -> float:
+        # Seen first at most a period or two after it began.
+        return (self.end or now) - self.first_seen + period
 
 
 class Watchdog:
@@ -110,12 +137,13 @@ class Watchdog:
         now = time.monotonic()
         stall, self.stall = self.stall, None
         if stall is not None and now - self.last_beat >= 2 * self.period:
-            self.stalls.append((self.last_beat + self.period, now, stall.member))
-        if stall is not None and stall.member is not None and self.threshold is not None:
-            # Seen first at most a period or two after it began.
-            seconds = now - stall.first_seen + self.period
-            if seconds >= self.threshold and not stall.member.finished:
-                stall.member.blocked.append((seconds, stall.where))
+            self.stalls.extend(stall.spans(now))
+        if stall is not None and self.threshold is not None:
+            for part in stall.chain():
+                seconds = part.seconds(now, self.period)
+                member = part.member
+                if member is not None and seconds >= self.threshold and not member.finished:
+                    member.blocked.append((seconds, part.where))
         self.last_beat = now
         group = self.group
         if group.result.shouldStop and not group.stopping:
@@ -132,7 +160,7 @@ class Watchdog:
         spans = list(self.stalls)
         stall = self.stall
         if stall is not None and now - self.last_beat >= 2 * self.period:
-            spans.append((self.last_beat + self.period, now, stall.member))  # just ended
+            spans.extend(stall.spans(now))  # just ended
         held: dict[Any, float] = {}
         for start, end, who in spans:
             if who is None or who is member or end <= since:
@@ -151,18 +179,23 @@ class Watchdog:
         the next beat.
         """
         stall = self.stall
-        if stall is None or stall.member is not member or self.threshold is None:
+        if stall is None or self.threshold is None:
+            return None
+        # Its block may be followed by a peer's step in the same loop turn.
+        mine = [part for part in stall.chain() if part.member is member]
+        if not mine:
             return None
         now = time.monotonic()
         # Peers' deadlines must still learn whose time this was.
-        self.stalls.append((min(stall.first_seen, self.last_beat + self.period), now, member))
+        self.stalls.extend(stall.spans(now))
         # Not None: the loop may still be stuck on what comes next, which must
         # be dated from now, not from the last beat.
         self.stall = _Stall(None, None, None, now)
-        seconds = now - stall.first_seen + self.period
+        worst = max(mine, key=lambda part: part.seconds(now, self.period))
+        seconds = worst.seconds(now, self.period)
         if seconds < self.threshold:
             return None
-        return seconds, stall.where
+        return seconds, worst.where
 
     def _raise_pending(self) -> None:
         # Runs as a signal handler, in the loop's thread, inside the blocked code.
@@ -179,29 +212,38 @@ class Watchdog:
     def _watch(self) -> None:
         while not self._stopped.wait(self.period):
             now = time.monotonic()
-            if now - self.last_beat < 2 * self.period:
-                continue
-            task = asyncio.current_task(self.loop)
-            stall = self.stall
-            if stall is None or stall.task is not task:
-                # The first stall since the last beat is dated from when this
-                # thread would have seen it (two periods after that beat), not
-                # from when it did: woken late on a loaded machine, it must not
-                # hide a block.  A later task of the
-                # same stall is dated from when it was first seen: thousands
-                # of short steps in one loop iteration (tests starting
-                # together) must not be charged to whichever was seen first.
-                first = min(now, self.last_beat + 2 * self.period) if stall is None else now
-                member = self.group.member_of(task)
-                stall = self.stall = _Stall(task, member, self._where(), first)
-            member = stall.member
-            if member is None or member.limit is None or member.finished:
-                continue  # only a test's own code is ever interrupted
-            blocked = now - stall.first_seen
-            if stall.interrupted is None and blocked > member.limit + self.grace:
-                self._interrupt(stall, blocked)
-            elif stall.interrupted is not None and now - stall.interrupted > self.grace:
-                self._abort(stall, blocked)
+            if now - self.last_beat >= 2 * self.period:
+                self._sample(now, asyncio.current_task(self.loop))
+
+    def _sample(self, now: float, task: Any) -> None:
+        """The loop has not beaten for two periods and *task* is running."""
+        stall = self.stall
+        if stall is None or stall.task is not task:
+            # The first stall since the last beat is dated from when this
+            # thread would have seen it (two periods after that beat), not
+            # from when it did: woken late on a loaded machine, it must not
+            # hide a block.  A later task of the same stall is dated from
+            # when it was first seen, and the one before ends there: thousands
+            # of short steps in one loop iteration (tests starting together)
+            # must not be charged to whichever was seen first, nor a test's
+            # own block to the peer whose step followed it.
+            member = self.group.member_of(task)
+            if stall is None:
+                first = min(now, self.last_beat + 2 * self.period)
+                start = self.last_beat + self.period
+                stall = _Stall(task, member, self._where(), first, start=start)
+            else:
+                stall.end = now
+                stall = _Stall(task, member, self._where(), now, before=stall.chain())
+            self.stall = stall
+        member = stall.member
+        if member is None or member.limit is None or member.finished:
+            return  # only a test's own code is ever interrupted
+        blocked = now - stall.first_seen
+        if stall.interrupted is None and blocked > member.limit + self.grace:
+            self._interrupt(stall, blocked)
+        elif stall.interrupted is not None and now - stall.interrupted > self.grace:
+            self._abort(stall, blocked)
 
     def _where(self) -> str | None:
         frame: FrameType | None = sys._current_frames().get(self.loop_thread)

@@ -60,17 +60,7 @@ MODES: dict[str, tuple[str, str, tuple[str, ...]]] = {
 # while the fix of the aiounit bug they hit is pending, each with its finding
 # (issue 15 item; FI-n of the fault-injection findings).  AIOUNIT_FI_PENDING=1
 # puts them back, to check a fix.  Empty once every fix has landed.
-PENDING: dict[str, str] = {
-    # Not a kind: a block_past_limit test alone may get a second error from its
-    # teardown and miss tearDown (FI-23); its TestTimeoutError is still checked.
-    "lone_give_up": "FI-23: give-up stop of a blocked part fires in asyncTearDown",
-    # Not a kind: the check that a group warns about a blocking test (FI-16, still
-    # missed on soak seeds 1031, 1037).
-    "block_warning": "FI-16: blocking unreported",
-    # Not a kind: a grouped block_past_limit test not interrupted (no --grace)
-    # passes although it ran past its limit (FI-25, FI-21 in a group).
-    "group_block_past_limit": "FI-25",
-}
+PENDING: dict[str, str] = {}
 
 
 def _pending() -> set[str]:
@@ -281,16 +271,6 @@ class Checker:
             return [_START, ("error", "TestTimeoutError"), _STOP]
         return ref_calls
 
-    def lone_give_up(self, name: str) -> bool:
-        test = self.tests.get(name)
-        return (
-            "lone_give_up" in _pending()
-            and test is not None
-            and test.kind == "block_past_limit"
-            and self.mode != "ref"
-            and self.group.get(name) is None
-        )
-
     def limited(self, name: str) -> bool:
         """Whether aiounit enforces *name*'s ``aiounit.timeout`` in this mode.
 
@@ -328,9 +308,6 @@ class Checker:
                 if want != [_canon(c) for c in ref_calls.get(key, [])]:
                     deviating.add(name)
                 continue
-            if self.lone_give_up(name) and got[:2] == want[:2] and got[-1:] == want[-1:]:
-                deviating.add(name)
-                continue
             # Under expectedFailure, a peer's cancellation is an expected failure.
             texts = [
                 c[2]
@@ -352,16 +329,6 @@ class Checker:
                 got == ref_got
                 or (starts == 1 == stops and any(p in text for p in peers for text in texts))
                 or (key not in calls and any(p in t for p in cancellers for t in ended_by))
-            ):
-                deviating.add(name)
-                continue
-            test = self.tests.get(name)
-            if (
-                "group_block_past_limit" in _pending()
-                and test is not None
-                and test.kind == "block_past_limit"
-                and self.group.get(name) is not None
-                and got == ref_got
             ):
                 deviating.add(name)
                 continue
@@ -435,7 +402,7 @@ class Checker:
                 tests.get(name, collections.Counter()),
             )
             if name in deviating:
-                if self.disruptors(name) or self.lone_give_up(name):
+                if self.disruptors(name):
                     continue  # interrupted at some point by its peer: anything may have run
                 if self.tests[name].kind == "swallow_forever" and self.group.get(name):
                     # docs/usage.md, "Time limits": in a group, the teardown and
@@ -472,8 +439,6 @@ class Checker:
                     self.problems.append(f"{name}: blamed for blocking it did not do: {message}")
         for name, test in self.tests.items():
             word = KINDS[test.kind].warning
-            if word == "blocked" and "block_warning" in _pending():
-                continue
             if (
                 word is None
                 or self.group[name] is None

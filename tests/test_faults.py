@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import threading
+import time
 import unittest
 import weakref
 from typing import Any
@@ -792,6 +793,47 @@ class TestBlockPastLimitAlone(unittest.TestCase):
                 self.assertIsInstance(result.raw[0][1], aiounit.TestTimeoutError)
 
 
+class TestGiveUpOfAnEndedPart(unittest.TestCase):
+    """Alone: a part that ends in the loop turn its give-up callback falls due in is not
+    given up on, and the next part's loop is not stopped (#15, FI-23)."""
+
+    def test_teardown_runs_after_a_part_that_ended_past_its_grace(self) -> None:
+        log: list[str] = []
+
+        class Late(aiounit.AsyncTestCase):
+            def run(self, result: Any = None) -> Any:  # the stdlib's lifecycle, alone
+                return super().run(result)
+
+            @aiounit.timeout(0.05)
+            async def test_ends_late(self) -> None:
+                # The loop's clock jumps past the deadline and the grace, as if the
+                # test had blocked that long: the part's last step, its timeout and
+                # its give-up callback are then due in one and the same loop turn.
+                loop = asyncio.get_running_loop()
+                clock = loop.time
+                loop.time = lambda: clock() + 10  # type: ignore[method-assign]
+                await asyncio.sleep(0)
+
+            async def asyncTearDown(self) -> None:
+                log.append("asyncTearDown")
+                await asyncio.sleep(0)
+                log.append("asyncTearDown ended")
+
+            def tearDown(self) -> None:
+                log.append("tearDown")
+
+        for run in (run_tests, run_stdlib):
+            with self.subTest(run=run.__name__):
+                log.clear()
+                with _grace(0.05):
+                    result = run(Late, result=RawResult())
+                self.assertEqual(log, ["asyncTearDown", "asyncTearDown ended", "tearDown"])
+                self.assertEqual(len(result.raw), 1, result.raw)
+                error = result.raw[0][1]
+                self.assertIsInstance(error, aiounit.TestTimeoutError)
+                self.assertNotIn("given up", str(error))
+
+
 class TestBlameForABlockedLoop(unittest.TestCase):
     """Time a peer held the loop is not charged to a waiting test (#15 item 15)."""
 
@@ -829,6 +871,55 @@ class TestBlameForABlockedLoop(unittest.TestCase):
         self.assertIn("kept the event loop blocked", message)
         self.assertIn("test_b_blocks", message)
         self.assertNotIn("given up", message)
+
+
+class TestOwnBlockIsNotAPeers(unittest.TestCase):
+    """A test's own block is not counted as a peer's when a peer's step follows it in
+    the same loop turn (#15, FI-25: a grouped test past its limit passed)."""
+
+    def test_block_then_peer_step_in_one_turn(self) -> None:
+        from types import SimpleNamespace
+
+        from aiounit._watchdog import Watchdog
+
+        class Member:
+            limit = None
+            finished = False
+
+            def __init__(self) -> None:
+                self.blocked: list[tuple[float, Any]] = []
+
+        blocker, peer = Member(), Member()
+        blocker_task, peer_task = object(), object()
+        group = SimpleNamespace(
+            config=SimpleNamespace(blocking_threshold=1.0, grace=0.05),
+            member_of={blocker_task: blocker, peer_task: peer}.get,
+            result=SimpleNamespace(shouldStop=False),
+            stopping=False,
+            tick=None,
+        )
+        dog = Watchdog(group, None)
+        dog._stopped.set()  # no thread, no loop: the test plays both
+        # The watchdog thread's samples, at times given here: the loop last beat
+        # 10 s ago, the blocker's code held it for 9.8 s, then the peer's step ran.
+        t0 = time.monotonic() - 10
+        dog.last_beat = t0
+        dog._sample(t0 + 0.1, blocker_task)
+        dog._sample(t0 + 9.8, blocker_task)
+        dog._sample(t0 + 9.9, peer_task)
+        held, who = dog.held_by_others(t0, blocker)
+        self.assertLess(held, 5, "the blocker's own block was counted as the peer's")
+        self.assertIs(who, peer)
+        held, who = dog.held_by_others(t0, peer)
+        self.assertGreater(held, 9)
+        self.assertIs(who, blocker)
+        # Once the loop beats again, the spans are kept with the same owners.
+        dog.beat()
+        # ...and the blocker is the one warned about blocking (not only a claim).
+        self.assertEqual(len(blocker.blocked), 1)
+        self.assertGreater(blocker.blocked[0][0], 9)
+        self.assertLess(dog.held_by_others(t0, blocker)[0], 5)
+        self.assertGreater(dog.held_by_others(t0, peer)[0], 9)
 
 
 class TestOnAFixtureLoop(unittest.TestCase):

@@ -154,6 +154,85 @@ class TestOneWritePerTest(unittest.TestCase):
         self.assertEqual(len(result.errors), 1)
 
 
+class TestBufferAfterFixtureError(unittest.TestCase):
+    """-b: an error outside a test never leaves the next stopTest reading the wrong stream (#15)."""
+
+    def test_stop_test_after_a_class_fixture_error_restores_the_streams(self):
+        # What the suite does for a failing tearDownClass, then what 3.12.1's
+        # TestCase.run does for a skipped test: stopTest with no startTest.
+        stream = io.StringIO()
+        result = aiounit.TextTestResult(_Decorated(stream), True, 2)
+        result.buffer = True
+        test = TestOneWritePerTest("test_nothing_is_written_before_stop_test")
+        saved = sys.stdout, sys.stderr
+        result._original_stdout, result._original_stderr = real = io.StringIO(), io.StringIO()
+        try:
+            result._setupStdout()
+            print("from the fixture")
+            try:
+                raise OSError("tearDownClass")
+            except OSError:
+                result.addError(test, sys.exc_info())
+            result._restoreStdout()
+            result.stopTest(test)
+            after = sys.stdout, sys.stderr
+        finally:
+            sys.stdout, sys.stderr = saved
+        self.assertEqual(after, real)
+        self.assertEqual(real[0].getvalue().count("from the fixture"), 1)
+
+    def test_failed_test_output_is_shown_when_sys_stdout_was_replaced(self):
+        # The test's output is in the result's own buffer, whatever replaced
+        # sys.stdout meanwhile (the stdlib read it back from sys.stdout).
+        stream = io.StringIO()
+        result = aiounit.TextTestResult(_Decorated(stream), True, 2)
+        result.buffer = True
+        test = TestOneWritePerTest("test_nothing_is_written_before_stop_test")
+        saved = sys.stdout, sys.stderr
+        real_out = io.StringIO()
+        try:
+            result._original_stdout = real_out
+            result.startTest(test)
+            print("captured line")
+            try:
+                raise OSError("boom")
+            except OSError:
+                result.addError(test, sys.exc_info())
+            sys.stdout = _Writes()  # no getvalue() of the captured text
+            result.stopTest(test)
+            after = sys.stdout
+        finally:
+            sys.stdout, sys.stderr = saved
+        self.assertIs(after, real_out)
+        self.assertIn("captured line", real_out.getvalue())
+
+    def test_skipped_test_after_a_failing_tear_down_class_does_not_crash_the_run(self):
+        class A(unittest.TestCase):
+            @classmethod
+            def tearDownClass(cls):
+                raise RuntimeError("tearDownClass of A")
+
+            def test_a(self):
+                pass
+
+        class B(unittest.TestCase):
+            @unittest.skip("why")
+            def test_b(self):
+                pass
+
+            def test_c(self):
+                pass
+
+        stream = io.StringIO()
+        suite = unittest.TestSuite(
+            unittest.TestLoader().loadTestsFromTestCase(cls) for cls in (A, B)
+        )
+        result = aiounit.TextTestRunner(stream=stream, buffer=True, verbosity=2).run(suite)
+        self.assertEqual(len(result.errors), 1)
+        self.assertEqual(len(result.skipped), 1)
+        self.assertIn("FAILED (errors=1, skipped=1)", stream.getvalue())
+
+
 class TestConstructor(unittest.TestCase):
     """TextTestResult takes unittest's arguments, plus durations on every Python."""
 
