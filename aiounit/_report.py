@@ -159,16 +159,21 @@ class Recorder:
         self.calls.append(("addFailure", (test, err)))
         self._failed()
 
+    def has_outcome(self) -> bool:
+        """Whether a call recorded so far decides the test's outcome (a failing
+        subtest does; a passing one does not)."""
+        return any(
+            name in _OUTCOMES and (name != "addSubTest" or args[2] is not None)
+            for name, args in self.calls
+        )
+
     def ensure_outcome(self, test: Any, reason: str) -> None:
         """Give a test that was cut off before any outcome a skip saying why.
 
         Without ``addSkip`` on the real result, an error: unittest's fallback
         for a skip is a success.
         """
-        if any(
-            name in _OUTCOMES and (name != "addSubTest" or args[2] is not None)
-            for name, args in self.calls
-        ):
+        if self.has_outcome():
             return
         if not any(name == "startTest" for name, _ in self.calls):
             self.calls.insert(0, ("startTest", (test,)))

@@ -274,16 +274,6 @@ class _Task(asyncio.Task):  # type: ignore[type-arg]
 
 
 _add_skip = unittest.case._addSkip  # type: ignore[attr-defined]
-_OUTCOMES = frozenset(
-    (
-        "addSuccess",
-        "addError",
-        "addFailure",
-        "addSkip",
-        "addExpectedFailure",
-        "addUnexpectedSuccess",
-    )
-)
 
 
 def _complete(recorder: Recorder, test: unittest.TestCase, add: Callable[[Any], None]) -> None:
@@ -294,9 +284,7 @@ def _complete(recorder: Recorder, test: unittest.TestCase, add: Callable[[Any], 
         calls.insert(0, ("startTest", (test,)))
     while calls and calls[-1][0] in ("stopTest", "_aiounit_elapsed"):
         calls.pop()
-    if not any(
-        name in _OUTCOMES or (name == "addSubTest" and args[2] is not None) for name, args in calls
-    ):
+    if not recorder.has_outcome():
         add(recorder)
     recorder.stopTest(test)
 
