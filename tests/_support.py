@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import unittest
 from collections.abc import Iterable
@@ -179,3 +180,23 @@ def mixed_outcome_classes() -> list[type]:
             pass
 
     return [Mixed, Skipped, BrokenClass, BrokenTearDownClass]
+
+
+class Steps:
+    """Lockstep for async tests: a step ends only once every named test reached it.
+
+    A test that passes a step has seen its peer reach the same step, so
+    everything the two tests do is interleaved, step by step.
+    """
+
+    def __init__(self, *names: str) -> None:
+        self.names = names
+        self.reached: dict[tuple[str, int], asyncio.Event] = {}
+
+    def _event(self, name: str, step: int) -> asyncio.Event:
+        return self.reached.setdefault((name, step), asyncio.Event())
+
+    async def step(self, me: str, step: int) -> None:
+        self._event(me, step).set()
+        for name in self.names:
+            await self._event(name, step).wait()

@@ -13,27 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import aiounit
-from tests._support import suite_of
-
-
-class _Steps:
-    """Lockstep for two tests: each step ends only once both tests reached it.
-
-    A test that passes a step has seen its peer reach the same step, so
-    everything the two tests do is interleaved, step by step.
-    """
-
-    def __init__(self, *names: str) -> None:
-        self.names = names
-        self.reached: dict[tuple[str, int], asyncio.Event] = {}
-
-    def _event(self, name: str, step: int) -> asyncio.Event:
-        return self.reached.setdefault((name, step), asyncio.Event())
-
-    async def step(self, me: str, step: int) -> None:
-        self._event(me, step).set()
-        for name in self.names:
-            await self._event(name, step).wait()
+from tests._support import Steps, suite_of
 
 
 def _noisy_pair(*, fail: bool = True) -> type:
@@ -44,7 +24,7 @@ def _noisy_pair(*, fail: bool = True) -> type:
     writes interleave.  With *fail*, test_a fails and test_b errs; test_c, a
     third member, always passes and is noisy too.
     """
-    steps = _Steps("a", "b", "c")
+    steps = Steps("a", "b", "c")
 
     async def body(case: unittest.TestCase, me: str) -> None:
         print(f"print {me}")
@@ -226,7 +206,7 @@ class TestLoggingUnderConcurrency(unittest.TestCase):
     def test_records_land_in_their_tests_captured_output(self) -> None:
         """Under -b, a StreamHandler on sys.stderr writes into the emitting test's Stderr."""
         logger = self.logger
-        steps = _Steps("a", "b")
+        steps = Steps("a", "b")
 
         class Logging(aiounit.AsyncTestCase):
             async def _body(self, me: str) -> None:
@@ -271,7 +251,7 @@ class TestLoggingUnderConcurrency(unittest.TestCase):
     def test_assert_logs_and_assert_no_logs_see_only_their_own_records(self) -> None:
         """assertNoLogs in one test passes while a peer logs on the same logger."""
         logger = self.logger
-        steps = _Steps("quiet", "loud", "bystander")
+        steps = Steps("quiet", "loud", "bystander")
         seen: dict[str, Any] = {}
         delivered: list[str] = []
 
@@ -317,7 +297,7 @@ class TestLoggingUnderConcurrency(unittest.TestCase):
         logger.addHandler(handler)
         logger.setLevel(logging.ERROR)
         logger.propagate = False
-        steps = _Steps("a", "b")
+        steps = Steps("a", "b")
 
         class Pair(aiounit.AsyncTestCase):
             async def _body(self, me: str) -> None:

@@ -19,23 +19,7 @@ from typing import Any
 from unittest import mock
 
 import aiounit
-from tests._support import LoggingResult, suite_of
-
-
-class _Steps:
-    """Lockstep for async tests: a step ends once every named test reached it."""
-
-    def __init__(self, *names: str) -> None:
-        self.names = names
-        self.reached: dict[tuple[str, int], asyncio.Event] = {}
-
-    def _event(self, name: str, step: int) -> asyncio.Event:
-        return self.reached.setdefault((name, step), asyncio.Event())
-
-    async def step(self, me: str, step: int) -> None:
-        self._event(me, step).set()
-        for name in self.names:
-            await self._event(name, step).wait()
+from tests._support import LoggingResult, Steps, suite_of
 
 
 def _reports(result: unittest.TestResult) -> dict[str, str]:
@@ -58,7 +42,7 @@ class TestWarningFiltersPerTest(unittest.TestCase):
 
     def test_assert_warns_beside_a_peer_that_ignores_warnings(self) -> None:
         """assertWarns in one member while a peer is in catch_warnings + simplefilter('ignore')."""
-        steps = _Steps("a", "b")
+        steps = Steps("a", "b")
 
         @aiounit.group()
         class Pair(aiounit.AsyncTestCase):
@@ -83,7 +67,7 @@ class TestWarningFiltersPerTest(unittest.TestCase):
 
     def test_filters_set_by_a_test_are_its_own(self) -> None:
         """A plain simplefilter('error') in one member raises there only, and is gone after."""
-        steps = _Steps("a", "b")
+        steps = Steps("a", "b")
 
         @aiounit.group()
         class Pair(aiounit.AsyncTestCase):
@@ -122,7 +106,7 @@ class TestWarningFiltersPerTest(unittest.TestCase):
 
     def test_error_filter_of_the_run_raises_in_the_test_that_warned(self) -> None:
         """Under -W error, only the member whose own warning is not expected errs."""
-        steps = _Steps("a", "b", "c")
+        steps = Steps("a", "b", "c")
 
         @aiounit.group()
         class Trio(aiounit.AsyncTestCase):
@@ -261,7 +245,7 @@ class TestPatchesAreRestored(unittest.TestCase):
 
     def test_overlapping_patches_undone_out_of_order(self) -> None:
         """Two members patch one attribute; the first to start stops first: put back, named."""
-        steps = _Steps("a", "b")
+        steps = Steps("a", "b")
 
         @aiounit.group()
         class Pair(aiounit.AsyncTestCase):
@@ -292,7 +276,7 @@ class TestPatchesAreRestored(unittest.TestCase):
 
     def test_patch_dict_and_a_patcher_never_stopped(self) -> None:
         """patch.dict(os.environ) undone out of order, and a started patch left running."""
-        steps = _Steps("a", "b")
+        steps = Steps("a", "b")
         env = self.env
 
         @aiounit.group()
@@ -329,7 +313,7 @@ class TestPatchesAreRestored(unittest.TestCase):
 
     def test_patches_undone_in_order_say_nothing(self) -> None:
         """Patches that each member undoes itself, nested or not, are not reported."""
-        steps = _Steps("a", "b")
+        steps = Steps("a", "b")
         seen: list[tuple[str, str, str]] = []
 
         @aiounit.group()
