@@ -323,7 +323,7 @@ async def run_case(
                     set_up = True
                     outcome.expecting_failure = expecting_failure
                     with outcome.testPartExecutor(test):
-                        await _call_test_method(test, method, threaded)
+                        await _call_test_method(test, method, threaded, member)
                     outcome.expecting_failure = False
             if set_up:
                 async with part:
@@ -502,10 +502,15 @@ async def _call_set_up(test: unittest.TestCase) -> None:
 
 
 async def _call_test_method(
-    test: unittest.TestCase, method: Callable[[], Any], threaded: bool
+    test: unittest.TestCase, method: Callable[[], Any], threaded: bool, member: Any = None
 ) -> None:
     if threaded and not is_coroutine_function(method):
-        value = await run_in_thread(method, name=test.id())
+        try:
+            value = await run_in_thread(method, name=test.id())
+        except asyncio.CancelledError as exc:
+            if member is not None:
+                member.thread_ended = getattr(exc, "aiounit_thread_ended", None)
+            raise
     else:
         first = not _overridden(getattr(test, "asyncSetUp", None))
         value = await _call_part(method, (), {}, first=first)
@@ -601,9 +606,12 @@ async def run_in_thread(fn: Callable[..., _T], /, *args: Any, name: str) -> _T:
     """
     loop = asyncio.get_running_loop()
     future: asyncio.Future[_T] = loop.create_future()
+    ended: asyncio.Future[None] = loop.create_future()  # the thread is done, whoever waits
     ctx = contextvars.copy_context()
 
     def settle(value: Any, error: BaseException | None) -> None:
+        if not ended.done():
+            ended.set_result(None)
         if future.done():
             return
         if error is not None:
@@ -636,6 +644,9 @@ async def run_in_thread(fn: Callable[..., _T], /, *args: Any, name: str) -> _T:
             ]
             stack = "".join(traceback.StackSummary.extract(reversed(frames)).format())
             exc.add_note(f"its thread {thread.name!r} cannot be stopped and is at:\n{stack}")
+        # For a caller that must not let go of what the thread holds (a lock of
+        # its group) while the thread still runs.
+        exc.aiounit_thread_ended = ended  # type: ignore[attr-defined]
         raise
     # What the function set in its context is seen afterwards, as if it had run
     # in the caller's context, like a sync test method in the stdlib.

@@ -73,6 +73,7 @@ class Member:
         "stopping",
         "task",
         "test",
+        "thread_ended",
     )
 
     stop_reason = _STOP_REASON
@@ -104,6 +105,9 @@ class Member:
         # The part's own deadline has not fired yet (see _case._Limit): no
         # giving up before it has.
         self.deadline_pending = False
+        # Set when its sync method's thread overran its limit: done when that
+        # thread, which cannot be stopped, has ended.
+        self.thread_ended: asyncio.Future[None] | None = None
         self._group: _Group | None = None
 
     def __repr__(self) -> str:
@@ -691,6 +695,13 @@ class _Group:
                 )
             else:
                 await self._run_sync_case(member, recorder)
+            if member.thread_ended is not None and not member.stopping:
+                # Its thread still runs the test: its slot and locks stay held
+                # until the thread ends, at most the grace period, as a task
+                # that ignores its cancellation keeps them until given up on.
+                # (A stopping run starts nothing new: no need to wait.)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(asyncio.shield(member.thread_ended), self.config.grace)
         except asyncio.CancelledError as exc:
             # A member is always reported exactly once, whatever cancelled it.
             if member.take_stop():
@@ -755,6 +766,7 @@ class _Group:
             recorder.startTest(test)
             recorder.addError(test, (type(error), error, None))
             recorder.stopTest(test)
+            member.thread_ended = getattr(exc.__cause__, "aiounit_thread_ended", None)
             return
         except asyncio.CancelledError:
             if member.stopping:

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import gc
 import random
+import threading
 import unittest
 from typing import Any
 
@@ -322,6 +323,41 @@ class TestLocks(unittest.TestCase):
         blocks(result.events)
         self.assertEqual([name for name, _ in result.raw], ["test_1_stubborn"])
         self.assertIn(("addSuccess", "test_2"), result.events)
+
+    def test_timed_out_thread_keeps_its_lock_while_it_runs(self) -> None:
+        """A sync member that overruns its limit is reported at once, but its
+        thread still runs the test: the member waiting for its lock starts only
+        when that thread has ended (or a grace period later), not beside it."""
+        events: list[str] = []
+        peer_ran = threading.Event()
+
+        @aiounit.group("g")
+        class Case(unittest.TestCase):
+            @aiounit.lock("db")
+            def test_1(self) -> None:
+                events.append("1 enter")
+                # Long past its limit; returns early if the peer overlaps it.
+                peer_ran.wait(0.3)
+                events.append("1 exit")
+
+            @aiounit.lock("db")
+            def test_2(self) -> None:
+                events.append("2 enter")
+                peer_ran.set()
+
+        class AsyncCase(aiounit.AsyncTestCase):  # its sync method alone is on a thread
+            test_1 = aiounit.group("g")(Case.test_1)
+            test_2 = aiounit.group("g")(Case.test_2)
+
+        for case in (Case, AsyncCase):
+            with self.subTest(case=case.__name__):
+                events.clear()
+                peer_ran.clear()
+                result = run_tests(case, timeout=0.02, grace=1.0)
+                self.assertEqual(events, ["1 enter", "1 exit", "2 enter"])
+                errors = [e[1] for e in result.events if e[0] == "addError"]
+                self.assertEqual(errors, ["test_1"])
+                self.assertIn(("addSuccess", "test_2"), [e[:2] for e in result.events])
 
 
 class TestIsolated(unittest.TestCase):
