@@ -23,7 +23,7 @@ import traceback
 import unittest
 from collections.abc import Callable
 
-from . import _config
+from . import _config, _fixtures
 from ._errors import exception_message, type_name
 from ._suite import ConcurrentTestSuite
 
@@ -203,7 +203,10 @@ class _BatchSuite(ConcurrentTestSuite):
     def _handleModuleFixture(self, test: Any, result: Any) -> None:
         previous = getattr(result, "_previousTestClass", None)
         module = test.__class__.__module__
-        if getattr(previous, "__module__", None) != module and _module_has(module, "setUpModule"):
+        if getattr(previous, "__module__", None) != module and (
+            _module_has(module, "setUpModule")
+            or _fixtures.has_module_fixtures(sys.modules.get(module))
+        ):
             # Announced after the previous module's tear-down, which the
             # stdlib handler runs first (see _handleModuleTearDown).
             self._next_setup = f"setUpModule ({module})"
@@ -213,6 +216,11 @@ class _BatchSuite(ConcurrentTestSuite):
             super()._handleModuleFixture(test, result)  # type: ignore[misc]
         finally:
             self._next_setup = None
+
+    def _fixture_phase(self, result: Any, name: str) -> None:
+        # The async class and module fixtures, which _suite runs apart from
+        # the stdlib handlers above.
+        result.phase(name)
 
     def _handleClassSetUp(self, test: Any, result: Any) -> None:
         cls = test.__class__
