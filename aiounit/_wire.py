@@ -13,6 +13,7 @@ it that its results go nowhere, and it holds the job's stdout.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import io
 import os
 import signal
@@ -62,6 +63,7 @@ class _WireResult(unittest.TestResult):
         self._conn = conn
         self._refs = refs
         self._stop_event = stop
+        self._pid = os.getpid()
         self._started = 0.0
         self._timed = False
         # Group members and threads write output while the loop thread reports.
@@ -89,6 +91,8 @@ class _WireResult(unittest.TestResult):
         return text, type_name(err), exception_message(err)
 
     def _send(self, *message: Any) -> None:
+        if os.getpid() != self._pid:
+            _forked_child_exits()
         with self._lock:
             self._conn.send(message)
 
@@ -187,6 +191,23 @@ class _WireResult(unittest.TestResult):
 
     def addDiagnostic(self, test: Any, message: str) -> None:
         self._send("addDiagnostic", self._ref(test), message)
+
+
+def _forked_child_exits() -> None:
+    """A process a test forked has come back into this worker's code.
+
+    It shares the worker's pipe: its reports would interleave with the
+    worker's, and it would wait for batches with it, so the run would never
+    end.  In one process it would go on to run the rest of the suite a second
+    time; here it says so and exits, as the test should have had it do.
+    """
+    with contextlib.suppress(OSError):
+        os.write(
+            2,
+            f"aiounit: process {os.getpid()}, forked by a test, returned into the"
+            " test runner; it exits (end a forked child with os._exit())\n".encode(),
+        )
+    os._exit(0)
 
 
 class _BatchSuite(ConcurrentTestSuite):

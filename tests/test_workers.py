@@ -853,6 +853,44 @@ class TestAsyncFixtureCrashes(_SharedRun):
         self.assertEqual(len(self.errors()), 3, self.proc.stderr)
 
 
+_FORKS = """
+    import os
+
+    import aiounit
+
+
+    class TestForks(aiounit.AsyncTestCase):
+        async def test_forks(self):
+            if os.fork():
+                os.wait()
+
+        async def test_after(self):
+            pass
+"""
+
+
+class TestForkedChild(_TempDirCase):
+    def test_child_that_returns_into_the_runner_exits(self):
+        """A test's forked child that does not exit: the run hung (it shared the worker's
+        pipe, reported with it and waited for batches with it)."""
+        _write(self.dir, {"test_forks.py": _FORKS})
+        proc = subprocess.run(
+            [sys.executable, "-W", "error", "-m", "aiounit", "-j", "2", "-v"],
+            cwd=self.dir,
+            env=_child_env(),
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        outcomes = _outcomes(proc.stderr)
+        self.assertEqual(outcomes[("test_forks.TestForks.test_forks", "ok")], 1, proc.stderr)
+        self.assertEqual(outcomes[("test_forks.TestForks.test_after", "ok")], 1, proc.stderr)
+        self.assertEqual(sum(outcomes.values()), 2, proc.stderr)
+        self.assertIn("forked by a test, returned into the test runner", proc.stderr)
+
+
 _WAITS = """
     import os
     import threading
