@@ -854,6 +854,8 @@ class TestAsyncFixtureCrashes(_SharedRun):
 
 
 _FORKS = """
+    import concurrent.futures
+    import multiprocessing
     import os
 
     import aiounit
@@ -867,6 +869,11 @@ _FORKS = """
         async def test_after(self):
             pass
 
+        def test_process_pool(self):
+            context = multiprocessing.get_context("fork")
+            with concurrent.futures.ProcessPoolExecutor(1, mp_context=context) as pool:
+                self.assertEqual(list(pool.map(abs, [-1, -2])), [1, 2])
+
         def test_child_prints(self):
             pid = os.fork()
             if not pid:
@@ -879,7 +886,8 @@ _FORKS = """
 class TestForkedChild(_TempDirCase):
     def test_child_that_returns_into_the_runner_exits(self):
         """A test's forked child that does not exit: the run hung (it shared the worker's
-        pipe, reported with it and waited for batches with it)."""
+        pipe, reported with it and waited for batches with it).  And a test that starts a
+        process pool failed: workers were daemons, which may not have children."""
         _write(self.dir, {"test_forks.py": _FORKS})
         proc = subprocess.run(
             [sys.executable, "-W", "error", "-m", "aiounit", "-j", "2", "-v", "-b"],
@@ -895,7 +903,9 @@ class TestForkedChild(_TempDirCase):
         self.assertEqual(outcomes[("test_forks.TestForks.test_forks", "ok")], 1, proc.stderr)
         self.assertEqual(outcomes[("test_forks.TestForks.test_after", "ok")], 1, proc.stderr)
         self.assertEqual(outcomes[("test_forks.TestForks.test_child_prints", "ok")], 1)
-        self.assertEqual(sum(outcomes.values()), 3, proc.stderr)
+        # Workers are no daemons, which may not start processes.
+        self.assertEqual(outcomes[("test_forks.TestForks.test_process_pool", "ok")], 1)
+        self.assertEqual(sum(outcomes.values()), 4, proc.stderr)
         # Only the child that came back; the one that printed under -b and exited is fine.
         self.assertEqual(proc.stderr.count("returned into the test runner"), 1, proc.stderr)
 
