@@ -85,6 +85,15 @@ def _check_target(obj: object, decorator: str) -> None:
             f" not {obj!r}; test method names start with 'test'"
         )
         raise TypeError(msg)
+    if "." not in obj.__qualname__:
+        # Defined at a module's top level: no TestCase runs it as a method, so
+        # the mark would do nothing, silently.  (A function made inside another
+        # one, such as a test factory's, may still become a method.)
+        msg = (
+            f"@{decorator} marks test methods or unittest.TestCase subclasses,"
+            f" not {obj!r}, a module-level function"
+        )
+        raise TypeError(msg)
 
 
 def group(

@@ -60,6 +60,19 @@ class TestMarks(unittest.TestCase):
                 with self.subTest(decorator=decorator, target=target), self.assertRaises(TypeError):
                     decorator(target)
 
+    def test_module_level_function_raises(self) -> None:
+        """A mark on a module-level ``test_*`` function (no class will ever run it
+        as a method) raises at import instead of doing nothing, silently."""
+        namespace: dict[str, Any] = {}
+        exec("async def test_orders(): pass", namespace)  # as at a module's top level
+        for decorator, name in ((aiounit.lock("x"), "@lock"), (aiounit.isolated, "@isolated")):
+            with self.subTest(decorator=name):
+                with self.assertRaises(TypeError) as cm:
+                    decorator(namespace["test_orders"])
+                self.assertIn(name, str(cm.exception))
+                self.assertIn("test_orders", str(cm.exception))
+                self.assertIn("module-level function", str(cm.exception))
+
     def test_isolated_bare_and_called_are_the_same(self) -> None:
         """``@aiounit.isolated`` and ``@aiounit.isolated()`` mark the method alike."""
 
