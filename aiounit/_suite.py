@@ -111,6 +111,10 @@ class ConcurrentTestSuite(unittest.TestSuite):
         with _config.using(config):
             return self._run(result, config)
 
+    def _fixture_phase(self, result: unittest.TestResult, name: str) -> None:
+        """An async class or module fixture (*name*, as its ``_ErrorHolder`` is
+        named) is about to run: ``-j``'s batch suite tells its parent."""
+
     def _run(self, result: unittest.TestResult, config: _config.Config) -> unittest.TestResult:
         units = _plan(self, config.default_group)
         check_loop_scopes(units)  # a usage error: before anything runs or changes
@@ -301,7 +305,7 @@ class _Fixtures:
         )
         previous = suite._get_previous_module(result)  # type: ignore[attr-defined]
         if previous is not None and previous != module:
-            _fixtures.close_module(previous, suite, result)
+            self._close_module(previous)
         suite._handleModuleFixture(first, result)  # type: ignore[attr-defined]
         if not getattr(result, "_moduleSetUpFailed", False):
             _fixtures.open_module(first, suite, result)
@@ -318,6 +322,9 @@ class _Fixtures:
                 suite._handleClassSetUp(test, result)  # type: ignore[attr-defined]
                 self.active.append(cls)
         failed: dict[type, BaseException] = {}
+        for cls in pending:
+            if _fixtures.has_class_fixtures(cls):
+                self._phase(f"setUpClass ({_scope._strclass(cls)})")
         if pending:
             # Under -b, what the async setups print is kept, as unittest keeps a
             # setUpClass's output, and shown with their failure.
@@ -343,6 +350,9 @@ class _Fixtures:
 
     def _tear_down_all(self, classes: list[type]) -> None:
         # Async class teardowns together, then each sync tearDownClass.
+        for cls in classes:
+            if cls in _scope._class_scopes:
+                self._phase(f"tearDownClass ({_scope._strclass(cls)})")
         _fixtures.close_classes(classes, self.result)
         for cls in classes:
             self._tear_down(cls)
@@ -367,8 +377,16 @@ class _Fixtures:
         self._tear_down_all(list(self.active))
         previous = self.suite._get_previous_module(self.result)  # type: ignore[attr-defined]
         if previous is not None:
-            _fixtures.close_module(previous, self.suite, self.result)
+            self._close_module(previous)
         self.suite._handleModuleTearDown(self.result)  # type: ignore[attr-defined]
+
+    def _phase(self, name: str) -> None:
+        self.suite._fixture_phase(self.result, name)  # type: ignore[attr-defined]
+
+    def _close_module(self, name: str) -> None:
+        if name in _scope._module_scopes:
+            self._phase(f"tearDownModule ({name})")
+        _fixtures.close_module(name, self.suite, self.result)
 
 
 def _first_of_each_class(unit: _Unit) -> Iterator[Any]:

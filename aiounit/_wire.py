@@ -13,6 +13,7 @@ it that its results go nowhere, and it holds the job's stdout.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import io
 import os
 import signal
@@ -23,7 +24,7 @@ import traceback
 import unittest
 from collections.abc import Callable
 
-from . import _config
+from . import _config, _fixtures
 from ._errors import exception_message, type_name
 from ._suite import ConcurrentTestSuite
 
@@ -62,6 +63,7 @@ class _WireResult(unittest.TestResult):
         self._conn = conn
         self._refs = refs
         self._stop_event = stop
+        self._pid = os.getpid()
         self._started = 0.0
         self._timed = False
         # Group members and threads write output while the loop thread reports.
@@ -89,6 +91,10 @@ class _WireResult(unittest.TestResult):
         return text, type_name(err), exception_message(err)
 
     def _send(self, *message: Any) -> None:
+        if os.getpid() != self._pid:
+            if message[0] == "output":
+                return  # a forked child's -b output: lost, as in one process
+            _forked_child_exits()
         with self._lock:
             self._conn.send(message)
 
@@ -189,6 +195,23 @@ class _WireResult(unittest.TestResult):
         self._send("addDiagnostic", self._ref(test), message)
 
 
+def _forked_child_exits() -> None:
+    """A process a test forked has come back into this worker's code.
+
+    It shares the worker's pipe: its reports would interleave with the
+    worker's, and it would wait for batches with it, so the run would never
+    end.  In one process it would go on to run the rest of the suite a second
+    time; here it says so and exits, as the test should have had it do.
+    """
+    with contextlib.suppress(OSError):
+        os.write(
+            2,
+            f"aiounit: process {os.getpid()}, forked by a test, returned into the"
+            " test runner; it exits (end a forked child with os._exit())\n".encode(),
+        )
+    os._exit(0)
+
+
 class _BatchSuite(ConcurrentTestSuite):
     """A batch: tells the parent which class or module fixture is about to run.
 
@@ -203,7 +226,10 @@ class _BatchSuite(ConcurrentTestSuite):
     def _handleModuleFixture(self, test: Any, result: Any) -> None:
         previous = getattr(result, "_previousTestClass", None)
         module = test.__class__.__module__
-        if getattr(previous, "__module__", None) != module and _module_has(module, "setUpModule"):
+        if getattr(previous, "__module__", None) != module and (
+            _module_has(module, "setUpModule")
+            or _fixtures.has_module_fixtures(sys.modules.get(module))
+        ):
             # Announced after the previous module's tear-down, which the
             # stdlib handler runs first (see _handleModuleTearDown).
             self._next_setup = f"setUpModule ({module})"
@@ -213,6 +239,11 @@ class _BatchSuite(ConcurrentTestSuite):
             super()._handleModuleFixture(test, result)  # type: ignore[misc]
         finally:
             self._next_setup = None
+
+    def _fixture_phase(self, result: Any, name: str) -> None:
+        # The async class and module fixtures, which _suite runs apart from
+        # the stdlib handlers above.
+        result.phase(name)
 
     def _handleClassSetUp(self, test: Any, result: Any) -> None:
         cls = test.__class__

@@ -209,7 +209,11 @@ class _Pool:
             target=worker_main,
             args=(child, self.stop_event, self.settings, inherited),
             name=f"aiounit worker {self.started}",
-            daemon=True,
+            # Not a daemon: multiprocessing forbids a daemon to have children of its
+            # own, and tests may start processes.  run() kills and joins every
+            # worker at its end, and the kernel or the watch pipe at the
+            # parent's death, which is all that daemon=True would add.
+            daemon=False,
         )
         process.start()
         child.close()

@@ -751,6 +751,165 @@ class TestCrashes(_SharedRun):
                 self.assertEqual(case[0].get("message"), message)
 
 
+_ASYNC_MODULE_CRASH = """
+    import os
+
+    import aiounit
+
+
+    async def asyncSetUpModule():
+        os._exit(5)
+
+
+    class TestNever(aiounit.AsyncTestCase):
+        async def test_never(self):
+            pass
+"""
+_ASYNC_TEARDOWN_CRASH = """
+    import os
+
+    import aiounit
+
+
+    class TestT(aiounit.AsyncTestCase):
+        @classmethod
+        async def asyncTearDownClass(cls):
+            os._exit(4)
+
+        async def test_t(self):
+            pass
+
+
+    class TestU(aiounit.AsyncTestCase):
+        async def test_u(self):
+            pass
+"""
+_ASYNC_GROUP_CRASH = """
+    import os
+
+    import aiounit
+
+
+    @aiounit.group("g")
+    class TestA(aiounit.AsyncTestCase):
+        @classmethod
+        async def asyncSetUpClass(cls):
+            os._exit(7)
+
+        async def test_never(self):
+            pass
+
+
+    @aiounit.group("g")
+    class TestB(aiounit.AsyncTestCase):
+        @classmethod
+        def setUpClass(cls):
+            super().setUpClass()
+
+        async def test_b(self):
+            pass
+"""
+
+
+class TestAsyncFixtureCrashes(_SharedRun):
+    """Crashes in async class and module fixtures are charged to them, not to a neighbour."""
+
+    files: ClassVar[dict[str, str]] = {
+        "test_a_module.py": _ASYNC_MODULE_CRASH,
+        "test_b_teardown.py": _ASYNC_TEARDOWN_CRASH,
+        "test_c_group.py": _ASYNC_GROUP_CRASH,
+    }
+    args = ("-j", "2", "-v")
+
+    def errors(self) -> list[str]:
+        return re.findall(r"^ERROR: (.*)$", self.proc.stderr, re.M)
+
+    def test_async_set_up_module_crash_is_set_up_module(self):
+        """It was charged to the module's tests, as if nothing of theirs had run."""
+        self.assertIn("setUpModule (test_a_module)", self.errors())
+        self.assertRegex(
+            self.proc.stderr,
+            r"WorkerCrashedError: worker \d+ exited \(5\) in setUpModule \(test_a_module\)\n",
+        )
+        self.assertNotIn("test_never", self.proc.stderr)
+
+    def test_async_tear_down_class_crash_is_tear_down_class(self):
+        """It was charged to the worker's exit, 'between tests'."""
+        self.assertIn("tearDownClass (test_b_teardown.TestT)", self.errors())
+        self.assertNotIn("workerExit (test_b_teardown)", self.errors())
+        outcomes = _outcomes(self.proc.stderr)
+        self.assertEqual(outcomes[("test_b_teardown.TestT.test_t", "ok")], 1)
+        self.assertEqual(outcomes[("test_b_teardown.TestU.test_u", "ok")], 1)
+
+    def test_async_set_up_class_crash_is_its_own_class(self):
+        """It was charged to the group's other class, whose test then never ran, while the
+        crashing asyncSetUpClass ran again in a new worker."""
+        self.assertIn("setUpClass (test_c_group.TestA)", self.errors())
+        self.assertNotIn("setUpClass (test_c_group.TestB)", self.errors())
+        self.assertEqual(_outcomes(self.proc.stderr)[("test_c_group.TestB.test_b", "ok")], 1)
+
+    def test_every_crash_once(self):
+        self.assertEqual(self.proc.returncode, 1, self.proc.stderr)
+        self.assertEqual(len(self.errors()), 3, self.proc.stderr)
+
+
+_FORKS = """
+    import concurrent.futures
+    import multiprocessing
+    import os
+
+    import aiounit
+
+
+    class TestForks(aiounit.AsyncTestCase):
+        async def test_forks(self):
+            if os.fork():
+                os.wait()
+
+        async def test_after(self):
+            pass
+
+        def test_process_pool(self):
+            context = multiprocessing.get_context("fork")
+            with concurrent.futures.ProcessPoolExecutor(1, mp_context=context) as pool:
+                self.assertEqual(list(pool.map(abs, [-1, -2])), [1, 2])
+
+        def test_child_prints(self):
+            pid = os.fork()
+            if not pid:
+                print("child")
+                os._exit(0)
+            os.waitpid(pid, 0)
+"""
+
+
+class TestForkedChild(_TempDirCase):
+    def test_child_that_returns_into_the_runner_exits(self):
+        """A test's forked child that does not exit: the run hung (it shared the worker's
+        pipe, reported with it and waited for batches with it).  And a test that starts a
+        process pool failed: workers were daemons, which may not have children."""
+        _write(self.dir, {"test_forks.py": _FORKS})
+        proc = subprocess.run(
+            [sys.executable, "-W", "error", "-m", "aiounit", "-j", "2", "-v", "-b"],
+            cwd=self.dir,
+            env=_child_env(),
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        outcomes = _outcomes(proc.stderr)
+        self.assertEqual(outcomes[("test_forks.TestForks.test_forks", "ok")], 1, proc.stderr)
+        self.assertEqual(outcomes[("test_forks.TestForks.test_after", "ok")], 1, proc.stderr)
+        self.assertEqual(outcomes[("test_forks.TestForks.test_child_prints", "ok")], 1)
+        # Workers are no daemons, which may not start processes.
+        self.assertEqual(outcomes[("test_forks.TestForks.test_process_pool", "ok")], 1)
+        self.assertEqual(sum(outcomes.values()), 4, proc.stderr)
+        # Only the child that came back; the one that printed under -b and exited is fine.
+        self.assertEqual(proc.stderr.count("returned into the test runner"), 1, proc.stderr)
+
+
 _WAITS = """
     import os
     import threading
