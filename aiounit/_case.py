@@ -113,6 +113,17 @@ class AsyncTestCase(ClassFixtures, unittest.IsolatedAsyncioTestCase):
         # The stdlib's, with the warning pointed at the caller of run() through
         # however many frames (its fixed stacklevel counts on no run() override).
         value = self._callMaybeAsync(method)
+        alone = self._aiounit_alone
+        if (
+            alone is not None
+            and alone.deadline is not None
+            and time.monotonic() >= alone.deadline
+            and not is_coroutine_function(method)
+        ):
+            # A sync method cannot be cancelled; one that ended past its limit
+            # (before the interrupt at limit + grace) still overran it, as the
+            # same method on a group's thread is reported at its limit.
+            raise timeout_error(self, alone.limit, None)
         if value is not None:
             _warn_returned(method, value)
 

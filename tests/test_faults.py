@@ -418,6 +418,27 @@ class TestSyncMethodAlone(unittest.TestCase):
                 self.assertTrue(result.wasSuccessful(), result.errors)
 
 
+    def test_a_sync_method_that_overran_its_limit_fails(self) -> None:
+        """A sync test method alone that ends past its limit (before the
+        interrupt, limit + grace, comes) is a TestTimeoutError, as the same
+        method gets in a group, where it runs on a thread."""
+        finished = threading.Event()
+
+        class Slow(aiounit.AsyncTestCase):
+            @aiounit.timeout(0.05)
+            def test_sync(self) -> None:
+                # Bounded on purpose: the test must overrun its 0.05 s limit
+                # by a margin, and end well before the 1 s grace.
+                finished.wait(0.2)
+
+        for run in (run_stdlib, run_tests):
+            with self.subTest(run=run.__name__):
+                result = run(Slow)
+                self.assertEqual(len(result.errors), 1, result.errors)
+                self.assertIn("TestTimeoutError", result.errors[0][1])
+                self.assertIn("did not finish within 0.05 s", result.errors[0][1])
+
+
 class TestLimitAlone(unittest.TestCase):
     """A time limit bounds a test run alone, on every runner path (#15 item 13)."""
 
