@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
 import unittest
 from collections.abc import Iterable
 from typing import Any
@@ -200,3 +201,21 @@ class Steps:
         self._event(me, step).set()
         for name in self.names:
             await self._event(name, step).wait()
+
+
+def read_terminal(master: int) -> bytes:
+    """Everything a child writes to the pseudo-terminal *master* until it closes
+    its side; *master* is closed afterwards."""
+    chunks = []
+    try:
+        while True:
+            try:
+                data = os.read(master, 65536)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not data:
+                break
+            chunks.append(data)
+    finally:
+        os.close(master)
+    return b"".join(chunks)

@@ -18,6 +18,8 @@ import textwrap
 import unittest
 from typing import Any, ClassVar
 
+from tests._support import read_terminal
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _COLOUR_ENV = ("PYTHON_COLORS", "NO_COLOR", "FORCE_COLOR", "TERM")
 _TIME = re.compile(r"(Ran \d+ tests?) in \d+\.\d+s")
@@ -128,20 +130,11 @@ def _finish(proc: Any, master: int | None) -> str:
         _, err = proc.communicate(timeout=60)
         text = err.decode("utf-8")
     else:
-        chunks = []
         try:
-            while True:
-                try:
-                    data = os.read(master, 65536)
-                except OSError:  # EIO: the child closed the terminal
-                    break
-                if not data:
-                    break
-                chunks.append(data)
+            data = read_terminal(master)
         finally:
-            os.close(master)
             proc.wait(timeout=60)
-        text = b"".join(chunks).decode("utf-8").replace("\r\n", "\n")
+        text = data.decode("utf-8").replace("\r\n", "\n")
     return _TIME.sub(r"\1 in T", text)
 
 

@@ -14,6 +14,8 @@ import time
 import unittest
 from typing import Any
 
+from tests._support import read_terminal
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _SAVE, _RESTORE, _ERASE = "\x1b7", "\x1b8", "\x1b[K"
 _LINE = re.compile(r"\x1b7  \[(\d+)/4 done, (\d+) running, \d+\.\ds\]\x1b8")
@@ -83,22 +85,13 @@ def _run_on_terminal(directory: str, *args: str) -> tuple[int, str, str]:
         )
     finally:
         os.close(slave)
-    chunks = []
     try:
-        while True:
-            try:
-                data = os.read(master, 65536)
-            except OSError:  # EIO: the child closed the terminal
-                break
-            if not data:
-                break
-            chunks.append(data)
+        terminal = read_terminal(master)
     finally:
-        os.close(master)
         stdout = proc.stdout.read()
         proc.stdout.close()
         proc.wait(timeout=60)
-    return proc.returncode, b"".join(chunks).decode("utf-8"), stdout.decode("utf-8")
+    return proc.returncode, terminal.decode("utf-8"), stdout.decode("utf-8")
 
 
 class TestOnTerminal(unittest.TestCase):
