@@ -84,9 +84,7 @@ def suite_of(*classes: type, suite_class: type = aiounit.ConcurrentTestSuite, **
     return suite_class([loader.loadTestsFromTestCase(cls) for cls in classes], **kwargs)
 
 
-def run_tests(
-    *classes: type, result: unittest.TestResult | None = None, **kwargs: Any
-) -> Any:
+def run_tests(*classes: type, result: unittest.TestResult | None = None, **kwargs: Any) -> Any:
     """Run the tests of *classes* in a ConcurrentTestSuite; return the result.
 
     Keyword arguments go to ConcurrentTestSuite (``timeout``, ``max_concurrency``,

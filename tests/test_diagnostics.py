@@ -645,7 +645,6 @@ class TestBlockedLoop(_ChildRun):
         self.assertIn("Ran 3 tests", proc.stderr)
         self.assertIn("FAILED (errors=1, warnings=1)", proc.stderr)
 
-
     def test_short_block_after_an_interrupted_one_is_left_alone(self) -> None:
         """A member that blocks briefly right after an interrupted one passes, unnamed."""
         self.write(_SHORT_BLOCK_AFTER_A_LONG_ONE)
@@ -815,7 +814,9 @@ class TestFailfast(unittest.TestCase):
                 self.assertEqual(mine, ["asyncSetUp", "asyncTearDown", "cleanup"])
         self.assertNotIn("test_4", {test for _, test in log})
         self.assertNotIn("test_5", {test for _, test in log})
-        self.assertTrue(stream.getvalue().endswith("FAILED (failures=1, skipped=2)\n"), stream.getvalue())
+        self.assertTrue(
+            stream.getvalue().endswith("FAILED (failures=1, skipped=2)\n"), stream.getvalue()
+        )
 
 
 if __name__ == "__main__":

@@ -417,7 +417,6 @@ class TestSyncMethodAlone(unittest.TestCase):
                 result = run(SyncTest)
                 self.assertTrue(result.wasSuccessful(), result.errors)
 
-
     def test_a_sync_method_that_overran_its_limit_fails(self) -> None:
         """A sync test method alone that ends past its limit (before the
         interrupt, limit + grace, comes) is a TestTimeoutError, as the same
@@ -916,7 +915,9 @@ class TestBlameForABlockedLoop(unittest.TestCase):
         self.assertEqual(result.raw, [])
 
     def test_a_real_timeout_names_the_peer(self) -> None:
-        result = run_tests(self.make(False), result=RawResult(), grace=0.05, blocking_threshold=None)
+        result = run_tests(
+            self.make(False), result=RawResult(), grace=0.05, blocking_threshold=None
+        )
         errors = dict(result.raw)
         self.assertEqual(sorted(errors), ["test_a_waits"])
         message = str(errors["test_a_waits"])
@@ -1009,4 +1010,3 @@ class TestOnAFixtureLoop(unittest.TestCase):
                 self.assertEqual(sorted(errors), ["test_a_stops_the_loop", "test_b_cancels_itself"])
                 self.assertIsInstance(errors["test_a_stops_the_loop"], RuntimeError)
                 self.assertIsInstance(errors["test_b_cancels_itself"], asyncio.CancelledError)
-

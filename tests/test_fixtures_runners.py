@@ -273,7 +273,9 @@ class TestUnderEveryRunner(unittest.TestCase):
                 # LIFO cleanups right after the teardown (the module's after
                 # its classes' whole teardown).
                 self.assertLess(down, kinds.index(("cleanup 2", owner)), name)
-                self.assertLess(kinds.index(("cleanup 2", owner)), kinds.index(("cleanup 1", owner)))
+                self.assertLess(
+                    kinds.index(("cleanup 2", owner)), kinds.index(("cleanup 1", owner))
+                )
                 teardown_loop = pid_events[down][2]
                 self.assertEqual(teardown_loop, loop, (name, owner))
                 prefix = "" if owner == "module" else owner + "."

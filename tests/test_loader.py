@@ -107,9 +107,7 @@ class TestTestLoader(unittest.TestCase):
         Pair = _pair_class()
         suite = aiounit.TestLoader().loadTestsFromTestCase(Pair)
         self.assertIsInstance(suite, aiounit.ConcurrentTestSuite)
-        self.assertEqual(
-            [t._testMethodName for t in suite], ["test_a", "test_b", "test_plain"]
-        )
+        self.assertEqual([t._testMethodName for t in suite], ["test_a", "test_b", "test_plain"])
 
     def test_load_tests_from_module(self):
         """loadTestsFromModule builds ConcurrentTestSuites all the way down."""
