@@ -61,7 +61,7 @@ class DiagnosticResult(LoggingResult):
         super().__init__()
         self.diagnostics: list[tuple[str, str]] = []
 
-    def addDiagnostic(self, test: Any, message: str) -> None:  # noqa: N802
+    def addDiagnostic(self, test: Any, message: str) -> None:
         self.diagnostics.append((self._name(test), message))
 
 

@@ -383,11 +383,11 @@ class VSCodeLikeResult(unittest.TextTestResult):
         self.formatted: dict[str, str] = {}
         self.events: list[tuple[str, str]] = []
 
-    def startTest(self, test: Any) -> None:  # noqa: N802
+    def startTest(self, test: Any) -> None:
         self.events.append(("startTest", test.id()))
         super().startTest(test)
 
-    def stopTest(self, test: Any) -> None:  # noqa: N802
+    def stopTest(self, test: Any) -> None:
         self.events.append(("stopTest", test.id()))
         super().stopTest(test)
 
@@ -395,23 +395,23 @@ class VSCodeLikeResult(unittest.TextTestResult):
         self.formatted[(subtest or test).id()] = outcome
         self.events.append((outcome, test.id()))
 
-    def addSuccess(self, test: Any) -> None:  # noqa: N802
+    def addSuccess(self, test: Any) -> None:
         super().addSuccess(test)
         self._format(test, "success")
 
-    def addFailure(self, test: Any, err: Any) -> None:  # noqa: N802
+    def addFailure(self, test: Any, err: Any) -> None:
         super().addFailure(test, err)
         self._format(test, "failure")
 
-    def addError(self, test: Any, err: Any) -> None:  # noqa: N802
+    def addError(self, test: Any, err: Any) -> None:
         super().addError(test, err)
         self._format(test, "error")
 
-    def addSkip(self, test: Any, reason: str) -> None:  # noqa: N802
+    def addSkip(self, test: Any, reason: str) -> None:
         super().addSkip(test, reason)
         self._format(test, "skipped")
 
-    def addSubTest(self, test: Any, subtest: Any, err: Any) -> None:  # noqa: N802
+    def addSubTest(self, test: Any, subtest: Any, err: Any) -> None:
         super().addSubTest(test, subtest, err)
         self._format(test, "subtest-failure" if err else "subtest-success", subtest)
 

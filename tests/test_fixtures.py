@@ -410,7 +410,7 @@ class TestModuleFixtures(unittest.TestCase):
                 # The module's own tearDownModule is back in place.
                 self.assertEqual(module.tearDownModule.__name__, "<lambda>")
 
-    def test_a_failing_async_module_setup_is_reported_as_setUpModule(self):  # noqa: N802
+    def test_a_failing_async_module_setup_is_reported_as_setUpModule(self):
         events: list[Any] = []
         module, plain, with_class = self.make(events)
 
@@ -451,7 +451,7 @@ class TestFaults(unittest.TestCase):
         make_module(self, Sync, Async)
         return Sync, Async
 
-    def test_a_failing_async_setup_is_reported_exactly_as_a_failing_setUpClass(self):  # noqa: N802
+    def test_a_failing_async_setup_is_reported_exactly_as_a_failing_setUpClass(self):
         def boom():
             raise OSError("login refused")
 
@@ -494,7 +494,7 @@ class TestFaults(unittest.TestCase):
         )
         self.assertIn("error", cases[0][2])
 
-    def test_with_buffer_the_output_of_a_failing_setup_is_shown_as_for_setUpClass(self):  # noqa: N802
+    def test_with_buffer_the_output_of_a_failing_setup_is_shown_as_for_setUpClass(self):
         def boom():
             print("logging in as demo")
             raise OSError("login refused")
@@ -511,7 +511,7 @@ class TestFaults(unittest.TestCase):
         self.assertIn("logging in as demo", texts[0])
         self.assertEqual(texts[0], texts[1])
 
-    def test_skip_in_async_setup_skips_the_class_as_in_setUpClass(self):  # noqa: N802
+    def test_skip_in_async_setup_skips_the_class_as_in_setUpClass(self):
         def skip():
             raise unittest.SkipTest("no server here")
 
@@ -524,7 +524,7 @@ class TestFaults(unittest.TestCase):
                 )
                 self.assertEqual(result.skipped[0][1], "no server here")
 
-    def test_a_failing_async_teardown_is_reported_as_tearDownClass(self):  # noqa: N802
+    def test_a_failing_async_teardown_is_reported_as_tearDownClass(self):
         def boom():
             raise OSError("logout failed")
 

@@ -324,7 +324,7 @@ class TestUnderEveryRunner(unittest.TestCase):
                 self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
                 self.assertEqual(self.check_scopes(name, events), tests)
 
-    def test_a_failing_async_setup_is_reported_as_a_failing_setUpClass(self):  # noqa: N802
+    def test_a_failing_async_setup_is_reported_as_a_failing_setUpClass(self):
         for name in ("aiounit", "aiounit -j 2", "unittest", "unittest + load_tests", "vscode"):
             with self.subTest(run=name):
                 text = self.runs[name][0].stderr

@@ -369,7 +369,7 @@ class DiagnosticResult(LoggingResult):
         self.notes: list[tuple[str, str]] = []
         self.hazards: list[tuple[str, str]] = []
 
-    def addDiagnostic(self, test: Any, message: str) -> None:  # noqa: N802
+    def addDiagnostic(self, test: Any, message: str) -> None:
         kept = self.hazards if message.startswith("concurrency hazard") else self.notes
         kept.append((self._name(test), message))
 

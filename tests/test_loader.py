@@ -255,7 +255,7 @@ class TestStockUnittestCli(unittest.TestCase):
             check=False,
         )
 
-    def assertRanOnce(self, output: str, ids: list[str]) -> None:  # noqa: N802
+    def assertRanOnce(self, output: str, ids: list[str]) -> None:
         for test_id in ids:
             with self.subTest(test=test_id):
                 method = test_id.rsplit(".", 1)[1]
