@@ -266,7 +266,7 @@ class TestCliParity(unittest.TestCase):
 
     def test_bare_discover(self) -> None:
         """With no arguments both discover and report the whole project the same way."""
-        stock, ours = self.assert_same("bare")
+        _, ours = self.assert_same("bare")
         self.assertEqual(ours.returncode, 1)
         descriptions = {d for d, _ in ours.outcomes}
         # A sample of every kind of fixture was found and run.
@@ -491,7 +491,7 @@ class TestForeignSuiteOwners(unittest.TestCase):
                 self.assertEqual(test_id, current)
                 if kind == "stopTest":
                     current = None
-        (hung, text), *_ = [e for e in result.errors if e[0].id().endswith("test_hangs")]
+        (_, text), *_ = [e for e in result.errors if e[0].id().endswith("test_hangs")]
         self.assertIn("TestTimeoutError", text)
         self.assertIn("within 0.05 s", text)
 

@@ -92,7 +92,7 @@ def run_suite(
 def flat_suite(*classes: type) -> unittest.TestSuite:
     """VS Code's way: the loaded tests, rebuilt into plain TestSuites."""
     loaded = unittest.TestLoader().loadTestsFromTestCase
-    return unittest.TestSuite(unittest.TestSuite([test for test in loaded(cls)]) for cls in classes)
+    return unittest.TestSuite(unittest.TestSuite(list(loaded(cls))) for cls in classes)
 
 
 class TestClassFixtures(unittest.TestCase):
@@ -490,7 +490,7 @@ class TestFaults(unittest.TestCase):
                 cases.append((case.get("name"), case.get("classname"), [c.tag for c in case]))
         self.assertIn(f"{sync.__module__}.Sync", cases[0][0] + cases[0][1])
         self.assertEqual(
-            cases[0], tuple(c.replace("Async", "Sync") for c in cases[1][:2]) + (cases[1][2],)
+            cases[0], (*(c.replace("Async", "Sync") for c in cases[1][:2]), cases[1][2])
         )
         self.assertIn("error", cases[0][2])
 

@@ -223,15 +223,15 @@ class TestMaxConcurrency(unittest.TestCase):
                 @aiounit.group("cap", **group_kwargs)
                 class Six(aiounit.AsyncTestCase):
                     async def asyncSetUp(self) -> None:
-                        tracker.enter(self._testMethodName)
+                        tracker.enter(self._testMethodName)  # noqa: B023 (the class runs within this iteration)
 
                     async def asyncTearDown(self) -> None:
                         await _yield()
-                        tracker.exit(self._testMethodName)
+                        tracker.exit(self._testMethodName)  # noqa: B023 (the class runs within this iteration)
 
                     async def _work(self) -> None:
                         await _yield()
-                        await barrier.wait()
+                        await barrier.wait()  # noqa: B023 (the class runs within this iteration)
                         await _yield()
 
                     async def test_1(self) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import unittest
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import aiounit
 from tests._engine_support import Tracker, make_module, run_stdlib
@@ -104,7 +104,7 @@ class TestFixturesLikeStdlib(unittest.TestCase):
 
         return current, suites
 
-    _FAILURES: dict[str, dict[str, type[BaseException]]] = {
+    _FAILURES: ClassVar[dict[str, dict[str, type[BaseException]]]] = {
         "nothing fails": {},
         "setUpModule fails": {"setUpModule m1": ValueError},
         "second setUpModule fails": {"setUpModule m2": ValueError},
