@@ -189,13 +189,34 @@ class _Pool:
                         self._drain(worker)
                     if worker.process.sentinel in ready:
                         self._exited(worker)
+        except BaseException:
+            # Cut off (Ctrl-C, or an error of the parent's own).  Stop the workers,
+            # then report what they had sent and, like a KeyboardInterrupt in one
+            # process, each test they had begun as started and stopped with no
+            # outcome, so that no report loses a test that ran.
+            self._stop_workers()
+            with contextlib.suppress(Exception):
+                self._cut_off()
+            raise
         finally:
+            self._stop_workers()
             for worker in self.workers:
-                worker.process.kill()
-                worker.process.join()
                 worker.conn.close()
             os.close(watch_r)
             os.close(self.watch_w)
+
+    def _stop_workers(self) -> None:
+        for worker in self.workers:
+            worker.process.kill()
+            worker.process.join()
+
+    def _cut_off(self) -> None:
+        for worker in self.workers:
+            if not worker.eof:
+                self._drain(worker)
+            for ref in sorted(worker.begun):
+                self._replay_unfinished(ref, [])
+            worker.begun.clear()
 
     def _spawn(self) -> None:
         self.started += 1
@@ -395,12 +416,18 @@ class _Pool:
 
     def _crash_test(self, ref: int, started: float | None, text: str) -> None:
         """Report test *ref* as crashed, with what it had reported and printed so far."""
+        ending: list[tuple[str, tuple[Any, ...]]] = [("addError", _crash_error(text))]
+        told = self.pending.get(ref, [])
+        if started is not None and not any(kind == "addDuration" for kind, _ in told):
+            ending.append(("addDuration", (time.monotonic() - started,)))
+        self._replay_unfinished(ref, ending)
+
+    def _replay_unfinished(self, ref: int, ending: list[tuple[str, tuple[Any, ...]]]) -> None:
+        """Report test *ref*, which never stopped: what it had told, then *ending*."""
         calls = self.pending.pop(ref, [])
         if not calls or calls[0][0] != "startTest":
             calls.insert(0, ("startTest", ()))
-        calls.append(("addError", _crash_error(text)))
-        if started is not None and not any(kind == "addDuration" for kind, _ in calls):
-            calls.append(("addDuration", (time.monotonic() - started,)))
+        calls.extend(ending)
         out, err = self.output.pop(ref, ([], []))
         calls.append(("stopTest", ("".join(out), "".join(err))))
         self._replay(self.leaves[ref], calls)
