@@ -1139,8 +1139,9 @@ class TestInterruptedParent(_TempDirCase):
         """As in one process, each test cut off is started, stopped, and no pass in JUnit."""
         _write(self.dir, {"test_one.py": _WAITS, "test_two.py": _WAITS})
         report = os.path.join(self.dir, "report.xml")
+        args = ["-j", "2", "-v", "--junit-xml", report]
         proc = subprocess.Popen(
-            [sys.executable, "-W", "error", "-m", "aiounit", "-j", "2", "-v", "--junit-xml", report],
+            [sys.executable, "-W", "error", "-m", "aiounit", *args],
             cwd=self.dir,
             env=_child_env(),
             stdout=subprocess.PIPE,
