@@ -270,6 +270,7 @@ class TestGroupsAndScopes(unittest.TestCase):
 
         a, b = make("A", "B"), make("B", "A")
         module = make_module(self, a, b)
+
         # Two classes with loops of their own cannot share a group; a module
         # scope gives them one loop.
         async def module_set_up() -> None:
@@ -428,8 +429,8 @@ class TestModuleFixtures(unittest.TestCase):
         self.assertIn("OSError: no database", result.errors[0][1])
         self.assertEqual(events, ["setUpModule", "cleanup after failure"])
 
-    def test_a_sync_async_module_hook_is_a_setUpModule_error(self):  # noqa: N802
-        """A plain def as asyncSetUpModule or asyncTearDownModule: no test runs, no hook is called."""
+    def test_a_sync_async_module_hook_is_a_setUpModule_error(self):
+        """A plain def as asyncSetUpModule or asyncTearDownModule: no test runs, no hook runs."""
         for name in ("asyncSetUpModule", "asyncTearDownModule"):
             with self.subTest(name):
                 events: list[Any] = []

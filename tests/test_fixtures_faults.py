@@ -178,6 +178,7 @@ class TestBlockingFixture(unittest.TestCase):
 
         Waits.waiting = started()
         module = make_module(self, Blocks, Waits)
+
         async def one_loop_for_both_classes() -> None:
             pass
 
