@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 import io
 import os
@@ -435,7 +436,7 @@ class TestModuleFixtures(unittest.TestCase):
             with self.subTest(name):
                 events: list[Any] = []
                 module, plain, with_class = self.make(events)
-                setattr(module, name, lambda: events.append(name))
+                setattr(module, name, functools.partial(events.append, name))
                 result = run_suite(plain, with_class)
                 self.assertEqual(result.testsRun, 0)
                 self.assertEqual(result.events, [("addError", f"setUpModule ({module.__name__})")])
