@@ -102,6 +102,11 @@ class WorkerSuite:
             "tb_locals": bool(getattr(result, "tb_locals", False)),
             "failfast": bool(getattr(result, "failfast", False)),
             "coverage": self.coverage,
+            # A progress line on the terminal the workers write to: their
+            # tests' output comes through here, to be written after erasing it
+            # (under -b it is captured instead).
+            "relay": getattr(result, "progress", None) is not None
+            and not getattr(result, "buffer", False),
         }
         try:
             _Pool(result, leaves, batches, min(self.workers, len(batches)), settings).run()
@@ -276,6 +281,11 @@ class _Pool:
             return
         if kind == "fatal":
             worker.fatal = args[0]
+            return
+        if kind == "print":  # a test's output, relayed past the progress line
+            stream = sys.stdout if args[0] == "out" else sys.stderr
+            stream.write(args[1])
+            stream.flush()
             return
         ref = args[0]
         if kind == "output":
