@@ -274,6 +274,52 @@ def exc_info_to_string(result: Any) -> Any:
     return getattr(result, "_exc_info_to_string", None)
 
 
+# -- unittest._log: imported on first use, not worth importing up front ----------------
+
+
+def assert_logs_context() -> Any:
+    """``unittest._log._AssertLogsContext``: what ``assertLogs``/``assertNoLogs``
+    return.  TestCase imports it from the module at each call: setting it
+    (``set_assert_logs_context``) changes theirs."""
+    import unittest._log
+
+    return unittest._log._AssertLogsContext
+
+
+def set_assert_logs_context(cls: Any) -> None:
+    import unittest._log
+
+    unittest._log._AssertLogsContext = cls  # type: ignore[misc]
+
+
+def capturing_handler() -> Any:
+    """``unittest._log._CapturingHandler()``: the handler ``assertLogs`` captures
+    with; its ``watcher`` holds the records and their formatted output."""
+    import unittest._log
+
+    return unittest._log._CapturingHandler()  # type: ignore[attr-defined]
+
+
+# -- unittest.mock ---------------------------------------------------------------------
+
+#: The methods through which unittest.mock's patchers start and stop a patch:
+#: (class of ``unittest.mock``, method, whether it starts).  ``patch``,
+#: ``patch.object`` and ``patch.multiple`` are ``_patch``; ``patch.dict`` is
+#: ``_patch_dict``, whose decorators call ``_patch_dict``/``_unpatch_dict``, not
+#: ``__enter__``/``__exit__``.
+PATCH_METHODS: Final = (
+    ("_patch", "__enter__", True),
+    ("_patch", "__exit__", False),
+    ("_patch_dict", "_patch_dict", True),
+    ("_patch_dict", "_unpatch_dict", False),
+)
+
+
+def patch_dict_original(patcher: Any) -> Any:
+    """``patcher._original``: a started ``patch.dict``'s copy of the dict before it."""
+    return patcher._original
+
+
 # -- asyncio ---------------------------------------------------------------------------
 
 #: ``asyncio._get_running_loop()``: the running loop or None, without raising.
@@ -570,15 +616,15 @@ NAMES: Final = (
     ("unittest.runner.TextTestRunner", "_makeResult", _ALL, "_runner"),
     ("unittest.runner.TextTestRunner", "_printDurations", "3.12+", "_runner (overridden)"),
     ("unittest.main.TestProgram", "_getParentArgParser", _ALL, "_main (overridden)"),
-    ("import", "unittest._log", _ALL, "_capture"),
-    ("unittest._log", "_AssertLogsContext", _ALL, "_capture (subclassed, swapped)"),
-    ("unittest._log", "_CapturingHandler", _ALL, "_capture"),
+    ("import", "unittest._log", _ALL, "_stdlib"),
+    ("unittest._log", "_AssertLogsContext", _ALL, "_stdlib, _capture (subclassed)"),
+    ("unittest._log", "_CapturingHandler", _ALL, "_stdlib, _capture"),
     # unittest.mock
-    ("unittest.mock", "_patch", _ALL, "_restore (methods wrapped)"),
-    ("unittest.mock", "_patch_dict", _ALL, "_restore (methods wrapped)"),
-    ("unittest.mock._patch_dict", "_patch_dict", _ALL, "_restore (wrapped)"),
-    ("unittest.mock._patch_dict", "_unpatch_dict", _ALL, "_restore (wrapped)"),
-    ("unittest.mock._patch_dict()", "_original", _ALL, "_restore"),
+    ("unittest.mock", "_patch", _ALL, "_stdlib, _restore (methods wrapped)"),
+    ("unittest.mock", "_patch_dict", _ALL, "_stdlib, _restore (methods wrapped)"),
+    ("unittest.mock._patch_dict", "_patch_dict", _ALL, "_stdlib, _restore (wrapped)"),
+    ("unittest.mock._patch_dict", "_unpatch_dict", _ALL, "_stdlib, _restore (wrapped)"),
+    ("unittest.mock._patch_dict()", "_original", _ALL, "_stdlib, _restore"),
     # warnings
     ("import", "_py_warnings", "3.14+", "_warnstate"),
     ("warnings", "_showwarnmsg_impl", _ALL, "_warnstate (replaced)"),
