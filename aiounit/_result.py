@@ -7,7 +7,14 @@ import time
 import unittest
 
 from ._colour import theme
-from ._stdlib import TextTestResultBase, WritelnDecorator
+from ._stdlib import (
+    TextTestResultBase,
+    WritelnDecorator,
+    mirror_output,
+    original_streams,
+    output_buffers,
+    set_mirror_output,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -125,13 +132,11 @@ class TextTestResult(TextTestResultBase):
         # test, so after a class fixture's error the flag is still up while
         # sys.stdout is the real stream: the run crashed.  Read our own buffers,
         # which hold exactly what was captured whatever sys.stdout is now.
-        state: Any = self  # the stdlib's private buffering state, untyped in typeshed
-        if self.buffer and state._mirrorOutput:
-            state._mirrorOutput = False
-            for buffer, real, line in (
-                (state._stdout_buffer, state._original_stdout, unittest.result.STDOUT_LINE),
-                (state._stderr_buffer, state._original_stderr, unittest.result.STDERR_LINE),
-            ):
+        if self.buffer and mirror_output(self):
+            set_mirror_output(self, False)
+            buffers, reals = output_buffers(self), original_streams(self)
+            lines = (unittest.result.STDOUT_LINE, unittest.result.STDERR_LINE)
+            for buffer, real, line in zip(buffers, reals, lines, strict=True):
                 text = buffer.getvalue() if buffer is not None else ""
                 if text:
                     real.write(line % (text if text.endswith("\n") else text + "\n"))

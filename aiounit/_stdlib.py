@@ -264,6 +264,28 @@ def output_buffers(result: Any) -> tuple[Any, Any]:
     return getattr(result, "_stdout_buffer", None), getattr(result, "_stderr_buffer", None)
 
 
+def set_output_buffers(result: Any, stdout: Any, stderr: Any) -> None:
+    """Make -b capture into *stdout* and *stderr* (``_setupStdout`` makes its
+    own ``StringIO`` buffers only while these are None)."""
+    result._stdout_buffer = stdout
+    result._stderr_buffer = stderr
+
+
+def mirror_output(result: Any) -> bool:
+    """``result._mirrorOutput``: a test failed, so -b is to show its output."""
+    return bool(getattr(result, "_mirrorOutput", False))
+
+
+def set_mirror_output(result: Any, value: bool) -> None:
+    result._mirrorOutput = value
+
+
+def original_streams(result: Any) -> tuple[Any, Any]:
+    """``(result._original_stdout, result._original_stderr)``: the real streams
+    while -b captures."""
+    return result._original_stdout, result._original_stderr
+
+
 def original_stderr(result: Any) -> Any:
     """``result._original_stderr``: the real stderr while -b captures (None if unknown)."""
     return getattr(result, "_original_stderr", None)
@@ -597,7 +619,7 @@ NAMES: Final = (
         _ALL,
         "_stdlib, _junit, _report, _result (overridden), _wire",
     ),
-    ("unittest.result.TestResult()", "_mirrorOutput", _ALL, "_result, _wire"),
+    ("unittest.result.TestResult()", "_mirrorOutput", _ALL, "_stdlib, _result, _wire"),
     (
         "unittest.result.TestResult()",
         "_stdout_buffer",
@@ -610,7 +632,7 @@ NAMES: Final = (
         _ALL,
         "_stdlib, _junit, _result, _wire (set)",
     ),
-    ("unittest.result.TestResult()", "_original_stdout", _ALL, "_result"),
+    ("unittest.result.TestResult()", "_original_stdout", _ALL, "_stdlib, _result"),
     ("unittest.result.TestResult()", "_original_stderr", _ALL, "_stdlib, _report, _result"),
     ("unittest.runner", "_WritelnDecorator", _ALL, "_stdlib, _result (subclassed)"),
     ("unittest.runner.TextTestRunner", "_makeResult", _ALL, "_runner"),
