@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import io
 import os
 import re
@@ -30,9 +31,8 @@ from typing import Any, ClassVar
 import aiounit
 from tests._engine_support import RawResult, Tracker, blocks
 from tests._engine_support import make_module as _make_module
-from tests._support import LoggingResult, run_tests
+from tests._support import ROOT, LoggingResult, run_parallel, run_python, run_tests
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PROJECT = os.path.join(ROOT, "tests", "compat_fixtures", "proj")
 
 _SEPARATOR1 = "=" * 70
@@ -48,6 +48,10 @@ _HEADER = re.compile(r"^(ERROR|FAIL|UNEXPECTED SUCCESS): (.*)$")
 # IsolatedAsyncioTestCase runs in asyncio's debug mode, which logs a step that
 # took 0.1 s or more; on a loaded machine that lands inside a "... ok" line.
 _SLOW_STEP = re.compile(r"Executing <[^\n]*> took \d+\.\d+ seconds\n")
+# What the fixture project's tests print.  ``print`` writes its text, then the
+# newline, in two calls: without -b, two members of a group printing at once
+# from their threads can give "output of test_xoutput of test_z_fails\n\n".
+_PRINTED = re.compile(r"output of \w+?(?=output of |\n|$)")
 
 
 @dataclass
@@ -59,7 +63,8 @@ class Report:
     errors: list[tuple[str, str, str]]  # (kind, description, last line), sorted
     ran: int
     summary: str
-    stdout: list[str]  # lines, sorted
+    stdout: list[str]  # the text of each print, sorted
+    stdout_rest: str  # the rest of stdout (a newline per print), its lines sorted
     text: str
 
     @property
@@ -119,7 +124,8 @@ def parse(proc: subprocess.CompletedProcess[str]) -> Report:
         errors=sorted(errors),
         ran=ran,
         summary=summary,
-        stdout=sorted(proc.stdout.splitlines()),
+        stdout=sorted(_PRINTED.findall(proc.stdout)),
+        stdout_rest="".join(sorted(_PRINTED.sub("", proc.stdout).splitlines(keepends=True))),
         text=proc.stderr,
     )
 
@@ -178,12 +184,36 @@ def make_module(case: unittest.TestCase, *classes: type) -> Any:
     return _make_module(case, *classes)
 
 
-def _child_env() -> dict[str, str]:
-    env = dict(os.environ)
-    path = env.get("PYTHONPATH")
-    env["PYTHONPATH"] = ROOT if not path else ROOT + os.pathsep + path
-    env["PYTHONDONTWRITEBYTECODE"] = "1"  # leave no __pycache__ in the fixtures
-    return env
+class TestParse(unittest.TestCase):
+    """What ``parse`` keeps of a run: only what both runners must agree on."""
+
+    STDERR = f"{_SEPARATOR2}\nRan 3 tests in 0.012s\n\nOK\n"
+
+    def printed(self, stdout: str) -> tuple[list[str], str]:
+        report = parse(subprocess.CompletedProcess([], 0, stdout, self.STDERR))
+        return report.stdout, report.stdout_rest
+
+    def test_concurrent_prints_interleave(self) -> None:
+        """Members of a group print at once without ``-b``: a line may hold two prints.
+
+        ``print`` writes its text and its newline in two calls, so two sync
+        members printing from their threads can give ``text1text2\n\n``.
+        """
+        one_by_one = self.printed("output of test_x\noutput of test_z_fails\n")
+        interleaved = self.printed("output of test_xoutput of test_z_fails\n\n")
+        self.assertEqual(interleaved, one_by_one)
+        self.assertEqual(one_by_one[0], ["output of test_x", "output of test_z_fails"])
+
+    def test_every_print_counts(self) -> None:
+        """A print lost, doubled or changed, or other output, is still a difference."""
+        twice = "output of test_x\noutput of test_x\n"
+        self.assertNotEqual(self.printed(twice), self.printed("output of test_x\n"))
+        self.assertNotEqual(self.printed("output of test_x\n"), self.printed("output of test_y\n"))
+        self.assertNotEqual(
+            self.printed("output of test_x\n"),
+            self.printed("output of test_x\nstray\n"),
+        )
+        self.assertNotEqual(self.printed("output of test_x\n"), self.printed("output of test_x"))
 
 
 class TestCliParity(unittest.TestCase):
@@ -222,28 +252,13 @@ class TestCliParity(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls) -> None:
-        # Every run at once: each is a fresh interpreter that mostly starts up.
-        procs = {}
-        for form, args in cls.FORMS.items():
-            for runner in ("unittest", "aiounit"):
-                procs[runner, form] = subprocess.Popen(
-                    [sys.executable, "-W", "error", "-m", runner, *args],
-                    cwd=PROJECT,
-                    env=_child_env(),
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.PIPE,
-                    text=True,
-                )
-        try:
-            for key, proc in procs.items():
-                out, err = proc.communicate(timeout=60)
-                done = subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
-                cls.reports[key] = parse(done)
-        finally:
-            for proc in procs.values():
-                if proc.poll() is None:
-                    proc.kill()
-                    proc.wait()
+        # A few runs at a time: each is a fresh interpreter that mostly starts up.
+        runs = {
+            (runner, form): functools.partial(run_python, "-m", runner, *args, cwd=PROJECT)
+            for form, args in cls.FORMS.items()
+            for runner in ("unittest", "aiounit")
+        }
+        cls.reports = {key: parse(done) for key, done in run_parallel(runs).items()}
 
     def assert_same(self, form: str) -> tuple[Report, Report]:
         stock, ours = self.reports["unittest", form], self.reports["aiounit", form]
@@ -254,6 +269,7 @@ class TestCliParity(unittest.TestCase):
         self.assertEqual(ours.errors, stock.errors, context)
         self.assertEqual(ours.ran, stock.ran, context)
         self.assertEqual(ours.stdout, stock.stdout, context)
+        self.assertEqual(ours.stdout_rest, stock.stdout_rest, context)
         self.assertEqual(stock.returncode, stock_exit_status(stock), context)
         self.assertEqual(ours.returncode, aiounit_exit_status(ours), context)
         if ours.ran or not ours.successful:
