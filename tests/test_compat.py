@@ -44,7 +44,11 @@ _STATUS = re.compile(
 # "name (module.Class.name)", "name (id) (i=1)" for a subtest, "name (module)"
 # for a doctest, "setUpClass (module.Class)" for a fixture.
 _DESCRIPTION = re.compile(r"^\S+ \([\w.]*\)")
-_HEADER = re.compile(r"^(ERROR|FAIL|UNEXPECTED SUCCESS): (.*)$")
+_HEADER = re.compile(r"^(ERROR|FAIL|UNEXPECTED SUCCESS|WARNING): (.*)$")
+# A warning about a test under stock unittest, from a group the hook ran.
+_HOOK_WARNING = re.compile(r"^aiounit: warning: (?P<desc>.*?\)): (?P<note>.*)$")
+# The count of warnings in aiounit's summary line.
+_WARNINGS_COUNT = re.compile(r", warnings=\d+(?=\))| \(warnings=\d+\)$")
 # IsolatedAsyncioTestCase runs in asyncio's debug mode, which logs a step that
 # took 0.1 s or more; on a loaded machine that lands inside a "... ok" line.
 _SLOW_STEP = re.compile(r"Executing <[^\n]*> took \d+\.\d+ seconds\n")
@@ -62,7 +66,8 @@ class Report:
     outcomes: list[tuple[str, str]]  # (description, status), sorted
     errors: list[tuple[str, str, str]]  # (kind, description, last line), sorted
     ran: int
-    summary: str
+    summary: str  # without aiounit's count of warnings
+    warnings: list[tuple[str, str]]  # (description, note) of aiounit's warnings, sorted
     stdout: list[str]  # the text of each print, sorted
     stdout_rest: str  # the rest of stdout (a newline per print), its lines sorted
     text: str
@@ -94,6 +99,10 @@ def parse(proc: subprocess.CompletedProcess[str]) -> Report:
             outcomes.append((desc, found["status"]))
         previous = line
 
+    # A blocked-loop warning: which test, and whether, depends on the machine's load.
+    warnings = [
+        (found["desc"], found["note"]) for found in map(_HOOK_WARNING.match, lines) if found
+    ]
     errors = []
     ran_at = max(i for i, line in enumerate(lines) if line.startswith("Ran "))
     index = 0
@@ -114,7 +123,10 @@ def parse(proc: subprocess.CompletedProcess[str]) -> Report:
                 body.append(lines[index])
                 index += 1
         last = next((line for line in reversed(body) if line.strip()), "")
-        errors.append((kind, desc, last))
+        if kind == "WARNING":
+            warnings.append((desc, last))
+        else:
+            errors.append((kind, desc, last))
 
     ran = int(re.match(r"Ran (\d+) tests?", lines[ran_at]).group(1))  # type: ignore[union-attr]
     summary = next(line for line in reversed(lines) if line.strip())
@@ -123,7 +135,8 @@ def parse(proc: subprocess.CompletedProcess[str]) -> Report:
         outcomes=sorted(outcomes),
         errors=sorted(errors),
         ran=ran,
-        summary=summary,
+        summary=_WARNINGS_COUNT.sub("", summary),
+        warnings=sorted(warnings),
         stdout=sorted(_PRINTED.findall(proc.stdout)),
         stdout_rest="".join(sorted(_PRINTED.sub("", proc.stdout).splitlines(keepends=True))),
         text=proc.stderr,
@@ -215,6 +228,54 @@ class TestParse(unittest.TestCase):
         )
         self.assertNotEqual(self.printed("output of test_x\n"), self.printed("output of test_x"))
 
+    def test_blocked_loop_warnings_are_kept_apart(self) -> None:
+        """On a loaded machine any group member may get a blocked-loop warning.
+
+        aiounit reports it after the errors and counts it in the summary;
+        under stock unittest the hook writes it on a line of its own.
+        Neither is a difference of outcome: the parse keeps them apart.
+        """
+        note = (
+            "blocked the event loop for 0.12 s (threshold 0.1 s) at <frozen runpy>:88 in _run_code"
+        )
+        test = "test_x (grouped.test_groups.TestPlainGroup.test_x)"
+        status = f"{test} ... ok\n"
+        ours = parse(
+            subprocess.CompletedProcess(
+                [],
+                1,
+                "",
+                f"{status}\n{_SEPARATOR1}\nFAIL: {test}\n{_SEPARATOR2}\nAssertionError: z\n\n"
+                f"{_SEPARATOR1}\nWARNING: {test}\n{_SEPARATOR2}\n{note}\n\n"
+                f"{_SEPARATOR2}\nRan 1 test in 0.012s\n\nFAILED (failures=1, warnings=1)\n",
+            )
+        )
+        stock = parse(
+            subprocess.CompletedProcess(
+                [],
+                1,
+                "",
+                f"{status}\naiounit: warning: {test}: {note}\n\n"
+                f"{_SEPARATOR1}\nFAIL: {test}\n{_SEPARATOR2}\nAssertionError: z\n\n"
+                f"{_SEPARATOR2}\nRan 1 test in 0.012s\n\nFAILED (failures=1)\n",
+            )
+        )
+        for report in ours, stock:
+            self.assertEqual(report.outcomes, [(test, "ok")])
+            self.assertEqual(report.errors, [("FAIL", test, "AssertionError: z")])
+            self.assertEqual(report.summary, "FAILED (failures=1)")
+            self.assertEqual(report.warnings, [(test, note)])
+        only = parse(
+            subprocess.CompletedProcess(
+                [],
+                0,
+                "",
+                f"{status}\n{_SEPARATOR1}\nWARNING: {test}\n{_SEPARATOR2}\n{note}\n\n"
+                f"{_SEPARATOR2}\nRan 1 test in 0.012s\n\nOK (warnings=1)\n",
+            )
+        )
+        self.assertEqual(only.summary, "OK")
+
 
 class TestCliParity(unittest.TestCase):
     """``python -m aiounit`` reports what ``python -m unittest`` reports, in every form."""
@@ -270,6 +331,9 @@ class TestCliParity(unittest.TestCase):
         self.assertEqual(ours.ran, stock.ran, context)
         self.assertEqual(ours.stdout, stock.stdout, context)
         self.assertEqual(ours.stdout_rest, stock.stdout_rest, context)
+        for _, note in ours.warnings + stock.warnings:
+            # The only warning a loaded machine may bring; any other is a difference.
+            self.assertRegex(note, r"^blocked the event loop for \d", context)
         self.assertEqual(stock.returncode, stock_exit_status(stock), context)
         self.assertEqual(ours.returncode, aiounit_exit_status(ours), context)
         if ours.ran or not ours.successful:
