@@ -13,6 +13,7 @@ from ._marks import UNSET, _Unset
 from ._runner import TextTestRunner
 from ._scope import LoopScopeError
 from ._shard import load_durations, record_durations, select_shard
+from ._stdlib import IS_311
 from ._suite import ConcurrentTestSuite, check_suite
 
 TYPE_CHECKING = False
@@ -105,7 +106,7 @@ class TestProgram(unittest.TestProgram):
         if testRunner is None:
             testRunner = TextTestRunner
         kwargs: dict[str, Any] = {"tb_locals": tb_locals}
-        if sys.version_info >= (3, 12):
+        if not IS_311:
             kwargs["durations"] = durations
         super().__init__(
             module,
@@ -124,7 +125,7 @@ class TestProgram(unittest.TestProgram):
 
     def _getParentArgParser(self) -> argparse.ArgumentParser:
         parser: argparse.ArgumentParser = super()._getParentArgParser()  # type: ignore[misc]
-        if sys.version_info < (3, 12):
+        if IS_311:
             parser.add_argument(
                 "--durations",
                 dest="durations",

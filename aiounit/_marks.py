@@ -10,6 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from types import FunctionType
 
+from ._stdlib import COROUTINE_MARK, method_name
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Final, TypeVar
@@ -187,7 +189,7 @@ def lock(*names: str, shared: bool = False) -> Callable[[_T], _T]:
     Raises:
         TypeError: no name, a name that is not a str, a *shared* that is not a
             bool, or a target that is not a test method or a TestCase class.
-        ValueError: an empty name.
+        ValueError: an empty name, or one with a NUL character.
     """
     if not names:
         msg = 'lock needs at least one name: use @aiounit.lock("name")'
@@ -201,6 +203,9 @@ def lock(*names: str, shared: bool = False) -> Callable[[_T], _T]:
             raise TypeError(msg)
         if not name.strip():
             msg = f"lock names must be non-empty str, got {name!r}"
+            raise ValueError(msg)
+        if "\0" in name:  # aiounit's own names have one (the lock of @isolated)
+            msg = f"lock names must not contain NUL, got {name!r}"
             raise ValueError(msg)
     if not isinstance(shared, bool):
         msg = f"lock's shared must be a bool, got {shared!r}"
@@ -243,7 +248,7 @@ def admission_marks_of(test: unittest.TestCase) -> tuple[tuple[tuple[str, bool],
     """The locks *test* holds, as sorted (name, shared) pairs, and whether it is
     isolated: its method's marks together with its class's."""
     cls = type(test)
-    method = getattr(cls, test._testMethodName, None)
+    method = getattr(cls, method_name(test), None)
     own: tuple[tuple[str, bool], ...] = getattr(method, LOCKS_ATTR, ())
     inherited: tuple[tuple[str, bool], ...] = getattr(cls, LOCKS_ATTR, ())
     if own and inherited:
@@ -283,16 +288,13 @@ _marks_made = False
 _admission_classes: weakref.WeakKeyDictionary[type, bool] = weakref.WeakKeyDictionary()
 
 
-_COROUTINE_MARK = getattr(inspect, "_is_coroutine_mark", object())  # 3.12+
-
-
 def is_coroutine_function(func: Any) -> bool:
     """``inspect.iscoroutinefunction``, with a fast path for plain functions and
     methods: it runs several times per test."""
     f = getattr(func, "__func__", func)
     if type(f) is FunctionType:
         return bool(f.__code__.co_flags & inspect.CO_COROUTINE) or (
-            getattr(f, "_is_coroutine_marker", None) is _COROUTINE_MARK
+            getattr(f, "_is_coroutine_marker", None) is COROUTINE_MARK
         )
     return inspect.iscoroutinefunction(func)
 
@@ -310,7 +312,7 @@ def group_mark_of(test: unittest.TestCase) -> GroupMark | None:
     known = _marks_of.get(cls)
     if known is None:
         known = _marks_of[cls] = {}
-    name = test._testMethodName
+    name = method_name(test)
     try:
         return known[name]
     except KeyError:
@@ -345,7 +347,7 @@ def timeout_of(
     says nothing passes the question on.
     """
     cls = type(test)
-    method = getattr(cls, test._testMethodName, None)
+    method = getattr(cls, method_name(test), None)
     limit = getattr(method, TIMEOUT_ATTR, UNSET)
     if limit is not UNSET:
         return limit  # type: ignore[return-value]

@@ -201,7 +201,9 @@ if HAVE_TEAMCITY:
 if HAVE_PYTEST:
     RUNS["pytest"] = (
         ["-m", "pytest", "-q", "-p", "no:cacheprovider", "test_fx_mod.py", "test_fx_cls.py"],
-        {},
+        # pytest's own unittest support, not the plugins a machine may have
+        # (pytest-asyncio warns under -W error when it is not configured).
+        {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"},
     )
 FULL = [
     "aiounit",
@@ -273,7 +275,9 @@ class TestUnderEveryRunner(unittest.TestCase):
                 # LIFO cleanups right after the teardown (the module's after
                 # its classes' whole teardown).
                 self.assertLess(down, kinds.index(("cleanup 2", owner)), name)
-                self.assertLess(kinds.index(("cleanup 2", owner)), kinds.index(("cleanup 1", owner)))
+                self.assertLess(
+                    kinds.index(("cleanup 2", owner)), kinds.index(("cleanup 1", owner))
+                )
                 teardown_loop = pid_events[down][2]
                 self.assertEqual(teardown_loop, loop, (name, owner))
                 prefix = "" if owner == "module" else owner + "."
@@ -322,7 +326,7 @@ class TestUnderEveryRunner(unittest.TestCase):
                 self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
                 self.assertEqual(self.check_scopes(name, events), tests)
 
-    def test_a_failing_async_setup_is_reported_as_a_failing_setUpClass(self):  # noqa: N802
+    def test_a_failing_async_setup_is_reported_as_a_failing_setUpClass(self):
         for name in ("aiounit", "aiounit -j 2", "unittest", "unittest + load_tests", "vscode"):
             with self.subTest(run=name):
                 text = self.runs[name][0].stderr
