@@ -89,8 +89,10 @@ class Option:
 
     @property
     def help_text(self) -> str:
-        """``cli_text`` as ``--help`` shows it: no `backticks`, [links](x) as their text."""
-        return _LINK.sub(r"\1", self.cli_text).replace("`", "")
+        """``cli_text`` as ``--help`` shows it: capitalised as unittest's help is,
+        no `backticks`, [links](x) as their text."""
+        text = _LINK.sub(r"\1", self.cli_text).replace("`", "")
+        return text[:1].upper() + text[1:]
 
 
 _LINK = re.compile(r"\[([^]]*)\]\([^)]*\)")
@@ -162,8 +164,8 @@ def _shard(text: str) -> tuple[int, int]:
 
     try:
         return parse_shard(text)
-    except ValueError:
-        raise OptionError(f"expected I/N with 1 <= I <= N, got {text!r}") from None
+    except ValueError as exc:  # it says what --shard expects
+        raise OptionError(str(exc)) from None
 
 
 # -- checking keyword values -----------------------------------------------

@@ -224,8 +224,9 @@ class TestOneDefinition(unittest.TestCase):
         known = {flag for option in _options.OPTIONS for flag in option.flags}
         known |= {"--locals", "--durations", "--help", "--buffer", "--failfast", "--catch"}
         known |= {"--verbose", "--quiet", "--start-directory", "--pattern", "--top-level-directory"}
-        # Other tools': pytest-xdist (migration.md), benchmarks/bench.py (performance.md).
-        known |= {"--maxprocesses", "--dist"}
+        # Other tools': pytest-xdist (migration.md), benchmarks/bench.py (performance.md),
+        # tests/test_stdlib_drift.py (design.md).
+        known |= {"--maxprocesses", "--dist", "--update"}
         known |= {"--json", "--max-asyncio-tasks", "--only", "--python", "--pythonpath", "--repeat"}
         docs = [os.path.join(ROOT, "README.md")]
         docs += [
