@@ -134,8 +134,10 @@ class TestProgram(unittest.TestProgram):
                 metavar="N",
                 help="Show the N slowest test cases (N=0 for all)",
             )
-        # Suite options not given here stay UNSET: the suite's own defaults apply.
-        defaults = {o.name: o.value for o in _options.OPTIONS if o.where != "suite"}
+        # Each attribute holds the value the run will have (None: not set).
+        defaults = {
+            o.name: None if o.name in _options.INHERIT_NONE else o.value for o in _options.OPTIONS
+        }
         defaults.update(self.option_defaults)
         _options.add_arguments(parser.add_argument_group("aiounit"), defaults)
         return parser
