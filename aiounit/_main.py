@@ -83,18 +83,9 @@ class TestProgram(unittest.TestProgram):
         debug: bool | _Unset | None = UNSET,
     ) -> None:
         # Checked here, not only at run time: a bad keyword is a usage error.
-        options: dict[str, Any] = {
-            "timeout": timeout,
-            "max_concurrency": max_concurrency,
-            "default_group": default_group,
-            "blocking_threshold": blocking_threshold,
-            "fail_on_blocking": fail_on_blocking,
-            "fail_on_leaks": fail_on_leaks,
-            "fail_on_hazards": fail_on_hazards,
-            "fail_on_loop_errors": fail_on_loop_errors,
-            "grace": grace,
-            "debug": debug,
-        }
+        # The keyword arguments by name (a test checks they are _options.SUITE).
+        arguments = locals()
+        options = {option.name: arguments[option.name] for option in _options.SUITE}
         ConcurrentTestSuite(**options)
         #: the defaults of the suite options' command-line flags
         self.option_defaults = {k: v for k, v in options.items() if v is not UNSET}
@@ -136,7 +127,7 @@ class TestProgram(unittest.TestProgram):
             )
         # Each attribute holds the value the run will have (None: not set).
         defaults = {
-            o.name: None if o.name in _options.INHERIT_NONE else o.value for o in _options.OPTIONS
+            o.name: None if o.name in _options.INHERIT else o.value for o in _options.OPTIONS
         }
         defaults.update(self.option_defaults)
         _options.add_arguments(parser.add_argument_group("aiounit"), defaults)

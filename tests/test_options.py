@@ -172,7 +172,7 @@ class TestOneDefinition(unittest.TestCase):
                 self.assertEqual([p.name for p in keywords], [o.name for o in _options.SUITE])
                 for parameter, option in zip(keywords, _options.SUITE, strict=True):
                     # None where None means "not set here", else "not given".
-                    inherit = option.name in _options.INHERIT_NONE
+                    inherit = option.name in _options.INHERIT
                     self.assertIs(parameter.default, None if inherit else UNSET, option.name)
                     annotation = str(parameter.annotation).replace(" | _Unset", "")
                     self.assertEqual(annotation, option.type, option.name)
@@ -195,7 +195,7 @@ class TestOneDefinition(unittest.TestCase):
         program = _parse()
         for option in _options.OPTIONS:
             with self.subTest(option=option.name):
-                expected = None if option.name in _options.INHERIT_NONE else option.value
+                expected = None if option.name in _options.INHERIT else option.value
                 self.assertEqual(getattr(program, option.name), expected)
         program = _parse("--grace", "3", grace=2.0, fail_on_leaks=True, timeout=5)
         self.assertEqual((program.grace, program.fail_on_leaks, program.timeout), (3.0, True, 5))
