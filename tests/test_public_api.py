@@ -195,6 +195,5 @@ class TestImportCost(unittest.TestCase):
         self.assertEqual(self._fresh_interpreter(code), "[]\n")
 
 
-
 if __name__ == "__main__":
     unittest.main()
