@@ -253,14 +253,16 @@ def run_python(
     cwd: str | None = None,
     env: Mapping[str, str] | None = None,
     timeout: float = 60,
+    werror: bool = True,
     **kwargs: Any,
 ) -> subprocess.CompletedProcess[str]:
     """Run ``python -W error *args`` (this interpreter) to its end; text output captured.
 
-    *env* defaults to ``child_env()``; other keyword arguments go to ``subprocess.run``.
+    *env* defaults to ``child_env()``; without *werror*, no ``-W error``;
+    other keyword arguments go to ``subprocess.run``.
     """
     return subprocess.run(
-        [sys.executable, "-W", "error", *args],
+        [sys.executable, *(("-W", "error") if werror else ()), *args],
         cwd=cwd,
         env=child_env() if env is None else env,
         capture_output=True,

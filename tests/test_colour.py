@@ -18,9 +18,8 @@ import textwrap
 import unittest
 from typing import Any, ClassVar
 
-from tests._support import read_terminal
+from tests._support import child_env, read_terminal
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _COLOUR_ENV = ("PYTHON_COLORS", "NO_COLOR", "FORCE_COLOR", "TERM")
 _TIME = re.compile(r"(Ran \d+ tests?) in \d+\.\d+s")
 
@@ -87,13 +86,7 @@ _GROUPED = """
 
 
 def _env(**colour: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in _COLOUR_ENV}
-    env["TERM"] = "xterm"
-    env.update(colour)
-    path = env.get("PYTHONPATH")
-    env["PYTHONPATH"] = ROOT if not path else ROOT + os.pathsep + path
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
-    return env
+    return child_env(drop=_COLOUR_ENV, TERM="xterm", **colour)
 
 
 def _start(runner: str, args: list[str], cwd: str, env: dict[str, str], tty: bool) -> Any:

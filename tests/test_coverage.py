@@ -11,12 +11,12 @@ import importlib.util
 import os
 import re
 import subprocess
-import sys
 import tempfile
 import textwrap
 import unittest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from tests._support import child_env, run_python
+
 HAVE_COVERAGE = importlib.util.find_spec("coverage") is not None
 
 _FILES = {
@@ -63,15 +63,6 @@ _CALC_LINE = re.compile(r"^calc\.py +6 +2 +67%$", re.MULTILINE)
 _WORKER_ONLY_LINE = re.compile(r"^worker_only\.py +4 +0 +100%$", re.MULTILINE)
 
 
-def _child_env(*extra_path: str) -> dict[str, str]:
-    env = dict(os.environ)
-    parts = [*extra_path, ROOT]
-    if env.get("PYTHONPATH"):
-        parts.append(env["PYTHONPATH"])
-    env["PYTHONPATH"] = os.pathsep.join(parts)
-    return env
-
-
 class _CoverageCase(unittest.TestCase):
     def setUp(self):
         tmp = tempfile.TemporaryDirectory()
@@ -84,15 +75,7 @@ class _CoverageCase(unittest.TestCase):
     def run_python(
         self, *args: str, env: dict[str, str] | None = None
     ) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-W", "error", *args],
-            cwd=self.dir,
-            env=env or _child_env(),
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        return run_python(*args, cwd=self.dir, env=env)
 
 
 @unittest.skipUnless(HAVE_COVERAGE, "needs the coverage package (pip install coverage)")
@@ -144,7 +127,7 @@ class TestCoverageMissing(_CoverageCase):
         os.mkdir(fake)
         with open(os.path.join(fake, "coverage.py"), "w", encoding="utf-8") as f:
             f.write("raise ImportError(\"No module named 'coverage'\")\n")
-        proc = self.run_python("-m", "aiounit", "--coverage", env=_child_env(fake))
+        proc = self.run_python("-m", "aiounit", "--coverage", env=child_env(fake))
         self.assertEqual(proc.returncode, 2, proc.stderr)
         self.assertEqual(
             proc.stderr,

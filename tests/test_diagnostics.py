@@ -19,10 +19,8 @@ from typing import Any
 
 import aiounit
 from tests._engine_support import RawResult, blocks
-from tests._support import LoggingResult, run_tests, suite_of
+from tests._support import LoggingResult, child_env, run_tests, suite_of
 
-# The directory that holds the aiounit package and the tests package.
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Generous: a child that hangs fails its test instead of hanging the suite.
 CHILD_TIMEOUT = 60
 
@@ -523,10 +521,7 @@ class _ChildRun(unittest.TestCase):
             f.write(textwrap.dedent(source))
 
     def env(self) -> dict[str, str]:
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [ROOT, env.get("PYTHONPATH")]))
-        env.pop("PYTHONWARNINGS", None)
-        return env
+        return child_env(drop=["PYTHONWARNINGS"])
 
     def run_child(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(

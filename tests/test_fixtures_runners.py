@@ -24,7 +24,8 @@ import textwrap
 import unittest
 from typing import Any, ClassVar
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from tests._support import child_env, run_python
+
 HAVE_TEAMCITY = importlib.util.find_spec("teamcity") is not None
 HAVE_PYTEST = importlib.util.find_spec("pytest") is not None
 
@@ -228,11 +229,7 @@ class TestUnderEveryRunner(unittest.TestCase):
                 f.write(textwrap.dedent(text))
         procs = {}
         for index, (name, (args, extra)) in enumerate(RUNS.items()):
-            env = dict(os.environ, **extra)
-            path = env.get("PYTHONPATH")
-            env["PYTHONPATH"] = ROOT if not path else ROOT + os.pathsep + path
-            env["PYTHONDONTWRITEBYTECODE"] = "1"
-            env["FX_LOG"] = os.path.join(tmp.name, f"log{index}.jsonl")
+            env = child_env(**extra, FX_LOG=os.path.join(tmp.name, f"log{index}.jsonl"))
             procs[name] = (
                 subprocess.Popen(
                     [sys.executable, "-W", "error", *args],
@@ -375,16 +372,7 @@ class TestUsageError(unittest.TestCase):
                         """
                     )
                 )
-            env = dict(os.environ, PYTHONPATH=ROOT, PYTHONDONTWRITEBYTECODE="1")
-            proc = subprocess.run(
-                [sys.executable, "-W", "error", "-m", "aiounit"],
-                cwd=tmp,
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=60,
-                check=False,
-            )
+            proc = run_python("-m", "aiounit", cwd=tmp)
         self.assertEqual(proc.returncode, 2, proc.stderr)
         self.assertEqual(proc.stdout, "")
         self.assertIn("error: group 'both' of test_two has members in test_two.TestA", proc.stderr)
@@ -429,16 +417,7 @@ class TestInterrupt(unittest.TestCase):
         with tempfile.TemporaryDirectory() as tmp:
             with open(os.path.join(tmp, "test_interrupted.py"), "w", encoding="utf-8") as f:
                 f.write(textwrap.dedent(_INTERRUPTED))
-            env = dict(os.environ, PYTHONPATH=ROOT, PYTHONDONTWRITEBYTECODE="1")
-            return subprocess.run(
-                [sys.executable, "-W", "error", "-m", "aiounit", *flags],
-                cwd=tmp,
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=60,
-                check=False,
-            )
+            return run_python("-m", "aiounit", *flags, cwd=tmp)
 
     @unittest.skipIf(sys.platform == "win32", "no SIGINT to oneself")
     def test_ctrl_c_still_runs_the_async_teardown(self):

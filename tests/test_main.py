@@ -7,16 +7,13 @@ import contextlib
 import io
 import os
 import subprocess
-import sys
 import tempfile
 import textwrap
 import types
 import unittest
 
 import aiounit
-
-# The directory that holds the aiounit package and the tests package.
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from tests._support import run_python
 
 _OK_MODULE = """
     import unittest
@@ -39,14 +36,6 @@ _FAIL_MODULE = """
 """
 
 
-def _child_env() -> dict[str, str]:
-    """The environment for a child interpreter that must be able to import aiounit."""
-    env = dict(os.environ)
-    path = env.get("PYTHONPATH")
-    env["PYTHONPATH"] = ROOT if not path else ROOT + os.pathsep + path
-    return env
-
-
 class _CliTestCase(unittest.TestCase):
     """Runs ``python -m aiounit`` (or unittest) in a temp dir of generated test files."""
 
@@ -62,15 +51,7 @@ class _CliTestCase(unittest.TestCase):
             f.write(textwrap.dedent(source))
 
     def run_module(self, module: str, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-W", "error", "-m", module, *args],
-            cwd=self.dir,
-            env=_child_env(),
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        return run_python("-m", module, *args, cwd=self.dir)
 
     def aiounit(self, *args: str) -> subprocess.CompletedProcess[str]:
         return self.run_module("aiounit", *args)
