@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import functools
 import io
 import os
+import signal
 import subprocess
 import sys
 import tempfile
 import textwrap
+import threading
 import unittest
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, ClassVar, TypeVar
 
 import aiounit
@@ -274,6 +277,26 @@ def run_python(
         check=False,
         **kwargs,
     )
+
+
+@contextlib.contextmanager
+def sigint_by_default() -> Iterator[None]:
+    """Children started inside start with SIGINT's default action (Ctrl-C stops them).
+
+    A child inherits an ignored SIGINT, and this suite runs with one whenever
+    it was started as a background job of a shell without job control
+    (``cmd &`` in a script): there a child that must see Ctrl-C would hang.
+    A handled signal is reset to its default in the child.
+    """
+    main = threading.current_thread() is threading.main_thread()
+    if not main or signal.getsignal(signal.SIGINT) != signal.SIG_IGN:
+        yield
+        return
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def write_files(directory: str, files: Mapping[str, str]) -> None:

@@ -19,7 +19,14 @@ from typing import Any
 
 import aiounit
 from tests._engine_support import RawResult, blocks
-from tests._support import LoggingResult, child_env, run_tests, suite_of
+from tests._support import (
+    LoggingResult,
+    child_env,
+    run_python,
+    run_tests,
+    sigint_by_default,
+    suite_of,
+)
 
 # Generous: a child that hangs fails its test instead of hanging the suite.
 CHILD_TIMEOUT = 60
@@ -524,25 +531,26 @@ class _ChildRun(unittest.TestCase):
         return child_env(drop=["PYTHONWARNINGS"])
 
     def run_child(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "aiounit", *args],
+        return run_python(
+            "-m",
+            "aiounit",
+            *args,
             cwd=self.dir,
             env=self.env(),
-            capture_output=True,
-            text=True,
             timeout=CHILD_TIMEOUT,
-            check=False,
+            werror=False,
         )
 
     def start_child(self, *args: str) -> subprocess.Popen[str]:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "aiounit", *args],
-            cwd=self.dir,
-            env=self.env(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        with sigint_by_default():  # TestCatch presses Ctrl-C
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "aiounit", *args],
+                cwd=self.dir,
+                env=self.env(),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
         self.addCleanup(self._reap, proc)
         return proc
 

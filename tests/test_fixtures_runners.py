@@ -25,7 +25,7 @@ import textwrap
 import unittest
 from typing import Any, ClassVar
 
-from tests._support import child_env, run_parallel, run_python
+from tests._support import child_env, run_parallel, run_python, sigint_by_default
 
 HAVE_TEAMCITY = importlib.util.find_spec("teamcity") is not None
 HAVE_PYTEST = importlib.util.find_spec("pytest") is not None
@@ -407,7 +407,8 @@ class TestInterrupt(unittest.TestCase):
         with tempfile.TemporaryDirectory() as tmp:
             with open(os.path.join(tmp, "test_interrupted.py"), "w", encoding="utf-8") as f:
                 f.write(textwrap.dedent(_INTERRUPTED))
-            return run_python("-m", "aiounit", *flags, cwd=tmp)
+            with sigint_by_default():  # the test presses Ctrl-C
+                return run_python("-m", "aiounit", *flags, cwd=tmp)
 
     @unittest.skipIf(sys.platform == "win32", "no SIGINT to oneself")
     def test_ctrl_c_still_runs_the_async_teardown(self):

@@ -16,7 +16,7 @@ import xml.etree.ElementTree as ET
 from collections import Counter
 from typing import ClassVar
 
-from tests._support import child_env, run_python
+from tests._support import child_env, run_python, sigint_by_default
 
 _CRASH_ANY = (
     r"^aiounit\.WorkerCrashedError: worker \d+ (exited \(1\)|was killed by signal 11)"
@@ -1118,13 +1118,14 @@ class TestInterruptedParent(_TempDirCase):
         _write(self.dir, {"test_one.py": _WAITS, "test_two.py": _WAITS})
         report = os.path.join(self.dir, "report.xml")
         args = ["-j", "2", "-v", "--junit-xml", report]
-        proc = subprocess.Popen(
-            [sys.executable, "-W", "error", "-m", "aiounit", *args],
-            cwd=self.dir,
-            env=child_env(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
+        with sigint_by_default():  # the test presses Ctrl-C
+            proc = subprocess.Popen(
+                [sys.executable, "-W", "error", "-m", "aiounit", *args],
+                cwd=self.dir,
+                env=child_env(),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
         self.addCleanup(proc.stdout.close)
         self.addCleanup(proc.stderr.close)
         try:
