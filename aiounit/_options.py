@@ -20,7 +20,6 @@ from ._marks import UNSET, check_max_concurrency, check_timeout
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    import argparse
     from collections.abc import Callable
     from typing import Any, Final, Literal
 
@@ -397,7 +396,7 @@ BY_NAME: Final = {option.name: option for option in OPTIONS}
 SUITE: Final = tuple(option for option in OPTIONS if option.where == "suite")
 #: None means "not set here" for these (the enclosing run's value); for the
 #: other suite options None is a value, and only leaving them out inherits
-INHERIT_NONE: Final = ("timeout", "max_concurrency", "default_group")
+INHERIT: Final = ("timeout", "max_concurrency", "default_group")
 
 
 def check(name: str, value: object) -> Any:
@@ -413,7 +412,7 @@ def given(**values: Any) -> dict[str, Any]:
     return {
         name: value
         for name, value in values.items()
-        if value is not UNSET and not (value is None and name in INHERIT_NONE)
+        if value is not UNSET and not (value is None and name in INHERIT)
     }
 
 
@@ -450,12 +449,3 @@ def _argparse_type(option: Option, argparse: Any) -> Callable[[str], Any]:
 
     convert.__name__ = option.name  # argparse names a failed type by it
     return convert
-
-
-def parser_for_docs() -> argparse.ArgumentParser:
-    """A parser with only aiounit's options, as ``--help`` lists them."""
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="python -m aiounit", add_help=False)
-    add_arguments(parser.add_argument_group("aiounit"), {})
-    return parser
