@@ -30,7 +30,8 @@ from collections.abc import Sequence
 from multiprocessing.connection import Connection, wait
 
 from . import _config
-from ._report import tell_notes
+from ._errors import RemoteError, remote_error
+from ._report import Hooks, tell_notes
 from ._suite import ConcurrentTestSuite, _leaves, _plan
 from ._wire import SHARED, worker_main
 
@@ -41,19 +42,6 @@ if TYPE_CHECKING:
 __unittest = True
 
 _FIXTURE = re.compile(r"^(setUpModule|setUpClass|tearDownClass|tearDownModule) \((.*)\)$")
-
-
-class RemoteError(Exception):
-    """Stands for an exception raised in a worker: its traceback, as text."""
-
-    aiounit_remote = True
-
-    def __init__(self, text: str, type_name: str, message: str | None = None) -> None:
-        super().__init__(text)
-        self.text = text
-        self.type_name = type_name
-        #: the JUnit message, "Type: str(exception)", as the worker made it
-        self.aiounit_remote_message = message
 
 
 class _RemoteSubTest(unittest.case._SubTest):  # type: ignore[name-defined,misc]
@@ -151,6 +139,7 @@ class _Pool:
         settings: dict[str, Any],
     ) -> None:
         self.result = result
+        self.hooks = Hooks(result)
         self.leaves = leaves
         self.queue = list(batches)
         self.size = size
@@ -178,9 +167,8 @@ class _Pool:
                 for worker in self.workers:
                     if worker.batch is None and not worker.closing and not worker.eof:
                         self._feed(worker)
-                tick = getattr(self.result, "aiounitTick", None)
-                if tick is not None:
-                    tick()
+                if self.hooks.tick is not None:
+                    self.hooks.tick()
                 waitables = [w.conn for w in self.workers if not w.eof]
                 waitables += [w.process.sentinel for w in self.workers]
                 ready = set(wait(waitables, timeout=0.1))
@@ -263,9 +251,8 @@ class _Pool:
             return
         if kind == "begin":
             self._begin(worker, ref, args[1])
-            announce = getattr(self.result, "aiounitMemberStarted", None)
-            if announce is not None:
-                announce(self.leaves[ref])
+            if self.hooks.member_started is not None:
+                self.hooks.member_started(self.leaves[ref])
             return
         if isinstance(ref, tuple):  # a fixture's _ErrorHolder: no start or stop
             holder = unittest.suite._ErrorHolder(ref[1])  # type: ignore[attr-defined]
@@ -317,7 +304,7 @@ class _Pool:
             if failure is not None:
                 flavour, text, type_name, message = failure
                 error_type = test.failureException if flavour == "failure" else RemoteError
-                err = (error_type, _remote(error_type, text, type_name, message), None)
+                err = (error_type, remote_error(error_type, text, type_name, message), None)
             result.addSubTest(test, subtest, err)
         elif kind == "addSkip" and len(args) == 2:  # a skipped subtest
             reason, description = args
@@ -415,22 +402,3 @@ def _fixture_names(test: Any) -> tuple[str, str]:
     """The module and the class whose set-up *test* needs, as fixture names give them."""
     cls = test.__class__
     return cls.__module__, unittest.util.strclass(cls)  # type: ignore[attr-defined]
-
-
-def _remote(
-    error_type: type[BaseException], text: str, type_name: str, message: str
-) -> BaseException:
-    if error_type is RemoteError:
-        return RemoteError(text, type_name, message)
-    error = error_type(text)
-    error.aiounit_remote_text = text  # type: ignore[attr-defined]
-    error.aiounit_remote_message = message  # type: ignore[attr-defined]
-    return error
-
-
-def remote_text(err: Any) -> str | None:
-    """The traceback text a worker formatted, if *err* stands for one."""
-    value = err[1] if err else None
-    if isinstance(value, RemoteError):
-        return value.text
-    return getattr(value, "aiounit_remote_text", None)
