@@ -24,10 +24,47 @@ from ._marks import check_timeout, group_mark_of, is_coroutine_function, timeout
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, TypeGuard, TypeVar
+    from typing import Any, Protocol, TypeGuard, TypeVar
 
     _T = TypeVar("_T")
     from _typeshed import OptExcInfo
+
+    class GroupMember(Protocol):
+        """What ``run_case`` calls back in a group: the scheduler's ``Member``.
+
+        It watches for a test that ignores its cancellation, stops the test
+        cleanly when the run stops, counts the time peers held the loop, and
+        settles what the test left behind.
+        """
+
+        test: unittest.TestCase
+        stop_reason: str  # the skip reason of a test the stopping run cut off
+        stopping: bool  # the run stops: this test's cancellation is a skip
+        deadline_pending: bool  # a part's deadline has not fired yet
+        thread_ended: asyncio.Future[None] | None  # its sync method's thread is done
+
+        def watch(self, limit: float) -> None:
+            """A part with *limit* started: give up on it after limit + grace."""
+
+        def unwatch(self) -> None:
+            """The part ended: do not give up on it."""
+
+        def sent_cancel(self) -> bool:
+            """Whether aiounit cancelled this test (stop, interrupt, given up on)."""
+
+        def take_stop(self) -> bool:
+            """Consume the cancellation that stopping the run sent to this test."""
+
+        def held_back(self, since: float) -> float:
+            """Seconds since *since* that peers held the loop while this test
+            waited (0 within the loop's jitter), remembered for its report."""
+
+        def held_note(self) -> str:
+            """What a report says about the time peers held the loop."""
+
+        async def settle(self, test: unittest.TestCase, outcome: _AsyncOutcome) -> None:
+            """Charge to *test* what it left behind, before its outcome."""
+
 
 __unittest = True
 
@@ -205,7 +242,7 @@ class _AsyncOutcome(_Outcome):  # type: ignore[misc]
     success: bool
     expectedFailure: OptExcInfo | None
     part: _Limit | None = None
-    member: Any = None
+    member: GroupMember | None = None
 
     def ours(self) -> bool:
         """Whether the cancellation being raised was sent by aiounit."""
@@ -291,7 +328,7 @@ async def run_case(
     limit: float | None,
     *,
     threaded: bool = False,
-    member: Any = None,
+    member: GroupMember | None = None,
 ) -> None:
     """Run *test*'s whole lifecycle in the current task, reporting to *result*.
 
@@ -381,7 +418,11 @@ class _Limit:
     __slots__ = ("_cm", "_due", "_fired", "_since", "_timer", "limit", "member", "outcome", "test")
 
     def __init__(
-        self, limit: float | None, test: unittest.TestCase, outcome: _Outcome, member: Any
+        self,
+        limit: float | None,
+        test: unittest.TestCase,
+        outcome: _AsyncOutcome,
+        member: GroupMember | None,
     ) -> None:
         self.limit = limit
         self.test = test
@@ -415,8 +456,10 @@ class _Limit:
         cm = self._cm
         if cm is None:
             return
+        member = self.member
+        assert member is not None  # only a group member's deadline is ours to fire
         loop = asyncio.get_running_loop()
-        held = self.member._group.held_back(self.member, self._since)
+        held = member.held_back(self._since)
         if held:
             self._since = time.monotonic()
             self._due += held
@@ -424,9 +467,9 @@ class _Limit:
             return
         self._timer = None
         self._fired = True
-        self.member.deadline_pending = False
+        member.deadline_pending = False
         cm.reschedule(loop.time())
-        self.member.watch(0)  # the grace period runs from the real expiry
+        member.watch(0)  # the grace period runs from the real expiry
 
     async def __aexit__(
         self,
@@ -442,6 +485,7 @@ class _Limit:
             self.outcome.success = False
             _addError(self.outcome.result, self.test, (exc_type, exc, tb))
             exc_type = exc = tb = None
+        member = self.member
         cm, self._cm = self._cm, None
         if cm is not None:
             # Past its deadline, but it ended before the loop could cancel it
@@ -450,16 +494,15 @@ class _Limit:
             ended = exc_type is None and self.outcome.success
             overran = ended and self._fired
             if self._timer is not None:
+                assert member is not None  # (the timer is a group member's)
                 self._timer.cancel()
                 self._timer = None
-                self.member.deadline_pending = False
+                member.deadline_pending = False
                 now = time.monotonic()
                 if ended and now >= self._due:
-                    overran = now >= self._due + self.member._group.held_back(
-                        self.member, self._since
-                    )
-            if self.member is not None:
-                self.member.unwatch()
+                    overran = now >= self._due + member.held_back(self._since)
+            if member is not None:
+                member.unwatch()
             try:
                 await cm.__aexit__(exc_type, exc, tb)
             except TimeoutError as error:
@@ -471,9 +514,12 @@ class _Limit:
                 # The test swallowed our CancelledError and went on, or blocked
                 # past its deadline: it still overran its limit.
                 self._report(None)
-        member = self.member
-        stopped = exc_type is asyncio.CancelledError and member is not None and member.stopping
-        if stopped and member.take_stop():
+        if (
+            exc_type is asyncio.CancelledError
+            and member is not None
+            and member.stopping
+            and member.take_stop()
+        ):
             self.outcome.expecting_failure = False
             self.outcome.success = False
             _addSkip(self.outcome.result, self.test, member.stop_reason)
@@ -485,9 +531,7 @@ class _Limit:
         self.outcome.success = False
         error = timeout_error(self.test, self.limit, cancelled)
         if self.member is not None:
-            from ._scheduler import held_note
-
-            error.args = (str(error) + held_note(self.member),)
+            error.args = (str(error) + self.member.held_note(),)
         _addError(self.outcome.result, self.test, (type(error), error, None))
 
 
@@ -513,7 +557,10 @@ async def _call_set_up(test: unittest.TestCase) -> None:
 
 
 async def _call_test_method(
-    test: unittest.TestCase, method: Callable[[], Any], threaded: bool, member: Any = None
+    test: unittest.TestCase,
+    method: Callable[[], Any],
+    threaded: bool,
+    member: GroupMember | None = None,
 ) -> None:
     if threaded and not is_coroutine_function(method):
         try:

@@ -35,7 +35,7 @@ from ._case import _context_of, run_bounded, run_case, run_in_thread
 from ._errors import ConcurrencyHazardError, LeakedTaskError, LoopBlockedError, TestTimeoutError
 from ._hazards import Detector
 from ._ide import per_test_comparisons
-from ._report import Recorder, recorder_class, tell_notes
+from ._report import Hooks, Recorder, recorder_class, tell_notes
 from ._restore import restored_patches
 from ._warnstate import per_test_warnings
 from ._watchdog import Watchdog
@@ -133,6 +133,22 @@ class Member:
         (KeyboardInterrupt), or it was given up on."""
         group = self._group
         return self._stop_sent or self.abandoned or (group is not None and group.interrupted)
+
+    def held_back(self, since: float) -> float:
+        """Seconds since *since* that peers held the loop while this test waited."""
+        group = self._group
+        assert group is not None
+        return group.held_back(self, since)
+
+    def held_note(self) -> str:
+        """What a report says about time peers held the loop while this test waited."""
+        seconds, who = self.delayed
+        if not seconds or who is None:
+            return ""
+        return (
+            f" (not counting {seconds:.2f} s during which other tests, mostly {who.test},"
+            " kept the event loop blocked)"
+        )
 
     def take_stop(self) -> bool:
         """Consume the cancellation that stopping the run sent to this test."""
@@ -312,17 +328,6 @@ def _user_coroutine(coro: Any) -> Any:
     return None
 
 
-def held_note(member: Any) -> str:
-    """What a report says about time peers held the loop while *member* waited."""
-    seconds, who = member.delayed if member is not None else (0.0, None)
-    if not seconds or who is None:
-        return ""
-    return (
-        f" (not counting {seconds:.2f} s during which other tests, mostly {who.test},"
-        " kept the event loop blocked)"
-    )
-
-
 def loop_error_note(exc_info: tuple[Any, BaseException, Any]) -> str:
     """The warning for an exception that asyncio would only have logged."""
     import traceback
@@ -437,12 +442,13 @@ class _Group:
         self.loop_factory = loop_factory
         self.capture = bool(getattr(result, "buffer", False))
         self.make_recorder = recorder_class(result)
+        hooks = Hooks(result)
         # A result that wants to know when a member begins, long before it is
         # reported (a worker's, to name the tests a crash interrupted).
-        self.announce = getattr(result, "aiounitMemberStarted", None)
-        self.tick = getattr(result, "aiounitTick", None)  # the progress line
+        self.announce = hooks.member_started
+        self.tick = hooks.tick  # the progress line
         # A -j worker's result streams each member's -b output to the parent.
-        self.make_buffers = getattr(result, "aiounitOutputBuffers", None)
+        self.make_buffers = hooks.output_buffers
         # The member each running task belongs to: its own task, and the tasks
         # it spawned (kept until it ends, to judge what they did).
         self.owners: dict[asyncio.Task[Any], Member] = {}
@@ -855,7 +861,7 @@ class _Group:
                 f"{test} did not finish within {member.limit:g} s and ignored its"
                 f" cancellation for {grace:g} s more"
             )
-        what += f"; it was given up on and is still running{held_note(member)}"
+        what += f"; it was given up on and is still running{member.held_note()}"
         error = TestTimeoutError(what)
         recorder = self.make_recorder(self.result)
         recorder.startTest(test)
