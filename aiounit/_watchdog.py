@@ -27,6 +27,7 @@ import time
 from types import FrameType
 
 from ._errors import TestTimeoutError
+from ._interrupt import install_interrupt
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -117,8 +118,6 @@ class Watchdog:
         self.stalls: collections.deque[tuple[float, float, Any]] = collections.deque(maxlen=1024)
 
     def __enter__(self) -> Watchdog:
-        from ._alone import install_interrupt
-
         self._restore_signal = install_interrupt(self._raise_pending)
         self._thread.start()
         return self
