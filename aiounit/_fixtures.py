@@ -32,8 +32,8 @@ import unittest
 from collections.abc import Callable, Iterable, Iterator
 from types import ModuleType
 
+from ._fixture_faults import FIXTURE
 from ._scope import (
-    _FIXTURE,
     CLASS_HOOKS,
     MODULE_HOOKS,
     LoopScopeError,
@@ -539,7 +539,7 @@ def _async_cm_methods(cm: Any) -> tuple[Callable[..., Any], Callable[..., Any]]:
 
 
 def _module_scope_here(what: str) -> Scope:
-    scope = _FIXTURE.get()
+    scope = FIXTURE.get()
     while scope is not None and scope.is_class:
         scope = scope.parent
     if scope is None or scope.closed:

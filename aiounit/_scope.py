@@ -26,9 +26,11 @@ from collections.abc import Callable, Iterable
 from types import ModuleType
 
 from . import _config
+from ._alone import is_framework as _is_framework
 from ._errors import LeakedTaskError, TestTimeoutError
-from ._fixture_faults import Timed, exception_handler
+from ._fixture_faults import FIXTURE, Timed, exception_handler
 from ._marks import class_timeout
+from ._report import tell_notes as _tell_notes
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -38,12 +40,6 @@ __unittest = True
 
 CLASS_HOOKS = ("asyncSetUpClass", "asyncTearDownClass")
 MODULE_HOOKS = ("asyncSetUpModule", "asyncTearDownModule")
-
-# The scope whose fixture code created the current context (and so owns the
-# tasks created in it).
-_FIXTURE: contextvars.ContextVar[Scope | None] = contextvars.ContextVar(
-    "aiounit_fixture", default=None
-)
 
 _class_scopes: dict[type, Scope] = {}
 _module_scopes: dict[str, Scope] = {}
@@ -91,7 +87,7 @@ class Scope:
             self.runner.get_loop().set_task_factory(_task_factory)
             self.runner.get_loop().set_exception_handler(exception_handler)
             self.context = contextvars.copy_context()
-        self.context.run(_FIXTURE.set, self)
+        self.context.run(FIXTURE.set, self)
         self.tasks: weakref.WeakSet[asyncio.Task[Any]] = weakref.WeakSet()
         self.cleanups: list[tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]] = []
         self.set_up = False
@@ -284,14 +280,12 @@ class Scope:
         loop.close()
 
     def tell_notes(self, result: unittest.TestResult | None) -> None:
-        from ._report import tell_notes
-
         notes, self.notes = self.notes, []
         if not notes:
             return
         holder = unittest.suite._ErrorHolder(_tear_down_name(self))  # type: ignore[attr-defined]
         if result is not None:
-            tell_notes(result, holder, notes)
+            _tell_notes(result, holder, notes)
         else:
             for note in notes:
                 sys.stderr.write(f"\naiounit: warning: {holder}: {note}\n")
@@ -314,8 +308,6 @@ async def _maybe_async(function: Callable[..., Any], /, *args: Any, **kwargs: An
 
 def _where(task: asyncio.Task[Any]) -> str | None:
     """The innermost frame of *task*'s await chain that is not a framework's."""
-    from ._alone import is_framework as _is_framework
-
     found = None
     coro: Any = task.get_coro()
     if isinstance(coro, Timed):
@@ -332,7 +324,7 @@ def _task_factory(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> 
     from ._scheduler import _Task
 
     task = _Task(coro, loop=loop, **kwargs)
-    owner = _FIXTURE.get()
+    owner = FIXTURE.get()
     if owner is not None:
         owner.tasks.add(task)
         task.aiounit_scope = owner  # type: ignore[attr-defined]  # for its logged errors
