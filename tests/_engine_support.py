@@ -25,11 +25,11 @@ class RawResult(LoggingResult):
         super().__init__()
         self.raw: list[tuple[str, BaseException]] = []
 
-    def addError(self, test: Any, err: Any) -> None:  # noqa: N802
+    def addError(self, test: Any, err: Any) -> None:
         self.raw.append((self._name(test), err[1]))
         super().addError(test, err)
 
-    def addFailure(self, test: Any, err: Any) -> None:  # noqa: N802
+    def addFailure(self, test: Any, err: Any) -> None:
         self.raw.append((self._name(test), err[1]))
         super().addFailure(test, err)
 

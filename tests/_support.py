@@ -29,39 +29,39 @@ class LoggingResult(unittest.TestResult):
     def _name(test: Any) -> str:
         return getattr(test, "_testMethodName", None) or str(test)
 
-    def startTest(self, test: Any) -> None:  # noqa: N802
+    def startTest(self, test: Any) -> None:
         self.events.append(("startTest", self._name(test)))
         super().startTest(test)
 
-    def stopTest(self, test: Any) -> None:  # noqa: N802
+    def stopTest(self, test: Any) -> None:
         self.events.append(("stopTest", self._name(test)))
         super().stopTest(test)
 
-    def addSuccess(self, test: Any) -> None:  # noqa: N802
+    def addSuccess(self, test: Any) -> None:
         self.events.append(("addSuccess", self._name(test)))
         super().addSuccess(test)
 
-    def addError(self, test: Any, err: Any) -> None:  # noqa: N802
+    def addError(self, test: Any, err: Any) -> None:
         self.events.append(("addError", self._name(test)))
         super().addError(test, err)
 
-    def addFailure(self, test: Any, err: Any) -> None:  # noqa: N802
+    def addFailure(self, test: Any, err: Any) -> None:
         self.events.append(("addFailure", self._name(test)))
         super().addFailure(test, err)
 
-    def addSkip(self, test: Any, reason: str) -> None:  # noqa: N802
+    def addSkip(self, test: Any, reason: str) -> None:
         self.events.append(("addSkip", self._name(test)))
         super().addSkip(test, reason)
 
-    def addExpectedFailure(self, test: Any, err: Any) -> None:  # noqa: N802
+    def addExpectedFailure(self, test: Any, err: Any) -> None:
         self.events.append(("addExpectedFailure", self._name(test)))
         super().addExpectedFailure(test, err)
 
-    def addUnexpectedSuccess(self, test: Any) -> None:  # noqa: N802
+    def addUnexpectedSuccess(self, test: Any) -> None:
         self.events.append(("addUnexpectedSuccess", self._name(test)))
         super().addUnexpectedSuccess(test)
 
-    def addSubTest(self, test: Any, subtest: Any, err: Any) -> None:  # noqa: N802
+    def addSubTest(self, test: Any, subtest: Any, err: Any) -> None:
         if err is None:
             status = "ok"
         elif issubclass(err[0], test.failureException):
@@ -71,7 +71,7 @@ class LoggingResult(unittest.TestResult):
         self.events.append(("addSubTest", self._name(test), subtest._subDescription(), status))
         super().addSubTest(test, subtest, err)
 
-    def addDuration(self, test: Any, elapsed: float) -> None:  # noqa: N802
+    def addDuration(self, test: Any, elapsed: float) -> None:
         self.events.append(("addDuration", self._name(test)))
         parent = getattr(super(), "addDuration", None)  # 3.12+
         if parent is not None:
@@ -84,9 +84,7 @@ def suite_of(*classes: type, suite_class: type = aiounit.ConcurrentTestSuite, **
     return suite_class([loader.loadTestsFromTestCase(cls) for cls in classes], **kwargs)
 
 
-def run_tests(
-    *classes: type, result: unittest.TestResult | None = None, **kwargs: Any
-) -> Any:
+def run_tests(*classes: type, result: unittest.TestResult | None = None, **kwargs: Any) -> Any:
     """Run the tests of *classes* in a ConcurrentTestSuite; return the result.
 
     Keyword arguments go to ConcurrentTestSuite (``timeout``, ``max_concurrency``,

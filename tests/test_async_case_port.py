@@ -14,7 +14,7 @@ import asyncio
 import contextvars
 import sys
 import unittest
-from typing import Any
+from typing import Any, ClassVar
 
 import aiounit
 from tests._engine_support import LoopCounter
@@ -61,7 +61,7 @@ class DiagnosticResult(LoggingResult):
         super().__init__()
         self.diagnostics: list[tuple[str, str]] = []
 
-    def addDiagnostic(self, test: Any, message: str) -> None:  # noqa: N802
+    def addDiagnostic(self, test: Any, message: str) -> None:
         self.diagnostics.append((self._name(test), message))
 
 
@@ -102,7 +102,7 @@ class PortTestCase(unittest.TestCase):
 class TestFullCycle(PortTestCase):
     """setUp, asyncSetUp, the test, the teardowns and cleanups: order and context."""
 
-    expected = [
+    expected: ClassVar[list[str]] = [
         "setUp",
         "asyncSetUp",
         "test",
@@ -670,7 +670,7 @@ class TestTasksLeftBehind(PortTestCase):
         self.assertIn("MyException: in a task", result.errors[0][1])
 
     def test_exception_of_a_cancelled_leftover_task_in_a_group(self) -> None:
-        """An exception a leftover task raises when cancelled is its test's, with fail_on_loop_errors."""
+        """With fail_on_loop_errors, what a leftover task raises when cancelled is its test's."""
 
         @aiounit.group("port")
         class Test(aiounit.AsyncTestCase):

@@ -180,9 +180,8 @@ class TestStdlibParityInGroups(unittest.TestCase):
                     self.fail("expected")
 
             async def test_nested(self) -> None:
-                with self.subTest(a=1):
-                    with self.subTest(b=2):
-                        self.fail("nested")
+                with self.subTest(a=1), self.subTest(b=2):
+                    self.fail("nested")
 
             async def test_skip_in_subtest(self) -> None:
                 with self.subTest(i=0):

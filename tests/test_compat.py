@@ -266,7 +266,7 @@ class TestCliParity(unittest.TestCase):
 
     def test_bare_discover(self) -> None:
         """With no arguments both discover and report the whole project the same way."""
-        stock, ours = self.assert_same("bare")
+        _, ours = self.assert_same("bare")
         self.assertEqual(ours.returncode, 1)
         descriptions = {d for d, _ in ours.outcomes}
         # A sample of every kind of fixture was found and run.
@@ -383,11 +383,11 @@ class VSCodeLikeResult(unittest.TextTestResult):
         self.formatted: dict[str, str] = {}
         self.events: list[tuple[str, str]] = []
 
-    def startTest(self, test: Any) -> None:  # noqa: N802
+    def startTest(self, test: Any) -> None:
         self.events.append(("startTest", test.id()))
         super().startTest(test)
 
-    def stopTest(self, test: Any) -> None:  # noqa: N802
+    def stopTest(self, test: Any) -> None:
         self.events.append(("stopTest", test.id()))
         super().stopTest(test)
 
@@ -395,23 +395,23 @@ class VSCodeLikeResult(unittest.TextTestResult):
         self.formatted[(subtest or test).id()] = outcome
         self.events.append((outcome, test.id()))
 
-    def addSuccess(self, test: Any) -> None:  # noqa: N802
+    def addSuccess(self, test: Any) -> None:
         super().addSuccess(test)
         self._format(test, "success")
 
-    def addFailure(self, test: Any, err: Any) -> None:  # noqa: N802
+    def addFailure(self, test: Any, err: Any) -> None:
         super().addFailure(test, err)
         self._format(test, "failure")
 
-    def addError(self, test: Any, err: Any) -> None:  # noqa: N802
+    def addError(self, test: Any, err: Any) -> None:
         super().addError(test, err)
         self._format(test, "error")
 
-    def addSkip(self, test: Any, reason: str) -> None:  # noqa: N802
+    def addSkip(self, test: Any, reason: str) -> None:
         super().addSkip(test, reason)
         self._format(test, "skipped")
 
-    def addSubTest(self, test: Any, subtest: Any, err: Any) -> None:  # noqa: N802
+    def addSubTest(self, test: Any, subtest: Any, err: Any) -> None:
         super().addSubTest(test, subtest, err)
         self._format(test, "subtest-failure" if err else "subtest-success", subtest)
 
@@ -491,7 +491,7 @@ class TestForeignSuiteOwners(unittest.TestCase):
                 self.assertEqual(test_id, current)
                 if kind == "stopTest":
                     current = None
-        (hung, text), *_ = [e for e in result.errors if e[0].id().endswith("test_hangs")]
+        (_, text), *_ = [e for e in result.errors if e[0].id().endswith("test_hangs")]
         self.assertIn("TestTimeoutError", text)
         self.assertIn("within 0.05 s", text)
 

@@ -61,7 +61,7 @@ def _blocker() -> type:
         @aiounit.group("blocking")
         async def test_blocks(self) -> None:
             await _meet(a_started, b_started)
-            time.sleep(0.15)  # the mistake under test
+            time.sleep(0.15)  # noqa: ASYNC251 (the mistake under test)
 
         @aiounit.group("blocking")
         async def test_peer(self) -> None:
@@ -94,7 +94,7 @@ class TestBlockingDetection(unittest.TestCase):
             @aiounit.group("blocking")
             async def test_blocks(self) -> None:
                 await asyncio.sleep(0)
-                time.sleep(0.15)
+                time.sleep(0.15)  # noqa: ASYNC251 (the block under test)
                 await asyncio.sleep(0)
 
             @aiounit.group("blocking")
@@ -107,7 +107,7 @@ class TestBlockingDetection(unittest.TestCase):
         )
 
     def test_plain_result_gets_a_warning_line_on_stderr(self) -> None:
-        """A result without addDiagnostic gets "aiounit: warning: ..." on stderr, on a line of its own."""
+        """Without addDiagnostic: "aiounit: warning: ..." on stderr, on a line of its own."""
         result = LoggingResult()
         with _quiet_stderr() as err:
             run_tests(_blocker(), result=result, **LIMITS)
@@ -156,7 +156,7 @@ class TestBlockingDetection(unittest.TestCase):
         """Twelve members each blocking 10 ms in one loop step are not named (threshold 50 ms)."""
 
         async def short_block(self: unittest.TestCase) -> None:
-            time.sleep(0.01)
+            time.sleep(0.01)  # noqa: ASYNC251 (the block under test)
 
         result, _ = _run_text(self._many(12, short_block))
         self.assertEqual(result.testsRun, 12)
@@ -179,7 +179,7 @@ class TestLeakedTasks(unittest.TestCase):
                     finally:
                         events.append(("finally", "forever"))
 
-                asyncio.create_task(forever(), name="the-leak")
+                asyncio.create_task(forever(), name="the-leak")  # noqa: RUF006 (the leaked task under test)
                 await started.wait()
 
             @aiounit.group("leaks")
@@ -233,7 +233,7 @@ class TestLeakedTasks(unittest.TestCase):
                         with contextlib.suppress(asyncio.CancelledError):
                             await asyncio.Event().wait()
 
-                asyncio.create_task(stubborn())
+                asyncio.create_task(stubborn())  # noqa: RUF006 (the leaked task under test)
                 await asyncio.sleep(0)
 
         return Stubborn
@@ -302,7 +302,7 @@ class TestLoopCallbackErrors(unittest.TestCase):
                 async def fails() -> None:
                     raise KeyError("nobody awaited me")
 
-                asyncio.create_task(fails())
+                asyncio.create_task(fails())  # noqa: RUF006 (the leaked task under test)
                 for _ in range(3):
                     await asyncio.sleep(0)
 
@@ -645,7 +645,6 @@ class TestBlockedLoop(_ChildRun):
         self.assertIn("Ran 3 tests", proc.stderr)
         self.assertIn("FAILED (errors=1, warnings=1)", proc.stderr)
 
-
     def test_short_block_after_an_interrupted_one_is_left_alone(self) -> None:
         """A member that blocks briefly right after an interrupted one passes, unnamed."""
         self.write(_SHORT_BLOCK_AFTER_A_LONG_ONE)
@@ -815,7 +814,9 @@ class TestFailfast(unittest.TestCase):
                 self.assertEqual(mine, ["asyncSetUp", "asyncTearDown", "cleanup"])
         self.assertNotIn("test_4", {test for _, test in log})
         self.assertNotIn("test_5", {test for _, test in log})
-        self.assertTrue(stream.getvalue().endswith("FAILED (failures=1, skipped=2)\n"), stream.getvalue())
+        self.assertTrue(
+            stream.getvalue().endswith("FAILED (failures=1, skipped=2)\n"), stream.getvalue()
+        )
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ of that test, its teardown runs, and the run goes on.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import threading
 import time
@@ -72,7 +73,10 @@ def _within(seconds: float, loops: list[asyncio.AbstractEventLoop], run: Any) ->
 
 
 class TestSelfCancel(unittest.TestCase):
-    """A test that cancels its own task: an error of that test, as in the stdlib (#15 items 1, 2)."""
+    """A test that cancels its own task: an error of that test, as in the stdlib.
+
+    #15 items 1, 2.
+    """
 
     def check(self, result: RawResult, log: list[str]) -> None:
         self.assertEqual(
@@ -206,7 +210,7 @@ class TestCancellingEveryTask(unittest.TestCase):
                         await asyncio.sleep(0)
                         await asyncio.sleep(0)
 
-                asyncio.ensure_future(stubborn())
+                asyncio.ensure_future(stubborn())  # noqa: RUF006 (the leftover under test)
                 await asyncio.sleep(0)
 
             async def test_b_cancels_all(self) -> None:
@@ -309,7 +313,7 @@ class TestHooks(unittest.TestCase):
 
                 class Cleans(aiounit.AsyncTestCase):
                     def doCleanups(self) -> Any:
-                        log.append("doCleanups")
+                        log.append("doCleanups")  # noqa: B023 (the class runs within this iteration)
                         return super().doCleanups()
 
                     async def test_a(self) -> None:
@@ -319,7 +323,7 @@ class TestHooks(unittest.TestCase):
                         await asyncio.sleep(0)
 
                     async def cleanup(self) -> None:
-                        log.append("cleanup")
+                        log.append("cleanup")  # noqa: B023 (the class runs within this iteration)
 
                 if grouped:
                     aiounit.group("faults")(Cleans)
@@ -361,10 +365,8 @@ class TestHooks(unittest.TestCase):
 
             async def test_swallows(self) -> None:
                 for _ in range(20):  # bounded
-                    try:
+                    with contextlib.suppress(asyncio.CancelledError):
                         await asyncio.sleep(0.1)
-                    except asyncio.CancelledError:
-                        pass
 
         result = run_tests(Plain, result=RawResult(), default_group="class", **FAST)
         self.assertEqual(log, ["run"])
@@ -384,10 +386,10 @@ class TestHooks(unittest.TestCase):
 
             class SyncSetUp(base):  # type: ignore[valid-type,misc]
                 def asyncSetUp(self) -> None:
-                    log.append("asyncSetUp")
+                    log.append("asyncSetUp")  # noqa: B023 (the class runs within this iteration)
 
                 async def test_a(self) -> None:
-                    log.append("test")
+                    log.append("test")  # noqa: B023 (the class runs within this iteration)
 
             if grouped:
                 aiounit.group("faults")(SyncSetUp)
@@ -416,7 +418,6 @@ class TestSyncMethodAlone(unittest.TestCase):
             with self.subTest(run=run.__name__):
                 result = run(SyncTest)
                 self.assertTrue(result.wasSuccessful(), result.errors)
-
 
     def test_a_sync_method_that_overran_its_limit_fails(self) -> None:
         """A sync test method alone that ends past its limit (before the
@@ -453,10 +454,8 @@ class TestLimitAlone(unittest.TestCase):
                 for _ in range(50):  # bounded too
                     if release.is_set():
                         return
-                    try:
+                    with contextlib.suppress(asyncio.CancelledError):
                         await asyncio.sleep(0.1)
-                    except asyncio.CancelledError:
-                        pass
 
             def test_sync_blocks(self) -> None:
                 release.wait(5)
@@ -543,7 +542,10 @@ class TestMaxConcurrencyGiveUp(unittest.TestCase):
 
 
 class TestLoopTurnsBetweenParts(unittest.TestCase):
-    """Callbacks made ready at the end of a part run before the next, as in the stdlib (#15 item 17)."""
+    """Callbacks made ready at the end of a part run before the next, as in the stdlib.
+
+    #15 item 17.
+    """
 
     def make(self, base: type, seen: list[str]) -> type:
         class Turns(base):  # type: ignore[valid-type,misc]
@@ -583,7 +585,10 @@ class TestLoopTurnsBetweenParts(unittest.TestCase):
 
 
 class TestLoopTurnsCounted(unittest.TestCase):
-    """Exactly the stdlib's loop turns between parts, counted with a callback chain (#15 item 17)."""
+    """Exactly the stdlib's loop turns between parts, counted with a callback chain.
+
+    #15 item 17.
+    """
 
     def make(self, base: type, seen: list[tuple[str, int]]) -> type:
         class Chain(base):  # type: ignore[valid-type,misc]
@@ -828,7 +833,10 @@ class TestCancelledByAPeer(unittest.TestCase):
 
 
 class TestBlockPastLimitAlone(unittest.TestCase):
-    """Alone, a part that blocks past its deadline and then ends is still over its limit (#15 item 13)."""
+    """Alone, a part that blocks past its deadline and then ends is still over its limit.
+
+    #15 item 13.
+    """
 
     def test_reported_like_in_a_group(self) -> None:
         for grouped in (False, True):
@@ -916,7 +924,9 @@ class TestBlameForABlockedLoop(unittest.TestCase):
         self.assertEqual(result.raw, [])
 
     def test_a_real_timeout_names_the_peer(self) -> None:
-        result = run_tests(self.make(False), result=RawResult(), grace=0.05, blocking_threshold=None)
+        result = run_tests(
+            self.make(False), result=RawResult(), grace=0.05, blocking_threshold=None
+        )
         errors = dict(result.raw)
         self.assertEqual(sorted(errors), ["test_a_waits"])
         message = str(errors["test_a_waits"])
@@ -1009,4 +1019,3 @@ class TestOnAFixtureLoop(unittest.TestCase):
                 self.assertEqual(sorted(errors), ["test_a_stops_the_loop", "test_b_cancels_itself"])
                 self.assertIsInstance(errors["test_a_stops_the_loop"], RuntimeError)
                 self.assertIsInstance(errors["test_b_cancels_itself"], asyncio.CancelledError)
-

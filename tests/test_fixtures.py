@@ -81,7 +81,9 @@ def fixture_class(events: list[Any], name: str = "Fixtured", *, grouped: bool = 
     return Fixtured
 
 
-def run_suite(*classes: type, suite_class: type = aiounit.ConcurrentTestSuite, **kwargs: Any) -> Any:
+def run_suite(
+    *classes: type, suite_class: type = aiounit.ConcurrentTestSuite, **kwargs: Any
+) -> Any:
     result = LoggingResult()
     suite_of(*classes, suite_class=suite_class, **kwargs).run(result)
     return result
@@ -90,9 +92,7 @@ def run_suite(*classes: type, suite_class: type = aiounit.ConcurrentTestSuite, *
 def flat_suite(*classes: type) -> unittest.TestSuite:
     """VS Code's way: the loaded tests, rebuilt into plain TestSuites."""
     loaded = unittest.TestLoader().loadTestsFromTestCase
-    return unittest.TestSuite(
-        unittest.TestSuite([test for test in loaded(cls)]) for cls in classes
-    )
+    return unittest.TestSuite(unittest.TestSuite(list(loaded(cls))) for cls in classes)
 
 
 class TestClassFixtures(unittest.TestCase):
@@ -156,7 +156,13 @@ class TestClassFixtures(unittest.TestCase):
         names = [e[0] if isinstance(e, tuple) else e for e in events]
         self.assertEqual(
             names,
-            ["asyncSetUpClass", "test_c", "asyncTearDownClass", "async cleanup 2", "async cleanup 1"],
+            [
+                "asyncSetUpClass",
+                "test_c",
+                "asyncTearDownClass",
+                "async cleanup 2",
+                "async cleanup 1",
+            ],
         )
 
     def test_an_override_without_super_is_still_hooked(self):
@@ -270,10 +276,13 @@ class TestGroupsAndScopes(unittest.TestCase):
         result = run_suite(a, b)
         self.assertTrue(result.wasSuccessful(), result.errors)
         self.assertEqual(events[0], "module")
-        self.assertCountEqual(events[1:5], ["A setup starts", "B setup starts", "A setup ends", "B setup ends"])
+        self.assertCountEqual(
+            events[1:5], ["A setup starts", "B setup starts", "A setup ends", "B setup ends"]
+        )
         self.assertCountEqual(events[5:7], ["A member", "B member"])
         self.assertCountEqual(
-            events[7:], ["A teardown starts", "B teardown starts", "A teardown ends", "B teardown ends"]
+            events[7:],
+            ["A teardown starts", "B teardown starts", "A teardown ends", "B teardown ends"],
         )
 
     def test_a_group_needing_two_loops_is_a_usage_error_before_anything_runs(self):
@@ -327,7 +336,9 @@ class TestDefaultGroups(unittest.TestCase):
         names = [e[0] if isinstance(e, tuple) else e for e in events]
         self.assertEqual(names.count("asyncSetUpClass"), 2)
         plain = {e[1] for e in events if isinstance(e, tuple) and e[0] in ("test_p", "test_q")}
-        fixtured = [e[1] for e in events if isinstance(e, tuple) and e[0] not in ("test_p", "test_q")]
+        fixtured = [
+            e[1] for e in events if isinstance(e, tuple) and e[0] not in ("test_p", "test_q")
+        ]
         self.assertEqual(len(plain), 1)
         self.assertEqual(len(set(fixtured)), 2)
         self.assertFalse(plain & set(fixtured))
@@ -399,7 +410,7 @@ class TestModuleFixtures(unittest.TestCase):
                 # The module's own tearDownModule is back in place.
                 self.assertEqual(module.tearDownModule.__name__, "<lambda>")
 
-    def test_a_failing_async_module_setup_is_reported_as_setUpModule(self):  # noqa: N802
+    def test_a_failing_async_module_setup_is_reported_as_setUpModule(self):
         events: list[Any] = []
         module, plain, with_class = self.make(events)
 
@@ -410,9 +421,7 @@ class TestModuleFixtures(unittest.TestCase):
         module.asyncSetUpModule = broken
         result = run_suite(plain, with_class)
         self.assertEqual(result.testsRun, 0)
-        self.assertEqual(
-            result.events, [("addError", f"setUpModule ({module.__name__})")]
-        )
+        self.assertEqual(result.events, [("addError", f"setUpModule ({module.__name__})")])
         self.assertIn("OSError: no database", result.errors[0][1])
         self.assertEqual(events, ["setUpModule", "cleanup after failure"])
 
@@ -442,7 +451,7 @@ class TestFaults(unittest.TestCase):
         make_module(self, Sync, Async)
         return Sync, Async
 
-    def test_a_failing_async_setup_is_reported_exactly_as_a_failing_setUpClass(self):  # noqa: N802
+    def test_a_failing_async_setup_is_reported_exactly_as_a_failing_setUpClass(self):
         def boom():
             raise OSError("login refused")
 
@@ -465,7 +474,9 @@ class TestFaults(unittest.TestCase):
             run_text(suite_of(cls), verbosity=2).replace("Async", "Sync") for cls in (sync, async_)
         ]
         strip = [
-            "\n".join(line for line in t.splitlines() if not line.startswith(("  File", "    ", "Ran ")))
+            "\n".join(
+                line for line in t.splitlines() if not line.startswith(("  File", "    ", "Ran "))
+            )
             for t in texts
         ]
         self.assertEqual(strip[0], strip[1])
@@ -478,10 +489,12 @@ class TestFaults(unittest.TestCase):
                 assert case is not None
                 cases.append((case.get("name"), case.get("classname"), [c.tag for c in case]))
         self.assertIn(f"{sync.__module__}.Sync", cases[0][0] + cases[0][1])
-        self.assertEqual(cases[0], tuple(c.replace("Async", "Sync") for c in cases[1][:2]) + (cases[1][2],))
+        self.assertEqual(
+            cases[0], (*(c.replace("Async", "Sync") for c in cases[1][:2]), cases[1][2])
+        )
         self.assertIn("error", cases[0][2])
 
-    def test_with_buffer_the_output_of_a_failing_setup_is_shown_as_for_setUpClass(self):  # noqa: N802
+    def test_with_buffer_the_output_of_a_failing_setup_is_shown_as_for_setUpClass(self):
         def boom():
             print("logging in as demo")
             raise OSError("login refused")
@@ -492,11 +505,13 @@ class TestFaults(unittest.TestCase):
             # A buffering result echoes a failure's output to the real stdout too.
             with contextlib.redirect_stdout(io.StringIO()):
                 text = run_text(suite_of(cls), buffer=True).replace("Async", "Sync")
-            texts.append([line for line in text.splitlines() if not line.startswith(("  ", "Ran "))])
+            texts.append(
+                [line for line in text.splitlines() if not line.startswith(("  ", "Ran "))]
+            )
         self.assertIn("logging in as demo", texts[0])
         self.assertEqual(texts[0], texts[1])
 
-    def test_skip_in_async_setup_skips_the_class_as_in_setUpClass(self):  # noqa: N802
+    def test_skip_in_async_setup_skips_the_class_as_in_setUpClass(self):
         def skip():
             raise unittest.SkipTest("no server here")
 
@@ -509,7 +524,7 @@ class TestFaults(unittest.TestCase):
                 )
                 self.assertEqual(result.skipped[0][1], "no server here")
 
-    def test_a_failing_async_teardown_is_reported_as_tearDownClass(self):  # noqa: N802
+    def test_a_failing_async_teardown_is_reported_as_tearDownClass(self):
         def boom():
             raise OSError("logout failed")
 
@@ -544,7 +559,9 @@ class TestFaults(unittest.TestCase):
             events.clear()
             result = run_suite(T, suite_class=suite_class)
             self.assertEqual(events, ["first", "tearDownClass"])
-            self.assertEqual(result.events[-1][1], f"tearDownClass ({T.__module__}.{T.__qualname__})")
+            self.assertEqual(
+                result.events[-1][1], f"tearDownClass ({T.__module__}.{T.__qualname__})"
+            )
             self.assertIn("OSError: cleanup broke", result.errors[0][1])
 
     def test_a_setup_past_the_class_timeout_is_a_timeout_error(self):

@@ -273,7 +273,9 @@ class TestUnderEveryRunner(unittest.TestCase):
                 # LIFO cleanups right after the teardown (the module's after
                 # its classes' whole teardown).
                 self.assertLess(down, kinds.index(("cleanup 2", owner)), name)
-                self.assertLess(kinds.index(("cleanup 2", owner)), kinds.index(("cleanup 1", owner)))
+                self.assertLess(
+                    kinds.index(("cleanup 2", owner)), kinds.index(("cleanup 1", owner))
+                )
                 teardown_loop = pid_events[down][2]
                 self.assertEqual(teardown_loop, loop, (name, owner))
                 prefix = "" if owner == "module" else owner + "."
@@ -322,7 +324,7 @@ class TestUnderEveryRunner(unittest.TestCase):
                 self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
                 self.assertEqual(self.check_scopes(name, events), tests)
 
-    def test_a_failing_async_setup_is_reported_as_a_failing_setUpClass(self):  # noqa: N802
+    def test_a_failing_async_setup_is_reported_as_a_failing_setUpClass(self):
         for name in ("aiounit", "aiounit -j 2", "unittest", "unittest + load_tests", "vscode"):
             with self.subTest(run=name):
                 text = self.runs[name][0].stderr

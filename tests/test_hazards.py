@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import io
 import errno
+import io
 import logging
 import os
 import signal

@@ -101,7 +101,7 @@ class TestWarningFiltersPerTest(unittest.TestCase):
                 warnings.filters = []  # type: ignore[misc]
                 await asyncio.sleep(0)
 
-        result, log = self.run_pair(Editors)
+        result, _ = self.run_pair(Editors)
         self.assertTrue(result.wasSuccessful(), _reports(result))
 
     def test_error_filter_of_the_run_raises_in_the_test_that_warned(self) -> None:
@@ -369,7 +369,7 @@ class DiagnosticResult(LoggingResult):
         self.notes: list[tuple[str, str]] = []
         self.hazards: list[tuple[str, str]] = []
 
-    def addDiagnostic(self, test: Any, message: str) -> None:  # noqa: N802
+    def addDiagnostic(self, test: Any, message: str) -> None:
         kept = self.hazards if message.startswith("concurrency hazard") else self.notes
         kept.append((self._name(test), message))
 

@@ -168,7 +168,9 @@ def _schema_xsd() -> bytes:
             kind = "SUREFIRE_TIME" if name == "time" and tag in _TIMED else "xs:string"
             use = ' use="required"' if name in required else ""
             body += f'<xs:attribute name="{name}" type="{kind}"{use}/>'
-        parts.append(f'<xs:element name="{tag}"><xs:complexType{mixed}>{body}</xs:complexType></xs:element>')
+        parts.append(
+            f'<xs:element name="{tag}"><xs:complexType{mixed}>{body}</xs:complexType></xs:element>'
+        )
     parts.append("</xs:schema>")
     return "".join(parts).encode()
 

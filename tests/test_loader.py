@@ -107,9 +107,7 @@ class TestTestLoader(unittest.TestCase):
         Pair = _pair_class()
         suite = aiounit.TestLoader().loadTestsFromTestCase(Pair)
         self.assertIsInstance(suite, aiounit.ConcurrentTestSuite)
-        self.assertEqual(
-            [t._testMethodName for t in suite], ["test_a", "test_b", "test_plain"]
-        )
+        self.assertEqual([t._testMethodName for t in suite], ["test_a", "test_b", "test_plain"])
 
     def test_load_tests_from_module(self):
         """loadTestsFromModule builds ConcurrentTestSuites all the way down."""
@@ -257,7 +255,7 @@ class TestStockUnittestCli(unittest.TestCase):
             check=False,
         )
 
-    def assertRanOnce(self, output: str, ids: list[str]) -> None:  # noqa: N802
+    def assertRanOnce(self, output: str, ids: list[str]) -> None:
         for test_id in ids:
             with self.subTest(test=test_id):
                 method = test_id.rsplit(".", 1)[1]

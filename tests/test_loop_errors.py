@@ -36,7 +36,7 @@ class NotedResult(RawResult):
         super().__init__()
         self.notes: list[tuple[str, str]] = []
 
-    def addDiagnostic(self, test: Any, message: str) -> None:  # noqa: N802
+    def addDiagnostic(self, test: Any, message: str) -> None:
         self.notes.append((self._name(test), message))
 
 

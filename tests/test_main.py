@@ -75,7 +75,7 @@ class _CliTestCase(unittest.TestCase):
     def aiounit(self, *args: str) -> subprocess.CompletedProcess[str]:
         return self.run_module("aiounit", *args)
 
-    def assertExit(self, proc: subprocess.CompletedProcess[str], code: int) -> None:  # noqa: N802
+    def assertExit(self, proc: subprocess.CompletedProcess[str], code: int) -> None:
         self.assertEqual(proc.returncode, code, proc.stdout + proc.stderr)
 
 
@@ -502,9 +502,8 @@ class TestProgrammatic(unittest.TestCase):
             ({"default_group": "bogus"}, ValueError),
         ]
         for kwargs, error in table:
-            with self.subTest(**kwargs):
-                with self.assertRaises(error):
-                    self._main(self._passing(), exit=False, **kwargs)
+            with self.subTest(**kwargs), self.assertRaises(error):
+                self._main(self._passing(), exit=False, **kwargs)
 
     def test_aiounit_options_are_parsed(self):
         """--timeout, --max-concurrency, --default-group and --durations land on the program."""

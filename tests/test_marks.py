@@ -98,9 +98,11 @@ class TestGroupTargets(unittest.TestCase):
         for (target_name, target), (deco_name, decorate) in (
             (t, d) for t in targets.items() for d in decorators.items()
         ):
-            with self.subTest(target=target_name, decorator=deco_name):
-                with self.assertRaises(TypeError):
-                    decorate(target)
+            with (
+                self.subTest(target=target_name, decorator=deco_name),
+                self.assertRaises(TypeError),
+            ):
+                decorate(target)
 
     def test_bare_group_on_staticmethod_raises(self) -> None:
         """A bare @aiounit.group on a staticmethod object is a TypeError."""

@@ -41,9 +41,11 @@ class TestOutputMatchesStdlib(unittest.TestCase):
     def _run(self, resultclass: type, **kwargs: object) -> str:
         stream = io.StringIO()
         runner = unittest.TextTestRunner(stream=stream, resultclass=resultclass, **kwargs)
-        runner.run(unittest.TestSuite(
-            unittest.TestLoader().loadTestsFromTestCase(cls) for cls in mixed_outcome_classes()
-        ))
+        runner.run(
+            unittest.TestSuite(
+                unittest.TestLoader().loadTestsFromTestCase(cls) for cls in mixed_outcome_classes()
+            )
+        )
         return _normalise(stream.getvalue())
 
     def test_same_output_at_every_verbosity(self):

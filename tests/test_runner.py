@@ -238,9 +238,7 @@ class TestDurations(unittest.TestCase):
             async def test_slow(self):
                 pass
 
-        return Trio, aiounit.ConcurrentTestSuite(
-            unittest.TestLoader().loadTestsFromTestCase(Trio)
-        )
+        return Trio, aiounit.ConcurrentTestSuite(unittest.TestLoader().loadTestsFromTestCase(Trio))
 
     def test_durations_zero_lists_every_test(self):
         """durations=0 at -v lists every plain TestCase, on 3.11 too."""

@@ -223,15 +223,15 @@ class TestMaxConcurrency(unittest.TestCase):
                 @aiounit.group("cap", **group_kwargs)
                 class Six(aiounit.AsyncTestCase):
                     async def asyncSetUp(self) -> None:
-                        tracker.enter(self._testMethodName)
+                        tracker.enter(self._testMethodName)  # noqa: B023 (the class runs within this iteration)
 
                     async def asyncTearDown(self) -> None:
                         await _yield()
-                        tracker.exit(self._testMethodName)
+                        tracker.exit(self._testMethodName)  # noqa: B023 (the class runs within this iteration)
 
                     async def _work(self) -> None:
                         await _yield()
-                        await barrier.wait()
+                        await barrier.wait()  # noqa: B023 (the class runs within this iteration)
                         await _yield()
 
                     async def test_1(self) -> None:
@@ -429,11 +429,11 @@ class TestReporting(unittest.TestCase):
         threads: set[threading.Thread] = set()
 
         class Recording(LoggingResult):
-            def startTest(self, test: Any) -> None:  # noqa: N802
+            def startTest(self, test: Any) -> None:
                 threads.add(threading.current_thread())
                 super().startTest(test)
 
-            def addSuccess(self, test: Any) -> None:  # noqa: N802
+            def addSuccess(self, test: Any) -> None:
                 threads.add(threading.current_thread())
                 super().addSuccess(test)
 
@@ -465,19 +465,19 @@ class TestReporting(unittest.TestCase):
                 self.shouldStop = False
                 self.failfast = False
 
-            def startTest(self, test: Any) -> None:  # noqa: N802
+            def startTest(self, test: Any) -> None:
                 self.events.append(("startTest", test._testMethodName))
 
-            def stopTest(self, test: Any) -> None:  # noqa: N802
+            def stopTest(self, test: Any) -> None:
                 self.events.append(("stopTest", test._testMethodName))
 
-            def addSuccess(self, test: Any) -> None:  # noqa: N802
+            def addSuccess(self, test: Any) -> None:
                 self.events.append(("addSuccess", test._testMethodName))
 
-            def addError(self, test: Any, err: Any) -> None:  # noqa: N802
+            def addError(self, test: Any, err: Any) -> None:
                 self.events.append(("addError", test._testMethodName))
 
-            def addFailure(self, test: Any, err: Any) -> None:  # noqa: N802
+            def addFailure(self, test: Any, err: Any) -> None:
                 self.events.append(("addFailure", test._testMethodName))
 
         class Case(unittest.IsolatedAsyncioTestCase):

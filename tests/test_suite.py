@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import unittest
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import aiounit
 from tests._engine_support import Tracker, make_module, run_stdlib
@@ -31,11 +31,11 @@ def _fixture_class(
 ) -> type:
     """A TestCase class whose class fixtures and class cleanup call *fixture*."""
 
-    def setUpClass(cls: type) -> None:  # noqa: N802
+    def setUpClass(cls: type) -> None:
         cls.addClassCleanup(fixture, f"classCleanup {name}")  # type: ignore[attr-defined]
         fixture(f"setUpClass {name}")
 
-    def tearDownClass(cls: type) -> None:  # noqa: N802
+    def tearDownClass(cls: type) -> None:
         fixture(f"tearDownClass {name}")
 
     namespace = {
@@ -104,7 +104,7 @@ class TestFixturesLikeStdlib(unittest.TestCase):
 
         return current, suites
 
-    _FAILURES: dict[str, dict[str, type[BaseException]]] = {
+    _FAILURES: ClassVar[dict[str, dict[str, type[BaseException]]]] = {
         "nothing fails": {},
         "setUpModule fails": {"setUpModule m1": ValueError},
         "second setUpModule fails": {"setUpModule m2": ValueError},
@@ -470,9 +470,8 @@ class TestSuiteBehaviour(unittest.TestCase):
             ({"max_concurrency": 1.5}, TypeError),
         ]
         for kwargs, error in cases:
-            with self.subTest(kwargs=kwargs):
-                with self.assertRaises(error):
-                    aiounit.ConcurrentTestSuite(**kwargs)
+            with self.subTest(kwargs=kwargs), self.assertRaises(error):
+                aiounit.ConcurrentTestSuite(**kwargs)
 
     def test_failfast_stops_later_tests_and_groups(self) -> None:
         """With failfast, a failing serial test stops every later test and group."""

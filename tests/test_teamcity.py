@@ -396,10 +396,10 @@ class ExcInfoResult(unittest.TestResult):
         self.stopped: list[str] = []
         self.diagnostics: list[tuple[Any, str]] = []
 
-    def addDiagnostic(self, test: Any, message: str) -> None:  # noqa: N802
+    def addDiagnostic(self, test: Any, message: str) -> None:
         self.diagnostics.append((test, message))
 
-    def stopTest(self, test: Any) -> None:  # noqa: N802
+    def stopTest(self, test: Any) -> None:
         self.stopped.append(test.id())
         if sys.exc_info() != (None, None, None):
             self.handling.append((test.id(), sys.exc_info()[1]))
