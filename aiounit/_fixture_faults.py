@@ -17,6 +17,8 @@ import contextvars
 import time
 from collections.abc import Coroutine
 
+from ._stdlib import handle_context
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
@@ -69,7 +71,7 @@ class Timed(collections.abc.Coroutine):  # type: ignore[type-arg]
 def _owner_of(context: dict[str, Any]) -> Scope | None:
     """The open scope whose fixture code scheduled what *context* is about."""
     handle = context.get("handle")
-    ctx = getattr(handle, "_context", None) if handle is not None else None
+    ctx = handle_context(handle) if handle is not None else None
     scope: Scope | None = None
     if ctx is not None:
         scope = ctx.get(FIXTURE)

@@ -28,6 +28,7 @@ from types import FrameType
 
 from ._errors import TestTimeoutError
 from ._interrupt import install_interrupt
+from ._stdlib import current_frames
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -245,7 +246,7 @@ class Watchdog:
             self._abort(stall, blocked)
 
     def _where(self) -> str | None:
-        frame: FrameType | None = sys._current_frames().get(self.loop_thread)
+        frame: FrameType | None = current_frames().get(self.loop_thread)
         while frame is not None:
             g = frame.f_globals
             if "__unittest" not in g and not g.get("__name__", "").startswith(
