@@ -39,15 +39,14 @@ from ._report import Hooks, Recorder, recorder_class, tell_notes
 from ._restore import restored_patches
 from ._stdlib import (
     ASYNC_CASE_HOOKS,
-    IS_313,
     ErrorHolder,
     add_error,
     add_skip,
-    format_coroutine,
     handle_callback,
     handle_context,
     unretrieved_error,
 )
+from ._tasks import Task, describe, loop_error_note
 from ._warnstate import per_test_warnings
 from ._watchdog import Watchdog
 
@@ -196,7 +195,7 @@ class Member:
             await asyncio.sleep(0)
         leaked = [t for t in self.spawned if not t.done()]
         if leaked:
-            names = ", ".join(_describe(t) for t in leaked)
+            names = ", ".join(describe(t) for t in leaked)
             for task in leaked:
                 task.cancel()
             _, stuck = await asyncio.wait(leaked, timeout=group.config.grace)
@@ -247,62 +246,6 @@ class Member:
             self.notes.append(message)
 
 
-class _Task(asyncio.Task):  # type: ignore[type-arg]
-    """The tasks of a group's loop: owned by their test from their first step on.
-
-    3.14's ``create_task`` hands its keyword arguments to the factory as they
-    are, ``eager_start=True`` included, and an eager task runs its first step
-    inside ``Task.__init__``: *owner* is told of the task before that step, so
-    that what the step does (block the loop, spawn, fail) is charged to its test.
-
-    ``cancel`` remembers which test asked (so that a test cancelled by a peer
-    is told who did it), and refuses tests that cancel the group's own task
-    (``for t in asyncio.all_tasks(): t.cancel()``, a common shutdown helper):
-    the machinery that reports every test must not die with them.
-    """
-
-    aiounit_cancelled_by: Member | None = None
-    aiounit_immune = False
-
-    def __init__(
-        self,
-        coro: Any,
-        *,
-        owner: Callable[[asyncio.Task[Any]], None] | None = None,
-        **kwargs: Any,
-    ) -> None:
-        if owner is not None:
-            owner(self)
-        super().__init__(coro, **kwargs)
-
-    def cancel(self, msg: Any = None) -> bool:
-        by = CURRENT.get()
-        if by is not None:
-            if self.aiounit_immune:
-                return False
-            self.aiounit_cancelled_by = by
-        return super().cancel(msg)
-
-    def __repr__(self) -> str:
-        # A member's task runs aiounit's coroutine; in the stdlib, the task of
-        # each part runs the test's own: name that one (asyncio puts this repr
-        # in messages such as "got Future attached to a different loop").
-        text = super().__repr__()
-        coro = self.get_coro()
-        user = _user_coroutine(coro)
-        if user is not None and user is not coro:
-            text = text.replace(format_coroutine(coro), format_coroutine(user), 1)
-        return text
-
-    if IS_313:
-
-        def set_name(self, value: object) -> None:
-            # 3.13's create_task calls set_name(None) on a factory's task,
-            # naming it "None"; keep the generated "Task-N" name instead.
-            if value is not None:
-                super().set_name(value)
-
-
 def _complete(recorder: Recorder, test: unittest.TestCase, add: Callable[[Any], None]) -> None:
     """Make *recorder* hold one whole report of *test*: ``startTest``, an outcome
     (*add* adds one if none was recorded), ``stopTest``, whatever escaped."""
@@ -316,42 +259,9 @@ def _complete(recorder: Recorder, test: unittest.TestCase, add: Callable[[Any], 
     recorder.stopTest(test)
 
 
-_Task.__name__ = _Task.__qualname__ = "Task"  # as asyncio's own tasks show
-
-# aiounit's own cancellations (a stopping run) go past _Task.cancel, which
+# aiounit's own cancellations (a stopping run) go past Task.cancel, which
 # would take them for the cancellation of whichever test's code is running.
 _cancel = asyncio.Task.cancel
-
-
-def _user_coroutine(coro: Any) -> Any:
-    """The outermost coroutine in *coro*'s await chain that is not aiounit's."""
-    while coro is not None:
-        frame = getattr(coro, "cr_frame", None)
-        if frame is None:
-            return None
-        if not frame.f_globals.get("__name__", "").startswith("aiounit."):
-            return coro
-        coro = getattr(coro, "cr_await", None)
-    return None
-
-
-def loop_error_note(exc_info: tuple[Any, BaseException, Any]) -> str:
-    """The warning for an exception that asyncio would only have logged."""
-    import traceback
-
-    text = "".join(traceback.format_exception(*exc_info)).rstrip("\n")
-    return (
-        "raised in the event loop, where asyncio only logs it"
-        f" (an error with --fail-on-loop-errors):\n{text}"
-    )
-
-
-def _describe(task: asyncio.Task[Any]) -> str:
-    coro = task.get_coro()
-    name = getattr(coro, "__qualname__", None) or repr(coro)
-    frame = getattr(coro, "cr_frame", None)
-    where = f" at {frame.f_code.co_filename}:{frame.f_lineno}" if frame is not None else ""
-    return f"{task.get_name()} ({name}{where})"
 
 
 def run_group(
@@ -586,7 +496,7 @@ class _Group:
     async def _main(self) -> None:
         main = asyncio.current_task()
         assert main is not None
-        if isinstance(main, _Task):
+        if isinstance(main, Task):
             main.aiounit_immune = True
         self.all_done = asyncio.Event()
         admission = self.admission = Admission(self.members, self.cap)
@@ -886,7 +796,7 @@ class _Group:
             if base is not None:
                 task = base(loop, coro, **kwargs)
             else:
-                task = _Task(coro, loop=loop, **kwargs)
+                task = Task(coro, loop=loop, **kwargs)
         else:
             made: list[asyncio.Task[Any]] = []
 
@@ -899,7 +809,7 @@ class _Group:
                 if base is not None:
                     task = base(loop, coro, owner=own, **kwargs)
                 else:
-                    task = _Task(coro, loop=loop, owner=own, **kwargs)
+                    task = Task(coro, loop=loop, owner=own, **kwargs)
             except BaseException:
                 # Not a task after all (a bad argument), or its eager first step
                 # raised through create_task, to the test that called it.

@@ -32,6 +32,7 @@ from ._fixture_faults import FIXTURE, Timed, exception_handler
 from ._marks import class_timeout
 from ._report import tell_notes as _tell_notes
 from ._stdlib import ErrorHolder, quiet_pending, unretrieved_error
+from ._tasks import Task, describe, loop_error_note
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -199,12 +200,10 @@ class Scope:
         return error
 
     async def _settle_tasks(self) -> None:
-        from ._scheduler import _describe
-
         leaked = [t for t in self.tasks if not t.done()]
         if not leaked:
             return
-        names = ", ".join(_describe(t) for t in leaked)
+        names = ", ".join(describe(t) for t in leaked)
         for task in leaked:
             task.cancel()
         _, stuck = await asyncio.wait(leaked, timeout=self.grace)
@@ -221,8 +220,6 @@ class Scope:
             self.notes.append(message)
 
     def _charge_loop_errors(self) -> None:
-        from ._scheduler import loop_error_note
-
         for task in list(self.tasks):
             if task.done() and unretrieved_error(task):
                 error = task.exception()  # also keeps asyncio from logging it again
@@ -322,9 +319,7 @@ def _where(task: asyncio.Task[Any]) -> str | None:
 
 
 def _task_factory(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> asyncio.Task[Any]:
-    from ._scheduler import _Task
-
-    task = _Task(coro, loop=loop, **kwargs)
+    task = Task(coro, loop=loop, **kwargs)
     owner = FIXTURE.get()
     if owner is not None:
         owner.tasks.add(task)
