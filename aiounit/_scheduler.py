@@ -31,10 +31,11 @@ from . import _config, _fixture_faults, _scope
 from ._admission import Admission
 from ._alone import timeout_error
 from ._capture import CURRENT, captured_output, concurrent_assertions
-from ._case import _context_of, run_bounded, run_case, run_in_thread
+from ._case import run_bounded
 from ._errors import ConcurrencyHazardError, LeakedTaskError, LoopBlockedError, TestTimeoutError
 from ._hazards import Detector
 from ._ide import per_test_comparisons
+from ._lifecycle import context_of, run_case, run_in_thread
 from ._report import Hooks, Recorder, recorder_class, tell_notes
 from ._restore import restored_patches
 from ._stdlib import (
@@ -112,7 +113,7 @@ class Member:
         # Seconds a peer kept the loop from running this test, not counted
         # against its limit, and the peer that held it longest.
         self.delayed: tuple[float, Member | None] = (0.0, None)
-        # The part's own deadline has not fired yet (see _case._Limit): no
+        # The part's own deadline has not fired yet (see _case.Limit): no
         # giving up before it has.
         self.deadline_pending = False
         # Set when its sync method's thread overran its limit: done when that
@@ -123,7 +124,7 @@ class Member:
     def __repr__(self) -> str:
         return f"<Member {self.test.id()}>"
 
-    # -- called by run_case (through _Limit) -------------------------------------
+    # -- called by run_case (through Limit) -------------------------------------
 
     def watch(self, limit: float) -> None:
         """A part with *limit* started: give up on it if it outlives limit + grace."""
@@ -525,7 +526,7 @@ class _Group:
             member._group = self
             self.outstanding += 1
             member.task = self.loop.create_task(
-                self._run_member(member), context=_context_of(member.test)
+                self._run_member(member), context=context_of(member.test)
             )
             member.task.add_done_callback(functools.partial(self._task_ended, member))
             self.owners[member.task] = member
