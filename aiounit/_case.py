@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import types
 import unittest
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Sequence
 
 from . import _alone, _config
 from ._alone import strip_own_frames, timeout_error
-from ._fixtures import ClassFixtures, needs_scope, run_test
+from ._fixtures import ClassFixtures, _new_class_scope, has_class_fixtures, needs_scope
 from ._lifecycle import NO_OP, no_op, warn_returned
 from ._marks import check_timeout, group_mark_of, is_coroutine_function, timeout_of
+from ._scheduler import Member, refuse_running_loop, run_group
+from ._scope import Scope, _class_scopes, _report_anywhere, scope_of
 from ._stdlib import (
     ASYNC_CASE_HOOKS,
+    ErrorHolder,
     iatc_call_async,
     iatc_call_cleanup,
     iatc_call_maybe_async,
@@ -165,3 +170,136 @@ def run_bounded(test: unittest.TestCase, result: unittest.TestResult) -> None:
     finally:
         for name in (*lent, "_aiounit_phase", "_aiounit_alone"):
             test.__dict__.pop(name, None)
+
+
+# The hooks through which a class can change how unittest drives its tests.  A
+# group runs its members' parts itself, so a member whose class overrides one
+# of them runs alone instead, where every hook is called as in the stdlib.
+_DRIVING_HOOKS = ("run", "__call__", "doCleanups", *ASYNC_CASE_HOOKS)
+
+
+_drives: weakref.WeakKeyDictionary[type, bool] = weakref.WeakKeyDictionary()
+
+
+def drives_itself(test: unittest.TestCase) -> bool:
+    """Whether *test*'s class overrides a hook that drives its lifecycle (``run``,
+    ``doCleanups``, ...): such a test cannot be run as a group member."""
+    cls = type(test)
+    known = _drives.get(cls)
+    if known is None:
+        if not issubclass(cls, unittest.IsolatedAsyncioTestCase):
+            known = False
+        else:
+            stock = (AsyncTestCase, unittest.IsolatedAsyncioTestCase, unittest.TestCase)
+            known = any(
+                getattr(cls, name) not in [base.__dict__.get(name) for base in stock]
+                for name in _DRIVING_HOOKS
+            )
+        _drives[cls] = known
+    return known
+
+
+def run_members(
+    members: Sequence[Member],
+    result: unittest.TestResult,
+    *,
+    label: str,
+    max_concurrency: int | None,
+    config: _config.Config,
+    loop_factory: Callable[[], asyncio.AbstractEventLoop] | None = None,
+    loop: asyncio.AbstractEventLoop | None = None,
+) -> None:
+    """``run_group``, except that a member whose class drives its own lifecycle
+    (``drives_itself``) runs alone first, at the group's place."""
+    refuse_running_loop()
+    members = list(members)
+    for member in [m for m in members if drives_itself(m.test)]:
+        # The stdlib's own lifecycle, with its hooks, at the group's place.
+        if result.shouldStop:
+            return
+        members.remove(member)
+        run_bounded(member.test, result)
+    run_group(
+        members,
+        result,
+        label=label,
+        max_concurrency=max_concurrency,
+        config=config,
+        loop_factory=loop_factory,
+        loop=loop,
+    )
+
+
+def run_test(
+    test: unittest.TestCase, result: unittest.TestResult | None, limit: float | None
+) -> unittest.TestResult | None:
+    """Run an ungrouped test of a class with async class fixtures, or in a
+    module with async module fixtures, on its scope's loop, one at a time."""
+    cls = type(test)
+    scope = scope_of(test)
+    temporary = None
+    if has_class_fixtures(cls) and cls not in _class_scopes:
+        # Run without setUpClass (``test.run()`` by hand, a runner that skips
+        # class fixtures): the class's async fixtures run around this test.
+        temporary = _new_class_scope(cls)
+        error = temporary.open()
+        if error is not None:
+            result = result if result is not None else test.defaultTestResult()
+            _report_anywhere_skip(result, error, f"setUpClass ({temporary.name})")
+            return result
+        scope = temporary
+    assert scope is not None
+    stop_test_run = None
+    if result is None:
+        result = test.defaultTestResult()
+        start_test_run = getattr(result, "startTestRun", None)
+        stop_test_run = getattr(result, "stopTestRun", None)
+        if start_test_run is not None:
+            start_test_run()
+    try:
+        run_in(scope, test, result, limit)
+    finally:
+        if temporary is not None:
+            for error in temporary.close():
+                _report_anywhere(result, error, f"tearDownClass ({temporary.name})")
+            temporary.tell_notes(result)
+        if stop_test_run is not None:
+            stop_test_run()
+    return result
+
+
+def _report_anywhere_skip(result: unittest.TestResult, error: BaseException, name: str) -> None:
+    if isinstance(error, unittest.SkipTest) and hasattr(result, "addSkip"):
+        result.addSkip(ErrorHolder(name), str(error))
+    else:
+        _report_anywhere(result, error, name)
+
+
+def run_in(
+    scope: Scope, test: unittest.TestCase, result: unittest.TestResult, limit: float | None
+) -> None:
+    """Run one ungrouped test on *scope*'s loop, reporting to *result*."""
+    # A group of one on the scope's loop: the scheduler gives up on a test
+    # that ignores its cancellation (the loop must go on for the tests after
+    # it), and catches one that blocks the loop past its limit.
+    run_members(
+        [Member(test, limit)],
+        result if hasattr(result, "shouldStop") else _NeverStops(result),  # type: ignore[arg-type]
+        label=f"test {test.id()}",
+        max_concurrency=None,
+        config=_config.current(),
+        loop=scope.loop,
+    )
+
+
+class _NeverStops:
+    """A result object that is not a TestResult (pytest's), with the one
+    attribute the scheduler reads that it lacks."""
+
+    shouldStop = False
+
+    def __init__(self, real: Any) -> None:
+        self._real = real
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)

@@ -44,12 +44,9 @@ from ._scope import (
     _module_scopes,
     _report_anywhere,
     _strclass,
-    run_in,
-    scope_of,
 )
 from ._stdlib import (
     SINCE_315,
-    ErrorHolder,
     method_name,
     report_fixture_error,
     restore_stdout,
@@ -354,51 +351,6 @@ def needs_scope(test: unittest.TestCase) -> bool:
         return False
     method = getattr(test, method_name(test), None)
     return not getattr(method, "__unittest_skip__", False)
-
-
-def run_test(
-    test: unittest.TestCase, result: unittest.TestResult | None, limit: float | None
-) -> unittest.TestResult | None:
-    """Run an ungrouped test of a class with async class fixtures, or in a
-    module with async module fixtures, on its scope's loop, one at a time."""
-    cls = type(test)
-    scope = scope_of(test)
-    temporary = None
-    if has_class_fixtures(cls) and cls not in _class_scopes:
-        # Run without setUpClass (``test.run()`` by hand, a runner that skips
-        # class fixtures): the class's async fixtures run around this test.
-        temporary = _new_class_scope(cls)
-        error = temporary.open()
-        if error is not None:
-            result = result if result is not None else test.defaultTestResult()
-            _report_anywhere_skip(result, error, f"setUpClass ({temporary.name})")
-            return result
-        scope = temporary
-    assert scope is not None
-    stop_test_run = None
-    if result is None:
-        result = test.defaultTestResult()
-        start_test_run = getattr(result, "startTestRun", None)
-        stop_test_run = getattr(result, "stopTestRun", None)
-        if start_test_run is not None:
-            start_test_run()
-    try:
-        run_in(scope, test, result, limit)
-    finally:
-        if temporary is not None:
-            for error in temporary.close():
-                _report_anywhere(result, error, f"tearDownClass ({temporary.name})")
-            temporary.tell_notes(result)
-        if stop_test_run is not None:
-            stop_test_run()
-    return result
-
-
-def _report_anywhere_skip(result: unittest.TestResult, error: BaseException, name: str) -> None:
-    if isinstance(error, unittest.SkipTest) and hasattr(result, "addSkip"):
-        result.addSkip(ErrorHolder(name), str(error))
-    else:
-        _report_anywhere(result, error, name)
 
 
 def _wrap_set_up_class(function: Callable[[type], Any]) -> Callable[[type], Any]:

@@ -24,14 +24,12 @@ import io
 import sys
 import time
 import unittest
-import weakref
 from collections.abc import Callable, Sequence
 
 from . import _config, _fixture_faults, _scope
 from ._admission import Admission
 from ._alone import timeout_error
 from ._capture import CURRENT, captured_output, concurrent_assertions
-from ._case import run_bounded
 from ._errors import ConcurrencyHazardError, LeakedTaskError, LoopBlockedError, TestTimeoutError
 from ._hazards import Detector
 from ._ide import per_test_comparisons
@@ -39,7 +37,6 @@ from ._lifecycle import context_of, run_case, run_in_thread
 from ._report import Hooks, Recorder, recorder_class, tell_notes
 from ._restore import restored_patches
 from ._stdlib import (
-    ASYNC_CASE_HOOKS,
     ErrorHolder,
     add_error,
     add_skip,
@@ -265,6 +262,21 @@ def _complete(recorder: Recorder, test: unittest.TestCase, add: Callable[[Any], 
 _cancel = asyncio.Task.cancel
 
 
+def refuse_running_loop() -> None:
+    """Raise RuntimeError if called inside a running event loop: a group's loop
+    cannot run there."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        pass
+    else:
+        msg = (
+            "ConcurrentTestSuite.run() was called inside a running event loop;"
+            " call it from sync code"
+        )
+        raise RuntimeError(msg)
+
+
 def run_group(
     members: Sequence[Member],
     result: unittest.TestResult,
@@ -280,54 +292,11 @@ def run_group(
     With *loop* (a loop scope's, see ``_scope``), run them on that loop and
     leave it open, with the tasks the group did not start still running.
     """
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        pass
-    else:
-        msg = (
-            "ConcurrentTestSuite.run() was called inside a running event loop;"
-            " call it from sync code"
-        )
-        raise RuntimeError(msg)
-    members = list(members)
-    for member in [m for m in members if drives_itself(m.test)]:
-        # The stdlib's own lifecycle, with its hooks, at the group's place.
-        if result.shouldStop:
-            return
-        members.remove(member)
-        run_bounded(member.test, result)
+    refuse_running_loop()
     if members:
         group = _Group(members, result, label, max_concurrency, config, loop_factory)
         group.shared_loop = loop
         group.run()
-
-
-# The hooks through which a class can change how unittest drives its tests.  A
-# group runs its members' parts itself, so a member whose class overrides one
-# of them runs alone instead, where every hook is called as in the stdlib.
-_DRIVING_HOOKS = ("run", "__call__", "doCleanups", *ASYNC_CASE_HOOKS)
-_drives: weakref.WeakKeyDictionary[type, bool] = weakref.WeakKeyDictionary()
-
-
-def drives_itself(test: unittest.TestCase) -> bool:
-    """Whether *test*'s class overrides a hook that drives its lifecycle (``run``,
-    ``doCleanups``, ...): such a test cannot be run as a group member."""
-    cls = type(test)
-    known = _drives.get(cls)
-    if known is None:
-        from ._case import AsyncTestCase
-
-        if not issubclass(cls, unittest.IsolatedAsyncioTestCase):
-            known = False
-        else:
-            stock = (AsyncTestCase, unittest.IsolatedAsyncioTestCase, unittest.TestCase)
-            known = any(
-                getattr(cls, name) not in [base.__dict__.get(name) for base in stock]
-                for name in _DRIVING_HOOKS
-            )
-        _drives[cls] = known
-    return known
 
 
 class _Group:

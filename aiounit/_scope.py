@@ -380,38 +380,3 @@ def loop_for(classes: Iterable[type]) -> asyncio.AbstractEventLoop | None:
             return scope.loop
         module = module or _module_scopes.get(cls.__module__)
     return module.loop if module is not None else None
-
-
-def run_in(
-    scope: Scope, test: unittest.TestCase, result: unittest.TestResult, limit: float | None
-) -> None:
-    """Run one ungrouped test on *scope*'s loop, reporting to *result*."""
-    from ._scheduler import Member, run_group
-
-    # A group of one on the scope's loop: the scheduler gives up on a test
-    # that ignores its cancellation (the loop must go on for the tests after
-    # it), and catches one that blocks the loop past its limit.
-    run_group(
-        [Member(test, limit)],
-        result if hasattr(result, "shouldStop") else _NeverStops(result),  # type: ignore[arg-type]
-        label=f"test {test.id()}",
-        max_concurrency=None,
-        config=_config.current(),
-        loop=scope.loop,
-    )
-
-
-class _NeverStops:
-    """A result object that is not a TestResult (pytest's), with the one
-    attribute the scheduler reads that it lacks."""
-
-    shouldStop = False
-
-    def __init__(self, real: Any) -> None:
-        self._real = real
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._real, name)
-
-
-# -- AsyncTestCase's side -----------------------------------------------------------------

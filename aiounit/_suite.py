@@ -7,8 +7,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from . import _config, _fixtures, _scope
+from ._case import run_members
 from ._marks import group_mark_of, is_coroutine_function, timeout_of
-from ._scheduler import Member, run_group
+from ._scheduler import Member
 from ._stdlib import (
     class_setup_failed,
     handle_class_set_up,
@@ -194,7 +195,7 @@ def _run_unit_group(
         Member(test, timeout_of(test, mark, config.timeout))
         for test, mark in zip(tests, marks, strict=True)
     ]
-    run_group(
+    run_members(
         members,
         result,
         label=_label(key),
