@@ -11,11 +11,11 @@ from collections.abc import Callable, Sequence
 
 from . import _alone, _config
 from ._alone import strip_own_frames, timeout_error
-from ._fixtures import ClassFixtures, _new_class_scope, has_class_fixtures, needs_scope
+from ._fixtures import ClassFixtures, has_class_fixtures, needs_scope, new_class_scope
 from ._lifecycle import NO_OP, no_op, warn_returned
 from ._marks import check_timeout, group_mark_of, is_coroutine_function, timeout_of
 from ._scheduler import Member, refuse_running_loop, run_group
-from ._scope import Scope, _class_scopes, _report_anywhere, scope_of
+from ._scope import Scope, class_scopes, report_anywhere, scope_of
 from ._stdlib import (
     ASYNC_CASE_HOOKS,
     ErrorHolder,
@@ -238,10 +238,10 @@ def run_test(
     cls = type(test)
     scope = scope_of(test)
     temporary = None
-    if has_class_fixtures(cls) and cls not in _class_scopes:
+    if has_class_fixtures(cls) and cls not in class_scopes:
         # Run without setUpClass (``test.run()`` by hand, a runner that skips
         # class fixtures): the class's async fixtures run around this test.
-        temporary = _new_class_scope(cls)
+        temporary = new_class_scope(cls)
         error = temporary.open()
         if error is not None:
             result = result if result is not None else test.defaultTestResult()
@@ -261,7 +261,7 @@ def run_test(
     finally:
         if temporary is not None:
             for error in temporary.close():
-                _report_anywhere(result, error, f"tearDownClass ({temporary.name})")
+                report_anywhere(result, error, f"tearDownClass ({temporary.name})")
             temporary.tell_notes(result)
         if stop_test_run is not None:
             stop_test_run()
@@ -272,7 +272,7 @@ def _report_anywhere_skip(result: unittest.TestResult, error: BaseException, nam
     if isinstance(error, unittest.SkipTest) and hasattr(result, "addSkip"):
         result.addSkip(ErrorHolder(name), str(error))
     else:
-        _report_anywhere(result, error, name)
+        report_anywhere(result, error, name)
 
 
 def run_in(

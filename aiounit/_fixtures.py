@@ -38,12 +38,12 @@ from ._scope import (
     MODULE_HOOKS,
     LoopScopeError,
     Scope,
-    _by_runner,
-    _class_scopes,
-    _gather,
-    _module_scopes,
-    _report_anywhere,
-    _strclass,
+    by_runner,
+    class_scopes,
+    gather_in_scopes,
+    module_scopes,
+    report_anywhere,
+    strclass,
 )
 from ._stdlib import (
     SINCE_315,
@@ -104,13 +104,13 @@ def _open_module_lazily(cls: type) -> None:
     failure = _module_failures.get(name)
     if failure is not None:
         raise failure.with_traceback(failure.__traceback__)
-    if name in _module_scopes:
+    if name in module_scopes:
         return
-    for other in [s for s in _module_scopes.values() if s.lazy]:
+    for other in [s for s in module_scopes.values() if s.lazy]:
         # A runner that runs no module teardown of ours (pytest) has moved on
         # to another module: that module's scope is done.
         for close_error in other.close():
-            _report_anywhere(None, close_error, f"tearDownModule ({other.name})")
+            report_anywhere(None, close_error, f"tearDownModule ({other.name})")
         other.tell_notes(None)
     if not has_module_fixtures(_module_of(cls)):
         return
@@ -159,7 +159,7 @@ def _hook_tear_down_module(module: ModuleType) -> Callable[[], None]:
 
 def _close_module_cleanup(name: str) -> None:
     _module_failures.pop(name, None)
-    scope = _module_scopes.get(name)
+    scope = module_scopes.get(name)
     if scope is None:
         return
     errors = scope.close()
@@ -179,8 +179,8 @@ def _new_module_scope(module: ModuleType, cls: type) -> Scope:
     return scope
 
 
-def _new_class_scope(cls: type) -> Scope:
-    parent = _module_scopes.get(cls.__module__)
+def new_class_scope(cls: type) -> Scope:
+    parent = module_scopes.get(cls.__module__)
     _install_exit_hook()
     return Scope(cls, parent, getattr(cls, "loop_factory", None))
 
@@ -191,8 +191,8 @@ def after_set_up_class(cls: type) -> None:
         _deferred.append(cls)
         return
     _open_module_lazily(cls)
-    if has_class_fixtures(cls) and cls not in _class_scopes:
-        scope = _new_class_scope(cls)
+    if has_class_fixtures(cls) and cls not in class_scopes:
+        scope = new_class_scope(cls)
         error = scope.open()
         if error is not None:
             _set_up_failed(cls, scope)
@@ -211,7 +211,7 @@ def before_tear_down_class(cls: type) -> None:
     """Close *cls*'s loop scope before its sync ``tearDownClass``; its errors are
     raised from class cleanups, which unittest reports as ``tearDownClass``."""
     errors = _closed_errors.pop(cls, [])
-    scope = _class_scopes.get(cls)
+    scope = class_scopes.get(cls)
     if scope is not None:
         errors += scope.close()
         scope.tell_notes(None)
@@ -244,12 +244,12 @@ def open_classes(classes: Iterable[type]) -> dict[type, BaseException]:
         except BaseException as module_error:
             failed[cls] = module_error
             continue
-        if has_class_fixtures(cls) and cls not in _class_scopes:
-            scopes.append(_new_class_scope(cls))
-    for runner, together in _by_runner(scopes):
+        if has_class_fixtures(cls) and cls not in class_scopes:
+            scopes.append(new_class_scope(cls))
+    for runner, together in by_runner(scopes):
         for scope in together:
             scope._register()
-        errors = runner.run(_gather([s._open for s in together], together))
+        errors = runner.run(gather_in_scopes([s._open for s in together], together))
         for scope, error in zip(together, errors, strict=True):
             if error is not None:
                 scope._finish()
@@ -266,9 +266,9 @@ def replaying(cls: type, error: BaseException) -> None:
 
 def close_classes(classes: Iterable[type], result: unittest.TestResult | None) -> None:
     """Close the scopes of *classes* together, before their ``tearDownClass``."""
-    scopes = [_class_scopes[cls] for cls in classes if cls in _class_scopes]
-    for runner, together in _by_runner(scopes):
-        runner.run(_gather([s._close for s in together], together))
+    scopes = [class_scopes[cls] for cls in classes if cls in class_scopes]
+    for runner, together in by_runner(scopes):
+        runner.run(gather_in_scopes([s._close for s in together], together))
         for scope in together:
             scope._finish()
             _closed_errors.setdefault(scope.owner, []).extend(scope.errors)  # type: ignore[arg-type]
@@ -281,7 +281,7 @@ def open_module(test: Any, suite: unittest.TestSuite, result: unittest.TestResul
     is reported as unittest reports a failing ``setUpModule``."""
     name = type(test).__module__
     module = sys.modules.get(name)
-    if name in _module_scopes or not has_module_fixtures(module):
+    if name in module_scopes or not has_module_fixtures(module):
         return
     scope = _new_module_scope(module, type(test))  # type: ignore[arg-type]
     unittest.addModuleCleanup(_close_module_cleanup, name)
@@ -308,7 +308,7 @@ def open_module(test: Any, suite: unittest.TestSuite, result: unittest.TestResul
 
 def close_module(name: str, suite: unittest.TestSuite, result: unittest.TestResult) -> None:
     """aiounit's suite: close the module's scope before its ``tearDownModule``."""
-    scope = _module_scopes.get(name)
+    scope = module_scopes.get(name)
     if scope is None:
         return
     for error in scope.close():
@@ -318,15 +318,15 @@ def close_module(name: str, suite: unittest.TestSuite, result: unittest.TestResu
 
 def close_all(result: unittest.TestResult | None) -> None:
     """Close every open scope, classes first (the run was interrupted)."""
-    for cls in list(_class_scopes):
-        scope = _class_scopes[cls]
+    for cls in list(class_scopes):
+        scope = class_scopes[cls]
         for error in scope.close():
-            _report_anywhere(result, error, f"tearDownClass ({scope.name})")
+            report_anywhere(result, error, f"tearDownClass ({scope.name})")
         scope.tell_notes(result)
-    for name in list(_module_scopes):
-        scope = _module_scopes[name]
+    for name in list(module_scopes):
+        scope = module_scopes[name]
         for error in scope.close():
-            _report_anywhere(result, error, f"tearDownModule ({name})")
+            report_anywhere(result, error, f"tearDownModule ({name})")
         scope.tell_notes(result)
 
 
@@ -345,7 +345,7 @@ def _install_exit_hook() -> None:
 def needs_scope(test: unittest.TestCase) -> bool:
     """Whether *test*, run by itself, runs on a loop scope (``run_test``)."""
     cls = type(test)
-    if cls in _class_scopes or cls.__module__ in _module_scopes:
+    if cls in class_scopes or cls.__module__ in module_scopes:
         return True
     if not has_class_fixtures(cls) or getattr(cls, "__unittest_skip__", False):
         return False
@@ -448,7 +448,7 @@ class ClassFixtures:
         if not callable(function):
             msg = f"addAsyncClassCleanup(): function must be callable, not {function!r}"
             raise TypeError(msg)
-        scope = _class_scopes.get(cls)
+        scope = class_scopes.get(cls)
         if scope is None or scope.closed:
             msg = (
                 f"{cls.__qualname__}.addAsyncClassCleanup() must be called while the"
@@ -522,14 +522,14 @@ def check_groups(groups: Iterable[tuple[str, list[type]]]) -> None:
             continue
         first, second = owners[0], owners[1]
         msg = (
-            f"{label} has members in {_strclass(first)} and {_strclass(second)}, which"
+            f"{label} has members in {strclass(first)} and {strclass(second)}, which"
             " both have async class fixtures (asyncSetUpClass/asyncTearDownClass), so each"
             " runs its tests on an event loop of its own, but a group runs on one loop."
             " Share the fixtures at module level (asyncSetUpModule), or split the group."
         )
         if _inherited_fixtures(first, second):
             msg += (
-                f" ({_strclass(first)} and {_strclass(second)} have their async class"
+                f" ({strclass(first)} and {strclass(second)} have their async class"
                 " fixtures by inheritance, and so the group's marks too: to give each"
                 " class a group of its own, put @aiounit.group('...') on each class"
                 " instead of on the inherited test methods.)"

@@ -43,8 +43,8 @@ __unittest = True
 CLASS_HOOKS = ("asyncSetUpClass", "asyncTearDownClass")
 MODULE_HOOKS = ("asyncSetUpModule", "asyncTearDownModule")
 
-_class_scopes: dict[type, Scope] = {}
-_module_scopes: dict[str, Scope] = {}
+class_scopes: dict[type, Scope] = {}
+module_scopes: dict[str, Scope] = {}
 
 
 # A module whose async setup failed under a foreign runner: each class of it
@@ -54,7 +54,7 @@ class LoopScopeError(Exception):
     """A group whose members would need two event loops (a usage error)."""
 
 
-def _strclass(cls: type) -> str:
+def strclass(cls: type) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
@@ -70,7 +70,7 @@ class Scope:
         config = _config.current()
         self.owner = owner
         self.is_class = isinstance(owner, type)
-        self.name = _strclass(owner) if isinstance(owner, type) else owner.__name__
+        self.name = strclass(owner) if isinstance(owner, type) else owner.__name__
         self.parent = parent
         self.limit = (
             class_timeout(owner, config.timeout) if isinstance(owner, type) else (config.timeout)
@@ -118,15 +118,15 @@ class Scope:
 
     def _register(self) -> None:
         if isinstance(self.owner, type):
-            _class_scopes[self.owner] = self
+            class_scopes[self.owner] = self
         else:
-            _module_scopes[self.owner.__name__] = self
+            module_scopes[self.owner.__name__] = self
 
     def _unregister(self) -> None:
         if isinstance(self.owner, type):
-            _class_scopes.pop(self.owner, None)
+            class_scopes.pop(self.owner, None)
         else:
-            _module_scopes.pop(self.owner.__name__, None)
+            module_scopes.pop(self.owner.__name__, None)
             self.unhook()
 
     # -- async parts (run on the loop, in the scope's context) ------------------------
@@ -336,14 +336,14 @@ def task_factory_of(loop: asyncio.AbstractEventLoop) -> Any:
 # -- opening and closing, from the fixture hooks ------------------------------------------
 
 
-def _by_runner(scopes: list[Scope]) -> list[tuple[asyncio.Runner, list[Scope]]]:
+def by_runner(scopes: list[Scope]) -> list[tuple[asyncio.Runner, list[Scope]]]:
     by: dict[int, tuple[asyncio.Runner, list[Scope]]] = {}
     for scope in scopes:
         by.setdefault(id(scope.runner), (scope.runner, []))[1].append(scope)
     return list(by.values())
 
 
-async def _gather(parts: list[Callable[[], Any]], scopes: list[Scope]) -> list[Any]:
+async def gather_in_scopes(parts: list[Callable[[], Any]], scopes: list[Scope]) -> list[Any]:
     loop = asyncio.get_running_loop()
     tasks = [
         loop.create_task(part(), context=scope.context)
@@ -354,7 +354,7 @@ async def _gather(parts: list[Callable[[], Any]], scopes: list[Scope]) -> list[A
     return await asyncio.gather(*tasks)
 
 
-def _report_anywhere(result: unittest.TestResult | None, error: BaseException, name: str) -> None:
+def report_anywhere(result: unittest.TestResult | None, error: BaseException, name: str) -> None:
     if result is not None:
         holder = ErrorHolder(name)
         result.addError(holder, (type(error), error, error.__traceback__))  # type: ignore[arg-type]
@@ -368,15 +368,15 @@ def _report_anywhere(result: unittest.TestResult | None, error: BaseException, n
 def scope_of(test: unittest.TestCase) -> Scope | None:
     """The open scope *test* runs in, if any."""
     cls = type(test)
-    return _class_scopes.get(cls) or _module_scopes.get(cls.__module__)
+    return class_scopes.get(cls) or module_scopes.get(cls.__module__)
 
 
 def loop_for(classes: Iterable[type]) -> asyncio.AbstractEventLoop | None:
     """The loop of the scope a group of tests of *classes* runs in, if any."""
     module = None
     for cls in classes:
-        scope = _class_scopes.get(cls)
+        scope = class_scopes.get(cls)
         if scope is not None:
             return scope.loop
-        module = module or _module_scopes.get(cls.__module__)
+        module = module or module_scopes.get(cls.__module__)
     return module.loop if module is not None else None

@@ -344,7 +344,7 @@ class _Fixtures:
         failed: dict[type, BaseException] = {}
         for cls in pending:
             if _fixtures.has_class_fixtures(cls):
-                self._phase(f"setUpClass ({_scope._strclass(cls)})")
+                self._phase(f"setUpClass ({_scope.strclass(cls)})")
         if pending:
             # Under -b, what the async setups print is kept, as unittest keeps a
             # setUpClass's output, and shown with their failure.
@@ -368,8 +368,8 @@ class _Fixtures:
     def _tear_down_all(self, classes: list[type]) -> None:
         # Async class teardowns together, then each sync tearDownClass.
         for cls in classes:
-            if cls in _scope._class_scopes:
-                self._phase(f"tearDownClass ({_scope._strclass(cls)})")
+            if cls in _scope.class_scopes:
+                self._phase(f"tearDownClass ({_scope.strclass(cls)})")
         _fixtures.close_classes(classes, self.result)
         for cls in classes:
             self._tear_down(cls)
@@ -401,7 +401,7 @@ class _Fixtures:
         self.suite._fixture_phase(self.result, name)  # type: ignore[attr-defined]
 
     def _close_module(self, name: str) -> None:
-        if name in _scope._module_scopes:
+        if name in _scope.module_scopes:
             self._phase(f"tearDownModule ({name})")
         _fixtures.close_module(name, self.suite, self.result)
 
