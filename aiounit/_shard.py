@@ -6,7 +6,7 @@ import os
 import re
 import unittest
 
-from ._suite import _leaves, _plan
+from ._plan import leaves, plan
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -76,7 +76,7 @@ def select_shard(
     A unit weighs its number of tests, or with *durations* its expected
     seconds (a group runs its members together, so its longest member).
     """
-    units = _plan(suite, default_group)
+    units = plan(suite, default_group)
     known = durations or {}
     mean = sum(known.values()) / len(known) if known else 1.0
 
@@ -95,7 +95,7 @@ def select_shard(
         if shard == index - 1:
             mine.add(position)
     chosen = {id(t) for i in mine for t in units[i].tests}
-    return [t for t, _, _ in _leaves(suite) if id(t) in chosen]
+    return [t for t, _, _ in leaves(suite) if id(t) in chosen]
 
 
 def _id(test: Any) -> str:

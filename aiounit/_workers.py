@@ -29,11 +29,11 @@ import unittest
 from collections.abc import Sequence
 from multiprocessing.connection import Connection, wait
 
-from . import _config
+from . import _config, _plan
 from ._errors import RemoteError, remote_error
 from ._report import Hooks, tell_notes
 from ._stdlib import SUBTEST_MSG_SENTINEL, ErrorHolder, SubTest
-from ._suite import ConcurrentTestSuite, _leaves, _plan
+from ._suite import ConcurrentTestSuite
 from ._wire import SHARED, worker_main
 
 TYPE_CHECKING = False
@@ -80,7 +80,7 @@ class WorkerSuite:
                 default_group=self.suite.default_group,
                 **self.suite.options,
             )
-        leaves = [test for test, _, _ in _leaves(self.suite)]
+        leaves = [test for test, _, _ in _plan.leaves(self.suite)]
         batches = _batches(self.suite, leaves, config.default_group)
         if not batches:
             return result
@@ -104,7 +104,7 @@ def _batches(suite: unittest.TestSuite, leaves: list[Any], default_group: str) -
     index = {id(test): i for i, test in enumerate(leaves)}
     batches: list[list[int]] = []
     module = object()
-    for unit in _plan(suite, default_group):
+    for unit in _plan.plan(suite, default_group):
         first = unit.tests[0]
         unit_module = getattr(type(first), "__module__", None)
         if not isinstance(first, unittest.TestCase) or unit_module != module or not batches:
