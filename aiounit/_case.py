@@ -14,7 +14,8 @@ from ._alone import strip_own_frames, timeout_error
 from ._fixtures import ClassFixtures, has_class_fixtures, needs_scope, new_class_scope
 from ._lifecycle import NO_OP, no_op, warn_returned
 from ._marks import check_timeout, group_mark_of, is_coroutine_function, timeout_of
-from ._scheduler import Member, refuse_running_loop, run_group
+from ._member import Member
+from ._scheduler import refuse_running_loop, run_group
 from ._scope import Scope, class_scopes, report_anywhere, scope_of
 from ._stdlib import (
     ASYNC_CASE_HOOKS,

@@ -8,8 +8,8 @@ from collections.abc import Iterable, Iterator
 from . import _config, _fixtures, _scope
 from ._case import run_members
 from ._marks import group_mark_of, timeout_of
+from ._member import Member
 from ._plan import Opaque, Unit, check_loop_scopes, flattened, label, plan
-from ._scheduler import Member
 from ._stdlib import (
     class_setup_failed,
     handle_class_set_up,
