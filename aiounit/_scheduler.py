@@ -26,9 +26,10 @@ import time
 import unittest
 from collections.abc import Callable, Sequence
 
-from . import _config, _fixture_faults, _scope
+from . import _config, _scope
 from ._admission import Admission
 from ._alone import timeout_error
+from ._attribution import Attribution
 from ._capture import CURRENT, captured_output, concurrent_assertions
 from ._errors import TestTimeoutError
 from ._hazards import Detector
@@ -40,9 +41,6 @@ from ._restore import restored_patches
 from ._stdlib import (
     ErrorHolder,
     add_skip,
-    handle_callback,
-    handle_context,
-    unretrieved_error,
 )
 from ._tasks import Task, loop_error_note
 from ._warnstate import per_test_warnings
@@ -112,7 +110,7 @@ def run_group(
         group.run()
 
 
-class Group:
+class Group(Attribution):
     def __init__(
         self,
         members: Sequence[Member],
@@ -566,116 +564,3 @@ class Group:
             real_stop()
 
         return stop
-
-    # -- what tests leave behind ------------------------------------------------------
-
-    def _task_factory(
-        self, loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any
-    ) -> asyncio.Task[Any]:
-        member = CURRENT.get()
-        base = self.base_factory  # on a scope's loop: it tracks its fixtures' tasks
-        task: asyncio.Task[Any]
-        if member is None or member.finished:
-            if base is not None:
-                task = base(loop, coro, **kwargs)
-            else:
-                task = Task(coro, loop=loop, **kwargs)
-        else:
-            made: list[asyncio.Task[Any]] = []
-
-            def own(task: asyncio.Task[Any]) -> None:
-                made.append(task)
-                member.spawned[task] = None
-                self.owners[task] = member
-
-            try:
-                if base is not None:
-                    task = base(loop, coro, owner=own, **kwargs)
-                else:
-                    task = Task(coro, loop=loop, owner=own, **kwargs)
-            except BaseException:
-                # Not a task after all (a bad argument), or its eager first step
-                # raised through create_task, to the test that called it.
-                for made_task in made:
-                    member.spawned.pop(made_task, None)
-                    self.owners.pop(made_task, None)
-                raise
-        if member is not None and self.shared_loop is not None:
-            self.started_tasks.append(task)
-        if member is not None and not member.finished:
-            task.add_done_callback(self._spawned_done)
-        return task
-
-    def _spawned_done(self, task: asyncio.Task[Any]) -> None:
-        # (Not task.exception(): that would mark it retrieved.)
-        if not unretrieved_error(task):
-            self._forget(task)
-        else:
-            # Whoever awaits it is woken by a callback after this one: look
-            # again once it has had its turn.
-            self.loop.call_soon(self._spawned_checked, task)
-
-    def _spawned_checked(self, task: asyncio.Task[Any]) -> None:
-        if not unretrieved_error(task):
-            self._forget(task)
-
-    def _forget(self, task: asyncio.Task[Any]) -> None:
-        member = self.owners.get(task)
-        if member is not None and not member.finished and not member.abandoned:
-            del member.spawned[task]
-            del self.owners[task]
-
-    def _exception_handler(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
-        exc = context.get("exception")
-        if not isinstance(exc, BaseException):
-            if id(context.get("task")) in self.given_up:
-                return  # "Task was destroyed but it is pending!": already reported
-            loop.default_exception_handler(context)
-            return
-        member = None
-        handle = context.get("handle")
-        if handle is not None:
-            ctx = handle_context(handle)
-            # uvloop's handles keep no _context, but uvloop calls the handler
-            # from inside the callback's context.
-            member = ctx.get(CURRENT) if ctx is not None else CURRENT.get()
-        for key in ("task", "future"):
-            owner = context.get(key)
-            if member is None and isinstance(owner, asyncio.Task):
-                member = self.owners.get(owner)
-        on_scope = member is None and self.shared_loop is not None
-        if on_scope and _fixture_faults.claim_loop_error(context):
-            return  # the loop scope's fixtures caused it: theirs, not the group's
-        message = context.get("message")
-        if message:
-            exc.add_note(f"aiounit: {message}")
-        exc_info = (type(exc), exc, exc.__traceback__)
-        if member is not None and not member.finished:
-            member.loop_errors.append(exc_info)
-        else:
-            self.group_errors.append(exc_info)
-
-    def _charge_system_exit(self, exc: SystemExit) -> None:
-        handle = None
-        tb = exc.__traceback__
-        while tb is not None:
-            candidate = tb.tb_frame.f_locals.get("self")
-            if isinstance(candidate, asyncio.Handle):
-                handle = candidate
-            tb = tb.tb_next
-        callback = handle_callback(handle)
-        if isinstance(getattr(callback, "__self__", None), asyncio.Task):
-            return  # a task's step: its task holds it, for whoever awaits it
-        ctx = handle_context(handle)
-        member = ctx.get(CURRENT) if ctx is not None else None
-        exc.add_note("aiounit: raised in an event loop callback")
-        exc_info = (type(exc), exc, exc.__traceback__)
-        if member is not None and not member.finished:
-            member.loop_errors.append(exc_info)
-        else:
-            self.group_errors.append(exc_info)
-
-    # -- called by the watchdog --------------------------------------------------------
-
-    def member_of(self, task: asyncio.Task[Any] | None) -> Member | None:
-        return self.owners.get(task) if task is not None else None
