@@ -34,6 +34,9 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from ._member import Member
+    from ._scheduler import Group
+
 __unittest = True
 
 _PERIOD = 0.025
@@ -99,7 +102,7 @@ class _Stall:
 class Watchdog:
     """Heartbeat on the loop, watcher on a thread; see the module docstring."""
 
-    def __init__(self, group: Any, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, group: Group, loop: asyncio.AbstractEventLoop) -> None:
         self.group = group
         self.loop = loop
         config = group.config
@@ -153,7 +156,7 @@ class Watchdog:
         if not self._stopped.is_set():
             self._handle = self.loop.call_later(self.period, self.beat)
 
-    def held_by_others(self, since: float, member: Any) -> tuple[float, Any]:
+    def held_by_others(self, since: float, member: Member) -> tuple[float, Member | None]:
         """Seconds since *since* (monotonic) that another test's code held the
         loop, and the test that held it longest."""
         now = time.monotonic()
@@ -171,7 +174,7 @@ class Watchdog:
         worst = max(held, key=held.__getitem__)
         return sum(held.values()), worst
 
-    def claim(self, member: Any) -> tuple[float, str | None] | None:
+    def claim(self, member: Member) -> tuple[float, str | None] | None:
         """The block *member* is causing right now, if long enough to report.
 
         A test that blocks and then returns without awaiting again ends in the
