@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 import types
 import unittest
@@ -200,35 +199,19 @@ def drives_itself(test: unittest.TestCase) -> bool:
     return known
 
 
-def run_members(
-    members: Sequence[Member],
-    result: unittest.TestResult,
-    *,
-    label: str,
-    max_concurrency: int | None,
-    config: _config.Config,
-    loop_factory: Callable[[], asyncio.AbstractEventLoop] | None = None,
-    loop: asyncio.AbstractEventLoop | None = None,
-) -> None:
-    """``run_group``, except that a member whose class drives its own lifecycle
-    (``drives_itself``) runs alone first, at the group's place."""
+def run_alone_first(members: Sequence[Member], result: unittest.TestResult) -> list[Member] | None:
+    """Run the members whose class drives its own lifecycle (``drives_itself``)
+    alone, in order, at the group's place; the members left for ``run_group``,
+    or None if the run stopped meanwhile."""
     refuse_running_loop()
     members = list(members)
     for member in [m for m in members if drives_itself(m.test)]:
         # The stdlib's own lifecycle, with its hooks, at the group's place.
         if result.shouldStop:
-            return
+            return None
         members.remove(member)
         run_bounded(member.test, result)
-    run_group(
-        members,
-        result,
-        label=label,
-        max_concurrency=max_concurrency,
-        config=config,
-        loop_factory=loop_factory,
-        loop=loop,
-    )
+    return members
 
 
 def run_test(
@@ -283,14 +266,19 @@ def run_in(
     # A group of one on the scope's loop: the scheduler gives up on a test
     # that ignores its cancellation (the loop must go on for the tests after
     # it), and catches one that blocks the loop past its limit.
-    run_members(
-        [Member(test, limit)],
-        result if hasattr(result, "shouldStop") else _NeverStops(result),  # type: ignore[arg-type]
-        label=f"test {test.id()}",
-        max_concurrency=None,
-        config=_config.current(),
-        loop=scope.loop,
-    )
+    if not hasattr(result, "shouldStop"):
+        result = _NeverStops(result)  # type: ignore[assignment]
+    config, loop = _config.current(), scope.loop
+    members = run_alone_first([Member(test, limit)], result)
+    if members is not None:
+        run_group(
+            members,
+            result,
+            label=f"test {test.id()}",
+            max_concurrency=None,
+            config=config,
+            loop=loop,
+        )
 
 
 class _NeverStops:

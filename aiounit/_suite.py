@@ -6,10 +6,11 @@ import unittest
 from collections.abc import Iterable, Iterator
 
 from . import _config, _fixtures, _options, _scope
-from ._case import run_members
+from ._case import run_alone_first
 from ._marks import UNSET, Unset, group_mark_of, timeout_of
 from ._member import Member
 from ._plan import Opaque, Unit, check_loop_scopes, flattened, label, plan
+from ._scheduler import run_group
 from ._stdlib import (
     class_setup_failed,
     handle_class_set_up,
@@ -168,15 +169,20 @@ def _run_unit_group(
         Member(test, timeout_of(test, mark, config.timeout))
         for test, mark in zip(tests, marks, strict=True)
     ]
-    run_members(
-        members,
+    loop_factory = getattr(tests[0], "loop_factory", None)
+    loop = _scope.loop_for(test.__class__ for test in tests)
+    left = run_alone_first(members, result)
+    if left is None:
+        return
+    run_group(
+        left,
         result,
         label=label(key),
         # Members may disagree; the strictest cap is the only safe one.
         max_concurrency=min(caps) if caps else config.max_concurrency,
         config=config,
-        loop_factory=getattr(tests[0], "loop_factory", None),
-        loop=_scope.loop_for(test.__class__ for test in tests),
+        loop_factory=loop_factory,
+        loop=loop,
     )
 
 
