@@ -19,11 +19,13 @@ from ._scope import Scope, class_scopes, report_anywhere, scope_of
 from ._stdlib import (
     ASYNC_CASE_HOOKS,
     ErrorHolder,
+    async_runner,
     iatc_call_async,
     iatc_call_cleanup,
     iatc_call_maybe_async,
     iatc_call_set_up,
     iatc_call_tear_down,
+    set_async_runner,
 )
 
 TYPE_CHECKING = False
@@ -70,16 +72,20 @@ class AsyncTestCase(ClassFixtures, unittest.IsolatedAsyncioTestCase):
     _aiounit_alone: _alone.Alone | None = None
 
     def _setupAsyncioRunner(self) -> None:
-        assert self._asyncioRunner is None, "asyncio runner is already initialized"  # type: ignore[has-type]
+        assert async_runner(self) is None, "asyncio runner is already initialized"
         config = _config.current()
         alone = _alone.Alone(self, timeout_of(self, group_mark_of(self), config.timeout), config)
         self._aiounit_alone = alone
-        self._asyncioRunner = _alone.Runner(
-            alone, debug=config.debug, loop_factory=getattr(self, "loop_factory", None)
+        set_async_runner(
+            self,
+            _alone.Runner(
+                alone, debug=config.debug, loop_factory=getattr(self, "loop_factory", None)
+            ),
         )
 
     def _tearDownAsyncioRunner(self) -> None:
-        runner, self._asyncioRunner = self._asyncioRunner, None  # type: ignore[assignment]
+        runner = async_runner(self)
+        set_async_runner(self, None)
         alone, self._aiounit_alone = self._aiounit_alone, None
         grace = _config.current().grace
         if alone is not None:
@@ -108,7 +114,7 @@ class AsyncTestCase(ClassFixtures, unittest.IsolatedAsyncioTestCase):
             # The stdlib's empty asyncSetUp/asyncTearDown: the same loop turns
             # as its Runner.run() gives them, without that call's cost (it
             # installs and removes a SIGINT handler, about 0.3 ms).
-            return self._asyncioRunner.get_loop().run_until_complete(no_op())
+            return async_runner(self).get_loop().run_until_complete(no_op())
         return iatc_call_async(self, func, *args, **kwargs)
 
     def _callTestMethod(self, method: Callable[[], Any]) -> None:
