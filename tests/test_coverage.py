@@ -73,7 +73,7 @@ def _child_env(*extra_path: str) -> dict[str, str]:
 
 
 class _CoverageCase(unittest.TestCase):
-    def setUp(self):
+    def setUp(self) -> None:
         tmp = tempfile.TemporaryDirectory()
         self.addCleanup(tmp.cleanup)
         self.dir = tmp.name
@@ -99,7 +99,7 @@ class _CoverageCase(unittest.TestCase):
 class TestCoverageOption(_CoverageCase):
     """``python -m aiounit --coverage``."""
 
-    def test_report_with_percentages(self):
+    def test_report_with_percentages(self) -> None:
         """--coverage prints a report with statements, misses and percentages per module."""
         proc = self.run_python("-m", "aiounit", "--coverage")
         self.assertEqual(proc.returncode, 0, proc.stderr)
@@ -109,7 +109,7 @@ class TestCoverageOption(_CoverageCase):
         self.assertRegex(proc.stdout, _WORKER_ONLY_LINE)
         self.assertRegex(proc.stdout, r"(?m)^TOTAL +\d+ +\d+ +\d+%$")
 
-    def test_lines_run_in_workers_are_counted(self):
+    def test_lines_run_in_workers_are_counted(self) -> None:
         """With -j 2 the report counts the lines that only ran in worker processes."""
         proc = self.run_python("-m", "aiounit", "--coverage", "-j", "2")
         self.assertEqual(proc.returncode, 0, proc.stderr)
@@ -117,7 +117,7 @@ class TestCoverageOption(_CoverageCase):
         self.assertRegex(proc.stdout, _CALC_LINE)
         self.assertRegex(proc.stdout, _WORKER_ONLY_LINE)
 
-    def test_coverage_run_module(self):
+    def test_coverage_run_module(self) -> None:
         """`coverage run -m aiounit` runs the tests and records the lines they ran."""
         import coverage
 
@@ -138,7 +138,7 @@ class TestCoverageOption(_CoverageCase):
 class TestCoverageMissing(_CoverageCase):
     """--coverage where the coverage package cannot be imported."""
 
-    def test_clear_error_and_exit_2(self):
+    def test_clear_error_and_exit_2(self) -> None:
         """Without coverage, --coverage is one clear error naming the package, exit 2."""
         fake = os.path.join(self.dir, "no_coverage")
         os.mkdir(fake)

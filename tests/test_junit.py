@@ -230,59 +230,59 @@ def _mixed_classes() -> tuple[type, type]:
     a_started, b_started = asyncio.Event(), asyncio.Event()
 
     class Mixed(aiounit.AsyncTestCase):
-        async def test_pass(self):
+        async def test_pass(self) -> None:
             print("pass out")
             sys.stderr.write("pass err\n")
 
-        async def test_fail(self):
+        async def test_fail(self) -> None:
             print("fail out")
             self.fail("fail message")
 
-        async def test_error(self):
+        async def test_error(self) -> None:
             raise KeyError("error message")
 
         @unittest.skip("skip reason")
-        async def test_skip(self):
+        async def test_skip(self) -> None:
             pass
 
-        async def test_subtests(self):
+        async def test_subtests(self) -> None:
             for i in range(4):
                 with self.subTest(i=i):
                     self.assertNotIn(i, (1, 3), f"subtest {i} broke")
 
         @unittest.expectedFailure
-        async def test_expected_failure(self):
+        async def test_expected_failure(self) -> None:
             self.fail("known")
 
         @unittest.expectedFailure
-        async def test_unexpected_success(self):
+        async def test_unexpected_success(self) -> None:
             pass
 
         @aiounit.group("pair")
-        async def test_grouped_a(self):
+        async def test_grouped_a(self) -> None:
             print("only a")
             a_started.set()
             await b_started.wait()
 
         @aiounit.group("pair")
-        async def test_grouped_b(self):
+        async def test_grouped_b(self) -> None:
             print("only b")
             b_started.set()
             await a_started.wait()
 
     class BrokenFixture(unittest.TestCase):
         @classmethod
-        def setUpClass(cls):
+        def setUpClass(cls) -> None:
             raise ValueError("fixture message")
 
-        def test_never_runs(self):
+        def test_never_runs(self) -> None:
             pass
 
     return Mixed, BrokenFixture
 
 
 class _TempDirCase(unittest.TestCase):
-    def setUp(self):
+    def setUp(self) -> None:
         tmp = tempfile.TemporaryDirectory()
         self.addCleanup(tmp.cleanup)
         self.dir = tmp.name
@@ -296,7 +296,7 @@ class TestReportContents(unittest.TestCase):
     broken: ClassVar[type]
 
     @classmethod
-    def setUpClass(cls):
+    def setUpClass(cls) -> None:
         tmp = tempfile.TemporaryDirectory()
         cls.addClassCleanup(tmp.cleanup)
         cls.mixed, cls.broken = _mixed_classes()
@@ -304,7 +304,7 @@ class TestReportContents(unittest.TestCase):
         cls.root = run_with_report(cls.path, cls.mixed, cls.broken, buffer=True)
         cls.cases = testcases(cls.root)
 
-    def test_one_testcase_per_test(self):
+    def test_one_testcase_per_test(self) -> None:
         """Each test that ran is one testcase; a failed setUpClass is one too."""
         self.assertEqual(
             sorted(self.cases),
@@ -324,7 +324,7 @@ class TestReportContents(unittest.TestCase):
             ),
         )
 
-    def test_testcase_names_its_class_and_nothing_the_xsd_forbids(self):
+    def test_testcase_names_its_class_and_nothing_the_xsd_forbids(self) -> None:
         """classname is module.Class; no file or line, which junit-10.xsd rejects."""
         for name, case in self.cases.items():
             with self.subTest(name):
@@ -335,12 +335,12 @@ class TestReportContents(unittest.TestCase):
                 self.assertEqual(set(case.attrib), {"classname", "name", "time"})
 
     @unittest.skipUnless(lxml, "needs lxml")
-    def test_report_validates_against_the_jenkins_xunit_schema(self):
+    def test_report_validates_against_the_jenkins_xunit_schema(self) -> None:
         """lxml finds nothing wrong in the report against junit-10.xsd."""
         self.assertEqual(xsd_problems(self.path), [])
 
     @unittest.skipUnless(junitparser, "needs junitparser")
-    def test_junitparser_reads_every_outcome(self):
+    def test_junitparser_reads_every_outcome(self) -> None:
         """junitparser reads each testcase with the outcome the run gave it."""
         prefix = classname(self.mixed)
         expected = {
@@ -360,39 +360,39 @@ class TestReportContents(unittest.TestCase):
         expected[f"{classname(self.broken)}.setUpClass"] = ("error",)
         self.assertEqual(parsed_outcomes(self.path), expected)
 
-    def test_testcase_time_is_seconds(self):
+    def test_testcase_time_is_seconds(self) -> None:
         """Every testcase has a time, a non-negative number of seconds."""
         for name, case in self.cases.items():
             with self.subTest(name):
                 self.assertGreaterEqual(float(case.get("time")), 0.0)
 
-    def test_failure_element(self):
+    def test_failure_element(self) -> None:
         """A failed test has one failure element: the exception type and its traceback."""
         failure = self.cases["test_fail"].find("failure")
         self.assertEqual(failure.get("type"), "AssertionError")
         self.assertIn("Traceback (most recent call last):", failure.text)
         self.assertIn("AssertionError: fail message", failure.text)
 
-    def test_failure_message_is_the_exception_under_buffer(self):
+    def test_failure_message_is_the_exception_under_buffer(self) -> None:
         """With -b, a failure's message is its exception, not the test's last output line."""
         self.assertEqual(
             self.cases["test_fail"].find("failure").get("message"), "AssertionError: fail message"
         )
 
-    def test_error_element(self):
+    def test_error_element(self) -> None:
         """An error has one error element with the exception's type and message."""
         error = self.cases["test_error"].find("error")
         self.assertEqual(error.get("type"), "KeyError")
         self.assertEqual(error.get("message"), "KeyError: 'error message'")
         self.assertIn("raise KeyError", error.text)
 
-    def test_skipped_element(self):
+    def test_skipped_element(self) -> None:
         """A skipped test has a skipped element with the reason as message."""
         skipped = self.cases["test_skip"].find("skipped")
         self.assertEqual(skipped.get("message"), "skip reason")
         self.assertEqual(list(self.cases["test_skip"]), [skipped])
 
-    def test_subtest_failures_share_one_failure_element(self):
+    def test_subtest_failures_share_one_failure_element(self) -> None:
         """Failing subtests make one failure element that holds each one's text."""
         case = self.cases["test_subtests"]
         self.assertEqual([child.tag for child in case], ["failure"])
@@ -403,7 +403,7 @@ class TestReportContents(unittest.TestCase):
         self.assertIn("subtest 3 broke", text)
         self.assertNotIn("(i=0)", text)
 
-    def test_fixture_error_is_a_testcase(self):
+    def test_fixture_error_is_a_testcase(self) -> None:
         """A failed setUpClass is a testcase of its class holding the error."""
         case = self.cases["setUpClass"]
         self.assertEqual(case.get("classname"), classname(self.broken))
@@ -411,34 +411,34 @@ class TestReportContents(unittest.TestCase):
         self.assertEqual(error.get("type"), "ValueError")
         self.assertIn("ValueError: fixture message", error.text)
 
-    def test_captured_output_per_test(self):
+    def test_captured_output_per_test(self) -> None:
         """With -b a test's stdout and stderr are its system-out and system-err."""
         self.assertEqual(self.cases["test_pass"].find("system-out").text, "pass out\n")
         self.assertEqual(self.cases["test_pass"].find("system-err").text, "pass err\n")
         self.assertEqual(self.cases["test_fail"].find("system-out").text, "fail out\n")
         self.assertIsNone(self.cases["test_error"].find("system-out"))
 
-    def test_concurrent_group_members_keep_their_own_output(self):
+    def test_concurrent_group_members_keep_their_own_output(self) -> None:
         """Members of a group that ran together each have only their own output."""
         self.assertEqual(self.cases["test_grouped_a"].find("system-out").text, "only a\n")
         self.assertEqual(self.cases["test_grouped_b"].find("system-out").text, "only b\n")
         self.assertEqual([c.tag for c in self.cases["test_grouped_a"]], ["system-out"])
 
-    def test_expected_failure_passes_and_unexpected_success_fails(self):
+    def test_expected_failure_passes_and_unexpected_success_fails(self) -> None:
         """An expected failure is a passed testcase; an unexpected success is a failure."""
         self.assertEqual(list(self.cases["test_expected_failure"]), [])
         self.assertEqual([c.tag for c in self.cases["test_unexpected_success"]], ["failure"])
 
-    def test_counts(self):
+    def test_counts(self) -> None:
         """The totals count testcases, failures, errors and skips."""
         attributes = {k: self.root.get(k) for k in ("tests", "failures", "errors")}
         self.assertEqual(attributes, {"tests": "10", "failures": "3", "errors": "2"})
 
-    def test_report_has_the_junit_xsd_shape(self):
+    def test_report_has_the_junit_xsd_shape(self) -> None:
         """Elements, attributes, nesting and counts are what the JUnit XSD allows."""
         self.assertEqual(schema_problems(self.root, root_attributes=False), [])
 
-    def test_root_has_only_junit_xsd_attributes(self):
+    def test_root_has_only_junit_xsd_attributes(self) -> None:
         """<testsuites> carries only attributes junit-10.xsd allows there."""
         self.assertEqual(schema_problems(self.root), [])
 
@@ -447,7 +447,7 @@ class TestSchemaChecker(unittest.TestCase):
     """The structural checker the other tests rely on rejects what the XSD rejects."""
 
     @unittest.skipUnless(lxml, "lxml is a test-only dependency")
-    def test_rendered_xsd_rejects_what_junit_10_rejects(self):
+    def test_rendered_xsd_rejects_what_junit_10_rejects(self) -> None:
         """The XSD rendered from the rules rejects file/line on a testcase, a
         testcase without a name, a suite without counts and a bad suite time."""
         with tempfile.TemporaryDirectory() as tmp:
@@ -463,7 +463,7 @@ class TestSchemaChecker(unittest.TestCase):
             with self.subTest(expected):
                 self.assertIn(expected, problems)
 
-    def test_checker_finds_each_kind_of_problem(self):
+    def test_checker_finds_each_kind_of_problem(self) -> None:
         """Unknown elements and attributes, missing names, two outcomes, bad numbers, bad counts."""
         root = ET.fromstring(
             '<testsuites tests="3"><testsuite name="s" tests="2" failures="0" errors="0">'
@@ -490,26 +490,26 @@ class TestSchemaChecker(unittest.TestCase):
 class TestHostileText(_TempDirCase):
     """Control bytes, lone surrogates and markup in output and exceptions."""
 
-    def setUp(self):
+    def setUp(self) -> None:
         super().setUp()
 
         class Hostile(aiounit.AsyncTestCase):
-            async def test_prints(self):
+            async def test_prints(self) -> None:
                 print(HOSTILE)
                 sys.stderr.write(HOSTILE)
 
-            async def test_raises(self):
+            async def test_raises(self) -> None:
                 print(HOSTILE)
                 raise RuntimeError(HOSTILE)
 
-            async def test_fails(self):
+            async def test_fails(self) -> None:
                 self.fail(HOSTILE)
 
-            async def test_subtest(self):
+            async def test_subtest(self) -> None:
                 with self.subTest(HOSTILE):
                     self.fail(HOSTILE)
 
-            async def test_skips(self):
+            async def test_skips(self) -> None:
                 self.skipTest(HOSTILE)
 
         self.path = os.path.join(self.dir, "junit.xml")
@@ -517,11 +517,11 @@ class TestHostileText(_TempDirCase):
         self.cases = testcases(self.root)
 
     @unittest.skipUnless(lxml, "needs lxml")
-    def test_report_validates_against_the_jenkins_xunit_schema(self):
+    def test_report_validates_against_the_jenkins_xunit_schema(self) -> None:
         """Hostile text leaves the report valid against junit-10.xsd."""
         self.assertEqual(xsd_problems(self.path), [])
 
-    def test_report_is_well_formed(self):
+    def test_report_is_well_formed(self) -> None:
         """The file is UTF-8 XML with no character XML 1.0 forbids, and keeps its shape."""
         with open(self.path, "rb") as f:
             data = f.read()
@@ -530,7 +530,7 @@ class TestHostileText(_TempDirCase):
         self.assertEqual(len(self.cases), 5)
         self.assertEqual(schema_problems(self.root, root_attributes=False), [])
 
-    def test_markup_survives(self):
+    def test_markup_survives(self) -> None:
         """ "]]>", "<&>" and quotes read back unchanged from output, messages and tracebacks."""
         out = self.cases["test_prints"].find("system-out").text
         error = self.cases["test_raises"].find("error")
@@ -547,7 +547,7 @@ class TestHostileText(_TempDirCase):
             with self.subTest(where):
                 self.assertIn("cdata]]> markup<&>'\"", text)
 
-    def test_unwritable_characters_are_shown_escaped(self):
+    def test_unwritable_characters_are_shown_escaped(self) -> None:
         """What XML cannot hold appears as a visible escape: \\x1b, \\x00, \\udcff."""
         out = self.cases["test_prints"].find("system-out").text
         self.assertEqual(
@@ -565,11 +565,11 @@ class TestHostileText(_TempDirCase):
 class TestFailedAndErroredSubtests(_TempDirCase):
     """A test with a failing and an erroring subtest."""
 
-    def test_error_element_names_the_error(self):
+    def test_error_element_names_the_error(self) -> None:
         """Its one error element has the error's type and message, not the failure's."""
 
         class Both(unittest.TestCase):
-            def test_both(self):
+            def test_both(self) -> None:
                 with self.subTest("fails"):
                     self.fail("first, a failure")
                 with self.subTest("errs"):
@@ -587,11 +587,11 @@ class TestFailedAndErroredSubtests(_TempDirCase):
 class TestSkippedSubtest(_TempDirCase):
     """A subtest that skips belongs to its test in the report."""
 
-    def test_skipped_subtest_is_not_a_testcase(self):
+    def test_skipped_subtest_is_not_a_testcase(self) -> None:
         """A skipTest inside subTest adds no testcase of its own."""
 
         class Partly(unittest.TestCase):
-            def test_partly_skipped(self):
+            def test_partly_skipped(self) -> None:
                 for i in range(2):
                     with self.subTest(i=i):
                         if i:
@@ -607,7 +607,7 @@ class TestSkippedSubtest(_TempDirCase):
 class TestForeignResult(_TempDirCase):
     """--junit-xml through aiounit.TextTestRunner with another result class."""
 
-    def test_foreign_result_sees_every_call_and_report_is_written(self):
+    def test_foreign_result_sees_every_call_and_report_is_written(self) -> None:
         """A foreign resultclass gets its calls unchanged and the report still lists every test."""
         events: list[tuple[str, str]] = []
 
@@ -630,11 +630,11 @@ class TestForeignResult(_TempDirCase):
 
         class Two(aiounit.AsyncTestCase):
             @aiounit.group("g")
-            async def test_a(self):
+            async def test_a(self) -> None:
                 pass
 
             @aiounit.group("g")
-            async def test_b(self):
+            async def test_b(self) -> None:
                 self.fail("b")
 
         root = run_with_report(os.path.join(self.dir, "junit.xml"), Two, resultclass=Foreign)
@@ -725,7 +725,7 @@ _KILLED_RUN = """
 class TestAtomicWrite(_CliCase):
     """The report on disk is always whole, also when the run is killed."""
 
-    def test_killed_run_leaves_a_whole_report_of_finished_tests(self):
+    def test_killed_run_leaves_a_whole_report_of_finished_tests(self) -> None:
         """SIGKILL mid-run leaves a parseable report of finished tests and no temporary file."""
         self.write("test_killed.py", _KILLED_RUN)
         proc = subprocess.Popen(
@@ -786,7 +786,7 @@ _WORKER_MODULE = """
 class TestWithWorkers(_CliCase):
     """--junit-xml with -j 2: tests run in worker processes, reported by the parent."""
 
-    def test_report_from_workers(self):
+    def test_report_from_workers(self) -> None:
         """Outcomes, output, subtests and fixture errors from workers are in the report."""
         hostile = "esc\\x1b nul\\x00 cdata]]> <&>"  # escapes as written in the generated source
         for name in ("One", "Two"):

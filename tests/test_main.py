@@ -50,7 +50,7 @@ def _child_env() -> dict[str, str]:
 class _CliTestCase(unittest.TestCase):
     """Runs ``python -m aiounit`` (or unittest) in a temp dir of generated test files."""
 
-    def setUp(self):
+    def setUp(self) -> None:
         tmp = tempfile.TemporaryDirectory()
         self.addCleanup(tmp.cleanup)
         self.dir = tmp.name
@@ -82,7 +82,7 @@ class _CliTestCase(unittest.TestCase):
 class TestExitStatus(_CliTestCase):
     """``python -m aiounit`` exits 0, 1, 2 or 5, on every Python."""
 
-    def test_exit_0_when_all_tests_pass(self):
+    def test_exit_0_when_all_tests_pass(self) -> None:
         """With no arguments it discovers the tests here and exits 0 when all pass."""
         self.write("test_ok.py", _OK_MODULE)
         proc = self.aiounit()
@@ -90,7 +90,7 @@ class TestExitStatus(_CliTestCase):
         self.assertIn("\nRan 2 tests in ", proc.stderr)
         self.assertTrue(proc.stderr.endswith("\nOK\n"), proc.stderr)
 
-    def test_exit_1_on_a_failure(self):
+    def test_exit_1_on_a_failure(self) -> None:
         """A failing test makes it exit 1."""
         self.write("test_ok.py", _OK_MODULE)
         self.write("test_fail.py", _FAIL_MODULE)
@@ -98,7 +98,7 @@ class TestExitStatus(_CliTestCase):
         self.assertExit(proc, 1)
         self.assertTrue(proc.stderr.endswith("\nFAILED (failures=1)\n"), proc.stderr)
 
-    def test_exit_2_on_an_unknown_flag(self):
+    def test_exit_2_on_an_unknown_flag(self) -> None:
         """An unknown flag is one clear argparse error and exit status 2."""
         proc = self.aiounit("--bogus")
         self.assertExit(proc, 2)
@@ -116,19 +116,19 @@ class TestExitStatus(_CliTestCase):
         self.assertIn(f"argument {flag}", errors[0])
         self.assertNotIn("Traceback", proc.stderr)
 
-    def test_exit_2_on_a_negative_timeout(self):
+    def test_exit_2_on_a_negative_timeout(self) -> None:
         """--timeout -1 is a usage error naming --timeout."""
         self._assert_usage_error("--timeout", "-1")
 
-    def test_exit_2_on_max_concurrency_zero(self):
+    def test_exit_2_on_max_concurrency_zero(self) -> None:
         """--max-concurrency 0 is a usage error naming --max-concurrency."""
         self._assert_usage_error("--max-concurrency", "0")
 
-    def test_exit_2_on_an_unknown_default_group(self):
+    def test_exit_2_on_an_unknown_default_group(self) -> None:
         """--default-group bogus is a usage error naming --default-group."""
         self._assert_usage_error("--default-group", "bogus")
 
-    def test_help_names_the_program_and_its_options(self):
+    def test_help_names_the_program_and_its_options(self) -> None:
         """-h exits 0 with usage for ``python -m aiounit``, listing aiounit's options."""
         proc = self.aiounit("-h")
         self.assertExit(proc, 0)
@@ -137,13 +137,13 @@ class TestExitStatus(_CliTestCase):
             with self.subTest(option=option):
                 self.assertIn(option, proc.stdout)
 
-    def test_exit_5_when_there_are_no_tests(self):
+    def test_exit_5_when_there_are_no_tests(self) -> None:
         """A directory with no tests exits 5 and says NO TESTS RAN, also on 3.11."""
         proc = self.aiounit()
         self.assertExit(proc, 5)
         self.assertTrue(proc.stderr.endswith("\nNO TESTS RAN\n"), proc.stderr)
 
-    def test_exit_5_when_k_matches_nothing(self):
+    def test_exit_5_when_k_matches_nothing(self) -> None:
         """-k that selects no test exits 5, also on 3.11."""
         self.write("test_ok.py", _OK_MODULE)
         proc = self.aiounit("-k", "nomatch")
@@ -154,7 +154,7 @@ class TestExitStatus(_CliTestCase):
 class TestUnittestFlags(_CliTestCase):
     """The flags of ``python -m unittest`` keep their meaning."""
 
-    def test_discover_with_start_pattern_and_top(self):
+    def test_discover_with_start_pattern_and_top(self) -> None:
         """``discover -s -p -t`` finds only the matching files under the start dir."""
         self.write("pkg/__init__.py")
         self.write(
@@ -174,7 +174,7 @@ class TestUnittestFlags(_CliTestCase):
         self.assertIn("test_found (pkg.check_things.TestThings.test_found) ... ok\n", proc.stderr)
         self.assertIn("\nRan 1 test in ", proc.stderr)
 
-    def test_dotted_name_selects_one_method(self):
+    def test_dotted_name_selects_one_method(self) -> None:
         """A dotted name module.Class.method runs just that test."""
         self.write("test_ok.py", _OK_MODULE)
         proc = self.aiounit("-v", "test_ok.TestOk.test_two")
@@ -183,7 +183,7 @@ class TestUnittestFlags(_CliTestCase):
         self.assertNotIn("test_one", proc.stderr)
         self.assertIn("\nRan 1 test in ", proc.stderr)
 
-    def test_k_filters_test_names(self):
+    def test_k_filters_test_names(self) -> None:
         """-k keeps only the tests whose name matches."""
         self.write("test_ok.py", _OK_MODULE)
         proc = self.aiounit("-v", "-k", "two")
@@ -191,7 +191,7 @@ class TestUnittestFlags(_CliTestCase):
         self.assertNotIn("test_one", proc.stderr)
         self.assertIn("\nRan 1 test in ", proc.stderr)
 
-    def test_v_prints_a_line_per_test(self):
+    def test_v_prints_a_line_per_test(self) -> None:
         """-v prints unittest's "name (id) ... ok" line for each test."""
         self.write("test_ok.py", _OK_MODULE)
         proc = self.aiounit("-v")
@@ -204,7 +204,7 @@ class TestUnittestFlags(_CliTestCase):
             proc.stderr,
         )
 
-    def test_f_stops_at_the_first_failure(self):
+    def test_f_stops_at_the_first_failure(self) -> None:
         """-f stops the run after the first failing test."""
         self.write(
             "test_two_fail.py",
@@ -224,7 +224,7 @@ class TestUnittestFlags(_CliTestCase):
         self.assertIn("\nRan 1 test in ", proc.stderr)
         self.assertIn("FAILED (failures=1)", proc.stderr)
 
-    def test_b_buffers_output_of_passing_tests(self):
+    def test_b_buffers_output_of_passing_tests(self) -> None:
         """-b drops a passing test's output and shows a failing test's in its report."""
         self.write(
             "test_noisy.py",
@@ -245,14 +245,14 @@ class TestUnittestFlags(_CliTestCase):
         self.assertNotIn("PASSING-OUTPUT", proc.stdout + proc.stderr)
         self.assertIn("Stdout:\nFAILING-OUTPUT\n", proc.stderr)
 
-    def test_locals_shows_local_variables(self):
+    def test_locals_shows_local_variables(self) -> None:
         """--locals shows the failing frame's local variables in the traceback."""
         self.write("test_fail.py", _FAIL_MODULE)
         proc = self.aiounit("--locals")
         self.assertExit(proc, 1)
         self.assertIn("marker = 'LOCAL-VALUE'", proc.stderr)
 
-    def test_durations_prints_the_slowest_tests(self):
+    def test_durations_prints_the_slowest_tests(self) -> None:
         """--durations 2 prints a two-row "Slowest test durations" table, on 3.11 too."""
         self.write(
             "test_three.py",
@@ -280,7 +280,7 @@ class TestUnittestFlags(_CliTestCase):
             self.assertRegex(row, r"^\d+\.\d{3}s +test_\w \(test_three\.TestThree\.test_\w\)$")
         self.assertEqual(lines[start + 4], "")
 
-    def test_import_error_is_reported_and_other_modules_run(self):
+    def test_import_error_is_reported_and_other_modules_run(self) -> None:
         """A module that fails to import is one error; the other modules still run."""
         self.write("test_broken.py", "import unittest\nimport no_such_module_for_aiounit\n")
         self.write("test_ok.py", _OK_MODULE)
@@ -297,7 +297,7 @@ class TestUnittestFlags(_CliTestCase):
 class TestAiounitFlags(_CliTestCase):
     """The options aiounit adds: --timeout and --default-group."""
 
-    def test_timeout_stops_a_hanging_grouped_test(self):
+    def test_timeout_stops_a_hanging_grouped_test(self) -> None:
         """--timeout 0.05 fails a hanging grouped test with TestTimeoutError; its peer passes."""
         self.write(
             "test_hang.py",
@@ -342,7 +342,7 @@ class TestAiounitFlags(_CliTestCase):
                 await a_started.wait()
     """
 
-    def test_default_group_class_runs_a_class_concurrently(self):
+    def test_default_group_class_runs_a_class_concurrently(self) -> None:
         """--default-group class runs a class's unmarked async tests together."""
         self.write("test_unmarked.py", self._UNMARKED)
         # The discover form: aiounit's options work after the subcommand too.
@@ -350,7 +350,7 @@ class TestAiounitFlags(_CliTestCase):
         self.assertExit(proc, 0)
         self.assertIn("\nRan 2 tests in ", proc.stderr)
 
-    def test_default_group_none_runs_them_one_at_a_time(self):
+    def test_default_group_none_runs_them_one_at_a_time(self) -> None:
         """With --default-group none the same tests run alone, so the first one times out."""
         self.write("test_unmarked.py", self._UNMARKED)
         proc = self.aiounit("-v", "--default-group", "none", "--timeout", "0.05")
@@ -383,10 +383,10 @@ class TestProgrammatic(unittest.TestCase):
     @staticmethod
     def _passing() -> types.ModuleType:
         class Passing(unittest.TestCase):
-            def test_a(self):
+            def test_a(self) -> None:
                 pass
 
-            def test_b(self):
+            def test_b(self) -> None:
                 pass
 
         return _fake_module(Passing)
@@ -394,13 +394,13 @@ class TestProgrammatic(unittest.TestCase):
     @staticmethod
     def _failing() -> types.ModuleType:
         class Failing(unittest.TestCase):
-            def test_a(self):
+            def test_a(self) -> None:
                 secret = "LOCAL-VALUE"
                 self.assertEqual(secret, "x")
 
         return _fake_module(Failing)
 
-    def test_exit_false_returns_the_program_with_its_result(self):
+    def test_exit_false_returns_the_program_with_its_result(self) -> None:
         """main(exit=False) runs the module's tests and keeps the result."""
         program, output = self._main(self._passing(), exit=False)
         self.assertEqual(program.result.testsRun, 2)
@@ -408,7 +408,7 @@ class TestProgrammatic(unittest.TestCase):
         self.assertIsInstance(program.result, aiounit.TextTestResult)
         self.assertTrue(output.endswith("\nOK\n"), output)
 
-    def test_exit_true_raises_system_exit_with_the_status(self):
+    def test_exit_true_raises_system_exit_with_the_status(self) -> None:
         """main(exit=True) raises SystemExit 0, 1 or 5, on every Python."""
         table = [
             ("pass", self._passing(), 0),
@@ -421,13 +421,13 @@ class TestProgrammatic(unittest.TestCase):
                     self._main(module)
                 self.assertEqual(cm.exception.code, code)
 
-    def test_usage_error_raises_system_exit_2(self):
+    def test_usage_error_raises_system_exit_2(self) -> None:
         """An unknown flag raises SystemExit(2) after one argparse error."""
         with self.assertRaises(SystemExit) as cm:
             self._main(self._passing(), "--bogus", exit=False)
         self.assertEqual(cm.exception.code, 2)
 
-    def test_test_program_is_the_same_entry_point(self):
+    def test_test_program_is_the_same_entry_point(self) -> None:
         """TestProgram(...) takes unittest.main's arguments and runs the tests."""
         stderr = io.StringIO()
         with contextlib.redirect_stderr(stderr):
@@ -441,18 +441,18 @@ class TestProgrammatic(unittest.TestCase):
         self.assertEqual(len(program.result.failures), 1)
         self.assertIn(" ... FAIL\n", stderr.getvalue())
 
-    def test_timeout_argument_bounds_grouped_tests(self):
+    def test_timeout_argument_bounds_grouped_tests(self) -> None:
         """--timeout in argv fails a hanging grouped test with TestTimeoutError."""
         hang_started = asyncio.Event()
 
         class Hang(aiounit.AsyncTestCase):
             @aiounit.group("g")
-            async def test_hang(self):
+            async def test_hang(self) -> None:
                 hang_started.set()
                 await asyncio.Event().wait()
 
             @aiounit.group("g")
-            async def test_peer(self):
+            async def test_peer(self) -> None:
                 await hang_started.wait()
 
         program, _ = self._main(_fake_module(Hang), "--timeout", "0.05", exit=False)
@@ -461,28 +461,28 @@ class TestProgrammatic(unittest.TestCase):
         self.assertEqual([t._testMethodName for t, _ in program.result.errors], ["test_hang"])
         self.assertIn("TestTimeoutError", program.result.errors[0][1])
 
-    def test_timeout_keyword_bounds_grouped_tests(self):
+    def test_timeout_keyword_bounds_grouped_tests(self) -> None:
         """TestProgram(timeout=...) works like --timeout."""
 
         class Hang(aiounit.AsyncTestCase):
             @aiounit.group("g")
-            async def test_hang(self):
+            async def test_hang(self) -> None:
                 await asyncio.Event().wait()
 
         program, _ = self._main(_fake_module(Hang), exit=False, timeout=0.05)
         self.assertEqual(len(program.result.errors), 1)
         self.assertIn("TestTimeoutError", program.result.errors[0][1])
 
-    def test_default_group_keyword_groups_unmarked_tests(self):
+    def test_default_group_keyword_groups_unmarked_tests(self) -> None:
         """TestProgram(default_group="class") runs a class's async tests together."""
         a_started, b_started = asyncio.Event(), asyncio.Event()
 
         class Unmarked(aiounit.AsyncTestCase):
-            async def test_a(self):
+            async def test_a(self) -> None:
                 a_started.set()
                 await b_started.wait()
 
-            async def test_b(self):
+            async def test_b(self) -> None:
                 b_started.set()
                 await a_started.wait()
 
@@ -492,7 +492,7 @@ class TestProgrammatic(unittest.TestCase):
         self.assertEqual(program.result.testsRun, 2)
         self.assertTrue(program.result.wasSuccessful(), program.result.errors)
 
-    def test_bad_keywords_raise_at_once(self):
+    def test_bad_keywords_raise_at_once(self) -> None:
         """Bad timeout, max_concurrency or default_group keywords raise before any test runs."""
         table = [
             ({"timeout": -1}, ValueError),
@@ -505,7 +505,7 @@ class TestProgrammatic(unittest.TestCase):
             with self.subTest(**kwargs), self.assertRaises(error):
                 self._main(self._passing(), exit=False, **kwargs)
 
-    def test_aiounit_options_are_parsed(self):
+    def test_aiounit_options_are_parsed(self) -> None:
         """--timeout, --max-concurrency, --default-group and --durations land on the program."""
         program, _ = self._main(
             self._passing(),
@@ -524,32 +524,32 @@ class TestProgrammatic(unittest.TestCase):
             (2.5, 3, "module", 4),
         )
 
-    def test_timeout_zero_or_none_means_no_limit(self):
+    def test_timeout_zero_or_none_means_no_limit(self) -> None:
         """--timeout 0 and --timeout none both mean no limit."""
         for value in ("0", "none"):
             with self.subTest(value=value):
                 program, _ = self._main(self._passing(), "--timeout", value, exit=False)
                 self.assertIsNone(program.timeout)
 
-    def test_default_loader_is_aiounits(self):
+    def test_default_loader_is_aiounits(self) -> None:
         """Without testLoader=, main uses aiounit.defaultTestLoader."""
         stderr = io.StringIO()
         with contextlib.redirect_stderr(stderr):
             program = aiounit.main(module=self._passing(), argv=["prog"], exit=False)
         self.assertIs(program.testLoader, aiounit.defaultTestLoader)
 
-    def test_groups_run_concurrently_with_a_stdlib_loader(self):
+    def test_groups_run_concurrently_with_a_stdlib_loader(self) -> None:
         """With testLoader=unittest.TestLoader(), main still runs groups concurrently."""
         a_started, b_started = asyncio.Event(), asyncio.Event()
 
         class Pair(aiounit.AsyncTestCase):
             @aiounit.group("pair", timeout=1.0)
-            async def test_a(self):
+            async def test_a(self) -> None:
                 a_started.set()
                 await b_started.wait()
 
             @aiounit.group("pair", timeout=1.0)
-            async def test_b(self):
+            async def test_b(self) -> None:
                 b_started.set()
                 await a_started.wait()
 
@@ -557,7 +557,7 @@ class TestProgrammatic(unittest.TestCase):
         self.assertEqual(program.result.testsRun, 2)
         self.assertTrue(program.result.wasSuccessful(), program.result.errors)
 
-    def test_runner_instance_is_used_as_is(self):
+    def test_runner_instance_is_used_as_is(self) -> None:
         """A testRunner instance is used as given, as unittest.main does."""
         stream = io.StringIO()
         runner = unittest.TextTestRunner(stream=stream, verbosity=2)
@@ -565,18 +565,18 @@ class TestProgrammatic(unittest.TestCase):
         self.assertEqual(program.result.testsRun, 2)
         self.assertIn(" ... ok\n", stream.getvalue())
 
-    def test_stdlib_runner_class_still_gets_tb_locals(self):
+    def test_stdlib_runner_class_still_gets_tb_locals(self) -> None:
         """With testRunner=unittest.TextTestRunner, --locals still shows locals."""
         _, output = self._main(
             self._failing(), "--locals", exit=False, testRunner=unittest.TextTestRunner
         )
         self.assertIn("secret = 'LOCAL-VALUE'", output)
 
-    def test_durations_option_prints_the_table(self):
+    def test_durations_option_prints_the_table(self) -> None:
         """--durations 0 prints the table for async tests, on 3.11 too."""
 
         class Timed(aiounit.AsyncTestCase):
-            async def test_a(self):
+            async def test_a(self) -> None:
                 pass
 
         _, output = self._main(_fake_module(Timed), "-v", "--durations", "0", exit=False)

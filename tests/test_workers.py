@@ -65,7 +65,7 @@ def _skips_counted() -> bool:
 
     class Skipped(unittest.TestCase):
         @unittest.skip("why")
-        def test_skipped(self):
+        def test_skipped(self) -> None:
             pass
 
     result = unittest.TestResult()
@@ -74,7 +74,7 @@ def _skips_counted() -> bool:
 
 
 class _TempDirCase(unittest.TestCase):
-    def setUp(self):
+    def setUp(self) -> None:
         tmp = tempfile.TemporaryDirectory()
         self.addCleanup(tmp.cleanup)
         self.dir = tmp.name
@@ -89,7 +89,7 @@ class _SharedRun(unittest.TestCase):
     dir: ClassVar[str]
 
     @classmethod
-    def setUpClass(cls):
+    def setUpClass(cls) -> None:
         tmp = tempfile.TemporaryDirectory()
         cls.addClassCleanup(tmp.cleanup)
         cls.dir = tmp.name
@@ -124,7 +124,7 @@ _MEET = """
 class TestParallelism(_TempDirCase):
     """Two workers run two modules' groups at the same time."""
 
-    def test_groups_of_two_modules_overlap(self):
+    def test_groups_of_two_modules_overlap(self) -> None:
         """Each module's test waits for the other's marker: both pass only if run at once."""
         _write(
             self.dir,
@@ -206,12 +206,12 @@ class TestFixtures(_SharedRun):
             lines = [line.split(" ", 1) for line in f.read().splitlines()]
         return [(pid, event.rsplit(" ", 1)[0]) for pid, event in lines if event.endswith(name)]
 
-    def test_run_passes(self):
+    def test_run_passes(self) -> None:
         """The run passes: every test ran inside its module's and class's fixtures."""
         self.assertEqual(self.proc.returncode, 0, self.proc.stderr)
         self.assertIn("Ran 8 tests", self.proc.stderr)
 
-    def test_fixtures_run_once_around_the_batch(self):
+    def test_fixtures_run_once_around_the_batch(self) -> None:
         """setUpModule, setUpClass, the 4 tests, tearDownClass, tearDownModule, in that order."""
         for name in ("one", "two"):
             with self.subTest(name):
@@ -223,7 +223,7 @@ class TestFixtures(_SharedRun):
                     + ["tearDownClass", "tearDownModule"],
                 )
 
-    def test_fixtures_and_tests_share_a_worker_process(self):
+    def test_fixtures_and_tests_share_a_worker_process(self) -> None:
         """A batch's fixtures and tests run in one worker, not in the parent that imported it."""
         for name in ("one", "two"):
             with self.subTest(name):
@@ -277,30 +277,30 @@ class TestFlags(_SharedRun):
         )
     ]
 
-    def test_exit_status_and_summary(self):
+    def test_exit_status_and_summary(self) -> None:
         """The run fails with the two failures in the summary."""
         self.assertEqual(self.proc.returncode, 1, self.proc.stderr)
         self.assertTrue(self.proc.stderr.endswith("\nFAILED (failures=2)\n"), self.proc.stderr)
 
-    def test_verbose_line_per_test(self):
+    def test_verbose_line_per_test(self) -> None:
         """-v prints one line per test, with its outcome."""
         expected = Counter((i, "FAIL" if "loud" in i else "ok") for i in self.ids)
         self.assertEqual(_outcomes(self.proc.stderr), expected)
 
-    def test_buffer_shows_only_failed_tests_output(self):
+    def test_buffer_shows_only_failed_tests_output(self) -> None:
         """-b keeps a passing test's output back and shows a failed one's."""
         output = self.proc.stdout + self.proc.stderr
         self.assertNotIn("quiet output", output)
         for name in ("One", "Two"):
             self.assertIn(f"Stdout:\nloud output {name}\n", self.proc.stderr)
 
-    def test_durations_table_lists_every_test(self):
+    def test_durations_table_lists_every_test(self) -> None:
         """--durations 0 -v lists every test under "Slowest test durations"."""
         table = self.proc.stderr.split("Slowest test durations\n", 1)[1].split("\n\n", 1)[0]
         listed = re.findall(r"^\d+\.\d{3}s +\w+ \(([\w.]+)\)$", table, re.MULTILINE)
         self.assertEqual(sorted(listed), sorted(self.ids))
 
-    def test_durations_are_the_time_in_the_worker(self):
+    def test_durations_are_the_time_in_the_worker(self) -> None:
         """A test that slept 0.05 s in a worker is listed with at least 0.05 s."""
         for name in ("One", "Two"):
             with self.subTest(name):
@@ -308,7 +308,7 @@ class TestFlags(_SharedRun):
                 match = re.search(rf"^(\d+\.\d+)s +{re.escape(test)}$", self.proc.stderr, re.M)
                 self.assertGreaterEqual(float(match.group(1)), 0.05)
 
-    def test_junit_report_lists_every_test(self):
+    def test_junit_report_lists_every_test(self) -> None:
         """--junit-xml lists each test once; a failed test's -b output is its system-out."""
         root = ET.parse(os.path.join(self.dir, "junit.xml")).getroot()
         cases = {f"{c.get('classname')}.{c.get('name')}": c for c in root.iter("testcase")}
@@ -390,7 +390,7 @@ class TestKilledWorker(_SharedRun):
         "test_crash.TestCrash.test_3_peer",
     ]
 
-    def test_exit_status_and_summary(self):
+    def test_exit_status_and_summary(self) -> None:
         """The run exits 1 and counts the killed tests as errors."""
         self.assertEqual(self.proc.returncode, 1, self.proc.stderr)
         # 3.12.1's unittest does not count a skipped test as run.
@@ -400,7 +400,7 @@ class TestKilledWorker(_SharedRun):
             self.proc.stderr,
         )
 
-    def test_every_test_reported_once(self):
+    def test_every_test_reported_once(self) -> None:
         """Each test has one outcome: the killed group's begun members are errors."""
         expected = Counter(
             {
@@ -417,7 +417,7 @@ class TestKilledWorker(_SharedRun):
         )
         self.assertEqual(_outcomes(self.proc.stderr), expected)
 
-    def test_error_names_the_crash(self):
+    def test_error_names_the_crash(self) -> None:
         """Each killed test's error says which worker died, how, and that the test was running."""
         for test_id in self.killed:
             with self.subTest(test_id):
@@ -425,7 +425,7 @@ class TestKilledWorker(_SharedRun):
                 entry = rf"ERROR: {name} \({re.escape(test_id)}\)\n-+\n{_CRASH}\n\n"
                 self.assertRegex(self.proc.stderr, entry)
 
-    def test_junit_report_has_the_crash_errors(self):
+    def test_junit_report_has_the_crash_errors(self) -> None:
         """The JUnit report has every test, the killed ones as WorkerCrashedError errors."""
         root = ET.parse(os.path.join(self.dir, "junit.xml")).getroot()
         cases = {f"{c.get('classname')}.{c.get('name')}": c for c in root.iter("testcase")}
@@ -614,7 +614,7 @@ class TestCrashes(_SharedRun):
     args = ("-j", "2", "-v", "-b", "--junit-xml", "junit.xml")
 
     @classmethod
-    def setUpClass(cls):
+    def setUpClass(cls) -> None:
         super().setUpClass()
         root = ET.parse(os.path.join(cls.dir, "junit.xml")).getroot()
         cls.cases = {f"{c.get('classname')}.{c.get('name')}": c for c in root.iter("testcase")}
@@ -627,7 +627,7 @@ class TestCrashes(_SharedRun):
         self.assertEqual(len(entries), 1, self.proc.stderr)
         return entries[0]
 
-    def test_run_ends_with_exit_1(self):
+    def test_run_ends_with_exit_1(self) -> None:
         """The run ends (it re-forked forever before) with exit 1 and every crash counted once."""
         self.assertEqual(self.proc.returncode, 1, self.proc.stderr)
         self.assertTrue(
@@ -635,7 +635,7 @@ class TestCrashes(_SharedRun):
         )
         self.assertIn("\nRan 11 tests in ", self.proc.stderr)
 
-    def test_class_fixture_crash_is_charged_to_the_fixture(self):
+    def test_class_fixture_crash_is_charged_to_the_fixture(self) -> None:
         """os._exit, SIGKILL, a segfault and sys.exit() in setUpClass: an error of setUpClass."""
         crashes = {
             "TestExits": r"exited \(1\)",
@@ -659,7 +659,7 @@ class TestCrashes(_SharedRun):
             r"    sys\.exit\(\)\n(?:    [~^]+\n)?SystemExit$",
         )
 
-    def test_module_fixture_crash_is_charged_to_the_fixture(self):
+    def test_module_fixture_crash_is_charged_to_the_fixture(self) -> None:
         """os._exit in setUpModule is an error of setUpModule."""
         self.assertRegex(
             self.error("setUpModule (test_b_module)"),
@@ -667,14 +667,14 @@ class TestCrashes(_SharedRun):
             r" in setUpModule \(test_b_module\)$",
         )
 
-    def test_tests_behind_a_crashed_set_up_do_not_run(self):
+    def test_tests_behind_a_crashed_set_up_do_not_run(self) -> None:
         """As for a failed set-up, its tests are not run; the module's other tests are."""
         outcomes = _outcomes(self.proc.stderr)
         self.assertNotIn("test_never", self.proc.stderr)
         self.assertEqual(outcomes[("test_a_fixtures.TestLives.test_lives", "ok")], 1)
         self.assertEqual(outcomes[("test_c_teardown.TestB.test_after", "ok")], 1)
 
-    def test_crash_before_any_test_is_charged_to_the_tests(self):
+    def test_crash_before_any_test_is_charged_to_the_tests(self) -> None:
         """A crash with no test begun and no fixture to blame: each test of the batch, once."""
         for name in ("test_one", "test_two"):
             with self.subTest(name):
@@ -685,7 +685,7 @@ class TestCrashes(_SharedRun):
                     + " exited (7) before this test began",
                 )
 
-    def test_crash_after_tests_reported_is_an_error(self):
+    def test_crash_after_tests_reported_is_an_error(self) -> None:
         """os._exit in tearDownClass, tearDownModule and at exit: errors naming where."""
         self.assertRegex(
             self.error("tearDownClass (test_c_teardown.TestA)"),
@@ -707,7 +707,7 @@ class TestCrashes(_SharedRun):
             _outcomes(self.proc.stderr)[("test_c_teardown.TestA.test_before", "ok")], 1
         )
 
-    def test_crashed_test_keeps_its_output_and_time(self):
+    def test_crashed_test_keeps_its_output_and_time(self) -> None:
         """A test that crashed its worker (os._exit, a segfault) keeps its -b output and time."""
         for name, out, err in (
             ("test_sync", "sync out\n", "sync err\n"),
@@ -725,7 +725,7 @@ class TestCrashes(_SharedRun):
                     float(self.cases[f"test_e_tests.TestCrash.{name}"].get("time")), 0.05
                 )
 
-    def test_junit_report_is_valid(self):
+    def test_junit_report_is_valid(self) -> None:
         """The report of all these crashes validates against junit-10.xsd and parses."""
         from tests.test_junit import junitparser, lxml, parsed_outcomes, xsd_problems
 
@@ -735,7 +735,7 @@ class TestCrashes(_SharedRun):
         if junitparser is not None:
             self.assertEqual(len(parsed_outcomes(path)), len(self.cases))
 
-    def test_junit_messages_are_the_serial_ones(self):
+    def test_junit_messages_are_the_serial_ones(self) -> None:
         """A JUnit message from a worker is the whole exception, as one process writes it."""
         try:
             unittest.TestCase().assertEqual([1, 2, 3], [1, 2, 4])
@@ -824,7 +824,7 @@ class TestAsyncFixtureCrashes(_SharedRun):
     def errors(self) -> list[str]:
         return re.findall(r"^ERROR: (.*)$", self.proc.stderr, re.M)
 
-    def test_async_set_up_module_crash_is_set_up_module(self):
+    def test_async_set_up_module_crash_is_set_up_module(self) -> None:
         """It was charged to the module's tests, as if nothing of theirs had run."""
         self.assertIn("setUpModule (test_a_module)", self.errors())
         self.assertRegex(
@@ -833,7 +833,7 @@ class TestAsyncFixtureCrashes(_SharedRun):
         )
         self.assertNotIn("test_never", self.proc.stderr)
 
-    def test_async_tear_down_class_crash_is_tear_down_class(self):
+    def test_async_tear_down_class_crash_is_tear_down_class(self) -> None:
         """It was charged to the worker's exit, 'between tests'."""
         self.assertIn("tearDownClass (test_b_teardown.TestT)", self.errors())
         self.assertNotIn("workerExit (test_b_teardown)", self.errors())
@@ -841,14 +841,14 @@ class TestAsyncFixtureCrashes(_SharedRun):
         self.assertEqual(outcomes[("test_b_teardown.TestT.test_t", "ok")], 1)
         self.assertEqual(outcomes[("test_b_teardown.TestU.test_u", "ok")], 1)
 
-    def test_async_set_up_class_crash_is_its_own_class(self):
+    def test_async_set_up_class_crash_is_its_own_class(self) -> None:
         """It was charged to the group's other class, whose test then never ran, while the
         crashing asyncSetUpClass ran again in a new worker."""
         self.assertIn("setUpClass (test_c_group.TestA)", self.errors())
         self.assertNotIn("setUpClass (test_c_group.TestB)", self.errors())
         self.assertEqual(_outcomes(self.proc.stderr)[("test_c_group.TestB.test_b", "ok")], 1)
 
-    def test_every_crash_once(self):
+    def test_every_crash_once(self) -> None:
         self.assertEqual(self.proc.returncode, 1, self.proc.stderr)
         self.assertEqual(len(self.errors()), 3, self.proc.stderr)
 
@@ -884,7 +884,7 @@ _FORKS = """
 
 
 class TestForkedChild(_TempDirCase):
-    def test_child_that_returns_into_the_runner_exits(self):
+    def test_child_that_returns_into_the_runner_exits(self) -> None:
         """A test's forked child that does not exit: the run hung (it shared the worker's
         pipe, reported with it and waited for batches with it).  And a test that starts a
         process pool failed: workers were daemons, which may not have children."""
@@ -987,7 +987,7 @@ class TestParentKilled(_TempDirCase):
 class TestParentWatch(unittest.TestCase):
     """The portable death watch (used where PR_SET_PDEATHSIG is not available)."""
 
-    def test_watch_fires_at_end_of_file(self):
+    def test_watch_fires_at_end_of_file(self) -> None:
         """The watch thread calls its function once the pipe's writer is gone, not before."""
         import threading
 
@@ -1016,7 +1016,7 @@ class TestWorkerFailfast(unittest.TestCase):
         from aiounit._wire import _WireResult
 
         class Sample(unittest.TestCase):
-            def test_x(self):
+            def test_x(self) -> None:
                 pass
 
         test = Sample("test_x")

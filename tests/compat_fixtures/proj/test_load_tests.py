@@ -7,15 +7,15 @@ import doctested
 
 
 class TestChosen(unittest.TestCase):
-    def test_kept(self):
+    def test_kept(self) -> None:
         pass
 
-    def test_dropped(self):
+    def test_dropped(self) -> None:
         raise AssertionError("load_tests leaves this out")
 
 
 class TestExtra(unittest.TestCase):
-    def runTest(self):
+    def runTest(self) -> None:
         pass
 
 

@@ -28,18 +28,18 @@ class TestMock(unittest.TestCase):
     def test_patch_object(self, fetch):
         self.assertEqual(Service().fetch(), "fake")
 
-    def test_patch_context_manager(self):
+    def test_patch_context_manager(self) -> None:
         with mock.patch.dict(os.environ, {"COMPAT_FIXTURE": "1"}):
             self.assertEqual(os.environ["COMPAT_FIXTURE"], "1")
         self.assertNotIn("COMPAT_FIXTURE", os.environ)
 
 
 class TestAsyncMock(unittest.IsolatedAsyncioTestCase):
-    async def test_async_mock(self):
+    async def test_async_mock(self) -> None:
         with mock.patch.object(Service, "fetch_async", new=mock.AsyncMock(return_value="fake")):
             self.assertEqual(await Service().fetch_async(), "fake")
 
-    async def test_async_mock_await_count(self):
+    async def test_async_mock_await_count(self) -> None:
         m = mock.AsyncMock()
         await m(1)
         m.assert_awaited_once_with(2)
