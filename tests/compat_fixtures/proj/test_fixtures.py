@@ -2,7 +2,7 @@
 
 import unittest
 
-log = []
+log: list[str] = []
 
 
 def setUpModule() -> None:
@@ -45,6 +45,8 @@ class TestClassCleanupFails(unittest.TestCase):
 
 
 class TestAsyncClassFixtures(unittest.IsolatedAsyncioTestCase):
+    shared: list[str]
+
     @classmethod
     def setUpClass(cls) -> None:
         cls.shared = ["ready"]

@@ -8,6 +8,8 @@ from aiounit import load_tests  # noqa: F401
 
 
 class TestHooked(aiounit.AsyncTestCase):
+    ready: bool
+
     @classmethod
     def setUpClass(cls) -> None:
         cls.ready = True

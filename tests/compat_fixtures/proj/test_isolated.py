@@ -3,10 +3,11 @@
 import asyncio
 import contextlib
 import unittest
+from collections.abc import AsyncIterator
 
 
 @contextlib.asynccontextmanager
-async def resource(log):
+async def resource(log: list[str]) -> AsyncIterator[int]:
     log.append("enter")
     yield 42
     log.append("exit")
@@ -14,7 +15,7 @@ async def resource(log):
 
 class TestIsolated(unittest.IsolatedAsyncioTestCase):
     async def asyncSetUp(self) -> None:
-        self.log = []
+        self.log: list[str] = []
         if self._testMethodName == "test_async_setup_fails":
             raise RuntimeError("asyncSetUp failed")
 

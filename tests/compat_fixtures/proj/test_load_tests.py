@@ -19,10 +19,14 @@ class TestExtra(unittest.TestCase):
         pass
 
 
-def load_tests(loader, standard_tests, pattern):
+def load_tests(
+    loader: unittest.TestLoader, standard_tests: unittest.TestSuite, pattern: str | None
+) -> unittest.TestSuite:
     suite = unittest.TestSuite()
     for test in standard_tests:
+        assert isinstance(test, unittest.TestSuite)  # one per TestCase class
         for case in test:
+            assert isinstance(case, unittest.TestCase)
             if case.id().endswith("test_dropped"):
                 continue
             suite.addTest(case)
