@@ -321,6 +321,7 @@ class TestPorts(unittest.TestCase):
         self.assertIn(f"concurrency hazard (port): TCP port {port}", message)
         self.assertIn("while Servers.test_1_holder, which bound it too, was running", message)
         [(name, error)] = result.raw
+        assert isinstance(error, OSError)
         self.assertEqual(name, "test_2_late")
         self.assertEqual(error.errno, errno.EADDRINUSE)
         self.assertIn(

@@ -75,7 +75,7 @@ def _module_of(*classes: type, hook: bool = False) -> types.ModuleType:
     for cls in classes:
         setattr(module, cls.__name__, cls)
     if hook:
-        module.load_tests = aiounit.load_tests
+        module.load_tests = aiounit.load_tests  # type: ignore[attr-defined]
     return module
 
 
@@ -88,6 +88,15 @@ def _ids(suite: unittest.TestSuite) -> list[str]:
         else:
             ids.append(test.id())
     return ids
+
+
+def _names(suite: unittest.TestSuite) -> list[str]:
+    """The method names of the tests of *suite*, which holds only TestCases."""
+    names = []
+    for test in suite:
+        assert isinstance(test, unittest.TestCase), test
+        names.append(test._testMethodName)
+    return names
 
 
 def _suites(suite: unittest.TestSuite) -> list[unittest.TestSuite]:
@@ -107,7 +116,7 @@ class TestTestLoader(unittest.TestCase):
         Pair = _pair_class()
         suite = aiounit.TestLoader().loadTestsFromTestCase(Pair)
         self.assertIsInstance(suite, aiounit.ConcurrentTestSuite)
-        self.assertEqual([t._testMethodName for t in suite], ["test_a", "test_b", "test_plain"])
+        self.assertEqual(_names(suite), ["test_a", "test_b", "test_plain"])
 
     def test_load_tests_from_module(self) -> None:
         """loadTestsFromModule builds ConcurrentTestSuites all the way down."""
@@ -150,7 +159,7 @@ class TestTestLoader(unittest.TestCase):
         loader = aiounit.TestLoader()
         loader.testNamePatterns = ["*_b", "*plain*"]
         suite = loader.loadTestsFromTestCase(_pair_class())
-        self.assertEqual([t._testMethodName for t in suite], ["test_b", "test_plain"])
+        self.assertEqual(_names(suite), ["test_b", "test_plain"])
 
     def test_loaded_group_runs_concurrently_under_stdlib_runner(self) -> None:
         """What the loader builds runs its groups concurrently, even in unittest's runner."""

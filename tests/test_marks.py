@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import unittest
+from typing import Any
 
 import aiounit
 from tests._engine_support import RawResult
@@ -19,7 +20,7 @@ class TestGroupArguments(unittest.TestCase):
 
     def test_bad_arguments_raise_at_decoration(self) -> None:
         """Bad names, timeouts and caps raise TypeError/ValueError naming the argument."""
-        cases = [
+        cases: list[tuple[tuple[Any, ...], dict[str, Any], type[Exception], str]] = [
             ((3,), {}, TypeError, "group name"),
             ((b"net",), {}, TypeError, "group name"),
             (("",), {}, ValueError, "group name"),
@@ -42,7 +43,7 @@ class TestGroupArguments(unittest.TestCase):
 
     def test_bad_timeouts_raise_at_decoration(self) -> None:
         """@timeout rejects non-numbers, bools and limits that are not positive."""
-        cases = [
+        cases: list[tuple[Any, type[Exception]]] = [
             (-1, ValueError),
             (0, ValueError),
             (float("nan"), ValueError),
@@ -86,7 +87,7 @@ class TestGroupTargets(unittest.TestCase):
             "non-test function": helper,
             "non-TestCase class": NotATestCase,
             "staticmethod": staticmethod(_test_function),
-            "classmethod": classmethod(_test_function),
+            "classmethod": classmethod(_test_function),  # type: ignore[arg-type]
             "lambda": lambda: None,
             "instance": object(),
         }
@@ -145,7 +146,9 @@ class TestGroupTargets(unittest.TestCase):
         """A class attribute timeout of None or a positive number is fine."""
         for value in (None, 2, 0.5):
             with self.subTest(value=value):
-                cls = type("Good", (aiounit.AsyncTestCase,), {"timeout": value})
+                cls: type[aiounit.AsyncTestCase] = type(
+                    "Good", (aiounit.AsyncTestCase,), {"timeout": value}
+                )
                 self.assertEqual(cls.timeout, value)
 
     def test_timeout_on_class_sets_class_attribute(self) -> None:

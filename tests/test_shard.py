@@ -162,7 +162,7 @@ class TestSelectShard(unittest.TestCase):
                 sizes = [len(shard) for shard in self.shards(count)]
                 self.assertLessEqual(max(sizes) - min(sizes), largest, sizes)
 
-    def test_balanced_by_recorded_seconds(self):
+    def test_balanced_by_recorded_seconds(self) -> None:
         """With durations, shards differ in seconds by at most the heaviest unit's.
 
         A group's members run together: it weighs its longest member.
@@ -333,7 +333,7 @@ class TestShardCli(unittest.TestCase):
 class TestShardArguments(unittest.TestCase):
     """Bad --shard and --durations-file values, through aiounit.main."""
 
-    def main(self, *args: str) -> tuple[int, str]:
+    def main(self, *args: str) -> tuple[str | int | None, str]:
         module = types.ModuleType("aiounit_shard_empty")
         stderr = io.StringIO()
         with (
@@ -346,7 +346,7 @@ class TestShardArguments(unittest.TestCase):
 
     def test_bad_shard_values_exit_2(self) -> None:
         """0/3, 4/3, x, 1/0, 3, 1/3/4, signs, spaces and non-ASCII digits: one clear usage error."""
-        values = ("0/3", "4/3", "x", "1/0", "3", "1/3/4", "-1/3")
+        values: tuple[str, ...] = ("0/3", "4/3", "x", "1/0", "3", "1/3/4", "-1/3")
         values += (" 1/3", "1/3 ", "+1/3", "1/+3", "1_0/20", "\u0661/3", "1/\uff13", "1/3\n")
         for value in values:
             with self.subTest(value):
