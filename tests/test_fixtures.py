@@ -194,7 +194,7 @@ class TestClassFixtures(unittest.TestCase):
                 events, ["base setUpClass", "child setUpClass", "asyncSetUpClass", "test_x"]
             )
 
-    def test_enter_async_class_context_exits_as_a_cleanup(self):
+    def test_enter_async_class_context_exits_as_a_cleanup(self) -> None:
         events: list[Any] = []
 
         class Session:
@@ -238,7 +238,7 @@ class TestClassFixtures(unittest.TestCase):
 
 
 class TestGroupsAndScopes(unittest.TestCase):
-    def test_two_classes_of_a_group_set_up_and_tear_down_together(self):
+    def test_two_classes_of_a_group_set_up_and_tear_down_together(self) -> None:
         events: list[Any] = []
         gates: dict[str, asyncio.Event] = {}
 
@@ -664,7 +664,7 @@ class TestTasks(unittest.TestCase):
 
         return T
 
-    def test_a_background_task_serves_the_tests_and_is_not_their_leak(self):
+    def test_a_background_task_serves_the_tests_and_is_not_their_leak(self) -> None:
         events: list[Any] = []
         result = LoggingResult()
         result.notes = []
@@ -674,7 +674,7 @@ class TestTasks(unittest.TestCase):
         self.assertEqual(events, ["pong", "pong"])
         self.assertEqual(result.notes, [])
 
-    def test_left_running_after_teardown_it_is_the_fixtures_leak(self):
+    def test_left_running_after_teardown_it_is_the_fixtures_leak(self) -> None:
         events: list[Any] = []
         cls = self.server_class(events, leave_running=True)
         result = LoggingResult()

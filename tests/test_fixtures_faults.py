@@ -239,7 +239,7 @@ class TestLoopErrorsOfFixtures(unittest.TestCase):
     def raising_class(self, how: str, *, grouped: bool = False) -> type:
         class T(aiounit.AsyncTestCase):
             @classmethod
-            async def asyncSetUpClass(cls):
+            async def asyncSetUpClass(cls) -> None:
                 loop = asyncio.get_running_loop()
                 cls.ran = asyncio.Event()
                 if how == "callback":
@@ -262,7 +262,7 @@ class TestLoopErrorsOfFixtures(unittest.TestCase):
                 elif how == "later":
                     cls.tick = asyncio.Event()
 
-                    async def ticker():
+                    async def ticker() -> None:
                         await cls.tick.wait()
                         loop.call_soon(lambda: {}["missing"])
                         loop.call_soon(cls.ran.set)

@@ -7,6 +7,7 @@ import io
 import re
 import sys
 import unittest
+from typing import Any
 
 import aiounit
 
@@ -38,7 +39,7 @@ class _Writes(io.StringIO):
 class TestOutputMatchesStdlib(unittest.TestCase):
     """In unittest's own runner, aiounit's result prints exactly what unittest's does."""
 
-    def _run(self, resultclass: type, **kwargs: object) -> str:
+    def _run(self, resultclass: type, **kwargs: Any) -> str:
         stream = io.StringIO()
         runner = unittest.TextTestRunner(stream=stream, resultclass=resultclass, **kwargs)
         runner.run(
@@ -83,7 +84,7 @@ class TestOneWritePerTest(unittest.TestCase):
                     with self.subTest(i=i):
                         self.assertEqual(i % 2, 0)
 
-        return list(unittest.TestLoader().loadTestsFromTestCase(Three))
+        return [Three(name) for name in unittest.TestLoader().getTestCaseNames(Three)]
 
     def test_nothing_is_written_before_stop_test(self) -> None:
         """startTest and the outcome write nothing; stopTest writes the whole line."""
@@ -167,9 +168,10 @@ class TestBufferAfterFixtureError(unittest.TestCase):
         result.buffer = True
         test = TestOneWritePerTest("test_nothing_is_written_before_stop_test")
         saved = sys.stdout, sys.stderr
-        result._original_stdout, result._original_stderr = real = io.StringIO(), io.StringIO()
+        # unittest.TestResult's private stream attributes, which typeshed does not list.
+        result._original_stdout, result._original_stderr = real = io.StringIO(), io.StringIO()  # type: ignore[attr-defined]
         try:
-            result._setupStdout()
+            result._setupStdout()  # type: ignore[attr-defined]
             print("from the fixture")
             try:
                 raise OSError("tearDownClass")
@@ -193,7 +195,7 @@ class TestBufferAfterFixtureError(unittest.TestCase):
         saved = sys.stdout, sys.stderr
         real_out = io.StringIO()
         try:
-            result._original_stdout = real_out
+            result._original_stdout = real_out  # type: ignore[attr-defined]
             result.startTest(test)
             print("captured line")
             try:
@@ -286,7 +288,7 @@ class TestConstructor(unittest.TestCase):
         """Unknown keywords go on along the MRO, so cooperative subclasses get them."""
 
         class Tagged(unittest.TextTestResult):
-            def __init__(self, *args, tag=None, **kwargs):
+            def __init__(self, *args: Any, tag: str | None = None, **kwargs: Any) -> None:
                 super().__init__(*args, **kwargs)
                 self.tag = tag
 

@@ -8,6 +8,7 @@ import io
 import re
 import sys
 import unittest
+from typing import Any
 
 import aiounit
 
@@ -22,7 +23,7 @@ def _normalise(text: str) -> str:
     return _TIMING.sub(r"Ran \1 in X.XXXs", text)
 
 
-def _suite(suite_class: type = unittest.TestSuite) -> unittest.TestSuite:
+def _suite(suite_class: type[unittest.TestSuite] = unittest.TestSuite) -> unittest.TestSuite:
     loader = unittest.TestLoader()
     return suite_class([loader.loadTestsFromTestCase(cls) for cls in mixed_outcome_classes()])
 
@@ -75,7 +76,7 @@ class TestSequentialOutput(unittest.TestCase):
         self.assertEqual(ours, theirs)
         self.assertIn("self = <", ours)
 
-    def test_same_output_with_buffer(self):
+    def test_same_output_with_buffer(self) -> None:
         """buffer=True replays a failing test's output exactly where unittest does."""
 
         def make() -> unittest.TestSuite:
@@ -109,11 +110,11 @@ class TestSequentialOutput(unittest.TestCase):
         self.assertIn("shown stderr", ours_2)
         self.assertNotIn("hidden stdout", ours_2)
 
-    def test_same_summary_for_async_tests_run_alone(self):
+    def test_same_summary_for_async_tests_run_alone(self) -> None:
         """Ungrouped AsyncTestCase tests print unittest's status lines and summary."""
 
         def make(base: type) -> type:
-            class Alone(base):
+            class Alone(base):  # type: ignore[misc]  # AsyncTestCase or the stdlib's
                 async def test_ok(self) -> None:
                     pass
 
@@ -214,13 +215,13 @@ class TestDurations(unittest.TestCase):
     def _fixed(base: type, elapsed: dict[str, float]) -> type:
         """A result class that records the given elapsed time for each test."""
 
-        class Fixed(base):
-            def addDuration(self, test, _elapsed):
+        class Fixed(base):  # type: ignore[misc]  # aiounit's or unittest's result class
+            def addDuration(self, test: unittest.TestCase, _elapsed: float) -> None:
                 super().addDuration(test, elapsed[test._testMethodName])
 
             if sys.version_info < (3, 12):
                 # 3.11's TestCase.run reports no duration: the result times it.
-                def _time_stop(self, test):
+                def _time_stop(self, test: unittest.TestCase) -> None:
                     self._aiounit_measured = elapsed[test._testMethodName]
                     super()._time_stop(test)
 
@@ -317,7 +318,7 @@ class TestDurations(unittest.TestCase):
         """A resultclass whose __init__ lacks durations= is built without it."""
 
         class OldResult(unittest.TextTestResult):
-            def __init__(self, stream, descriptions, verbosity):
+            def __init__(self, stream: Any, descriptions: bool, verbosity: int) -> None:
                 super().__init__(stream, descriptions, verbosity)
                 self.made_by_old_signature = True
 
@@ -325,7 +326,7 @@ class TestDurations(unittest.TestCase):
             stream=io.StringIO(), verbosity=2, durations=2, resultclass=OldResult
         )
         result = runner.run(self._plain())
-        self.assertIsInstance(result, OldResult)
+        assert isinstance(result, OldResult)
         self.assertTrue(result.made_by_old_signature)
         self.assertEqual(result.testsRun, 3)
         self.assertEqual(len(result.failures), 1)
@@ -334,7 +335,7 @@ class TestDurations(unittest.TestCase):
         """Without durations, a custom resultclass prints what unittest's runner prints."""
 
         class OldResult(unittest.TextTestResult):
-            def __init__(self, stream, descriptions, verbosity):
+            def __init__(self, stream: Any, descriptions: bool, verbosity: int) -> None:
                 super().__init__(stream, descriptions, verbosity)
 
         ours = run_text(self._plain(), verbosity=2, resultclass=OldResult)

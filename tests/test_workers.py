@@ -941,7 +941,7 @@ def _alive(pid: int) -> bool:
 class TestParentKilled(_TempDirCase):
     """Workers die with their parent and let go of its stdout."""
 
-    def test_workers_die_with_a_killed_parent(self):
+    def test_workers_die_with_a_killed_parent(self) -> None:
         """SIGKILL the parent of two busy workers: its stdout reaches EOF, the workers are gone."""
         _write(self.dir, {"test_one.py": _WAITS, "test_two.py": _WAITS})
         proc = subprocess.Popen(
@@ -1008,7 +1008,7 @@ class TestParentWatch(unittest.TestCase):
 class TestWorkerFailfast(unittest.TestCase):
     """-f in a worker: the worker's own result stops its batch."""
 
-    def test_failfast_result_stops_at_its_own_failure(self):
+    def test_failfast_result_stops_at_its_own_failure(self) -> None:
         """With failfast, a worker's result stops on a failure, error or unexpected success."""
         import threading
         from multiprocessing import Pipe
@@ -1110,7 +1110,7 @@ _MIXED_TWO = """
 class TestParity(_TempDirCase):
     """-j 2 gives the same outcomes as one process."""
 
-    def test_same_outcomes_as_one_process(self):
+    def test_same_outcomes_as_one_process(self) -> None:
         """A mixed suite reports the same outcomes, tracebacks and summary with -j 1 and -j 2."""
         _write(self.dir, {"test_mixed_one.py": _MIXED_ONE, "test_mixed_two.py": _MIXED_TWO})
 
