@@ -88,6 +88,7 @@ def _run_on_terminal(directory: str, *args: str) -> tuple[int, str, str]:
     try:
         terminal = read_terminal(master)
     finally:
+        assert proc.stdout is not None
         stdout = proc.stdout.read()
         proc.stdout.close()
         proc.wait(timeout=60)
@@ -96,6 +97,11 @@ def _run_on_terminal(directory: str, *args: str) -> tuple[int, str, str]:
 
 class TestOnTerminal(unittest.TestCase):
     """stderr is a TTY: the line is drawn, then erased."""
+
+    dir: str
+    code: int
+    terminal: str
+    stdout: str
 
     @classmethod
     def setUpClass(cls) -> None:
@@ -158,7 +164,7 @@ _PRINTS = """
 try:
     import pyte
 except ImportError:  # test-only dependency
-    pyte = None
+    pyte = None  # type: ignore[assignment]  # the tests that need it skip
 
 
 def _screen_of(directory: str, go: bytes, *args: str) -> tuple[int, list[str]]:
