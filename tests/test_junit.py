@@ -37,13 +37,15 @@ def _words(text: str) -> set[str]:
 REAL_XSD = os.environ.get("AIOUNIT_JUNIT_XSD")
 
 try:
-    import lxml.etree
+    # lxml-stubs is not a test dependency; "as" names re-exported (test_workers).
+    import lxml as lxml  # type: ignore[import-untyped]
+    import lxml.etree  # type: ignore[import-untyped]
 except ImportError:  # test-only dependency
-    lxml = None  # type: ignore[assignment]
+    lxml = None
 try:
-    import junitparser
+    import junitparser as junitparser
 except ImportError:  # test-only dependency
-    junitparser = None
+    junitparser = None  # type: ignore[assignment]  # its tests skip
 
 # element -> (allowed attributes, required attributes, allowed children), as
 # junit-10.xsd has them.  None for children: text only.
@@ -127,10 +129,10 @@ def schema_problems(root: ET.Element, *, root_attributes: bool = True) -> list[s
                 "errors": sum(c.find("error") is not None for c in cases),
                 "skipped": sum(c.find("skipped") is not None for c in cases),
             }
-            for name, value in expected.items():
-                if element.get(name, str(value)) != str(value):
+            for name, count in expected.items():
+                if element.get(name, str(count)) != str(count):
                     got = element.get(name)
-                    problems.append(f"{path}: {name}={got}, its testcases say {value}")
+                    problems.append(f"{path}: {name}={got}, its testcases say {count}")
 
     check(root, root.tag)
     if root.tag == "testsuites":
@@ -189,7 +191,7 @@ def xsd_problems(path: str) -> list[str]:
     return problems
 
 
-def parsed_outcomes(path: str) -> dict[str, tuple[str, ...]]:
+def parsed_outcomes(path: str) -> dict[str, tuple[str | None, ...]]:
     """junitparser's reading of the report: "classname.name" -> its result tags."""
     report = junitparser.JUnitXml.fromfile(path)
     suites = [report] if isinstance(report, junitparser.TestSuite) else list(report)
@@ -210,6 +212,32 @@ def testcases(root: ET.Element) -> dict[str, ET.Element]:
             raise AssertionError(msg)
         cases[name] = case
     return cases
+
+
+def child_of(element: ET.Element, tag: str) -> ET.Element:
+    """The first *tag* child of *element*; fails if there is none."""
+    found = element.find(tag)
+    if found is None:
+        msg = f"no <{tag}> in <{element.tag} {element.attrib}>"
+        raise AssertionError(msg)
+    return found
+
+
+def text_of(element: ET.Element) -> str:
+    """The text of *element*; fails if it has none."""
+    if element.text is None:
+        msg = f"<{element.tag} {element.attrib}> has no text"
+        raise AssertionError(msg)
+    return element.text
+
+
+def attr_of(element: ET.Element, name: str) -> str:
+    """The attribute *name* of *element*; fails if it has none."""
+    value = element.get(name)
+    if value is None:
+        msg = f"<{element.tag} {element.attrib}> has no {name}"
+        raise AssertionError(msg)
+    return value
 
 
 def classname(cls: type) -> str:
@@ -292,6 +320,8 @@ class TestReportContents(unittest.TestCase):
     """A run of every kind of outcome, with -b, parsed back from the report."""
 
     root: ClassVar[ET.Element]
+    cases: ClassVar[dict[str, ET.Element]]
+    path: ClassVar[str]
     mixed: ClassVar[type]
     broken: ClassVar[type]
 
@@ -364,31 +394,32 @@ class TestReportContents(unittest.TestCase):
         """Every testcase has a time, a non-negative number of seconds."""
         for name, case in self.cases.items():
             with self.subTest(name):
-                self.assertGreaterEqual(float(case.get("time")), 0.0)
+                self.assertGreaterEqual(float(attr_of(case, "time")), 0.0)
 
     def test_failure_element(self) -> None:
         """A failed test has one failure element: the exception type and its traceback."""
-        failure = self.cases["test_fail"].find("failure")
+        failure = child_of(self.cases["test_fail"], "failure")
         self.assertEqual(failure.get("type"), "AssertionError")
-        self.assertIn("Traceback (most recent call last):", failure.text)
-        self.assertIn("AssertionError: fail message", failure.text)
+        self.assertIn("Traceback (most recent call last):", text_of(failure))
+        self.assertIn("AssertionError: fail message", text_of(failure))
 
     def test_failure_message_is_the_exception_under_buffer(self) -> None:
         """With -b, a failure's message is its exception, not the test's last output line."""
         self.assertEqual(
-            self.cases["test_fail"].find("failure").get("message"), "AssertionError: fail message"
+            child_of(self.cases["test_fail"], "failure").get("message"),
+            "AssertionError: fail message",
         )
 
     def test_error_element(self) -> None:
         """An error has one error element with the exception's type and message."""
-        error = self.cases["test_error"].find("error")
+        error = child_of(self.cases["test_error"], "error")
         self.assertEqual(error.get("type"), "KeyError")
         self.assertEqual(error.get("message"), "KeyError: 'error message'")
-        self.assertIn("raise KeyError", error.text)
+        self.assertIn("raise KeyError", text_of(error))
 
     def test_skipped_element(self) -> None:
         """A skipped test has a skipped element with the reason as message."""
-        skipped = self.cases["test_skip"].find("skipped")
+        skipped = child_of(self.cases["test_skip"], "skipped")
         self.assertEqual(skipped.get("message"), "skip reason")
         self.assertEqual(list(self.cases["test_skip"]), [skipped])
 
@@ -396,7 +427,7 @@ class TestReportContents(unittest.TestCase):
         """Failing subtests make one failure element that holds each one's text."""
         case = self.cases["test_subtests"]
         self.assertEqual([child.tag for child in case], ["failure"])
-        text = case.find("failure").text
+        text = text_of(child_of(case, "failure"))
         self.assertIn("(i=1)", text)
         self.assertIn("subtest 1 broke", text)
         self.assertIn("(i=3)", text)
@@ -407,21 +438,21 @@ class TestReportContents(unittest.TestCase):
         """A failed setUpClass is a testcase of its class holding the error."""
         case = self.cases["setUpClass"]
         self.assertEqual(case.get("classname"), classname(self.broken))
-        error = case.find("error")
+        error = child_of(case, "error")
         self.assertEqual(error.get("type"), "ValueError")
-        self.assertIn("ValueError: fixture message", error.text)
+        self.assertIn("ValueError: fixture message", text_of(error))
 
     def test_captured_output_per_test(self) -> None:
         """With -b a test's stdout and stderr are its system-out and system-err."""
-        self.assertEqual(self.cases["test_pass"].find("system-out").text, "pass out\n")
-        self.assertEqual(self.cases["test_pass"].find("system-err").text, "pass err\n")
-        self.assertEqual(self.cases["test_fail"].find("system-out").text, "fail out\n")
+        self.assertEqual(child_of(self.cases["test_pass"], "system-out").text, "pass out\n")
+        self.assertEqual(child_of(self.cases["test_pass"], "system-err").text, "pass err\n")
+        self.assertEqual(child_of(self.cases["test_fail"], "system-out").text, "fail out\n")
         self.assertIsNone(self.cases["test_error"].find("system-out"))
 
     def test_concurrent_group_members_keep_their_own_output(self) -> None:
         """Members of a group that ran together each have only their own output."""
-        self.assertEqual(self.cases["test_grouped_a"].find("system-out").text, "only a\n")
-        self.assertEqual(self.cases["test_grouped_b"].find("system-out").text, "only b\n")
+        self.assertEqual(child_of(self.cases["test_grouped_a"], "system-out").text, "only a\n")
+        self.assertEqual(child_of(self.cases["test_grouped_b"], "system-out").text, "only b\n")
         self.assertEqual([c.tag for c in self.cases["test_grouped_a"]], ["system-out"])
 
     def test_expected_failure_passes_and_unexpected_success_fails(self) -> None:
@@ -532,16 +563,16 @@ class TestHostileText(_TempDirCase):
 
     def test_markup_survives(self) -> None:
         """ "]]>", "<&>" and quotes read back unchanged from output, messages and tracebacks."""
-        out = self.cases["test_prints"].find("system-out").text
-        error = self.cases["test_raises"].find("error")
-        failure = self.cases["test_fails"].find("failure")
+        out = text_of(child_of(self.cases["test_prints"], "system-out"))
+        error = child_of(self.cases["test_raises"], "error")
+        failure = child_of(self.cases["test_fails"], "failure")
         texts = {
             "system-out": out,
-            "system-err": self.cases["test_prints"].find("system-err").text,
-            "error text": error.text,
-            "error message": error.get("message"),
-            "failure text": failure.text,
-            "skipped message": self.cases["test_skips"].find("skipped").get("message"),
+            "system-err": text_of(child_of(self.cases["test_prints"], "system-err")),
+            "error text": text_of(error),
+            "error message": attr_of(error, "message"),
+            "failure text": text_of(failure),
+            "skipped message": attr_of(child_of(self.cases["test_skips"], "skipped"), "message"),
         }
         for where, text in texts.items():
             with self.subTest(where):
@@ -549,7 +580,7 @@ class TestHostileText(_TempDirCase):
 
     def test_unwritable_characters_are_shown_escaped(self) -> None:
         """What XML cannot hold appears as a visible escape: \\x1b, \\x00, \\udcff."""
-        out = self.cases["test_prints"].find("system-out").text
+        out = child_of(self.cases["test_prints"], "system-out").text
         self.assertEqual(
             out,
             HOSTILE.replace("\x1b", "\\x1b")
@@ -558,7 +589,7 @@ class TestHostileText(_TempDirCase):
             .replace("\udcff", "\\udcff")
             + "\n",
         )
-        failure = self.cases["test_subtest"].find("failure").text
+        failure = text_of(child_of(self.cases["test_subtest"], "failure"))
         self.assertIn("esc\\x1b[31m nul\\x00", failure)
 
 
@@ -578,10 +609,10 @@ class TestFailedAndErroredSubtests(_TempDirCase):
         root = run_with_report(os.path.join(self.dir, "junit.xml"), Both)
         case = testcases(root)["test_both"]
         self.assertEqual([child.tag for child in case], ["error"])
-        error = case.find("error")
+        error = child_of(case, "error")
         self.assertEqual(error.get("type"), "KeyError")
         self.assertEqual(error.get("message"), "KeyError: 'then an error'")
-        self.assertIn("first, a failure", error.text)
+        self.assertIn("first, a failure", text_of(error))
 
 
 class TestSkippedSubtest(_TempDirCase):
@@ -612,19 +643,19 @@ class TestForeignResult(_TempDirCase):
         events: list[tuple[str, str]] = []
 
         class Foreign(unittest.TestResult):
-            def startTest(self, test):
+            def startTest(self, test: unittest.TestCase) -> None:
                 events.append(("startTest", test._testMethodName))
                 super().startTest(test)
 
-            def addSuccess(self, test):
+            def addSuccess(self, test: unittest.TestCase) -> None:
                 events.append(("addSuccess", test._testMethodName))
                 super().addSuccess(test)
 
-            def addFailure(self, test, err):
+            def addFailure(self, test: unittest.TestCase, err: Any) -> None:
                 events.append(("addFailure", test._testMethodName))
                 super().addFailure(test, err)
 
-            def stopTest(self, test):
+            def stopTest(self, test: unittest.TestCase) -> None:
                 events.append(("stopTest", test._testMethodName))
                 super().stopTest(test)
 
@@ -736,6 +767,7 @@ class TestAtomicWrite(_CliCase):
             stderr=subprocess.DEVNULL,
             text=True,
         )
+        assert proc.stdout is not None
         try:
             self.assertEqual(proc.stdout.readline(), "READY\n")
         finally:
@@ -813,18 +845,20 @@ class TestWithWorkers(_CliCase):
             module = f"test_{name.lower()}"
             with self.subTest(name):
                 self.assertEqual(
-                    cases[f"{module}.Test{name}", "test_pass"].find("system-out").text,
+                    child_of(cases[f"{module}.Test{name}", "test_pass"], "system-out").text,
                     f"out of {name}\n",
                 )
                 subtests = cases[f"{module}.Test{name}", "test_subtests"]
                 self.assertEqual([c.tag for c in subtests], ["failure"])
-                self.assertIn(f"AssertionError: 1 == 1 : sub {name}", subtests.find("failure").text)
-                error = cases[f"{module}.Test{name}", "test_error"].find("error")
+                self.assertIn(
+                    f"AssertionError: 1 == 1 : sub {name}", text_of(child_of(subtests, "failure"))
+                )
+                error = child_of(cases[f"{module}.Test{name}", "test_error"], "error")
                 self.assertEqual(error.get("type"), "LookupError")
-                self.assertIn("cdata]]> <&>", error.get("message"))
-                self.assertIn("esc\\x1b nul\\x00", error.text)
-                fixture = cases[f"{module}.TestFixture{name}", "setUpClass"].find("error")
-                self.assertIn(f"OSError: fixture {name}", fixture.text)
+                self.assertIn("cdata]]> <&>", attr_of(error, "message"))
+                self.assertIn("esc\\x1b nul\\x00", text_of(error))
+                fixture = child_of(cases[f"{module}.TestFixture{name}", "setUpClass"], "error")
+                self.assertIn(f"OSError: fixture {name}", text_of(fixture))
         self.assertEqual(
             {k: root.get(k) for k in ("tests", "failures", "errors")},
             {"tests": "8", "failures": "2", "errors": "4"},

@@ -13,7 +13,10 @@ import time
 import unittest
 import xml.etree.ElementTree as ET
 from collections import Counter
+from collections.abc import Callable
 from typing import ClassVar
+
+from tests.test_junit import attr_of, child_of
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _CRASH_ANY = (
@@ -306,6 +309,7 @@ class TestFlags(_SharedRun):
             with self.subTest(name):
                 test = f"test_sleeps (test_flags_{name.lower()}.TestSync{name}.test_sleeps)"
                 match = re.search(rf"^(\d+\.\d+)s +{re.escape(test)}$", self.proc.stderr, re.M)
+                assert match is not None, self.proc.stderr
                 self.assertGreaterEqual(float(match.group(1)), 0.05)
 
     def test_junit_report_lists_every_test(self) -> None:
@@ -316,7 +320,7 @@ class TestFlags(_SharedRun):
         self.assertEqual(len(list(root.iter("testcase"))), len(self.ids))
         loud = cases["test_flags_one.TestFlagsOne.test_loud"]
         self.assertEqual([c.tag for c in loud], ["failure", "system-out"])
-        self.assertEqual(loud.find("system-out").text, "loud output One\n")
+        self.assertEqual(child_of(loud, "system-out").text, "loud output One\n")
 
 
 _CRASH_MODULE = """
@@ -432,9 +436,9 @@ class TestKilledWorker(_SharedRun):
         self.assertEqual(len(cases), 9)
         for test_id in self.killed:
             with self.subTest(test_id):
-                error = cases[test_id].find("error")
+                error = child_of(cases[test_id], "error")
                 self.assertEqual(error.get("type"), "aiounit.WorkerCrashedError")
-                self.assertRegex(error.get("message"), _CRASH)
+                self.assertRegex(attr_of(error, "message"), _CRASH)
 
 
 _FIXTURE_CRASHES = """
@@ -602,6 +606,7 @@ _MESSAGES = """
 class TestCrashes(_SharedRun):
     """Workers that die in fixtures, in tests and at exit: charged once, the run ends, exit 1."""
 
+    cases: ClassVar[dict[str, ET.Element]]
     files: ClassVar[dict[str, str]] = {
         "test_a_fixtures.py": _FIXTURE_CRASHES,
         "test_b_module.py": _MODULE_CRASH,
@@ -621,7 +626,7 @@ class TestCrashes(_SharedRun):
 
     def error(self, name: str) -> str:
         """The one error entry of *name* (a test or a fixture) in the error list."""
-        entries = re.findall(
+        entries: list[str] = re.findall(
             rf"^ERROR: {re.escape(name)}\n-+\n(.*?)\n(?:=====|-----)", self.proc.stderr, re.S | re.M
         )
         self.assertEqual(len(entries), 1, self.proc.stderr)
@@ -650,7 +655,7 @@ class TestCrashes(_SharedRun):
                     self.error(fixture),
                     rf"^aiounit\.WorkerCrashedError: worker \d+ {how} in {re.escape(fixture)}",
                 )
-                error = self.cases[f"test_a_fixtures.{name}.setUpClass"].find("error")
+                error = child_of(self.cases[f"test_a_fixtures.{name}.setUpClass"], "error")
                 self.assertEqual(error.get("type"), "aiounit.WorkerCrashedError")
         self.assertRegex(
             self.error("setUpClass (test_a_fixtures.TestSysExit)"),
@@ -676,12 +681,14 @@ class TestCrashes(_SharedRun):
 
     def test_crash_before_any_test_is_charged_to_the_tests(self) -> None:
         """A crash with no test begun and no fixture to blame: each test of the batch, once."""
+        worker = re.search(r"worker (\d+) exited \(7\)", self.proc.stderr)
+        assert worker is not None, self.proc.stderr
         for name in ("test_one", "test_two"):
             with self.subTest(name):
                 self.assertEqual(
                     self.error(f"{name} (test_g_run.TestRunCrashes.{name})").rstrip("\n"),
                     "aiounit.WorkerCrashedError: worker "
-                    + re.search(r"worker (\d+) exited \(7\)", self.proc.stderr).group(1)
+                    + worker.group(1)
                     + " exited (7) before this test began",
                 )
 
@@ -717,12 +724,12 @@ class TestCrashes(_SharedRun):
             with self.subTest(name):
                 self.assertRegex(self.error(f"{name} (test_e_tests.TestCrash.{name})"), _CRASH_ANY)
                 case = self.cases[f"test_e_tests.TestCrash.{name}"]
-                self.assertEqual(case.find("system-out").text, out)
+                self.assertEqual(child_of(case, "system-out").text, out)
                 self.assertEqual(getattr(case.find("system-err"), "text", None), err)
         for name in ("test_sync", "test_member"):
             with self.subTest(name):
                 self.assertGreaterEqual(
-                    float(self.cases[f"test_e_tests.TestCrash.{name}"].get("time")), 0.05
+                    float(attr_of(self.cases[f"test_e_tests.TestCrash.{name}"], "time")), 0.05
                 )
 
     def test_junit_report_is_valid(self) -> None:
@@ -951,19 +958,21 @@ class TestParentKilled(_TempDirCase):
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
         )
-        self.addCleanup(proc.stdout.close)
+        stdout = proc.stdout
+        assert stdout is not None
+        self.addCleanup(stdout.close)
         deadline = time.monotonic() + 20
         output = b""
         pids: list[int] = []
         try:
             with selectors.DefaultSelector() as selector:
-                selector.register(proc.stdout, selectors.EVENT_READ)
+                selector.register(stdout, selectors.EVENT_READ)
 
                 def read() -> bytes:
                     """The next bytes of the parent's stdout (b"" at EOF), by the deadline."""
                     if not selector.select(timeout=max(0.0, deadline - time.monotonic())):
                         self.fail(f"stdout still open; so far {output!r}")
-                    return os.read(proc.stdout.fileno(), 4096)
+                    return os.read(stdout.fileno(), 4096)
 
                 while len(re.findall(rb"^READY (\d+)$", output, re.M)) < 2:
                     chunk = read()
@@ -1024,12 +1033,14 @@ class TestWorkerFailfast(unittest.TestCase):
             raise AssertionError("failed")
         except AssertionError:
             err = sys.exc_info()
-        calls = {
+        calls: dict[str, Callable[[_WireResult], None]] = {
             "addFailure": lambda r: r.addFailure(test, err),
             "addError": lambda r: r.addError(test, err),
             "addUnexpectedSuccess": lambda r: r.addUnexpectedSuccess(test),
             "addSubTest": lambda r: r.addSubTest(
-                test, unittest.case._SubTest(test, "sub", {}), err
+                test,
+                unittest.case._SubTest(test, "sub", {}),  # type: ignore[attr-defined]  # private
+                err,
             ),
         }
         for name, call in calls.items():
