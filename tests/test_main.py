@@ -12,6 +12,7 @@ import tempfile
 import textwrap
 import types
 import unittest
+from typing import Any
 
 import aiounit
 
@@ -372,7 +373,9 @@ def _fake_module(*classes: type) -> types.ModuleType:
 class TestProgrammatic(unittest.TestCase):
     """aiounit.main and aiounit.TestProgram used from Python, as unittest.main is."""
 
-    def _main(self, module: types.ModuleType, *args: str, **kwargs: object) -> tuple[object, str]:
+    def _main(
+        self, module: types.ModuleType, *args: str, **kwargs: Any
+    ) -> tuple[aiounit.TestProgram, str]:
         """Run main() on *module* with argv *args*; return the program and its output."""
         kwargs.setdefault("testLoader", aiounit.TestLoader())
         stderr = io.StringIO()
@@ -494,7 +497,7 @@ class TestProgrammatic(unittest.TestCase):
 
     def test_bad_keywords_raise_at_once(self) -> None:
         """Bad timeout, max_concurrency or default_group keywords raise before any test runs."""
-        table = [
+        table: list[tuple[dict[str, Any], type[Exception]]] = [
             ({"timeout": -1}, ValueError),
             ({"timeout": "soon"}, TypeError),
             ({"max_concurrency": 0}, ValueError),
@@ -536,7 +539,7 @@ class TestProgrammatic(unittest.TestCase):
         stderr = io.StringIO()
         with contextlib.redirect_stderr(stderr):
             program = aiounit.main(module=self._passing(), argv=["prog"], exit=False)
-        self.assertIs(program.testLoader, aiounit.defaultTestLoader)
+        self.assertIs(program.testLoader, aiounit.defaultTestLoader)  # type: ignore[attr-defined]
 
     def test_groups_run_concurrently_with_a_stdlib_loader(self) -> None:
         """With testLoader=unittest.TestLoader(), main still runs groups concurrently."""
