@@ -20,11 +20,19 @@ from tests._engine_support import make_module
 from tests._support import LoggingResult, suite_of
 
 
-def noting_result() -> Any:
-    result = LoggingResult()
-    result.notes = []
-    result.addDiagnostic = lambda test, note: result.notes.append((str(test), note))
-    return result
+class NotingResult(LoggingResult):
+    """A LoggingResult that also keeps aiounit's diagnostics, as (test, note) pairs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.notes: list[tuple[str, str]] = []
+
+    def addDiagnostic(self, test: Any, note: str) -> None:
+        self.notes.append((str(test), note))
+
+
+def noting_result() -> NotingResult:
+    return NotingResult()
 
 
 def name_of(cls: type) -> str:
@@ -45,7 +53,9 @@ class TestCancelledFixtures(unittest.TestCase):
             @classmethod
             async def asyncSetUpClass(cls) -> None:
                 if where == "setup":
-                    asyncio.current_task().cancel()
+                    task = asyncio.current_task()
+                    assert task is not None
+                    task.cancel()
                     await asyncio.sleep(0)
 
             @classmethod
@@ -166,6 +176,7 @@ class TestBlockingFixture(unittest.TestCase):
 
         class Waits(aiounit.AsyncTestCase):
             timeout = 0.05
+            waiting: asyncio.Event
 
             @classmethod
             async def asyncSetUpClass(cls) -> None:
@@ -178,7 +189,7 @@ class TestBlockingFixture(unittest.TestCase):
 
         Waits.waiting = started()
         module = make_module(self, Blocks, Waits)
-        module.asyncSetUpModule = lambda: None  # one loop for both classes
+        module.asyncSetUpModule = lambda: None  # type: ignore[attr-defined]  # one loop for both
         result = LoggingResult()
         suite_of(Blocks, Waits, suite_class=aiounit.ConcurrentTestSuite).run(result)
         errors = [e for e in result.events if e[0] == "addError"]
@@ -238,6 +249,10 @@ class TestLoopErrorsOfFixtures(unittest.TestCase):
 
     def raising_class(self, how: str, *, grouped: bool = False) -> type:
         class T(aiounit.AsyncTestCase):
+            ran: asyncio.Event
+            tick: asyncio.Event
+            task: asyncio.Task[None]
+
             @classmethod
             async def asyncSetUpClass(cls) -> None:
                 loop = asyncio.get_running_loop()
@@ -264,7 +279,7 @@ class TestLoopErrorsOfFixtures(unittest.TestCase):
 
                     async def ticker() -> None:
                         await cls.tick.wait()
-                        loop.call_soon(lambda: {}["missing"])
+                        loop.call_soon(lambda: dict[str, int]()["missing"])
                         loop.call_soon(cls.ran.set)
 
                     cls.task = asyncio.create_task(ticker())
