@@ -19,8 +19,9 @@ from typing import Any
 
 import aiounit
 from aiounit import _scope
-from tests._engine_support import make_module
+from tests._engine_support import NotingResult, make_module
 from tests._support import LoggingResult, run_text, suite_of
+from tests.test_junit import attr_of
 
 WAIT = 2.0  # bound of a wait for an event that a concurrent peer sets
 
@@ -34,6 +35,9 @@ def fixture_class(events: list[Any], name: str = "Fixtured", *, grouped: bool = 
     ungrouped tests, all recording into *events*."""
 
     class Fixtured(aiounit.AsyncTestCase):
+        loop: asyncio.AbstractEventLoop
+        queue: asyncio.Queue[str]
+
         @classmethod
         def setUpClass(cls) -> None:
             events.append("setUpClass")
@@ -60,7 +64,7 @@ def fixture_class(events: list[Any], name: str = "Fixtured", *, grouped: bool = 
         def tearDownClass(cls) -> None:
             events.append("tearDownClass")
 
-        async def _use(self, name):
+        async def _use(self, name: str) -> None:
             await self.queue.put(name)
             self.assertEqual(await self.queue.get(), name)
             events.append((name, loop_id()))
@@ -198,14 +202,16 @@ class TestClassFixtures(unittest.TestCase):
         events: list[Any] = []
 
         class Session:
-            async def __aenter__(self):
+            async def __aenter__(self) -> str:
                 events.append("enter")
                 return "session"
 
-            async def __aexit__(self, *exc):
+            async def __aexit__(self, *exc: object) -> None:
                 events.append(("exit", exc))
 
         class T(aiounit.AsyncTestCase):
+            session: str
+
             @classmethod
             async def asyncSetUpClass(cls) -> None:
                 cls.session = await cls.enterAsyncClassContext(Session())
@@ -224,13 +230,13 @@ class TestClassFixtures(unittest.TestCase):
         with self.assertRaisesRegex(RuntimeError, "addAsyncClassCleanup"):
             T.addAsyncClassCleanup(print)
         with self.assertRaisesRegex(TypeError, "function must be callable"):
-            T.addAsyncClassCleanup(None)
+            T.addAsyncClassCleanup(None)  # type: ignore[arg-type]  # the misuse under test
         with self.assertRaisesRegex(RuntimeError, "addAsyncModuleCleanup"):
             aiounit.addAsyncModuleCleanup(print)
         with self.assertRaisesRegex(TypeError, r"asyncSetUpClass must be a classmethod"):
 
             class Bad(aiounit.AsyncTestCase):
-                async def asyncSetUpClass(self) -> None:
+                async def asyncSetUpClass(self) -> None:  # type: ignore[override]  # the misuse
                     pass
 
         with self.assertRaisesRegex(TypeError, "asynchronous context manager"):
@@ -371,7 +377,7 @@ class TestModuleFixtures(unittest.TestCase):
             async def __aenter__(self) -> None:
                 events.append(("enter", loop_id()))
 
-            async def __aexit__(self, *exc):
+            async def __aexit__(self, *exc: object) -> None:
                 events.append(("exit", loop_id()))
 
         async def set_up() -> None:
@@ -382,10 +388,11 @@ class TestModuleFixtures(unittest.TestCase):
         async def tear_down() -> None:
             events.append(("asyncTearDownModule", loop_id()))
 
-        module.setUpModule = lambda: events.append("setUpModule")
-        module.tearDownModule = lambda: events.append("tearDownModule")
-        module.asyncSetUpModule = set_up
-        module.asyncTearDownModule = tear_down
+        # A module made at run time: mypy knows none of its attributes.
+        module.setUpModule = lambda: events.append("setUpModule")  # type: ignore[attr-defined]
+        module.tearDownModule = lambda: events.append("tearDownModule")  # type: ignore[attr-defined]
+        module.asyncSetUpModule = set_up  # type: ignore[attr-defined]
+        module.asyncTearDownModule = tear_down  # type: ignore[attr-defined]
         return module, Plain, WithClass
 
     def check(self, events: list[Any]) -> None:
@@ -439,10 +446,10 @@ class TestFaults(unittest.TestCase):
             async def test_x(self) -> None:
                 pass
 
-        async def async_hook(cls) -> None:
+        async def async_hook(cls: type) -> None:
             raise_it()
 
-        def sync_hook(cls) -> None:
+        def sync_hook(cls: type) -> None:
             raise_it()
 
         Sync.__qualname__, Async.__qualname__ = "Sync", "Async"
@@ -487,7 +494,9 @@ class TestFaults(unittest.TestCase):
                 aiounit.TextTestRunner(stream=io.StringIO(), junit_xml=path).run(suite_of(cls))
                 case = ET.parse(path).getroot().find(".//testcase")
                 assert case is not None
-                cases.append((case.get("name"), case.get("classname"), [c.tag for c in case]))
+                cases.append(
+                    (attr_of(case, "name"), attr_of(case, "classname"), [c.tag for c in case])
+                )
         self.assertIn(f"{sync.__module__}.Sync", cases[0][0] + cases[0][1])
         self.assertEqual(
             cases[0], (*(c.replace("Async", "Sync") for c in cases[1][:2]), cases[1][2])
@@ -634,6 +643,9 @@ class TestFaults(unittest.TestCase):
 class TestTasks(unittest.TestCase):
     def server_class(self, events: list[Any], *, leave_running: bool) -> type:
         class T(aiounit.AsyncTestCase):
+            requests: asyncio.Queue[asyncio.Future[str]]
+            server: asyncio.Task[None]
+
             @classmethod
             async def asyncSetUpClass(cls) -> None:
                 cls.requests = asyncio.Queue()
@@ -666,9 +678,7 @@ class TestTasks(unittest.TestCase):
 
     def test_a_background_task_serves_the_tests_and_is_not_their_leak(self) -> None:
         events: list[Any] = []
-        result = LoggingResult()
-        result.notes = []
-        result.addDiagnostic = lambda test, note: result.notes.append((str(test), note))
+        result = NotingResult()
         suite_of(self.server_class(events, leave_running=False)).run(result)
         self.assertTrue(result.wasSuccessful(), result.errors)
         self.assertEqual(events, ["pong", "pong"])
@@ -677,9 +687,7 @@ class TestTasks(unittest.TestCase):
     def test_left_running_after_teardown_it_is_the_fixtures_leak(self) -> None:
         events: list[Any] = []
         cls = self.server_class(events, leave_running=True)
-        result = LoggingResult()
-        result.notes = []
-        result.addDiagnostic = lambda test, note: result.notes.append((str(test), note))
+        result = NotingResult()
         suite_of(cls).run(result)
         self.assertTrue(result.wasSuccessful(), result.errors)
         [(where, note)] = result.notes
@@ -698,6 +706,8 @@ class TestTasks(unittest.TestCase):
 
     def test_a_fixture_task_that_ignores_cancellation_cannot_hang_the_run(self) -> None:
         class T(aiounit.AsyncTestCase):
+            task: asyncio.Task[None]
+
             @classmethod
             async def asyncSetUpClass(cls) -> None:
                 async def stubborn() -> None:
@@ -717,12 +727,14 @@ class TestTasks(unittest.TestCase):
         # Its loop is closed: nothing of it can run again.  Quiet asyncio's
         # "destroyed but pending" about it, the truth but noise here.
         T.task.get_coro().close()
-        T.task._log_destroy_pending = False
+        T.task._log_destroy_pending = False  # type: ignore[attr-defined]  # asyncio's private flag
 
     def test_a_task_an_ungrouped_test_leaves_is_cancelled_at_its_end(self) -> None:
         seen: list[Any] = []
 
         class T(aiounit.AsyncTestCase):
+            task: asyncio.Task[None]
+
             @classmethod
             async def asyncSetUpClass(cls) -> None:
                 pass

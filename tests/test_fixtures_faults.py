@@ -16,19 +16,8 @@ from typing import Any
 
 import aiounit
 from aiounit import _config
-from tests._engine_support import make_module
+from tests._engine_support import NotingResult, make_module
 from tests._support import LoggingResult, suite_of
-
-
-class NotingResult(LoggingResult):
-    """A LoggingResult that also keeps aiounit's diagnostics, as (test, note) pairs."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.notes: list[tuple[str, str]] = []
-
-    def addDiagnostic(self, test: Any, note: str) -> None:
-        self.notes.append((str(test), note))
 
 
 def noting_result() -> NotingResult:
