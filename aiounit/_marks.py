@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from types import FunctionType
 
-from ._stdlib import method_name
+from ._stdlib import COROUTINE_MARK, method_name
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -209,7 +209,7 @@ def lock(*names: str, shared: bool = False) -> Callable[[_T], _T]:
     Raises:
         TypeError: no name, a name that is not a str, a *shared* that is not a
             bool, or a target that is not a test method or a TestCase class.
-        ValueError: an empty name.
+        ValueError: an empty name, or one with a NUL character.
     """
     if not names:
         msg = 'lock needs at least one name: use @aiounit.lock("name")'
@@ -223,6 +223,9 @@ def lock(*names: str, shared: bool = False) -> Callable[[_T], _T]:
             raise TypeError(msg)
         if not name.strip():
             msg = f"lock names must be non-empty str, got {name!r}"
+            raise ValueError(msg)
+        if "\0" in name:  # aiounit's own names have one (the lock of @isolated)
+            msg = f"lock names must not contain NUL, got {name!r}"
             raise ValueError(msg)
     if not isinstance(shared, bool):
         msg = f"lock's shared must be a bool, got {shared!r}"
@@ -314,16 +317,13 @@ _marks_made = False
 _admission_classes: weakref.WeakKeyDictionary[type, bool] = weakref.WeakKeyDictionary()
 
 
-_COROUTINE_MARK = getattr(inspect, "_is_coroutine_mark", object())  # 3.12+
-
-
 def is_coroutine_function(func: Any) -> bool:
     """``inspect.iscoroutinefunction``, with a fast path for plain functions and
     methods: it runs several times per test."""
     f = getattr(func, "__func__", func)
     if type(f) is FunctionType:
         return bool(f.__code__.co_flags & inspect.CO_COROUTINE) or (
-            getattr(f, "_is_coroutine_marker", None) is _COROUTINE_MARK
+            getattr(f, "_is_coroutine_marker", None) is COROUTINE_MARK
         )
     return inspect.iscoroutinefunction(func)
 

@@ -32,6 +32,8 @@ class TestMarks(unittest.TestCase):
             (("a", None), {}, TypeError, "got None"),
             (("",), {}, ValueError, "got ''"),
             (("  ",), {}, ValueError, "got '  '"),
+            # would alias the lock every member of a group shares with @isolated
+            (("\0isolation",), {}, ValueError, "must not contain NUL, got '\\x00isolation'"),
             (("a",), {"shared": 1}, TypeError, "shared must be a bool, got 1"),
         ]
         for args, kwargs, error, text in cases:
@@ -341,6 +343,7 @@ class TestLocks(unittest.TestCase):
                 events.append("1 exit")
 
             @aiounit.lock("db")
+            @aiounit.timeout(30)  # only test_1 overruns, however loaded the machine
             def test_2(self) -> None:
                 events.append("2 enter")
                 peer_ran.set()
