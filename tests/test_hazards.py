@@ -207,7 +207,7 @@ class TestMockPatch(unittest.TestCase):
     def test_bad_fail_on_hazards_is_refused(self) -> None:
         """Like the other options, a non-bool is a TypeError naming it."""
         with self.assertRaises(TypeError) as cm:
-            aiounit.ConcurrentTestSuite(fail_on_hazards="yes")
+            aiounit.ConcurrentTestSuite(fail_on_hazards="yes")  # type: ignore[arg-type]  # the error under test
         self.assertIn("fail_on_hazards", str(cm.exception))
 
 

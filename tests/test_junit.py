@@ -688,7 +688,7 @@ class TestForeignResult(_TempDirCase):
         self.assertEqual(sorted(cases), ["test_a", "test_b"])
         self.assertEqual([c.tag for c in cases["test_b"]], ["failure"])
 
-    def test_run_returns_the_result_itself(self):
+    def test_run_returns_the_result_itself(self) -> None:
         """With junit_xml, run() returns the result its resultclass made, not a wrapper."""
 
         class Foreign(unittest.TestResult):
@@ -697,12 +697,13 @@ class TestForeignResult(_TempDirCase):
         made: list[unittest.TestResult] = []
 
         class Runner(aiounit.TextTestRunner):
-            def _makeResult(self):
+            # It returns the Foreign result, a TestResult: typeshed's TextTestResult is too narrow.
+            def _makeResult(self) -> unittest.TestResult:  # type: ignore[override]
                 made.append(super()._makeResult())
                 return made[-1]
 
         class One(aiounit.AsyncTestCase):
-            async def test_a(self):
+            async def test_a(self) -> None:
                 pass
 
         path = os.path.join(self.dir, "junit.xml")
