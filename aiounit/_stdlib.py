@@ -143,6 +143,16 @@ iatc_call_maybe_async: Any = _IATC._callMaybeAsync
 iatc_call_cleanup: Any = _IATC._callCleanup
 
 
+def async_runner(test: unittest.TestCase) -> Any:
+    """``test._asyncioRunner``: the Runner ``IsolatedAsyncioTestCase.run`` drives
+    the test's parts with, from ``_setupAsyncioRunner`` to ``_tearDownAsyncioRunner``."""
+    return test._asyncioRunner  # type: ignore[attr-defined]
+
+
+def set_async_runner(test: unittest.TestCase, runner: Any) -> None:
+    test._asyncioRunner = runner  # type: ignore[attr-defined]
+
+
 def async_test_context(test: unittest.TestCase) -> Any:
     """``test._asyncioTestContext`` (None if absent): the context copied when an
     ``IsolatedAsyncioTestCase`` was built, which every part of it runs in."""
@@ -470,8 +480,9 @@ atexit_run: Any = atexit._run_exitfuncs
 
 
 #: The mark ``inspect.markcoroutinefunction`` (3.12+) sets as a function's
-#: ``_is_coroutine_marker``: ``inspect._is_coroutine_mark`` from 3.13 on,
+#: ``_is_coroutine_marker`` (COROUTINE_MARKER): ``inspect._is_coroutine_mark`` from 3.13 on,
 #: ``inspect._is_coroutine_marker`` in 3.12.1; a mark no function has on 3.11.
+COROUTINE_MARKER: Final = "_is_coroutine_marker"
 COROUTINE_MARK: Any = getattr(
     inspect, "_is_coroutine_mark", getattr(inspect, "_is_coroutine_marker", object())
 )
@@ -552,11 +563,12 @@ else:
 
 # -- the inventory -----------------------------------------------------------------------
 # (where, name, checked on, used by).  *where* is a module, or a class of one,
-# by its dotted name; "3.12+" means it exists from 3.12 on (checked on the
-# releases of CHECKED_ON from that one), "3.12" in 3.12 only.  An entry whose *where* ends in
-# "()" is an attribute of the instances, set at run time, not a class
-# attribute; "import" means a private module.  Overrides are private hooks
-# aiounit's subclasses replace.
+# by its dotted name; an entry whose *where* ends in "()" is an attribute of
+# the instances, set at run time, and "import" means a private module.
+# *checked on*: "3.11+" exists from 3.11 on, checked on every release of
+# CHECKED_ON from that one; "3.12" in 3.12 only.  *used by*: the modules of
+# aiounit that rely on it, through this module's accessor unless they override
+# (define a method of that name), subclass or replace it.
 _ALL = "3.11+"
 NAMES: Final = (
     # unittest.case
@@ -583,7 +595,7 @@ NAMES: Final = (
     ("unittest.case.TestCase()", "_classSetupFailed", _ALL, "_stdlib, _suite"),
     ("unittest.case.TestCase()", "_class_cleanups", _ALL, "_stdlib, _wire"),
     # unittest.async_case
-    ("unittest.async_case.IsolatedAsyncioTestCase()", "_asyncioRunner", _ALL, "_case (overrides)"),
+    ("unittest.async_case.IsolatedAsyncioTestCase()", "_asyncioRunner", _ALL, "_stdlib, _case"),
     (
         "unittest.async_case.IsolatedAsyncioTestCase()",
         "_asyncioTestContext",
@@ -743,7 +755,7 @@ NAMES: Final = (
     ("atexit", "_run_exitfuncs", _ALL, "_stdlib, _wire"),
     ("inspect", "_is_coroutine_mark", "3.13+", "_stdlib"),
     ("inspect", "_is_coroutine_marker", "3.12", "_stdlib (3.12's mark)"),
-    ("inspect.markcoroutinefunction()", "_is_coroutine_marker", "3.12+", "_marks"),
+    ("inspect.markcoroutinefunction()", "_is_coroutine_marker", "3.12+", "_stdlib, _marks"),
     # documented, public despite its name: listed, not routed
     ("os", "_exit", _ALL, "_alone, _watchdog, _wire"),
 )

@@ -17,9 +17,9 @@ from collections import Counter
 from collections.abc import Callable
 from typing import ClassVar
 
+from tests._support import child_env, run_python, sigint_by_default
 from tests.test_junit import attr_of, child_of
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _CRASH_ANY = (
     r"^aiounit\.WorkerCrashedError: worker \d+ (exited \(1\)|was killed by signal 11)"
     r" while this test ran$"
@@ -29,23 +29,8 @@ _CRASH = r"aiounit\.WorkerCrashedError: worker \d+ was killed by signal 9 while 
 _VERBOSE = re.compile(r"^(\w+) \(([\w.]+)\) \.\.\. (.+)$", re.MULTILINE)
 
 
-def _child_env() -> dict[str, str]:
-    env = dict(os.environ)
-    path = env.get("PYTHONPATH")
-    env["PYTHONPATH"] = ROOT if not path else ROOT + os.pathsep + path
-    return env
-
-
 def _run(directory: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-W", "error", "-m", "aiounit", *args],
-        cwd=directory,
-        env=_child_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_python("-m", "aiounit", *args, cwd=directory)
 
 
 def _write(directory: str, files: dict[str, str]) -> None:
@@ -897,15 +882,7 @@ class TestForkedChild(_TempDirCase):
         pipe, reported with it and waited for batches with it).  And a test that starts a
         process pool failed: workers were daemons, which may not have children."""
         _write(self.dir, {"test_forks.py": _FORKS})
-        proc = subprocess.run(
-            [sys.executable, "-W", "error", "-m", "aiounit", "-j", "2", "-v", "-b"],
-            cwd=self.dir,
-            env=_child_env(),
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=False,
-        )
+        proc = run_python("-m", "aiounit", "-j", "2", "-v", "-b", cwd=self.dir, timeout=10)
         self.assertEqual(proc.returncode, 0, proc.stderr)
         outcomes = _outcomes(proc.stderr)
         self.assertEqual(outcomes[("test_forks.TestForks.test_forks", "ok")], 1, proc.stderr)
@@ -955,7 +932,7 @@ class TestParentKilled(_TempDirCase):
         proc = subprocess.Popen(
             [sys.executable, "-W", "error", "-m", "aiounit", "-j", "2"],
             cwd=self.dir,
-            env=_child_env(),
+            env=child_env(),
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
         )
@@ -1151,13 +1128,14 @@ class TestInterruptedParent(_TempDirCase):
         _write(self.dir, {"test_one.py": _WAITS, "test_two.py": _WAITS})
         report = os.path.join(self.dir, "report.xml")
         args = ["-j", "2", "-v", "--junit-xml", report]
-        proc = subprocess.Popen(
-            [sys.executable, "-W", "error", "-m", "aiounit", *args],
-            cwd=self.dir,
-            env=_child_env(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
+        with sigint_by_default():  # the test presses Ctrl-C
+            proc = subprocess.Popen(
+                [sys.executable, "-W", "error", "-m", "aiounit", *args],
+                cwd=self.dir,
+                env=child_env(),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
         assert proc.stdout is not None and proc.stderr is not None
         self.addCleanup(proc.stdout.close)
         self.addCleanup(proc.stderr.close)
