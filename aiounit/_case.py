@@ -12,7 +12,7 @@ import traceback
 import types
 import unittest
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from types import TracebackType
 from unittest.case import SkipTest, _addError, _addSkip, _Outcome, _ShouldStop  # type: ignore[attr-defined]
 
@@ -235,54 +235,81 @@ class _AsyncOutcome(_Outcome):  # type: ignore[misc]
             task.uncancel()
         return peer
 
-    @contextlib.contextmanager
-    def testPartExecutor(self, test_case: Any, subTest: bool = False) -> Iterator[None]:
-        old_success = self.success
-        self.success = True
+    def testPartExecutor(self, test_case: Any, subTest: bool = False) -> _PartExecutor:
+        return _PartExecutor(self, test_case, subTest)
+
+
+class _PartExecutor:
+    """``_Outcome.testPartExecutor`` of the stdlib, for ``_AsyncOutcome``.
+
+    A class, not a ``@contextmanager`` generator: it is entered three times
+    or more per test, and a generator and its wrapper cost each member of a
+    10 000-test group about 0.4 KB while it runs, and a few microseconds.
+    """
+
+    __slots__ = ("old_success", "outcome", "sub_test", "test_case")
+
+    def __init__(self, outcome: _AsyncOutcome, test_case: Any, sub_test: bool) -> None:
+        self.outcome = outcome
+        self.test_case = test_case
+        self.sub_test = sub_test
+        self.old_success = outcome.success
+
+    def __enter__(self) -> None:
+        self.outcome.success = True
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool:
+        outcome, test_case, sub_test = self.outcome, self.test_case, self.sub_test
         try:
-            yield
-        except KeyboardInterrupt:
-            raise
-        except SkipTest as e:
-            self.success = False
-            _addSkip(self.result, test_case, str(e))
-        except _ShouldStop:
-            pass
-        except BaseException as exc:
+            if exc is None:
+                if sub_test and outcome.success:
+                    outcome.result.addSubTest(test_case.test_case, test_case, None)
+                return False
+            if isinstance(exc, KeyboardInterrupt):
+                return False
+            if isinstance(exc, SkipTest):
+                outcome.success = False
+                _addSkip(outcome.result, test_case, str(exc))
+                return True
+            if isinstance(exc, _ShouldStop):
+                return True
             if isinstance(exc, asyncio.CancelledError):
-                if self.ours():
-                    self.success = False
-                    raise
-                if self.disown(exc) and subTest:
+                if outcome.ours():
+                    outcome.success = False
+                    return False
+                if outcome.disown(exc) and sub_test:
                     # A peer's cancellation ends the test, as it does outside a
                     # subTest: the test's error (the enclosing part records it),
                     # not one subtest's, and no later subtest runs.  A test's
                     # own cancellation stays its subtest's error, as in the stdlib.
-                    self.success = False
-                    raise
+                    outcome.success = False
+                    return False
             if isinstance(exc, GeneratorExit):
                 # The test's coroutine is being closed (a test given up on,
                 # collected later): run nothing more of it.
-                raise
+                return False
             # aiounit's frames in the middle (the part runner) or at the end
             # (the watchdog's signal handler) are no part of the test's story.
             strip_own_frames(exc)
-            exc_info = sys.exc_info()
-            if self.expecting_failure:
-                self.expectedFailure = exc_info
+            exc_info = (type(exc), exc, exc.__traceback__)
+            if outcome.expecting_failure:
+                outcome.expectedFailure = exc_info
             else:
-                self.success = False
-                if subTest:
-                    self.result.addSubTest(test_case.test_case, test_case, exc_info)
+                outcome.success = False
+                if sub_test:
+                    outcome.result.addSubTest(test_case.test_case, test_case, exc_info)
                 else:
-                    _addError(self.result, test_case, exc_info)
+                    _addError(outcome.result, test_case, exc_info)
             # explicitly break a reference cycle: exc_info -> frame -> exc_info
             exc_info = None  # type: ignore[assignment]
-        else:
-            if subTest and self.success:
-                self.result.addSubTest(test_case.test_case, test_case, None)
+            return True
         finally:
-            self.success = self.success and old_success
+            outcome.success = outcome.success and self.old_success
 
 
 async def run_case(
@@ -524,7 +551,7 @@ async def _call_test_method(
             raise
     else:
         first = not _overridden(getattr(test, "asyncSetUp", None))
-        value = await _call_part(method, (), {}, first=first)
+        value = await _call_part(method, (), _NO_KWARGS, first=first)
     if value is not None:
         _warn_returned(method, value)
 
@@ -569,11 +596,16 @@ async def _call_async(func: Callable[..., Any], *, first: bool = False) -> Any:
     if not is_coroutine_function(func):
         msg = f"{func!r} is not an async function"
         raise AssertionError(msg)
-    return await _call_part(func, (), {}, first=first)
+    return await _call_part(func, (), _NO_KWARGS, first=first)
 
 
 async def _call_maybe_async(func: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
     return await _call_part(func, args, kwargs, first=False)
+
+
+# The keyword arguments of a part that has none: only ever unpacked, never
+# changed, so one dict serves every test (each waiting member held its own).
+_NO_KWARGS: dict[str, Any] = {}
 
 
 async def _call_part(

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import gc
 import io
 import sys
@@ -112,6 +111,12 @@ class Member:
 
     def __repr__(self) -> str:
         return f"<Member {self.test.id()}>"
+
+    def task_ended(self, task: asyncio.Task[Any]) -> None:
+        """Its task's done callback (a bound method, lighter than a partial)."""
+        group = self._group
+        assert group is not None
+        group._task_ended(self, task)
 
     # -- called by run_case (through _Limit) -------------------------------------
 
@@ -616,7 +621,7 @@ class _Group:
             member.task = self.loop.create_task(
                 self._run_member(member), context=_context_of(member.test)
             )
-            member.task.add_done_callback(functools.partial(self._task_ended, member))
+            member.task.add_done_callback(member.task_ended)
             self.owners[member.task] = member
             self.running.add(member)
         self._member_done()
