@@ -54,21 +54,69 @@ class Scenario:
 SCENARIOS = {
     s.name: s
     for s in (
-        Scenario("sleep1000", "sleep", 1000, 100, True, 1.0, False,
-                 "N tests, each `await asyncio.sleep(1)`, in one group"),
-        Scenario("sleep10000", "sleep", 10000, 1000, True, 1.0, False,
-                 "N tests, each `await asyncio.sleep(1)`, in one group"),
-        Scenario("trivial5000_grouped", "trivial", 5000, 500, True, 0.0, True,
-                 "N trivial async tests in one group"),
-        Scenario("trivial5000_ungrouped", "trivial", 5000, 500, False, 0.0, True,
-                 "N trivial async tests, no group (each on its own loop)"),
-        Scenario("fixtures40", "fixtures", 40, 40, True, 1.2, True,
-                 "asyncSetUp sleeps 0.5 s, test 0.5 s, asyncTearDown 0.2 s; one group"),
+        Scenario(
+            "sleep1000",
+            "sleep",
+            1000,
+            100,
+            True,
+            1.0,
+            False,
+            "N tests, each `await asyncio.sleep(1)`, in one group",
+        ),
+        Scenario(
+            "sleep10000",
+            "sleep",
+            10000,
+            1000,
+            True,
+            1.0,
+            False,
+            "N tests, each `await asyncio.sleep(1)`, in one group",
+        ),
+        Scenario(
+            "trivial5000_grouped",
+            "trivial",
+            5000,
+            500,
+            True,
+            0.0,
+            True,
+            "N trivial async tests in one group",
+        ),
+        Scenario(
+            "trivial5000_ungrouped",
+            "trivial",
+            5000,
+            500,
+            False,
+            0.0,
+            True,
+            "N trivial async tests, no group (each on its own loop)",
+        ),
+        Scenario(
+            "fixtures40",
+            "fixtures",
+            40,
+            40,
+            True,
+            1.2,
+            True,
+            "asyncSetUp sleeps 0.5 s, test 0.5 s, asyncTearDown 0.2 s; one group",
+        ),
         # The stdlib has no async class fixture: its estimate is one 2 s login plus
         # N tests of 0.5 s one after another, (2 + 0.5 N) / N per test.
-        Scenario("classfixture40", "classfixture", 40, 40, True, (2 + 0.5 * 40) / 40, False,
-                 "one async login of 2 s per class (asyncSetUpClass), shared by N grouped"
-                 " tests of 0.5 s; vs a bare-asyncio floor"),
+        Scenario(
+            "classfixture40",
+            "classfixture",
+            40,
+            40,
+            True,
+            (2 + 0.5 * 40) / 40,
+            False,
+            "one async login of 2 s per class (asyncSetUpClass), shared by N grouped"
+            " tests of 0.5 s; vs a bare-asyncio floor",
+        ),
     )
 }
 FLAT_NS = (1000, 5000, 10000)
@@ -86,6 +134,7 @@ FLOOR = "asyncio (floor)"
 
 # --------------------------------------------------------------------------- test files
 
+
 def _body(kind: str) -> str:
     if kind == "trivial":
         return "pass"
@@ -97,19 +146,21 @@ def _body(kind: str) -> str:
 def generate_classfixture(system: str, n: int) -> str:
     """The login-once scenario: a 2 s async login shared by *n* tests of 0.5 s."""
     if system == FLOOR:
-        return "\n".join([
-            "import asyncio",
-            "",
-            "",
-            "async def main():",
-            "    await asyncio.sleep(2)  # the login",
-            f"    await asyncio.gather(*(asyncio.sleep(0.5) for _ in range({n})))",
-            "",
-            "",
-            "asyncio.run(main())",
-            f"print('{n} passed')",
-            "",
-        ])
+        return "\n".join(
+            [
+                "import asyncio",
+                "",
+                "",
+                "async def main():",
+                "    await asyncio.sleep(2)  # the login",
+                f"    await asyncio.gather(*(asyncio.sleep(0.5) for _ in range({n})))",
+                "",
+                "",
+                "asyncio.run(main())",
+                f"print('{n} passed')",
+                "",
+            ]
+        )
     if system == "aiounit":
         lines = [
             "import asyncio",
@@ -151,10 +202,16 @@ def generate_classfixture(system: str, n: int) -> str:
     # pytest plugins: a module-scoped async generator fixture.  Cooperative runs
     # it on the tests' loop; concurrent on a loop of its own (a loop-bound
     # resource would not work there), so only the loop of cooperative is checked.
-    check = "    assert login is asyncio.get_running_loop()" if "cooperative" in system else (
-        "    assert login")
-    mark = ('@pytest.mark.asyncio_concurrent(group="bench")'
-            if system == "pytest-asyncio-concurrent" else "@pytest.mark.asyncio_cooperative")
+    check = (
+        "    assert login is asyncio.get_running_loop()"
+        if "cooperative" in system
+        else ("    assert login")
+    )
+    mark = (
+        '@pytest.mark.asyncio_concurrent(group="bench")'
+        if system == "pytest-asyncio-concurrent"
+        else "@pytest.mark.asyncio_cooperative"
+    )
     lines = [
         "import asyncio",
         "",
@@ -169,8 +226,14 @@ def generate_classfixture(system: str, n: int) -> str:
         "",
     ]
     for i in range(n):
-        lines += [mark, f"async def test_{i:05d}(login):", check,
-                  "    await asyncio.sleep(0.5)", "", ""]
+        lines += [
+            mark,
+            f"async def test_{i:05d}(login):",
+            check,
+            "    await asyncio.sleep(0.5)",
+            "",
+            "",
+        ]
     return "\n".join(lines)
 
 
@@ -206,8 +269,10 @@ def generate(system: str, kind: str, n: int, grouped: bool) -> str:
     # pytest plugins: module-level async test functions.
     lines += ["", "import pytest", "", ""]
     if system == "pytest-asyncio-concurrent":
-        mark = '@pytest.mark.asyncio_concurrent(group="bench")' if grouped else (
-            "@pytest.mark.asyncio_concurrent"
+        mark = (
+            '@pytest.mark.asyncio_concurrent(group="bench")'
+            if grouped
+            else ("@pytest.mark.asyncio_concurrent")
         )
     else:
         mark = "@pytest.mark.asyncio_cooperative"
@@ -230,12 +295,20 @@ def generate(system: str, kind: str, n: int, grouped: bool) -> str:
 
 def generate_cpu(module: int, n: int, seconds: float) -> str:
     """A module of *n* aiounit tests that each burn *seconds* of CPU (process time)."""
-    lines = ["import time", "", "import aiounit", "", "",
-             "def burn(seconds):",
-             "    end = time.process_time() + seconds",
-             "    while time.process_time() < end:",
-             "        pass", "", "",
-             f"class TestCpu{module}(aiounit.AsyncTestCase):"]
+    lines = [
+        "import time",
+        "",
+        "import aiounit",
+        "",
+        "",
+        "def burn(seconds):",
+        "    end = time.process_time() + seconds",
+        "    while time.process_time() < end:",
+        "        pass",
+        "",
+        "",
+        f"class TestCpu{module}(aiounit.AsyncTestCase):",
+    ]
     for i in range(n):
         lines += [f"    async def test_{i:03d}(self):", f"        burn({seconds})", ""]
     return "\n".join(lines)
@@ -254,8 +327,14 @@ def command(system: str, n: int) -> list[str]:
         return [*common, "-p", "no:asyncio-cooperative"]
     # cooperative: pytest-asyncio is incompatible with it; its default cap is 100
     # running tasks, which would serialise these scenarios: lift it to N.
-    return [*common, "-p", "no:asyncio-concurrent", "-p", "no:asyncio",
-            f"--max-asyncio-tasks={max(n, 1)}"]
+    return [
+        *common,
+        "-p",
+        "no:asyncio-concurrent",
+        "-p",
+        "no:asyncio",
+        f"--max-asyncio-tasks={max(n, 1)}",
+    ]
 
 
 # --------------------------------------------------------------------------- running
@@ -274,8 +353,9 @@ def run_child(argv: list[str], cwd: Path, env: dict[str, str], timeout: float) -
     """Run *argv* as one child; its wall time and its own peak RSS (os.wait4)."""
     with tempfile.TemporaryFile() as out:
         start = time.perf_counter()
-        proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            argv, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
         reaped = threading.Event()
         lock = threading.Lock()
 
@@ -345,8 +425,14 @@ print(json.dumps(out))
 
 def probe(path: str, env: dict[str, str]) -> Interp:
     interp = Interp(path)
-    proc = subprocess.run([path, "-c", PROBE], env=env, capture_output=True, text=True,
-                          cwd=tempfile.gettempdir(), check=False)
+    proc = subprocess.run(
+        [path, "-c", PROBE],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=tempfile.gettempdir(),
+        check=False,
+    )
     if proc.returncode != 0:
         sys.exit(f"bench: cannot run {path}: {proc.stderr.strip()}")
     info = json.loads(proc.stdout)
@@ -382,9 +468,15 @@ class Bench:
         if env.get("PYTHONPATH"):
             paths.append(env["PYTHONPATH"])
         env["PYTHONPATH"] = os.pathsep.join(paths)
-        for var in ("PYTHONASYNCIODEBUG", "PYTHONDEVMODE", "PYTHONTRACEMALLOC",
-                    "PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED", "PYTEST_ADDOPTS",
-                    "PYTEST_PLUGINS"):
+        for var in (
+            "PYTHONASYNCIODEBUG",
+            "PYTHONDEVMODE",
+            "PYTHONTRACEMALLOC",
+            "PYTHONDONTWRITEBYTECODE",
+            "PYTHONUNBUFFERED",
+            "PYTEST_ADDOPTS",
+            "PYTEST_PLUGINS",
+        ):
             env.pop(var, None)
         self.env = env
 
@@ -409,11 +501,26 @@ class Bench:
             argv = [interp.path, *command(system, n), "--collect-only"]
         else:
             argv = [interp.path, "-m", "compileall", "-q", str(d)]
-        subprocess.run(argv, cwd=d, env=self.env, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL, check=False)
+        subprocess.run(
+            argv,
+            cwd=d,
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            check=False,
+        )
 
-    def measure(self, interp: Interp, scenario: str, system: str, kind: str, n: int,
-                grouped: bool, ideal: float, repeat: int | None = None) -> dict[str, Any]:
+    def measure(
+        self,
+        interp: Interp,
+        scenario: str,
+        system: str,
+        kind: str,
+        n: int,
+        grouped: bool,
+        ideal: float,
+        repeat: int | None = None,
+    ) -> dict[str, Any]:
         d = self.test_dir(system, kind, n, grouped)
         self.prepare(interp, system, d, n)
         argv = [interp.path, *command(system, n)]
@@ -427,16 +534,25 @@ class Bench:
                 run.ok = False
             runs.append(run)
             if not run.ok:
-                self.log(f"    FAILED: exit {run.rc}, ran {ran} of {n}; output tail:\n"
-                         + "\n".join(run.output_tail.splitlines()[-15:]))
+                self.log(
+                    f"    FAILED: exit {run.rc}, ran {ran} of {n}; output tail:\n"
+                    + "\n".join(run.output_tail.splitlines()[-15:])
+                )
                 break
         good = [r for r in runs if r.ok]
         best = min(good, key=lambda r: r.wall) if good else runs[-1]
         rec = {
-            "python": interp.label, "interpreter": interp.path, "scenario": scenario,
-            "system": system, "n": n, "estimated": False, "ok": bool(good),
-            "wall_s": best.wall, "rss_mb": best.rss_mb,
-            "walls_s": [r.wall for r in runs], "rss_mbs": [r.rss_mb for r in runs],
+            "python": interp.label,
+            "interpreter": interp.path,
+            "scenario": scenario,
+            "system": system,
+            "n": n,
+            "estimated": False,
+            "ok": bool(good),
+            "wall_s": best.wall,
+            "rss_mb": best.rss_mb,
+            "walls_s": [r.wall for r in runs],
+            "rss_mbs": [r.rss_mb for r in runs],
             "command": " ".join(argv[1:]),
         }
         if not good:
@@ -446,11 +562,19 @@ class Bench:
         return rec
 
     def estimate(self, interp: Interp, scenario: str, n: int, ideal: float) -> None:
-        self.results.append({
-            "python": interp.label, "interpreter": interp.path, "scenario": scenario,
-            "system": "unittest", "n": n, "estimated": True, "ok": True,
-            "wall_s": ideal, "rss_mb": None,
-        })
+        self.results.append(
+            {
+                "python": interp.label,
+                "interpreter": interp.path,
+                "scenario": scenario,
+                "system": "unittest",
+                "n": n,
+                "estimated": True,
+                "ok": True,
+                "wall_s": ideal,
+                "rss_mb": None,
+            }
+        )
 
     # ---- scenarios
 
@@ -463,8 +587,9 @@ class Bench:
             if self.args.systems and system not in self.args.systems and system != FLOOR:
                 continue
             if system == "unittest":
-                run_it = self.args.all or (sc.stdlib_by_default and not (
-                    self.args.quick and ideal > 5))
+                run_it = self.args.all or (
+                    sc.stdlib_by_default and not (self.args.quick and ideal > 5)
+                )
                 if not run_it:
                     self.estimate(interp, sc.name, n, ideal)
                     continue
@@ -477,8 +602,9 @@ class Bench:
             return
         for n in FLAT_NS_QUICK if self.args.quick else FLAT_NS:
             # Differences of ~0.1 s: best of at least 5, or noise decides.
-            self.measure(interp, "flat", "aiounit", "trivial", n, True, 0.0,
-                         repeat=max(5, self.args.repeat))
+            self.measure(
+                interp, "flat", "aiounit", "trivial", n, True, 0.0, repeat=max(5, self.args.repeat)
+            )
 
     def jobs(self, interp: Interp) -> None:
         """CPU-bound tests in several modules: aiounit in one process, then with -j 2.
@@ -499,8 +625,13 @@ class Bench:
             self.made.add(d)
         if (interp.path, d) not in self.compiled:
             self.compiled.add((interp.path, d))
-            subprocess.run([interp.path, "-m", "compileall", "-q", str(d)], cwd=d,
-                           env=self.env, stdout=subprocess.DEVNULL, check=False)
+            subprocess.run(
+                [interp.path, "-m", "compileall", "-q", str(d)],
+                cwd=d,
+                env=self.env,
+                stdout=subprocess.DEVNULL,
+                check=False,
+            )
         for system, extra in (("aiounit", []), ("aiounit -j 2", ["-j", "2"])):
             argv = [interp.path, "-m", "aiounit", *extra]
             runs: list[tuple[Run, float, float]] = []
@@ -508,24 +639,38 @@ class Bench:
             for i in range(repeat):
                 self.log(f"  {'jobs':<22} N={n:<6} {system:<27} run {i + 1}/{repeat}")
                 before = os.getloadavg()[0]
-                run = run_child(argv, d, self.env, timeout=self.args.child_timeout + 3 * n * seconds)
+                run = run_child(
+                    argv, d, self.env, timeout=self.args.child_timeout + 3 * n * seconds
+                )
                 after = os.getloadavg()[0]
                 if run.ok and tests_ran("aiounit", run.output_tail) != n:
                     run.ok = False
                 runs.append((run, before, after))
                 if not run.ok:
-                    self.log(f"    FAILED: exit {run.rc}; output tail:\n"
-                             + "\n".join(run.output_tail.splitlines()[-15:]))
+                    self.log(
+                        f"    FAILED: exit {run.rc}; output tail:\n"
+                        + "\n".join(run.output_tail.splitlines()[-15:])
+                    )
                     break
             good = [r for r in runs if r[0].ok]
             best, before, after = min(good, key=lambda r: r[0].wall) if good else runs[-1]
-            self.results.append({
-                "python": interp.label, "interpreter": interp.path, "scenario": "jobs",
-                "system": system, "n": n, "estimated": False, "ok": bool(good),
-                "wall_s": best.wall, "rss_mb": best.rss_mb,
-                "walls_s": [r[0].wall for r in runs], "loadavg_1min": [before, after],
-                "cpu_s": n * seconds, "command": " ".join(argv[1:]),
-            })
+            self.results.append(
+                {
+                    "python": interp.label,
+                    "interpreter": interp.path,
+                    "scenario": "jobs",
+                    "system": system,
+                    "n": n,
+                    "estimated": False,
+                    "ok": bool(good),
+                    "wall_s": best.wall,
+                    "rss_mb": best.rss_mb,
+                    "walls_s": [r[0].wall for r in runs],
+                    "loadavg_1min": [before, after],
+                    "cpu_s": n * seconds,
+                    "command": " ".join(argv[1:]),
+                }
+            )
 
     def import_cost(self, interp: Interp) -> None:
         """``python -c "import aiounit"`` minus ``python -c "import unittest"``, best of k.
@@ -548,35 +693,59 @@ class Bench:
         if len(best) < len(mods):
             sys.exit(f"bench: `{interp.path} -c 'import ...'` failed for {set(mods) - set(best)}")
         count = subprocess.run(
-            [interp.path, "-c",
-             "import sys; a = set(sys.modules); import unittest; b = set(sys.modules);"
-             " import aiounit; c = set(sys.modules);"
-             " print(len(c - b), ' '.join(sorted({m.split('.')[0] for m in c - b"
-             " if not m.startswith(('aiounit', '_'))})))"],
-            cwd=cwd, env=self.env, capture_output=True, text=True, check=False,
+            [
+                interp.path,
+                "-c",
+                "import sys; a = set(sys.modules); import unittest; b = set(sys.modules);"
+                " import aiounit; c = set(sys.modules);"
+                " print(len(c - b), ' '.join(sorted({m.split('.')[0] for m in c - b"
+                " if not m.startswith(('aiounit', '_'))})))",
+            ],
+            cwd=cwd,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=False,
         ).stdout.split(maxsplit=1)
         for mod in mods:
             r = best[mod]
-            self.results.append({
-                "python": interp.label, "interpreter": interp.path, "scenario": "import",
-                "system": mod, "n": k, "estimated": False, "ok": True,
-                "wall_s": r.wall, "rss_mb": r.rss_mb,
-            })
-        self.results.append({
-            "python": interp.label, "interpreter": interp.path, "scenario": "import",
-            "system": "delta", "n": k, "estimated": False, "ok": True,
-            "wall_s": best["aiounit"].wall - best["unittest"].wall,
-            "rss_mb": best["aiounit"].rss_mb - best["unittest"].rss_mb,
-            "own_wall_s": best["aiounit"].wall - best["unittest.async_case"].wall,
-            "extra_modules": int(count[0]) if count else None,
-            "extra_packages": count[1].split() if len(count) > 1 else [],
-        })
+            self.results.append(
+                {
+                    "python": interp.label,
+                    "interpreter": interp.path,
+                    "scenario": "import",
+                    "system": mod,
+                    "n": k,
+                    "estimated": False,
+                    "ok": True,
+                    "wall_s": r.wall,
+                    "rss_mb": r.rss_mb,
+                }
+            )
+        self.results.append(
+            {
+                "python": interp.label,
+                "interpreter": interp.path,
+                "scenario": "import",
+                "system": "delta",
+                "n": k,
+                "estimated": False,
+                "ok": True,
+                "wall_s": best["aiounit"].wall - best["unittest"].wall,
+                "rss_mb": best["aiounit"].rss_mb - best["unittest"].rss_mb,
+                "own_wall_s": best["aiounit"].wall - best["unittest.async_case"].wall,
+                "extra_modules": int(count[0]) if count else None,
+                "extra_packages": count[1].split() if len(count) > 1 else [],
+            }
+        )
 
 
 # --------------------------------------------------------------------------- reporting
 
-def find(results: list[dict[str, Any]], python: str, scenario: str, system: str,
-         n: int | None = None) -> dict[str, Any] | None:
+
+def find(
+    results: list[dict[str, Any]], python: str, scenario: str, system: str, n: int | None = None
+) -> dict[str, Any] | None:
     for r in results:
         if (r["python"], r["scenario"], r["system"]) == (python, scenario, system) and (
             n is None or r["n"] == n
@@ -607,9 +776,17 @@ def table(results: list[dict[str, Any]], pythons: list[str]) -> list[str]:
             rows.append((py, r["scenario"], str(r["n"]), r["system"], fmt_wall(r), rss, ratio))
         for r in results:
             if r["python"] == py and r["scenario"] == "flat":
-                rows.append((py, "flat (trivial, grouped)", str(r["n"]), "aiounit", fmt_wall(r),
-                             f"{r['rss_mb']:.1f}",
-                             f"{r['wall_s'] / r['n'] * 1e6:.0f} us/test" if r["ok"] else ""))
+                rows.append(
+                    (
+                        py,
+                        "flat (trivial, grouped)",
+                        str(r["n"]),
+                        "aiounit",
+                        fmt_wall(r),
+                        f"{r['rss_mb']:.1f}",
+                        f"{r['wall_s'] / r['n'] * 1e6:.0f} us/test" if r["ok"] else "",
+                    )
+                )
         serial = find(results, py, "jobs", "aiounit")
         for r in results:
             if r["python"] == py and r["scenario"] == "jobs":
@@ -617,23 +794,45 @@ def table(results: list[dict[str, Any]], pythons: list[str]) -> list[str]:
                 if r is not serial and serial and serial["ok"] and r["ok"]:
                     ratio = f"{serial['wall_s'] / r['wall_s']:.2f}x serial"
                 load = r.get("loadavg_1min") or [0.0, 0.0]
-                rows.append((py, f"jobs (CPU, load {load[0]:.1f}-{load[1]:.1f})", str(r["n"]),
-                             r["system"], fmt_wall(r), f"{r['rss_mb']:.1f}", ratio))
+                rows.append(
+                    (
+                        py,
+                        f"jobs (CPU, load {load[0]:.1f}-{load[1]:.1f})",
+                        str(r["n"]),
+                        r["system"],
+                        fmt_wall(r),
+                        f"{r['rss_mb']:.1f}",
+                        ratio,
+                    )
+                )
         u = find(results, py, "import", "unittest")
         for mod in ("unittest", "unittest.async_case", "aiounit"):
             r = find(results, py, "import", mod)
             if r and u:
                 extra = f"{(r['wall_s'] - u['wall_s']) * 1000:+.1f} ms" if r is not u else ""
-                rows.append((py, f"import {mod}", "", "python -c", f"{r['wall_s']:.4f}",
-                             f"{r['rss_mb']:.1f}", extra))
+                rows.append(
+                    (
+                        py,
+                        f"import {mod}",
+                        "",
+                        "python -c",
+                        f"{r['wall_s']:.4f}",
+                        f"{r['rss_mb']:.1f}",
+                        extra,
+                    )
+                )
     if len(pythons) == 1:
         rows = [row[1:] for row in rows]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     left = 3 if len(pythons) == 1 else 4
     out = []
     for j, row in enumerate(rows):
-        out.append("  ".join(c.ljust(w) if i < left else c.rjust(w)
-                             for i, (c, w) in enumerate(zip(row, widths, strict=True))).rstrip())
+        out.append(
+            "  ".join(
+                c.ljust(w) if i < left else c.rjust(w)
+                for i, (c, w) in enumerate(zip(row, widths, strict=True))
+            ).rstrip()
+        )
         if j == 0:
             out.append("  ".join("-" * w for w in widths))
     return out
@@ -643,62 +842,96 @@ def targets(results: list[dict[str, Any]], python: str) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
 
     def add(name: str, figure: str, ok: bool | None, note: str = "") -> None:
-        out.append({"python": python, "target": name, "figure": figure,
-                    "status": "INFO" if ok is None else ("PASS" if ok else "FAIL"),
-                    "note": note})
+        out.append(
+            {
+                "python": python,
+                "target": name,
+                "figure": figure,
+                "status": "INFO" if ok is None else ("PASS" if ok else "FAIL"),
+                "note": note,
+            }
+        )
 
     def aio(scenario: str) -> dict[str, Any] | None:
         r = find(results, python, scenario, "aiounit")
         return r if r and r["ok"] else None
 
     if r := aio("sleep1000"):
-        add(f"sleep1000: aiounit wall <= 1.15 s (N={r['n']})", f"{r['wall_s']:.3f} s",
-            r["wall_s"] <= 1.15)
+        add(
+            f"sleep1000: aiounit wall <= 1.15 s (N={r['n']})",
+            f"{r['wall_s']:.3f} s",
+            r["wall_s"] <= 1.15,
+        )
     if r := aio("sleep10000"):
-        add(f"sleep10000: aiounit wall <= 1.8 s (N={r['n']})", f"{r['wall_s']:.3f} s",
-            r["wall_s"] <= 1.8)
-        add(f"sleep10000: aiounit peak RSS <= 100 MB (N={r['n']})", f"{r['rss_mb']:.1f} MB",
-            r["rss_mb"] <= 100)
+        add(
+            f"sleep10000: aiounit wall <= 1.8 s (N={r['n']})",
+            f"{r['wall_s']:.3f} s",
+            r["wall_s"] <= 1.8,
+        )
+        add(
+            f"sleep10000: aiounit peak RSS <= 100 MB (N={r['n']})",
+            f"{r['rss_mb']:.1f} MB",
+            r["rss_mb"] <= 100,
+        )
     for scenario, factor in (("trivial5000_grouped", 9), ("trivial5000_ungrouped", 3)):
         r, base = aio(scenario), find(results, python, scenario, "unittest")
         if r and base and base["ok"] and not base["estimated"]:
             speed = base["wall_s"] / r["wall_s"]
-            add(f"{scenario}: aiounit >= {factor}x faster than unittest (N={r['n']})",
-                f"{speed:.2f}x ({base['wall_s']:.2f} s / {r['wall_s']:.2f} s)", speed >= factor)
+            add(
+                f"{scenario}: aiounit >= {factor}x faster than unittest (N={r['n']})",
+                f"{speed:.2f}x ({base['wall_s']:.2f} s / {r['wall_s']:.2f} s)",
+                speed >= factor,
+            )
     if r := aio("fixtures40"):
-        add(f"fixtures40: aiounit wall <= 1.3 s (N={r['n']})", f"{r['wall_s']:.3f} s",
-            r["wall_s"] <= 1.3)
+        add(
+            f"fixtures40: aiounit wall <= 1.3 s (N={r['n']})",
+            f"{r['wall_s']:.3f} s",
+            r["wall_s"] <= 1.3,
+        )
     floor = find(results, python, "classfixture40", FLOOR)
     if (r := aio("classfixture40")) and floor and floor["ok"]:
         ratio = r["wall_s"] / floor["wall_s"]
-        add(f"classfixture40: aiounit within 1.1x of the bare-asyncio floor (N={r['n']})",
-            f"{ratio:.3f}x ({r['wall_s']:.3f} s / {floor['wall_s']:.3f} s)", ratio <= 1.1)
+        add(
+            f"classfixture40: aiounit within 1.1x of the bare-asyncio floor (N={r['n']})",
+            f"{ratio:.3f}x ({r['wall_s']:.3f} s / {floor['wall_s']:.3f} s)",
+            ratio <= 1.1,
+        )
     serial, parallel = aio("jobs"), find(results, python, "jobs", "aiounit -j 2")
     if serial and parallel and parallel["ok"]:
         speed = serial["wall_s"] / parallel["wall_s"]
         load = parallel.get("loadavg_1min") or [0.0, 0.0]
-        add(f"jobs: -j 2 >= 1.8x one process on 2 cores (N={serial['n']}, CPU-bound)",
+        add(
+            f"jobs: -j 2 >= 1.8x one process on 2 cores (N={serial['n']}, CPU-bound)",
             f"{speed:.2f}x ({serial['wall_s']:.2f} s / {parallel['wall_s']:.2f} s)",
-            speed >= 1.8, f"1-min load average {load[0]:.1f} before, {load[1]:.1f} after"
-            " the best -j 2 run; other processes on the machine take cores")
+            speed >= 1.8,
+            f"1-min load average {load[0]:.1f} before, {load[1]:.1f} after"
+            " the best -j 2 run; other processes on the machine take cores",
+        )
     d = find(results, python, "import", "delta")
     if d:
-        add("import aiounit: start-up added over import unittest",
+        add(
+            "import aiounit: start-up added over import unittest",
             f"{d['wall_s'] * 1000:+.1f} ms ({d['own_wall_s'] * 1000:+.1f} ms over"
             f" import unittest.async_case), {d['rss_mb']:+.1f} MB RSS,"
-            f" {d.get('extra_modules')} more modules", None,
-            "packages it adds: " + (" ".join(d.get("extra_packages") or []) or "none"))
-    flat = sorted((r for r in results if r["python"] == python and r["scenario"] == "flat"
-                   and r["ok"]), key=lambda r: r["n"])
+            f" {d.get('extra_modules')} more modules",
+            None,
+            "packages it adds: " + (" ".join(d.get("extra_packages") or []) or "none"),
+        )
+    flat = sorted(
+        (r for r in results if r["python"] == python and r["scenario"] == "flat" and r["ok"]),
+        key=lambda r: r["n"],
+    )
     if len(flat) == 3:
         (n1, w1), (n2, w2), (n3, w3) = ((r["n"], r["wall_s"]) for r in flat)
         m12 = (w2 - w1) / (n2 - n1) * 1e6
         m23 = (w3 - w2) / (n3 - n2) * 1e6
         per = " / ".join(f"{r['wall_s'] / r['n'] * 1e6:.0f}" for r in flat)
-        add(f"flat per-test cost: marginal us/test {n2}->{n3} <= 1.5x {n1}->{n2}",
-            f"{m12:.0f} -> {m23:.0f} us/test marginal (wall/N: {per} us at"
-            f" N={n1}/{n2}/{n3})", m23 <= 1.5 * m12,
-            "1.5x is this script's bar for 'flat'; quadratic bookkeeping would double it")
+        add(
+            f"flat per-test cost: marginal us/test {n2}->{n3} <= 1.5x {n1}->{n2}",
+            f"{m12:.0f} -> {m23:.0f} us/test marginal (wall/N: {per} us at N={n1}/{n2}/{n3})",
+            m23 <= 1.5 * m12,
+            "1.5x is this script's bar for 'flat'; quadratic bookkeeping would double it",
+        )
     return out
 
 
@@ -711,40 +944,84 @@ def machine() -> dict[str, Any]:
                 break
     except OSError:
         pass
-    return {"platform": platform.platform(), "cpu": cpu, "cpus": os.cpu_count(),
-            "affinity": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-            else None}
+    return {
+        "platform": platform.platform(),
+        "cpu": cpu,
+        "cpus": os.cpu_count(),
+        "affinity": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+    }
 
 
 # --------------------------------------------------------------------------- main
 
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter,
-                                epilog="scenarios: " + ", ".join(ALL_NAMES))
-    p.add_argument("--only", action="append", choices=ALL_NAMES, metavar="SCENARIO",
-                   help="run only this scenario (repeatable); one of: " + ", ".join(ALL_NAMES))
-    p.add_argument("--quick", action="store_true",
-                   help="shrink N for a fast smoke run (targets become indicative)")
-    p.add_argument("--all", action="store_true",
-                   help="also run stdlib unittest where it is only estimated by default"
-                   " (sleep1000: ~17 min, sleep10000: ~3 h)")
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="scenarios: " + ", ".join(ALL_NAMES),
+    )
+    p.add_argument(
+        "--only",
+        action="append",
+        choices=ALL_NAMES,
+        metavar="SCENARIO",
+        help="run only this scenario (repeatable); one of: " + ", ".join(ALL_NAMES),
+    )
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="shrink N for a fast smoke run (targets become indicative)",
+    )
+    p.add_argument(
+        "--all",
+        action="store_true",
+        help="also run stdlib unittest where it is only estimated by default"
+        " (sleep1000: ~17 min, sleep10000: ~3 h)",
+    )
     p.add_argument("--repeat", type=int, default=1, help="runs per measurement; best is kept")
-    p.add_argument("--system", action="append", dest="systems", choices=SYSTEMS,
-                   metavar="SYSTEM", help="measure only this system (repeatable); one of: "
-                   + ", ".join(SYSTEMS) + " (ratios need unittest)")
-    p.add_argument("--python", action="append", dest="pythons", metavar="PATH",
-                   help="interpreter to run the children with (repeatable;"
-                   " default: this one)")
-    p.add_argument("--pythonpath", action="append", default=[], metavar="DIR",
-                   help=f"PYTHONPATH for the children (default: {REPO})")
+    p.add_argument(
+        "--system",
+        action="append",
+        dest="systems",
+        choices=SYSTEMS,
+        metavar="SYSTEM",
+        help="measure only this system (repeatable); one of: "
+        + ", ".join(SYSTEMS)
+        + " (ratios need unittest)",
+    )
+    p.add_argument(
+        "--python",
+        action="append",
+        dest="pythons",
+        metavar="PATH",
+        help="interpreter to run the children with (repeatable; default: this one)",
+    )
+    p.add_argument(
+        "--pythonpath",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help=f"PYTHONPATH for the children (default: {REPO})",
+    )
     p.add_argument("--json", metavar="PATH", help="write the raw results here")
-    p.add_argument("--from-json", metavar="PATH",
-                   help="run nothing: print the report of an earlier --json file")
-    p.add_argument("--keep", metavar="DIR",
-                   help="generate the test files in DIR and keep them (default: a temp dir)")
-    p.add_argument("--child-timeout", type=float, default=600.0, metavar="S",
-                   help="kill a child after S s plus 3x its ideal time (default 600)")
+    p.add_argument(
+        "--from-json",
+        metavar="PATH",
+        help="run nothing: print the report of an earlier --json file",
+    )
+    p.add_argument(
+        "--keep",
+        metavar="DIR",
+        help="generate the test files in DIR and keep them (default: a temp dir)",
+    )
+    p.add_argument(
+        "--child-timeout",
+        type=float,
+        default=600.0,
+        metavar="S",
+        help="kill a child after S s plus 3x its ideal time (default 600)",
+    )
     args = p.parse_args(argv)
     if args.repeat < 1:
         p.error("--repeat must be >= 1")
@@ -809,8 +1086,9 @@ def main(argv: list[str] | None = None) -> int:
             interp.label = f"{interp.version} [{interp.path}]"
     try:
         for interp in interps:
-            bench.log(f"{interp.label}: "
-                      + ", ".join(f"{k} {v}" for k, v in interp.systems.items()))
+            bench.log(
+                f"{interp.label}: " + ", ".join(f"{k} {v}" for k, v in interp.systems.items())
+            )
             for note in interp.notes:
                 bench.log(f"  note: {note}")
             if "import" in selected:
@@ -827,14 +1105,18 @@ def main(argv: list[str] | None = None) -> int:
             tmp.cleanup()
 
     data = {
-        "machine": machine(), "quick": args.quick, "repeat": args.repeat,
-        "interpreters": [asdict(i) for i in interps], "results": bench.results,
+        "machine": machine(),
+        "quick": args.quick,
+        "repeat": args.repeat,
+        "interpreters": [asdict(i) for i in interps],
+        "results": bench.results,
     }
     # Results are committed: no path of this machine in them.  aiounit is
     # imported from a PYTHONPATH entry, so "from aiounit/__init__.py" stays.
     replacements = [(i.path, shown_interpreter(i.path)) for i in interps]
-    replacements += [(entry + os.sep, "") for entry in bench.env["PYTHONPATH"].split(os.pathsep)
-                     if entry]
+    replacements += [
+        (entry + os.sep, "") for entry in bench.env["PYTHONPATH"].split(os.pathsep) if entry
+    ]
     replacements.sort(key=lambda pair: -len(pair[0]))
     data = anonymised(data, replacements)
     data["targets"] = report(data)
@@ -849,9 +1131,11 @@ def report(data: dict[str, Any]) -> list[dict[str, Any]]:
     info, results = data["machine"], data["results"]
     labels = [i["label"] for i in data["interpreters"]]
     print()
-    print(f"aiounit benchmark - {info['cpu']}, {info['cpus']} CPUs"
-          f" ({info['affinity']} usable), {info['platform']}"
-          + (f" - {labels[0]}" if len(labels) == 1 else ""))
+    print(
+        f"aiounit benchmark - {info['cpu']}, {info['cpus']} CPUs"
+        f" ({info['affinity']} usable), {info['platform']}"
+        + (f" - {labels[0]}" if len(labels) == 1 else "")
+    )
     if data["quick"]:
         print("QUICK RUN: N shrunk; figures are not comparable with the targets.")
     if data["repeat"] > 1:
@@ -860,10 +1144,12 @@ def report(data: dict[str, Any]) -> list[dict[str, Any]]:
     for line in table(results, labels):
         print(line)
     print()
-    notes = ["'est.' = stdlib unittest not run (use --all): N x its sleeping time per test,"
-             " a lower bound; ratios against it are lower bounds too.",
-             "pytest-asyncio-cooperative runs with --max-asyncio-tasks=N (its default, 100,"
-             " would serialise); it has no ungrouped mode (n/a there)."]
+    notes = [
+        "'est.' = stdlib unittest not run (use --all): N x its sleeping time per test,"
+        " a lower bound; ratios against it are lower bounds too.",
+        "pytest-asyncio-cooperative runs with --max-asyncio-tasks=N (its default, 100,"
+        " would serialise); it has no ungrouped mode (n/a there).",
+    ]
     for interp in data["interpreters"]:
         notes += [f"{interp['label']}: {n}" for n in interp["notes"]]
     for n in notes:
@@ -873,8 +1159,12 @@ def report(data: dict[str, Any]) -> list[dict[str, Any]]:
     for py in labels:
         ts = targets(results, py)
         all_targets += ts
-        print("Targets (issue 5)" + (f" - {py}" if len(labels) > 1 else "")
-              + (" - QUICK RUN, N shrunk: indicative only" if data["quick"] else "") + ":")
+        print(
+            "Targets (issue 5)"
+            + (f" - {py}" if len(labels) > 1 else "")
+            + (" - QUICK RUN, N shrunk: indicative only" if data["quick"] else "")
+            + ":"
+        )
         width = max((len(t["target"]) for t in ts), default=0)
         for t in ts:
             print(f"  {t['status']:<4}  {t['target']:<{width}}  {t['figure']}")

@@ -50,12 +50,25 @@ def main(source: str, target: str) -> None:
                 continue
             wall, estimated = best[scenario, system]
             x = i + (j - (len(systems) - 1) / 2) * width
-            bar = ax.bar(x, wall, width, color=f"C{j}", hatch="//" if estimated else None,
-                         alpha=0.45 if estimated else 1.0)
+            bar = ax.bar(
+                x,
+                wall,
+                width,
+                color=f"C{j}",
+                hatch="//" if estimated else None,
+                alpha=0.45 if estimated else 1.0,
+            )
             bars[system].append(bar)
             label = f"{wall:.2f}" if wall < 100 else f"{wall:.0f}"
-            ax.text(x, wall * 1.08, label + ("*" if estimated else ""), ha="center",
-                    va="bottom", fontsize=7, rotation=90)
+            ax.text(
+                x,
+                wall * 1.08,
+                label + ("*" if estimated else ""),
+                ha="center",
+                va="bottom",
+                fontsize=7,
+                rotation=90,
+            )
     ax.set_yscale("log")
     ax.set_ylabel("wall time, whole process (s, log scale)")
     ax.set_xticks(range(len(SCENARIOS)), [s.replace("_", "\n") for s in SCENARIOS])
