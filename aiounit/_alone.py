@@ -25,6 +25,12 @@ from types import FrameType, TracebackType
 
 from . import _config
 from ._errors import TestTimeoutError
+from ._stdlib import (
+    get_running_loop_or_none,
+    mark_runner_closed,
+    runner_loop,
+    runner_set_event_loop,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -270,11 +276,11 @@ def close_runner(runner: asyncio.Runner, grace: float) -> None:
     does.  If some still run, the loop is closed without them (asyncio then says
     they were destroyed while pending, which is the truth).
     """
-    loop: asyncio.AbstractEventLoop | None = getattr(runner, "_loop", None)
+    loop = runner_loop(runner)
     if loop is None or loop.is_closed():
         runner.close()
         return
-    if asyncio._get_running_loop() is not None:
+    if get_running_loop_or_none() is not None:
         # Collected (IsolatedAsyncioTestCase.__del__, after a debug() that
         # raised) while some other loop runs: this one cannot run now.
         _close_without(runner, loop, None)
@@ -331,12 +337,11 @@ def _close_without(
             with contextlib.suppress(TimeoutError):
                 loop.run_until_complete(asyncio.wait_for(loop.shutdown_asyncgens(), grace))
     finally:
-        if getattr(runner, "_set_event_loop", False):
+        if runner_set_event_loop(runner):
             asyncio.set_event_loop(None)
         loop.close()
         # The runner would wait for the stuck tasks again: it is done with.
-        runner._loop = None  # type: ignore[attr-defined]
-        runner._state = type(runner._state).CLOSED  # type: ignore[attr-defined]
+        mark_runner_closed(runner)
 
 
 class _Alarm:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
-import sys
 import threading
 import time
 import traceback
@@ -14,13 +13,35 @@ import unittest
 import warnings
 from collections.abc import Callable
 from types import TracebackType
-from unittest.case import SkipTest, _addError, _addSkip, _Outcome, _ShouldStop  # type: ignore[attr-defined]
+from unittest.case import SkipTest
 
 from . import _alone, _config
 from ._alone import is_framework as _is_framework
 from ._alone import strip_own_frames, timeout_error
 from ._fixtures import ClassFixtures, needs_scope, run_test
 from ._marks import check_timeout, group_mark_of, is_coroutine_function, timeout_of
+from ._stdlib import (
+    ASYNC_CASE_HOOKS,
+    SINCE_314,
+    Outcome,
+    ShouldStop,
+    add_error,
+    add_expected_failure,
+    add_skip,
+    add_unexpected_success,
+    async_test_context,
+    cleanups_of,
+    current_frames,
+    duration_adder,
+    getframe,
+    iatc_call_async,
+    iatc_call_cleanup,
+    iatc_call_maybe_async,
+    iatc_call_set_up,
+    iatc_call_tear_down,
+    method_name,
+    set_outcome,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -88,7 +109,7 @@ class AsyncTestCase(ClassFixtures, unittest.IsolatedAsyncioTestCase):
     def _callSetUp(self) -> None:
         self._aiounit_phase()
         try:
-            _IATC._callSetUp(self)  # type: ignore[attr-defined]
+            iatc_call_set_up(self)
         except BaseException as exc:
             strip_own_frames(exc)  # an interrupt's signal handler
             raise
@@ -96,7 +117,7 @@ class AsyncTestCase(ClassFixtures, unittest.IsolatedAsyncioTestCase):
     def _callTearDown(self) -> None:
         self._aiounit_phase()
         try:
-            _IATC._callTearDown(self)  # type: ignore[attr-defined]
+            iatc_call_tear_down(self)
         except BaseException as exc:
             strip_own_frames(exc)
             raise
@@ -107,7 +128,7 @@ class AsyncTestCase(ClassFixtures, unittest.IsolatedAsyncioTestCase):
             # as its Runner.run() gives them, without that call's cost (it
             # installs and removes a SIGINT handler, about 0.3 ms).
             return self._asyncioRunner.get_loop().run_until_complete(_no_op())
-        return _IATC._callAsync(self, func, *args, **kwargs)  # type: ignore[attr-defined]
+        return iatc_call_async(self, func, *args, **kwargs)
 
     def _callTestMethod(self, method: Callable[[], Any]) -> None:
         # The stdlib's, with the warning pointed at the caller of run() through
@@ -129,7 +150,7 @@ class AsyncTestCase(ClassFixtures, unittest.IsolatedAsyncioTestCase):
 
     def _callMaybeAsync(self, func: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
         try:
-            return _IATC._callMaybeAsync(self, func, *args, **kwargs)  # type: ignore[attr-defined]
+            return iatc_call_maybe_async(self, func, *args, **kwargs)
         except BaseException as exc:
             strip_own_frames(exc)
             raise
@@ -139,7 +160,7 @@ class AsyncTestCase(ClassFixtures, unittest.IsolatedAsyncioTestCase):
         if alone is not None and not alone.in_cleanups:
             alone.begin()
             alone.in_cleanups = True
-        _IATC._callCleanup(self, function, *args, **kwargs)  # type: ignore[attr-defined]
+        iatc_call_cleanup(self, function, *args, **kwargs)
 
     def _aiounit_phase(self) -> None:
         alone = self._aiounit_alone
@@ -149,16 +170,7 @@ class AsyncTestCase(ClassFixtures, unittest.IsolatedAsyncioTestCase):
 
 
 _IATC = unittest.IsolatedAsyncioTestCase
-_LENT_HOOKS = (
-    "_setupAsyncioRunner",
-    "_tearDownAsyncioRunner",
-    "_callSetUp",
-    "_callTearDown",
-    "_callTestMethod",
-    "_callAsync",
-    "_callMaybeAsync",
-    "_callCleanup",
-)
+_LENT_HOOKS = ASYNC_CASE_HOOKS
 
 
 def run_bounded(test: unittest.TestCase, result: unittest.TestResult) -> None:
@@ -183,13 +195,13 @@ def _context_of(test: unittest.TestCase) -> contextvars.Context:
     # IsolatedAsyncioTestCase copies the context when the test is built, and runs
     # every part of the test in it; keep that, so values set at load time by the
     # user's __init__ are seen the same way.
-    ctx = getattr(test, "_asyncioTestContext", None)
+    ctx = async_test_context(test)
     if not isinstance(ctx, contextvars.Context):
         ctx = contextvars.copy_context()
     return ctx
 
 
-class _AsyncOutcome(_Outcome):  # type: ignore[misc]
+class _AsyncOutcome(Outcome):  # type: ignore[misc]
     """unittest's ``_Outcome``, except that aiounit's own cancellation passes through.
 
     The stdlib part executor records any ``BaseException`` but KeyboardInterrupt
@@ -274,9 +286,9 @@ class _PartExecutor:
                 return False
             if isinstance(exc, SkipTest):
                 outcome.success = False
-                _addSkip(outcome.result, test_case, str(exc))
+                add_skip(outcome.result, test_case, str(exc))
                 return True
-            if isinstance(exc, _ShouldStop):
+            if isinstance(exc, ShouldStop):
                 return True
             if isinstance(exc, asyncio.CancelledError):
                 if outcome.ours():
@@ -296,7 +308,7 @@ class _PartExecutor:
             # aiounit's frames in the middle (the part runner) or at the end
             # (the watchdog's signal handler) are no part of the test's story.
             strip_own_frames(exc)
-            exc_info = (type(exc), exc, exc.__traceback__)
+            exc_info: Any = (type(exc), exc, exc.__traceback__)  # what sys.exc_info() gives
             if outcome.expecting_failure:
                 outcome.expectedFailure = exc_info
             else:
@@ -304,7 +316,7 @@ class _PartExecutor:
                 if sub_test:
                     outcome.result.addSubTest(test_case.test_case, test_case, exc_info)
                 else:
-                    _addError(outcome.result, test_case, exc_info)
+                    add_error(outcome.result, test_case, exc_info)
             # explicitly break a reference cycle: exc_info -> frame -> exc_info
             exc_info = None  # type: ignore[assignment]
             return True
@@ -333,7 +345,7 @@ async def run_case(
     ``CancelledError`` (the group is going away) and ``KeyboardInterrupt`` leave
     this function; everything else ends up in *result*.
     """
-    method = getattr(test, test._testMethodName)
+    method = getattr(test, method_name(test))
     if getattr(type(test), "__unittest_skip__", False) or getattr(
         method, "__unittest_skip__", False
     ):
@@ -350,7 +362,7 @@ async def run_case(
         outcome = _AsyncOutcome(result)
         start_time = time.perf_counter()
         try:
-            test._outcome = outcome  # type: ignore[attr-defined]
+            set_outcome(test, outcome)
             set_up = False
             part = outcome.part = _Limit(limit, test, outcome, member)
             outcome.member = member
@@ -367,7 +379,7 @@ async def run_case(
                 async with part:
                     with outcome.testPartExecutor(test):
                         await _call_tear_down(test)
-            while test._cleanups:  # type: ignore[attr-defined]
+            while cleanups_of(test):
                 async with part:
                     await _do_cleanups(test, outcome)
             if member is not None:
@@ -378,9 +390,9 @@ async def run_case(
             if outcome.success:
                 if expecting_failure:
                     if outcome.expectedFailure:
-                        test._addExpectedFailure(result, outcome.expectedFailure)  # type: ignore[attr-defined]
+                        add_expected_failure(test, result, outcome.expectedFailure)
                     else:
-                        test._addUnexpectedSuccess(result)  # type: ignore[attr-defined]
+                        add_unexpected_success(test, result)
                 else:
                     result.addSuccess(test)
         finally:
@@ -388,7 +400,7 @@ async def run_case(
             # outcome.expectedFailure -> frame -> outcome -> outcome.expectedFailure
             outcome.expectedFailure = None
             outcome = None  # type: ignore[assignment]
-            test._outcome = None  # type: ignore[attr-defined]
+            set_outcome(test, None)
     finally:
         result.stopTest(test)
 
@@ -408,7 +420,7 @@ class _Limit:
     __slots__ = ("_cm", "_due", "_fired", "_since", "_timer", "limit", "member", "outcome", "test")
 
     def __init__(
-        self, limit: float | None, test: unittest.TestCase, outcome: _Outcome, member: Any
+        self, limit: float | None, test: unittest.TestCase, outcome: Outcome, member: Any
     ) -> None:
         self.limit = limit
         self.test = test
@@ -467,7 +479,7 @@ class _Limit:
             assert exc is not None
             self.outcome.disown(exc)
             self.outcome.success = False
-            _addError(self.outcome.result, self.test, (exc_type, exc, tb))
+            add_error(self.outcome.result, self.test, (exc_type, exc, tb))
             exc_type = exc = tb = None
         cm, self._cm = self._cm, None
         if cm is not None:
@@ -503,7 +515,7 @@ class _Limit:
         if stopped and member.take_stop():
             self.outcome.expecting_failure = False
             self.outcome.success = False
-            _addSkip(self.outcome.result, self.test, member.stop_reason)
+            add_skip(self.outcome.result, self.test, member.stop_reason)
             return True
         return False
 
@@ -515,7 +527,7 @@ class _Limit:
             from ._scheduler import held_note
 
             error.args = (str(error) + held_note(self.member),)
-        _addError(self.outcome.result, self.test, (type(error), error, None))
+        add_error(self.outcome.result, self.test, (type(error), error, None))
 
 
 _NO_OP = frozenset(
@@ -558,7 +570,7 @@ async def _call_test_method(
 
 def _warn_returned(method: Callable[[], Any], value: object) -> None:
     message = f"It is deprecated to return a value that is not None from a test case ({method}"
-    if sys.version_info >= (3, 14):
+    if SINCE_314:
         # 3.14 names the type (its async_case warns with a one-element tuple
         # instead of the string, an accident not copied here)
         message += f" returned {type(value).__name__!r}"
@@ -568,7 +580,7 @@ def _warn_returned(method: Callable[[], Any], value: object) -> None:
 def _caller_level() -> int:
     """The stacklevel of the first frame outside unittest, asyncio and aiounit
     (as the stdlib's warning points past its own frames)."""
-    level, frame = 1, sys._getframe(1)
+    level, frame = 1, getframe(1)
     while frame is not None and (
         _is_framework(frame) or frame.f_globals.get("__name__") == "unittest.async_case"
     ):
@@ -584,9 +596,9 @@ async def _call_tear_down(test: unittest.TestCase) -> None:
     test.tearDown()
 
 
-async def _do_cleanups(test: unittest.TestCase, outcome: _Outcome) -> None:
-    while test._cleanups:  # type: ignore[attr-defined]
-        function, args, kwargs = test._cleanups.pop()  # type: ignore[attr-defined]
+async def _do_cleanups(test: unittest.TestCase, outcome: Outcome) -> None:
+    while cleanups_of(test):
+        function, args, kwargs = cleanups_of(test).pop()
         with outcome.testPartExecutor(test):
             await _call_maybe_async(function, *args, **kwargs)
 
@@ -634,7 +646,7 @@ _MISSING = object()
 def _add_duration(test: unittest.TestCase, result: unittest.TestResult, elapsed: float) -> None:
     # 3.12+ (it warns when the result lacks addDuration); 3.11's TestCase.run
     # reports no duration, and neither does a member on 3.11.
-    add = getattr(test, "_addDuration", None)
+    add = duration_adder(test)
     if add is not None:
         add(result, elapsed)
 
@@ -677,7 +689,7 @@ async def run_in_thread(fn: Callable[..., _T], /, *args: Any, name: str) -> _T:
     try:
         value = await future
     except asyncio.CancelledError as exc:
-        frame = sys._current_frames().get(thread.ident or -1)
+        frame = current_frames().get(thread.ident or -1)
         if frame is not None:
             # The test's frames only: not the thread's bootstrap nor aiounit's.
             frames = [

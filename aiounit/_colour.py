@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-import sys
+
+from ._stdlib import SINCE_314
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -25,7 +26,7 @@ def theme(stream: Any) -> Any:
     ``PYTHON_COLORS``, ``NO_COLOR``, ``FORCE_COLOR`` or ``TERM=dumb`` decide);
     asking the same function keeps aiounit's additions in step with them.
     """
-    if sys.version_info >= (3, 14):
+    if SINCE_314:
         # the stdlib's private module unittest itself colours with (no stubs)
         from _colorize import get_theme  # type: ignore[import-not-found,unused-ignore]
 

@@ -16,6 +16,8 @@ import collections.abc
 import time
 from collections.abc import Coroutine
 
+from ._stdlib import handle_context
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
@@ -64,7 +66,7 @@ def _owner_of(context: dict[str, Any]) -> Scope | None:
     from ._scope import _FIXTURE
 
     handle = context.get("handle")
-    ctx = getattr(handle, "_context", None) if handle is not None else None
+    ctx = handle_context(handle) if handle is not None else None
     scope: Scope | None = None
     if ctx is not None:
         scope = ctx.get(_FIXTURE)

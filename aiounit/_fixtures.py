@@ -47,6 +47,15 @@ from ._scope import (
     run_in,
     scope_of,
 )
+from ._stdlib import (
+    SINCE_315,
+    ErrorHolder,
+    method_name,
+    report_fixture_error,
+    restore_stdout,
+    set_module_setup_failed,
+    setup_stdout,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -279,25 +288,25 @@ def open_module(test: Any, suite: unittest.TestSuite, result: unittest.TestResul
         return
     scope = _new_module_scope(module, type(test))  # type: ignore[arg-type]
     unittest.addModuleCleanup(_close_module_cleanup, name)
-    call_if_exists(result, "_setupStdout")
+    setup_stdout(result)
     try:
         error = scope.open()
     finally:
-        call_if_exists(result, "_restoreStdout")
+        restore_stdout(result)
     if error is None:
         return
-    result._moduleSetUpFailed = True  # type: ignore[attr-defined]
+    set_module_setup_failed(result)
     for cleanup_error in scope.close():
-        _report(suite, result, cleanup_error, "setUpModule", name)
+        report_fixture_error(suite, result, cleanup_error, "setUpModule", name)
     scope.tell_notes(result)
     try:
         unittest.case.doModuleCleanups()
     except Exception as exc:
         # 3.15 raises every failed cleanup at once, and reports each of them
-        split = sys.version_info >= (3, 15) and isinstance(exc, ExceptionGroup)
+        split = SINCE_315 and isinstance(exc, ExceptionGroup)
         for cleanup_error in exc.exceptions if split else [exc]:  # type: ignore[attr-defined]
-            _report(suite, result, cleanup_error, "setUpModule", name)
-    _report(suite, result, error, "setUpModule", name)
+            report_fixture_error(suite, result, cleanup_error, "setUpModule", name)
+    report_fixture_error(suite, result, error, "setUpModule", name)
 
 
 def close_module(name: str, suite: unittest.TestSuite, result: unittest.TestResult) -> None:
@@ -306,7 +315,7 @@ def close_module(name: str, suite: unittest.TestSuite, result: unittest.TestResu
     if scope is None:
         return
     for error in scope.close():
-        _report(suite, result, error, "tearDownModule", name)
+        report_fixture_error(suite, result, error, "tearDownModule", name)
     scope.tell_notes(result)
 
 
@@ -322,23 +331,6 @@ def close_all(result: unittest.TestResult | None) -> None:
         for error in scope.close():
             _report_anywhere(result, error, f"tearDownModule ({name})")
         scope.tell_notes(result)
-
-
-def _report(
-    suite: unittest.TestSuite,
-    result: unittest.TestResult,
-    error: BaseException,
-    what: str,
-    where: str,
-) -> None:
-    info = (type(error), error, error.__traceback__)
-    suite._createClassOrModuleLevelException(result, error, what, where, info=info)  # type: ignore[attr-defined]
-
-
-def call_if_exists(result: unittest.TestResult, name: str) -> None:
-    method = getattr(result, name, None)
-    if method is not None:
-        method()
 
 
 def _install_exit_hook() -> None:
@@ -360,7 +352,7 @@ def needs_scope(test: unittest.TestCase) -> bool:
         return True
     if not has_class_fixtures(cls) or getattr(cls, "__unittest_skip__", False):
         return False
-    method = getattr(test, test._testMethodName, None)
+    method = getattr(test, method_name(test), None)
     return not getattr(method, "__unittest_skip__", False)
 
 
@@ -404,7 +396,7 @@ def run_test(
 
 def _report_anywhere_skip(result: unittest.TestResult, error: BaseException, name: str) -> None:
     if isinstance(error, unittest.SkipTest) and hasattr(result, "addSkip"):
-        result.addSkip(unittest.suite._ErrorHolder(name), str(error))  # type: ignore[attr-defined]
+        result.addSkip(ErrorHolder(name), str(error))
     else:
         _report_anywhere(result, error, name)
 

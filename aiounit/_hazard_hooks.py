@@ -22,6 +22,7 @@ import sys
 from collections.abc import Callable
 
 from ._restore import add_patch_listener
+from ._stdlib import Environ, getframe
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -200,7 +201,7 @@ def _patch_event(event: str, patcher: Any, member: Any) -> None:
 def _in_mock() -> bool:
     """An environment change made by ``patch.dict(os.environ)``: reported as the
     patch it is, not twice."""
-    frame: Any = sys._getframe(3)
+    frame: Any = getframe(3)
     for _ in range(8):
         if frame is None:
             return False
@@ -233,7 +234,7 @@ _PASS_THROUGH: Final = frozenset({__name__, "logging"})
 def _from_framework() -> bool:
     """Called by aiounit's or unittest's own group-safe ``assertLogs``, or by
     logging configuring itself on their behalf."""
-    frame: Any = sys._getframe(1)
+    frame: Any = getframe(1)
     while frame is not None:
         module = frame.f_globals.get("__name__", "")
         if module in _PASS_THROUGH:
@@ -290,8 +291,8 @@ def _signal_name(signalnum: Any, *_args: Any, **_kwargs: Any) -> str:
 
 
 _WRAPPERS: Final[list[tuple[Callable[[], Any], str, Callable[[Any], Any]]]] = [
-    (lambda: os._Environ, "__setitem__", _wrap_environ_set),
-    (lambda: os._Environ, "__delitem__", _wrap_environ_del),
+    (lambda: Environ, "__setitem__", _wrap_environ_set),
+    (lambda: Environ, "__delitem__", _wrap_environ_del),
     (lambda: os, "chdir", _wrap_chdir),
     (lambda: socket.socket, "bind", _wrap_bind),
     (lambda: signal, "signal", _wrap_simple("signal", _signal_name)),

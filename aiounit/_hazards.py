@@ -45,6 +45,7 @@ from collections.abc import Callable
 from . import _hazard_hooks
 from ._capture import CURRENT
 from ._marks import admission_marks_of, is_coroutine_function
+from ._stdlib import getframe, method_name
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -260,7 +261,7 @@ def _on_thread(member: Any) -> bool:
     test = member.test
     if not isinstance(test, unittest.IsolatedAsyncioTestCase):
         return True
-    return not is_coroutine_function(getattr(test, test._testMethodName, None))
+    return not is_coroutine_function(getattr(test, method_name(test), None))
 
 
 # -- where, and the message -----------------------------------------------------------
@@ -290,7 +291,7 @@ def _where(test: Any) -> str:
     module = sys.modules.get(type(test).__module__)
     home = os.path.normcase(getattr(module, "__file__", None) or "")
     fallback = None
-    frame: Any = sys._getframe(1)
+    frame: Any = getframe(1)
     while frame is not None:
         filename = frame.f_code.co_filename
         name = os.path.normcase(filename)
@@ -301,7 +302,7 @@ def _where(test: Any) -> str:
         frame = frame.f_back
     if fallback is not None:
         return fallback
-    method = getattr(type(test), test._testMethodName, None)
+    method = getattr(type(test), method_name(test), None)
     if callable(method):
         with contextlib.suppress(ValueError):
             method = inspect.unwrap(method)  # under @mock.patch and friends
@@ -330,7 +331,7 @@ def _place(filename: str, line: int) -> str:
 
 def _name_of(test: Any) -> str:
     cls = type(test).__qualname__.rsplit("<locals>.", 1)[-1]
-    return f"{cls}.{test._testMethodName}"
+    return f"{cls}.{method_name(test)}"
 
 
 def _message(kind: str, found: list[_Change]) -> str:

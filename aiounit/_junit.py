@@ -11,6 +11,7 @@ import unittest
 
 from ._colour import uncoloured
 from ._errors import exception_message, type_name
+from ._stdlib import exc_info_to_string, method_name, output_buffers
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -58,7 +59,7 @@ class _Case:
 def _names(test: Any) -> tuple[str, str]:
     if isinstance(test, unittest.TestCase):
         cls = type(test)
-        return f"{cls.__module__}.{cls.__qualname__}", test._testMethodName
+        return f"{cls.__module__}.{cls.__qualname__}", method_name(test)
     match = _HOLDER.match(str(test))
     if match:  # a class or module fixture's _ErrorHolder
         return match.group(2), match.group(1)
@@ -254,7 +255,7 @@ def attach(result: unittest.TestResult, report: JUnitXml) -> unittest.TestResult
         setattr(result, name, hook)
 
     def text(err: Any, test: Any) -> str:
-        to_string = getattr(result, "_exc_info_to_string", None)
+        to_string = exc_info_to_string(result)
         if to_string is not None:
             # 3.14 colours it for the result's terminal; the report is a file.
             return uncoloured(to_string(err, test))
@@ -268,8 +269,7 @@ def attach(result: unittest.TestResult, report: JUnitXml) -> unittest.TestResult
         # A buffering result empties its buffers in stopTest: read them first.
         out = err = ""
         if getattr(result, "buffer", False):
-            out_buffer = getattr(result, "_stdout_buffer", None)
-            err_buffer = getattr(result, "_stderr_buffer", None)
+            out_buffer, err_buffer = output_buffers(result)
             out = out_buffer.getvalue() if out_buffer is not None else ""
             err = err_buffer.getvalue() if err_buffer is not None else ""
         captured[id(test)] = (out, err)

@@ -6,6 +6,7 @@ import os
 import sys
 import unittest
 
+from ._stdlib import getframe
 from ._suite import ConcurrentTestSuite
 
 TYPE_CHECKING = False
@@ -50,6 +51,6 @@ def _calling_module() -> Any:
     # unittest calls load_tests(loader, tests, pattern) from
     # TestLoader.loadTestsFromModule(module, ...) on 3.11-3.13; the module is
     # only known there.
-    frame = sys._getframe(2)
+    frame = getframe(2)
     module = frame.f_locals.get("module")
     return module if isinstance(module, type(sys)) else None

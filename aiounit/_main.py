@@ -14,6 +14,7 @@ from ._marks import check_max_concurrency, check_timeout
 from ._runner import TextTestRunner
 from ._scope import LoopScopeError
 from ._shard import load_durations, parse_shard, record_durations, select_shard
+from ._stdlib import IS_311
 from ._suite import ConcurrentTestSuite, check_suite
 
 TYPE_CHECKING = False
@@ -117,7 +118,7 @@ class TestProgram(unittest.TestProgram):
         if testRunner is None:
             testRunner = TextTestRunner
         kwargs: dict[str, Any] = {"tb_locals": tb_locals}
-        if sys.version_info >= (3, 12):
+        if not IS_311:
             kwargs["durations"] = durations
         super().__init__(
             module,
@@ -136,7 +137,7 @@ class TestProgram(unittest.TestProgram):
 
     def _getParentArgParser(self) -> argparse.ArgumentParser:
         parser: argparse.ArgumentParser = super()._getParentArgParser()  # type: ignore[misc]
-        if sys.version_info < (3, 12):
+        if IS_311:
             parser.add_argument(
                 "--durations",
                 dest="durations",

@@ -10,6 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from types import FunctionType
 
+from ._stdlib import method_name
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Final, TypeVar
@@ -243,7 +245,7 @@ def admission_marks_of(test: unittest.TestCase) -> tuple[tuple[tuple[str, bool],
     """The locks *test* holds, as sorted (name, shared) pairs, and whether it is
     isolated: its method's marks together with its class's."""
     cls = type(test)
-    method = getattr(cls, test._testMethodName, None)
+    method = getattr(cls, method_name(test), None)
     own: tuple[tuple[str, bool], ...] = getattr(method, LOCKS_ATTR, ())
     inherited: tuple[tuple[str, bool], ...] = getattr(cls, LOCKS_ATTR, ())
     if own and inherited:
@@ -310,7 +312,7 @@ def group_mark_of(test: unittest.TestCase) -> GroupMark | None:
     known = _marks_of.get(cls)
     if known is None:
         known = _marks_of[cls] = {}
-    name = test._testMethodName
+    name = method_name(test)
     try:
         return known[name]
     except KeyError:
@@ -345,7 +347,7 @@ def timeout_of(
     says nothing passes the question on.
     """
     cls = type(test)
-    method = getattr(cls, test._testMethodName, None)
+    method = getattr(cls, method_name(test), None)
     limit = getattr(method, TIMEOUT_ATTR, UNSET)
     if limit is not UNSET:
         return limit  # type: ignore[return-value]

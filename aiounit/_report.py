@@ -9,6 +9,7 @@ import unittest
 from collections.abc import Iterator, Sequence
 
 from . import _ide
+from ._stdlib import IS_311, original_stderr
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -19,7 +20,6 @@ __unittest = True
 # Result hooks that unittest only calls when the result has them (it falls back
 # or warns otherwise).  A recorder has exactly the ones its real result has, so
 # that code probing with hasattr() behaves as it would without us.
-_NO_DURATIONS_FROM_STDLIB = sys.version_info < (3, 12)
 _OPTIONAL = ("addSkip", "addExpectedFailure", "addUnexpectedSuccess", "addSubTest", "addDuration")
 
 
@@ -133,7 +133,7 @@ class Recorder:
 
     def stopTest(self, test: Any) -> None:
         if (
-            _NO_DURATIONS_FROM_STDLIB
+            IS_311
             and hasattr(self._real, "_aiounit_elapsed")
             and not any(name == "addDuration" for name, _ in self.calls)
         ):
@@ -295,7 +295,7 @@ def tell_notes(real: unittest.TestResult, test: Any, notes: Sequence[str]) -> No
         return
     # A foreign result: tell the user on the terminal.  Not on sys.stdout or
     # sys.stderr while buffering: a passing test's buffer is thrown away.
-    stream = getattr(real, "_original_stderr", None) if getattr(real, "buffer", False) else None
+    stream = original_stderr(real) if getattr(real, "buffer", False) else None
     stream = stream or sys.stderr
     for note in notes:
         # On a line of its own, whatever the result wrote before (a dot).

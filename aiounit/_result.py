@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import io
-import sys
 import time
 import unittest
-from unittest.runner import _WritelnDecorator
 
 from ._colour import theme
+from ._stdlib import IS_311, WritelnDecorator
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -24,7 +23,7 @@ else:
 __unittest = True
 
 
-class _ThrottledFlush(_WritelnDecorator):
+class _ThrottledFlush(WritelnDecorator):
     """A stream whose flush() reaches the terminal at most every 20 ms.
 
     unittest flushes after every dot: a system call per test, which a group of
@@ -75,7 +74,7 @@ class TextTestResult(_TextTestResultBase):
         durations: int | None = None,
         **kwargs: Any,
     ) -> None:
-        if sys.version_info >= (3, 12):
+        if not IS_311:
             super().__init__(stream, descriptions, verbosity, durations=durations, **kwargs)
         else:
             super().__init__(stream, descriptions, verbosity, **kwargs)
@@ -104,7 +103,7 @@ class TextTestResult(_TextTestResultBase):
         if self.progress is not None:
             self.progress.draw()
 
-    if sys.version_info < (3, 12):
+    if IS_311:
         # 3.11's TestCase.run never calls addDuration: time the tests it runs
         # from startTest to stopTest (aiounit's own runs call addDuration).
         _aiounit_started: float | None = None
@@ -144,13 +143,13 @@ class TextTestResult(_TextTestResultBase):
         if self.progress is not None:
             self.progress.clear()
             self.progress.begin(test)
-        if sys.version_info < (3, 12):
+        if IS_311:
             self._aiounit_started = time.perf_counter()
             self._aiounit_timed = False
         # Only verbose output spans several writes per test; a dot is one write.
         if self.showAll and self._aiounit_stream is None:
             self._aiounit_stream = self.stream
-            self.stream = _WritelnDecorator(io.StringIO())
+            self.stream = WritelnDecorator(io.StringIO())
         super().startTest(test)
 
     def stopTest(self, test: unittest.TestCase) -> None:
@@ -158,7 +157,7 @@ class TextTestResult(_TextTestResultBase):
         # test's captured output after the status, as the stdlib order has it.
         self._flush_line()
         super().stopTest(test)
-        if sys.version_info < (3, 12):
+        if IS_311:
             self._time_stop(test)
         if self.progress is not None:
             self.progress.end(test)

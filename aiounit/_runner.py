@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import time
 import unittest
 import warnings
@@ -10,6 +9,7 @@ from collections.abc import Sized
 
 from ._colour import theme
 from ._result import TextTestResult
+from ._stdlib import IS_311
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -120,7 +120,7 @@ class TextTestRunner(unittest.TextTestRunner):
             if self.warnings:
                 # if self.warnings is set, use it to filter all the warnings
                 warnings.simplefilter(self.warnings)
-                if sys.version_info < (3, 12) and self.warnings in ("default", "always"):
+                if IS_311 and self.warnings in ("default", "always"):
                     # 3.11 shows its deprecated assert aliases once per module
                     warnings.filterwarnings(
                         "module",

@@ -36,6 +36,17 @@ from ._hazards import Detector
 from ._ide import per_test_comparisons
 from ._report import Recorder, recorder_class, tell_notes
 from ._restore import restored_patches
+from ._stdlib import (
+    ASYNC_CASE_HOOKS,
+    IS_313,
+    ErrorHolder,
+    add_error,
+    add_skip,
+    format_coroutine,
+    handle_callback,
+    handle_context,
+    unretrieved_error,
+)
 from ._warnstate import per_test_warnings
 from ._watchdog import Watchdog
 
@@ -167,7 +178,7 @@ class Member:
                 " the test caught the cancellation and went on"
             )
             outcome.success = False
-            unittest.case._addError(result, test, (type(swallowed), swallowed, None))  # type: ignore[attr-defined]
+            add_error(result, test, (type(swallowed), swallowed, None))
         if any(not t.done() for t in self.spawned):
             # Let tasks created just before the test returned start, so that
             # they see their cancellation, as they would in the stdlib.
@@ -187,7 +198,7 @@ class Member:
             # A task of the test that raised with nobody awaiting it (also while
             # being cancelled just now): asyncio would only log that when the
             # task is collected, maybe much later, and charge it to nobody.
-            if task.done() and getattr(task, "_log_traceback", False):
+            if task.done() and unretrieved_error(task):
                 error = task.exception()
                 assert error is not None
                 error.add_note(f"aiounit: raised in task {task.get_name()}, which nobody awaited")
@@ -211,7 +222,7 @@ class Member:
         for exc_info in self.loop_errors:
             if group.config.fail_on_loop_errors or issubclass(exc_info[0], SystemExit):
                 outcome.success = False
-                unittest.case._addError(result, test, exc_info)  # type: ignore[attr-defined]
+                add_error(result, test, exc_info)
             else:
                 self.notes.append(loop_error_note(exc_info))
         self.loop_errors.clear()
@@ -220,7 +231,7 @@ class Member:
         if as_error:
             outcome.success = False
             error = kind(message)
-            unittest.case._addError(outcome.result, self.test, (kind, error, None))  # type: ignore[attr-defined]
+            add_error(outcome.result, self.test, (kind, error, None))
         else:
             self.notes.append(message)
 
@@ -269,20 +280,16 @@ class _Task(asyncio.Task):  # type: ignore[type-arg]
         coro = self.get_coro()
         user = _user_coroutine(coro)
         if user is not None and user is not coro:
-            fmt = asyncio.coroutines._format_coroutine  # type: ignore[attr-defined]
-            text = text.replace(fmt(coro), fmt(user), 1)
+            text = text.replace(format_coroutine(coro), format_coroutine(user), 1)
         return text
 
-    if sys.version_info[:2] == (3, 13):
+    if IS_313:
 
         def set_name(self, value: object) -> None:
             # 3.13's create_task calls set_name(None) on a factory's task,
             # naming it "None"; keep the generated "Task-N" name instead.
             if value is not None:
                 super().set_name(value)
-
-
-_add_skip = unittest.case._addSkip  # type: ignore[attr-defined]
 
 
 def _complete(recorder: Recorder, test: unittest.TestCase, add: Callable[[Any], None]) -> None:
@@ -388,19 +395,7 @@ def run_group(
 # The hooks through which a class can change how unittest drives its tests.  A
 # group runs its members' parts itself, so a member whose class overrides one
 # of them runs alone instead, where every hook is called as in the stdlib.
-_DRIVING_HOOKS = (
-    "run",
-    "__call__",
-    "doCleanups",
-    "_callSetUp",
-    "_callTestMethod",
-    "_callTearDown",
-    "_callCleanup",
-    "_callAsync",
-    "_callMaybeAsync",
-    "_setupAsyncioRunner",
-    "_tearDownAsyncioRunner",
-)
+_DRIVING_HOOKS = ("run", "__call__", "doCleanups", *ASYNC_CASE_HOOKS)
 _drives: weakref.WeakKeyDictionary[type, bool] = weakref.WeakKeyDictionary()
 
 
@@ -549,7 +544,7 @@ class _Group:
                 asyncio.set_event_loop(None)
                 loop.close()
         for exc_info in self.group_errors:
-            holder = unittest.suite._ErrorHolder(f"event loop of {self.label}")  # type: ignore[attr-defined]
+            holder = ErrorHolder(f"event loop of {self.label}")
             if self.config.fail_on_loop_errors or issubclass(exc_info[0], SystemExit):
                 self.result.addError(holder, exc_info)
             else:
@@ -562,7 +557,7 @@ class _Group:
     def _left_patched(self, member: Member | None, message: str) -> None:
         # After the group: the test was reported already, the warning follows it.
         test = member.test if member is not None else None
-        holder = test or unittest.suite._ErrorHolder(self.label)  # type: ignore[attr-defined]
+        holder = test or ErrorHolder(self.label)
         tell_notes(self.result, holder, [message])
 
     def _shut_down(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -711,7 +706,7 @@ class _Group:
             # A member is always reported exactly once, whatever cancelled it.
             if member.take_stop():
                 reason = member.stop_reason
-                _complete(recorder, test, lambda r: _add_skip(r, test, reason))
+                _complete(recorder, test, lambda r: add_skip(r, test, reason))
             elif not member.abandoned and not self.interrupted:
                 # A cancellation aiounit did not send, outside every part.
                 task = asyncio.current_task()
@@ -776,7 +771,7 @@ class _Group:
         except asyncio.CancelledError:
             if member.stopping:
                 recorder.startTest(test)
-                unittest.case._addSkip(recorder, test, member.stop_reason)  # type: ignore[attr-defined]
+                add_skip(recorder, test, member.stop_reason)
                 recorder.stopTest(test)
             raise
         recorder.take(on_thread)
@@ -919,7 +914,7 @@ class _Group:
 
     def _spawned_done(self, task: asyncio.Task[Any]) -> None:
         # (Not task.exception(): that would mark it retrieved.)
-        if not getattr(task, "_log_traceback", False):
+        if not unretrieved_error(task):
             self._forget(task)
         else:
             # Whoever awaits it is woken by a callback after this one: look
@@ -927,7 +922,7 @@ class _Group:
             self.loop.call_soon(self._spawned_checked, task)
 
     def _spawned_checked(self, task: asyncio.Task[Any]) -> None:
-        if not getattr(task, "_log_traceback", False):
+        if not unretrieved_error(task):
             self._forget(task)
 
     def _forget(self, task: asyncio.Task[Any]) -> None:
@@ -946,7 +941,7 @@ class _Group:
         member = None
         handle = context.get("handle")
         if handle is not None:
-            ctx = getattr(handle, "_context", None)
+            ctx = handle_context(handle)
             # uvloop's handles keep no _context, but uvloop calls the handler
             # from inside the callback's context.
             member = ctx.get(CURRENT) if ctx is not None else CURRENT.get()
@@ -974,10 +969,10 @@ class _Group:
             if isinstance(candidate, asyncio.Handle):
                 handle = candidate
             tb = tb.tb_next
-        callback = getattr(handle, "_callback", None)
+        callback = handle_callback(handle)
         if isinstance(getattr(callback, "__self__", None), asyncio.Task):
             return  # a task's step: its task holds it, for whoever awaits it
-        ctx = getattr(handle, "_context", None)
+        ctx = handle_context(handle)
         member = ctx.get(CURRENT) if ctx is not None else None
         exc.add_note("aiounit: raised in an event loop callback")
         exc_info = (type(exc), exc, exc.__traceback__)

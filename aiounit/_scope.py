@@ -29,6 +29,7 @@ from . import _config
 from ._errors import LeakedTaskError, TestTimeoutError
 from ._fixture_faults import Timed, exception_handler
 from ._marks import class_timeout
+from ._stdlib import ErrorHolder, quiet_pending, unretrieved_error
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -227,7 +228,7 @@ class Scope:
         from ._scheduler import loop_error_note
 
         for task in list(self.tasks):
-            if task.done() and getattr(task, "_log_traceback", False):
+            if task.done() and unretrieved_error(task):
                 error = task.exception()  # also keeps asyncio from logging it again
                 assert error is not None
                 error.add_note(f"aiounit: raised in task {task.get_name()}, which nobody awaited")
@@ -278,7 +279,7 @@ class Scope:
         # leak, a test given up on): Runner.close() would wait for it forever,
         # and the run must end; asyncio's "destroyed but pending" is no news.
         for task in stuck:
-            task._log_destroy_pending = False  # type: ignore[attr-defined]
+            quiet_pending(task)
         with contextlib.suppress(TimeoutError):
             loop.run_until_complete(asyncio.wait_for(loop.shutdown_asyncgens(), self.grace))
         loop.close()
@@ -289,7 +290,7 @@ class Scope:
         notes, self.notes = self.notes, []
         if not notes:
             return
-        holder = unittest.suite._ErrorHolder(_tear_down_name(self))  # type: ignore[attr-defined]
+        holder = ErrorHolder(_tear_down_name(self))
         if result is not None:
             tell_notes(result, holder, notes)
         else:
@@ -368,7 +369,7 @@ async def _gather(parts: list[Callable[[], Any]], scopes: list[Scope]) -> list[A
 
 def _report_anywhere(result: unittest.TestResult | None, error: BaseException, name: str) -> None:
     if result is not None:
-        holder = unittest.suite._ErrorHolder(name)  # type: ignore[attr-defined]
+        holder = ErrorHolder(name)
         result.addError(holder, (type(error), error, error.__traceback__))  # type: ignore[arg-type]
     else:
         import traceback

@@ -9,6 +9,25 @@ from dataclasses import dataclass, field
 from . import _config, _fixtures, _scope
 from ._marks import group_mark_of, is_coroutine_function, timeout_of
 from ._scheduler import Member, run_group
+from ._stdlib import (
+    class_setup_failed,
+    handle_class_set_up,
+    handle_module_fixture,
+    handle_module_tear_down,
+    isnotsuite,
+    method_name,
+    module_setup_failed,
+    previous_class,
+    previous_module,
+    release_test,
+    restore_stdout,
+    run_entered,
+    set_previous_class,
+    set_run_entered,
+    setup_stdout,
+    suite_tests,
+    tear_down_previous_class,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -119,8 +138,9 @@ class ConcurrentTestSuite(unittest.TestSuite):
         units = _plan(self, config.default_group)
         check_loop_scopes(units)  # a usage error: before anything runs or changes
         top_level = False
-        if getattr(result, "_testRunEntered", False) is False:
-            result._testRunEntered = top_level = True  # type: ignore[attr-defined]
+        if not run_entered(result):
+            set_run_entered(result, True)
+            top_level = True
 
         fixtures = _Fixtures(self, result, units)
         try:
@@ -133,7 +153,7 @@ class ConcurrentTestSuite(unittest.TestSuite):
 
         if top_level:
             fixtures.finish()
-            result._testRunEntered = False  # type: ignore[attr-defined]
+            set_run_entered(result, False)
         else:
             fixtures.hand_over()
         return result
@@ -161,8 +181,7 @@ class ConcurrentTestSuite(unittest.TestSuite):
                 elif runnable:
                     _run_unit_group(unit.key, runnable, result, config)
             for owner, position in unit.owners:
-                if owner._cleanup:  # type: ignore[attr-defined]
-                    owner._removeTestAtIndex(position)  # type: ignore[attr-defined]
+                release_test(owner, position)
             units[index] = None  # type: ignore[call-overload]  # free the tests
 
 
@@ -209,7 +228,7 @@ def _label(key: object) -> str:
 
 def _leaves(suite: unittest.BaseTestSuite) -> Iterator[tuple[Any, unittest.BaseTestSuite, int]]:
     """Tests of *suite* and its plain nested suites, with where each one lives."""
-    for index, test in enumerate(suite._tests):
+    for index, test in enumerate(suite_tests(suite)):
         if test is None:  # already run and released
             continue
         if isinstance(test, unittest.TestSuite) and type(test).run in (
@@ -231,7 +250,7 @@ def _group_key(test: Any, default_group: str) -> object:
         return (cls.__module__, cls if mark.name is None else mark.name)
     if default_group == "none" or not isinstance(test, unittest.IsolatedAsyncioTestCase):
         return None
-    if not is_coroutine_function(getattr(test, test._testMethodName, None)):
+    if not is_coroutine_function(getattr(test, method_name(test), None)):
         return None
     if default_group == "class" or _fixtures.owns_loop(cls):
         # A class with a loop of its own cannot share a module-wide group.
@@ -244,7 +263,7 @@ def _plan(suite: unittest.BaseTestSuite, default_group: str) -> list[_Unit]:
     units: list[_Unit] = []
     groups: dict[object, _Unit] = {}
     for test, owner, index in _leaves(suite):
-        key = _group_key(test, default_group) if unittest.suite._isnotsuite(test) else _Opaque()  # type: ignore[attr-defined]
+        key = _group_key(test, default_group) if isnotsuite(test) else _Opaque()
         unit = groups.get(key) if key is not None else None
         if unit is None:
             unit = _Unit(key)
@@ -276,7 +295,7 @@ class _Fixtures:
     ) -> None:
         self.suite = suite
         self.result = result
-        previous = getattr(result, "_previousTestClass", None)
+        previous = previous_class(result)
         # A class an enclosing suite set up before handing the result to us.
         self.active: list[type] = [previous] if previous is not None else []
         self.last_use: dict[type, int] = {}
@@ -303,11 +322,11 @@ class _Fixtures:
                 )
             ]
         )
-        previous = suite._get_previous_module(result)  # type: ignore[attr-defined]
+        previous = previous_module(suite, result)
         if previous is not None and previous != module:
             self._close_module(previous)
-        suite._handleModuleFixture(first, result)  # type: ignore[attr-defined]
-        if not getattr(result, "_moduleSetUpFailed", False):
+        handle_module_fixture(suite, first, result)
+        if not module_setup_failed(result):
             _fixtures.open_module(first, suite, result)
         # Sync setUpClass first, one class after the other; then the async
         # class fixtures of all of them together, on their loop.
@@ -318,8 +337,8 @@ class _Fixtures:
                 if cls in self.active:
                     continue
                 firsts[cls] = test
-                result._previousTestClass = None  # type: ignore[attr-defined]
-                suite._handleClassSetUp(test, result)  # type: ignore[attr-defined]
+                set_previous_class(result, None)
+                handle_class_set_up(suite, test, result)
                 self.active.append(cls)
         failed: dict[type, BaseException] = {}
         for cls in pending:
@@ -328,25 +347,22 @@ class _Fixtures:
         if pending:
             # Under -b, what the async setups print is kept, as unittest keeps a
             # setUpClass's output, and shown with their failure.
-            _fixtures.call_if_exists(result, "_setupStdout")
+            setup_stdout(result)
             try:
                 failed = _fixtures.open_classes(pending)
             finally:
                 if not failed:
-                    _fixtures.call_if_exists(result, "_restoreStdout")
+                    restore_stdout(result)
             for cls, error in failed.items():
                 # unittest's own handler reports it, as a failing setUpClass,
                 # with the output so far (it restores the streams afterwards).
                 _fixtures.replaying(cls, error)
-                result._previousTestClass = None  # type: ignore[attr-defined]
-                suite._handleClassSetUp(firsts[cls], result)  # type: ignore[attr-defined]
-        result._previousTestClass = unit.classes[-1]  # type: ignore[attr-defined]
+                set_previous_class(result, None)
+                handle_class_set_up(suite, firsts[cls], result)
+        set_previous_class(result, unit.classes[-1])
 
     def setup_failed(self, test: Any) -> bool:
-        return bool(
-            getattr(test.__class__, "_classSetupFailed", False)
-            or getattr(self.result, "_moduleSetUpFailed", False)
-        )
+        return bool(class_setup_failed(test.__class__) or module_setup_failed(self.result))
 
     def _tear_down_all(self, classes: list[type]) -> None:
         # Async class teardowns together, then each sync tearDownClass.
@@ -358,8 +374,8 @@ class _Fixtures:
             self._tear_down(cls)
 
     def _tear_down(self, cls: type) -> None:
-        self.result._previousTestClass = cls  # type: ignore[attr-defined]
-        self.suite._tearDownPreviousClass(None, self.result)  # type: ignore[attr-defined]
+        set_previous_class(self.result, cls)
+        tear_down_previous_class(self.suite, None, self.result)
         self.active.remove(cls)
 
     def hand_over(self) -> None:
@@ -367,18 +383,18 @@ class _Fixtures:
         that handles fixtures the stdlib way (an enclosing or a nested one)."""
         self._tear_down_all(self.active[:-1])
         if self.active:
-            self.result._previousTestClass = self.active[-1]  # type: ignore[attr-defined]
+            set_previous_class(self.result, self.active[-1])
 
     def take_back(self) -> None:
-        previous = getattr(self.result, "_previousTestClass", None)
+        previous = previous_class(self.result)
         self.active = [previous] if previous is not None else []
 
     def finish(self) -> None:
         self._tear_down_all(list(self.active))
-        previous = self.suite._get_previous_module(self.result)  # type: ignore[attr-defined]
+        previous = previous_module(self.suite, self.result)
         if previous is not None:
             self._close_module(previous)
-        self.suite._handleModuleTearDown(self.result)  # type: ignore[attr-defined]
+        handle_module_tear_down(self.suite, self.result)
 
     def _phase(self, name: str) -> None:
         self.suite._fixture_phase(self.result, name)  # type: ignore[attr-defined]

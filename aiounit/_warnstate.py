@@ -37,6 +37,7 @@ import types
 from collections.abc import Callable, Iterator
 
 from ._capture import CURRENT
+from ._stdlib import SINCE_314
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -46,7 +47,7 @@ __unittest = True
 
 _NAMES = ("filters", "showwarning", "_showwarnmsg_impl")
 # 3.14+: warnings keeps its state in a context when asked to (_py_warnings).
-_CONTEXTS = sys.version_info >= (3, 14)
+_CONTEXTS = SINCE_314
 
 
 class _View:

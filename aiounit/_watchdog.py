@@ -27,6 +27,7 @@ import time
 from types import FrameType
 
 from ._errors import TestTimeoutError
+from ._stdlib import current_frames
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -246,7 +247,7 @@ class Watchdog:
             self._abort(stall, blocked)
 
     def _where(self) -> str | None:
-        frame: FrameType | None = sys._current_frames().get(self.loop_thread)
+        frame: FrameType | None = current_frames().get(self.loop_thread)
         while frame is not None:
             g = frame.f_globals
             if "__unittest" not in g and not g.get("__name__", "").startswith(

@@ -12,7 +12,6 @@ it that its results go nowhere, and it holds the job's stdout.
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import io
 import os
@@ -26,6 +25,15 @@ from collections.abc import Callable
 
 from . import _config, _fixtures
 from ._errors import exception_message, type_name
+from ._stdlib import (
+    IS_311,
+    SubTest,
+    atexit_clear,
+    atexit_run,
+    class_cleanups,
+    module_cleanups_pending,
+    previous_class,
+)
 from ._suite import ConcurrentTestSuite
 
 TYPE_CHECKING = False
@@ -134,7 +142,7 @@ class _WireResult(unittest.TestResult):
         self._streaming = None
         ref = self._ref(test)
         self._members.discard(ref)
-        if not self._timed and sys.version_info < (3, 12):
+        if not self._timed and IS_311:
             # 3.11's TestCase.run never reports its time: measure it here,
             # where it ran, not in the parent, where it is only replayed.
             self.addDuration(test, time.perf_counter() - self._started)
@@ -158,7 +166,7 @@ class _WireResult(unittest.TestResult):
         self._failed()
 
     def addSkip(self, test: Any, reason: str) -> None:
-        if isinstance(test, unittest.case._SubTest):  # type: ignore[attr-defined]  # skipTest() in a subTest()
+        if isinstance(test, SubTest):  # skipTest() in a subTest()
             self._send("addSkip", self._ref(test.test_case), reason, test._subDescription())
         else:
             self._send("addSkip", self._ref(test), reason)
@@ -224,7 +232,7 @@ class _BatchSuite(ConcurrentTestSuite):
     _next_setup: str | None = None
 
     def _handleModuleFixture(self, test: Any, result: Any) -> None:
-        previous = getattr(result, "_previousTestClass", None)
+        previous = previous_class(result)
         module = test.__class__.__module__
         if getattr(previous, "__module__", None) != module and (
             _module_has(module, "setUpModule")
@@ -252,20 +260,20 @@ class _BatchSuite(ConcurrentTestSuite):
         super()._handleClassSetUp(test, result)  # type: ignore[misc]
 
     def _tearDownPreviousClass(self, test: Any, result: Any) -> None:
-        cls = getattr(result, "_previousTestClass", None)
+        cls = previous_class(result)
         if (
             cls is not None
             and cls is not type(test)
-            and (_overrides(cls, "tearDownClass") or getattr(cls, "_class_cleanups", None))
+            and (_overrides(cls, "tearDownClass") or class_cleanups(cls))
         ):
             result.phase(f"tearDownClass ({unittest.util.strclass(cls)})")  # type: ignore[attr-defined]
         super()._tearDownPreviousClass(test, result)  # type: ignore[misc]
 
     def _handleModuleTearDown(self, result: Any) -> None:
-        previous = getattr(result, "_previousTestClass", None)
+        previous = previous_class(result)
         module = getattr(previous, "__module__", None)
         if module is not None and (
-            _module_has(module, "tearDownModule") or unittest.case._module_cleanups  # type: ignore[attr-defined]
+            _module_has(module, "tearDownModule") or module_cleanups_pending()
         ):
             result.phase(f"tearDownModule ({module})")
         super()._handleModuleTearDown(result)  # type: ignore[misc]
@@ -344,7 +352,7 @@ def worker_main(
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # Only what the tests register runs at this process's exit (the parent's
     # handlers are the parent's), as it would at the end of a serial run.
-    atexit._clear()
+    atexit_clear()
     coverage = _start_coverage(settings.get("coverage"))
     leaves: list[Any] = SHARED["leaves"]
     refs = {id(test): index for index, test in enumerate(leaves)}
@@ -373,7 +381,7 @@ def worker_main(
         if coverage is not None:
             coverage.stop()
             coverage.save()
-        atexit._run_exitfuncs()
+        atexit_run()
         conn.close()
 
 

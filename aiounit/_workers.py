@@ -31,6 +31,7 @@ from multiprocessing.connection import Connection, wait
 
 from . import _config
 from ._report import tell_notes
+from ._stdlib import SUBTEST_MSG_SENTINEL, ErrorHolder, SubTest
 from ._suite import ConcurrentTestSuite, _leaves, _plan
 from ._wire import SHARED, worker_main
 
@@ -56,9 +57,9 @@ class RemoteError(Exception):
         self.aiounit_remote_message = message
 
 
-class _RemoteSubTest(unittest.case._SubTest):  # type: ignore[name-defined,misc]
+class _RemoteSubTest(SubTest):  # type: ignore[misc]
     def __init__(self, test_case: unittest.TestCase, description: str) -> None:
-        super().__init__(test_case, unittest.case._subtest_msg_sentinel, {})  # type: ignore[attr-defined]
+        super().__init__(test_case, SUBTEST_MSG_SENTINEL, {})
         self._description = description
 
     def _subDescription(self) -> str:
@@ -268,7 +269,7 @@ class _Pool:
                 announce(self.leaves[ref])
             return
         if isinstance(ref, tuple):  # a fixture's _ErrorHolder: no start or stop
-            holder = unittest.suite._ErrorHolder(ref[1])  # type: ignore[attr-defined]
+            holder = ErrorHolder(ref[1])
             self._tell(kind, holder, args[1:])
             return
         calls = self.pending.setdefault(ref, [])
@@ -390,7 +391,7 @@ class _Pool:
             self.queue.insert(0, rest)
 
     def _crash_holder(self, name: str, text: str) -> None:
-        holder = unittest.suite._ErrorHolder(name)  # type: ignore[attr-defined]
+        holder = ErrorHolder(name)
         self._tell("addError", holder, _crash_error(text))
 
     def _crash_test(self, ref: int, started: float | None, text: str) -> None:

@@ -1,0 +1,527 @@
+"""Every private part of CPython's stdlib that aiounit relies on, in one place.
+
+aiounit extends unittest and asyncio from the inside: it reports through
+unittest's private helpers, drives its suite's fixture handlers, overrides
+``IsolatedAsyncioTestCase``'s private hooks and reads asyncio handles' context.
+None of that is public API, so any CPython release may change it.  Here each
+such name gets a small accessor or alias, with what it relies on; ``NAMES``
+lists every private name aiounit touches, where it lives, the CPython versions
+it was checked on and which modules of aiounit use it.
+
+``tests/test_stdlib_drift.py`` checks that each name in ``NAMES`` still exists,
+and fingerprints the source of each stdlib function aiounit copies, overrides
+or depends on, per CPython version: on a new CPython it fails, naming what to
+re-check (see docs/design.md, "Stdlib internals").
+
+The version differences aiounit works around are flags here too (``IS_311``…);
+the 3.11-only code is marked ``IS_311`` wherever it is, so that dropping 3.11
+means deleting that flag and what the type checker then points at.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import operator
+import os
+import sys
+import unittest
+from unittest.runner import _WritelnDecorator
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Final
+
+__unittest = True
+
+#: The CPython releases every entry below was checked on (``NAMES`` says where
+#: a name exists only from some version on).
+CHECKED_ON: Final = ("3.11.7", "3.12.1", "3.13.0", "3.14.10", "3.15.2")
+
+# -- versions ------------------------------------------------------------------------
+# mypy treats these as the constants they are for its python_version (3.11), as
+# it would the sys.version_info tests they replace (pyproject: always_true/false).
+
+#: 3.11: no TestCase durations, no ``--durations``, deprecated assert aliases
+#: shown once per module by ``-W default``.  Drop 3.11: delete this and every
+#: ``if IS_311`` branch it marks.
+IS_311: Final = sys.version_info < (3, 12)
+#: 3.13 only: ``create_task`` calls ``set_name(None)`` on a factory's task.
+IS_313: Final = sys.version_info[:2] == (3, 13)
+#: 3.14+: coloured unittest output, context-aware warnings, the warning text for
+#: a test method that returns a value names its type.
+SINCE_314: Final = sys.version_info >= (3, 14)
+#: 3.15+: ``doModuleCleanups`` raises every failed cleanup at once (an ExceptionGroup).
+SINCE_315: Final = sys.version_info >= (3, 15)
+
+# -- unittest.case ---------------------------------------------------------------------
+# Module-level aliases: the hot paths call them once per test part.
+
+#: ``_Outcome``: run_case's part executor (_AsyncOutcome) subclasses it.
+Outcome: Any = unittest.case._Outcome  # type: ignore[attr-defined]
+#: ``_ShouldStop``: what a stopping subTest raises; the part executor swallows it.
+ShouldStop: Any = unittest.case._ShouldStop  # type: ignore[attr-defined]
+#: ``_SubTest``: the subtest object a result receives; -j rebuilds one in the parent.
+SubTest: Any = unittest.case._SubTest  # type: ignore[attr-defined]
+#: ``_subtest_msg_sentinel``: the "no message" of a subTest() call.
+SUBTEST_MSG_SENTINEL: Any = unittest.case._subtest_msg_sentinel  # type: ignore[attr-defined]
+#: ``_addError(result, test, exc_info)``: an error, as a part executor reports it
+#: (a failure if it is the test's failureException).
+add_error: Any = unittest.case._addError  # type: ignore[attr-defined]
+#: ``_addSkip(result, test, reason)``: a skip, or a RuntimeWarning for a result without addSkip.
+add_skip: Any = unittest.case._addSkip  # type: ignore[attr-defined]
+
+#: ``test._testMethodName``: the name of the method the test runs.
+method_name: Any = operator.attrgetter("_testMethodName")
+#: ``test._cleanups``: the test's pending cleanups, a list popped from its end.
+cleanups_of: Any = operator.attrgetter("_cleanups")
+
+
+def set_outcome(test: unittest.TestCase, outcome: Any) -> None:
+    """``test._outcome``: what ``subTest`` and the result of a running test go through."""
+    test._outcome = outcome  # type: ignore[attr-defined]
+
+
+def add_expected_failure(test: unittest.TestCase, result: Any, exc_info: Any) -> None:
+    """``test._addExpectedFailure``: addExpectedFailure, or a RuntimeWarning if missing."""
+    test._addExpectedFailure(result, exc_info)  # type: ignore[attr-defined]
+
+
+def add_unexpected_success(test: unittest.TestCase, result: Any) -> None:
+    """``test._addUnexpectedSuccess``: addUnexpectedSuccess, or addFailure if missing."""
+    test._addUnexpectedSuccess(result)  # type: ignore[attr-defined]
+
+
+def duration_adder(test: unittest.TestCase) -> Any:
+    """``test._addDuration`` (3.12+, None before): addDuration, warning if missing."""
+    return getattr(test, "_addDuration", None)
+
+
+def class_setup_failed(cls: type) -> bool:
+    """``cls._classSetupFailed``: the suite set it when ``setUpClass`` failed."""
+    return bool(getattr(cls, "_classSetupFailed", False))
+
+
+def class_cleanups(cls: type) -> Any:
+    """``cls._class_cleanups``: the class's pending ``addClassCleanup`` calls."""
+    return getattr(cls, "_class_cleanups", None)
+
+
+def module_cleanups_pending() -> bool:
+    """``unittest.case._module_cleanups``: ``addModuleCleanup`` calls not run yet."""
+    return bool(unittest.case._module_cleanups)  # type: ignore[attr-defined]
+
+
+# -- unittest.async_case ---------------------------------------------------------------
+
+#: The private hooks through which ``IsolatedAsyncioTestCase.run`` drives a
+#: test (its own runner, then each part).  AsyncTestCase overrides them (to add
+#: the time limit) and calls the stdlib's by name; a group runs a member whose
+#: class overrides one of them alone.
+ASYNC_CASE_HOOKS: Final = (
+    "_setupAsyncioRunner",
+    "_tearDownAsyncioRunner",
+    "_callSetUp",
+    "_callTearDown",
+    "_callTestMethod",
+    "_callAsync",
+    "_callMaybeAsync",
+    "_callCleanup",
+)
+
+
+# The stdlib's own hooks, which AsyncTestCase's overrides call by name (not
+# through super(): run_bounded lends those overrides to a plain
+# IsolatedAsyncioTestCase too).
+_IATC: Any = unittest.IsolatedAsyncioTestCase
+iatc_call_set_up: Any = _IATC._callSetUp
+iatc_call_tear_down: Any = _IATC._callTearDown
+iatc_call_async: Any = _IATC._callAsync
+iatc_call_maybe_async: Any = _IATC._callMaybeAsync
+iatc_call_cleanup: Any = _IATC._callCleanup
+
+
+def async_test_context(test: unittest.TestCase) -> Any:
+    """``test._asyncioTestContext`` (None if absent): the context copied when an
+    ``IsolatedAsyncioTestCase`` was built, which every part of it runs in."""
+    return getattr(test, "_asyncioTestContext", None)
+
+
+# -- unittest.suite --------------------------------------------------------------------
+# The fixture handlers go through the suite itself: a subclass may override
+# them (aiounit's -j batch suite does).
+
+#: ``_ErrorHolder(description)``: what a result is told about in place of a
+#: test that is not one (a class or module fixture, a group's loop).
+ErrorHolder: Any = unittest.suite._ErrorHolder  # type: ignore[attr-defined]
+#: ``_isnotsuite(test)``: a test, not a suite (it has no ``__iter__``).
+isnotsuite: Any = unittest.suite._isnotsuite  # type: ignore[attr-defined]
+
+
+def suite_tests(suite: unittest.BaseTestSuite) -> list[Any]:
+    """``suite._tests``: its tests, as a list (``None`` where one was already run and freed)."""
+    return suite._tests
+
+
+def release_test(suite: unittest.BaseTestSuite, index: int) -> None:
+    """As the suite frees a test it ran (``_cleanup``, ``_removeTestAtIndex``)."""
+    if suite._cleanup:  # type: ignore[attr-defined]
+        suite._removeTestAtIndex(index)  # type: ignore[attr-defined]
+
+
+def handle_module_fixture(suite: unittest.TestSuite, test: Any, result: Any) -> None:
+    """``suite._handleModuleFixture``: tear down the previous module, set up *test*'s."""
+    suite._handleModuleFixture(test, result)  # type: ignore[attr-defined]
+
+
+def handle_class_set_up(suite: unittest.TestSuite, test: Any, result: Any) -> None:
+    """``suite._handleClassSetUp``: ``setUpClass`` of *test*'s class, if not done."""
+    suite._handleClassSetUp(test, result)  # type: ignore[attr-defined]
+
+
+def tear_down_previous_class(suite: unittest.TestSuite, test: Any, result: Any) -> None:
+    """``suite._tearDownPreviousClass``: ``tearDownClass`` of ``previous_class(result)``."""
+    suite._tearDownPreviousClass(test, result)  # type: ignore[attr-defined]
+
+
+def handle_module_tear_down(suite: unittest.TestSuite, result: Any) -> None:
+    """``suite._handleModuleTearDown``: ``tearDownModule`` of the previous class's module."""
+    suite._handleModuleTearDown(result)  # type: ignore[attr-defined]
+
+
+def previous_module(suite: unittest.TestSuite, result: Any) -> str | None:
+    """``suite._get_previous_module``: the module of ``previous_class(result)``."""
+    return suite._get_previous_module(result)  # type: ignore[attr-defined,no-any-return]
+
+
+def report_fixture_error(
+    suite: unittest.TestSuite, result: Any, error: BaseException, what: str, where: str
+) -> None:
+    """``suite._createClassOrModuleLevelException``: *error* of fixture *what*
+    (``setUpModule``…) of *where*, reported as the stdlib reports its own."""
+    info = (type(error), error, error.__traceback__)
+    suite._createClassOrModuleLevelException(result, error, what, where, info=info)  # type: ignore[attr-defined]
+
+
+# The state a suite keeps on the result across nested suites.
+
+
+def previous_class(result: Any) -> Any:
+    """``result._previousTestClass``: the class whose ``setUpClass`` ran last."""
+    return getattr(result, "_previousTestClass", None)
+
+
+def set_previous_class(result: Any, cls: type | None) -> None:
+    result._previousTestClass = cls
+
+
+def module_setup_failed(result: Any) -> bool:
+    """``result._moduleSetUpFailed``: the current module's ``setUpModule`` failed."""
+    return bool(getattr(result, "_moduleSetUpFailed", False))
+
+
+def set_module_setup_failed(result: Any) -> None:
+    result._moduleSetUpFailed = True
+
+
+def run_entered(result: Any) -> bool:
+    """``result._testRunEntered``: an outer suite runs (it tears the fixtures down)."""
+    return getattr(result, "_testRunEntered", False) is not False
+
+
+def set_run_entered(result: Any, value: bool) -> None:
+    result._testRunEntered = value
+
+
+# -- unittest.result -------------------------------------------------------------------
+# -b: TestResult._setupStdout/_restoreStdout swap sys.stdout/sys.stderr for
+# _stdout_buffer/_stderr_buffer, and _mirrorOutput says a failure's output is
+# to be shown (in _restoreStdout) on _original_stdout/_original_stderr.
+
+
+#: ``unittest.runner._WritelnDecorator``: the stream a TextTestResult writes to.
+WritelnDecorator = _WritelnDecorator
+
+
+def setup_stdout(result: Any) -> None:
+    """``result._setupStdout()``, if it has one (-b starts capturing)."""
+    method = getattr(result, "_setupStdout", None)
+    if method is not None:
+        method()
+
+
+def restore_stdout(result: Any) -> None:
+    """``result._restoreStdout()``, if it has one (-b ends capturing, shows a failure's output)."""
+    method = getattr(result, "_restoreStdout", None)
+    if method is not None:
+        method()
+
+
+def output_buffers(result: Any) -> tuple[Any, Any]:
+    """``(result._stdout_buffer, result._stderr_buffer)``: -b's captures, or Nones."""
+    return getattr(result, "_stdout_buffer", None), getattr(result, "_stderr_buffer", None)
+
+
+def original_stderr(result: Any) -> Any:
+    """``result._original_stderr``: the real stderr while -b captures (None if unknown)."""
+    return getattr(result, "_original_stderr", None)
+
+
+def exc_info_to_string(result: Any) -> Any:
+    """``result._exc_info_to_string`` (None if absent): the traceback text of an error."""
+    return getattr(result, "_exc_info_to_string", None)
+
+
+# -- asyncio ---------------------------------------------------------------------------
+
+#: ``asyncio._get_running_loop()``: the running loop or None, without raising.
+get_running_loop_or_none = asyncio._get_running_loop
+#: ``asyncio.coroutines._format_coroutine``: a coroutine as a Task's repr shows it.
+format_coroutine: Any = asyncio.coroutines._format_coroutine  # type: ignore[attr-defined]
+
+
+def handle_context(handle: Any) -> Any:
+    """``handle._context``: the context a loop callback runs in (None for
+    uvloop's handles, which keep none but run the exception handler in it)."""
+    return getattr(handle, "_context", None)
+
+
+def handle_callback(handle: Any) -> Any:
+    """``handle._callback``: the function a loop callback calls (None if unknown)."""
+    return getattr(handle, "_callback", None)
+
+
+def unretrieved_error(task: asyncio.Future[Any]) -> bool:
+    """``task._log_traceback``: it raised, and nobody has retrieved the error
+    yet (asyncio logs it when the task is collected).  Unlike
+    ``task.exception()``, asking does not retrieve it."""
+    return bool(getattr(task, "_log_traceback", False))
+
+
+def quiet_pending(task: asyncio.Task[Any]) -> None:
+    """``task._log_destroy_pending = False``: no "Task was destroyed but it is
+    pending!" when it is collected (it was reported already)."""
+    task._log_destroy_pending = False  # type: ignore[attr-defined]
+
+
+def runner_loop(runner: asyncio.Runner) -> asyncio.AbstractEventLoop | None:
+    """``runner._loop``: its loop, None before its first use and after close()."""
+    return getattr(runner, "_loop", None)
+
+
+def runner_set_event_loop(runner: asyncio.Runner) -> bool:
+    """``runner._set_event_loop``: it made its loop the current one (close() unsets it)."""
+    return bool(getattr(runner, "_set_event_loop", False))
+
+
+def mark_runner_closed(runner: asyncio.Runner) -> None:
+    """As ``runner.close()`` leaves it (``_loop``, ``_state``), when the loop was
+    closed by hand: close() would wait for its stuck tasks again."""
+    runner._loop = None  # type: ignore[attr-defined]
+    runner._state = type(runner._state).CLOSED  # type: ignore[attr-defined]
+
+
+# -- sys, os, atexit -------------------------------------------------------------------
+
+#: ``sys._getframe``: a caller's frame (CPython's; aiounit's stacklevels and
+#: "who called" checks walk from it).  An alias adds no frame.
+getframe = sys._getframe
+#: ``sys._current_frames``: the stack of another thread (a blocked loop, a test thread).
+current_frames = sys._current_frames
+#: ``os._Environ``: the class of ``os.environ``; hazard detection wraps its setters.
+Environ = os._Environ
+#: ``atexit._clear``: a forked -j worker drops its parent's exit handlers.
+atexit_clear: Any = atexit._clear
+#: ``atexit._run_exitfuncs``: and runs the tests' own before ``os._exit``.
+atexit_run: Any = atexit._run_exitfuncs
+
+
+# -- the inventory -----------------------------------------------------------------------
+# (where, name, checked on, used by).  *where* is a module, or a class of one,
+# by its dotted name; "3.12+" means it exists from 3.12 on (checked on the
+# releases of CHECKED_ON from that one).  An entry whose *where* ends in
+# "()" is an attribute of the instances, set at run time, not a class
+# attribute.  Overrides are private hooks aiounit's subclasses replace.
+_ALL = "3.11+"
+NAMES: Final = (
+    # unittest.case
+    ("unittest.case", "_Outcome", _ALL, "_stdlib, _case (subclassed)"),
+    ("unittest.case", "_ShouldStop", _ALL, "_stdlib, _case"),
+    ("unittest.case", "_SubTest", _ALL, "_stdlib, _wire, _workers (subclassed)"),
+    ("unittest.case", "_subtest_msg_sentinel", _ALL, "_stdlib, _workers"),
+    ("unittest.case", "_addError", _ALL, "_stdlib, _case, _scheduler"),
+    ("unittest.case", "_addSkip", _ALL, "_stdlib, _case, _scheduler"),
+    ("unittest.case", "_module_cleanups", _ALL, "_stdlib, _wire"),
+    ("unittest.case._Outcome", "testPartExecutor", _ALL, "_case (copied)"),
+    ("unittest.case._SubTest", "_subDescription", _ALL, "_wire, _workers (overridden)"),
+    (
+        "unittest.case.TestCase()",
+        "_testMethodName",
+        _ALL,
+        "_stdlib, _case, _fixtures, _hazards, _junit, _marks, _suite",
+    ),
+    ("unittest.case.TestCase()", "_outcome", _ALL, "_stdlib, _case"),
+    ("unittest.case.TestCase()", "_cleanups", _ALL, "_stdlib, _case"),
+    ("unittest.case.TestCase", "_addExpectedFailure", _ALL, "_stdlib, _case"),
+    ("unittest.case.TestCase", "_addUnexpectedSuccess", _ALL, "_stdlib, _case"),
+    ("unittest.case.TestCase", "_addDuration", "3.12+", "_stdlib, _case"),
+    ("unittest.case.TestCase", "_classSetupFailed", _ALL, "_stdlib, _suite"),
+    ("unittest.case.TestCase", "_class_cleanups", _ALL, "_stdlib, _wire"),
+    # unittest.async_case
+    ("unittest.async_case.IsolatedAsyncioTestCase()", "_asyncioRunner", _ALL, "_case (overrides)"),
+    (
+        "unittest.async_case.IsolatedAsyncioTestCase()",
+        "_asyncioTestContext",
+        _ALL,
+        "_stdlib, _case",
+    ),
+    (
+        "unittest.async_case.IsolatedAsyncioTestCase",
+        "_setupAsyncioRunner",
+        _ALL,
+        "_case (overridden), _scheduler",
+    ),
+    (
+        "unittest.async_case.IsolatedAsyncioTestCase",
+        "_tearDownAsyncioRunner",
+        _ALL,
+        "_case (overridden), _scheduler",
+    ),
+    (
+        "unittest.async_case.IsolatedAsyncioTestCase",
+        "_callSetUp",
+        _ALL,
+        "_case (overridden), _scheduler",
+    ),
+    (
+        "unittest.async_case.IsolatedAsyncioTestCase",
+        "_callTearDown",
+        _ALL,
+        "_case (overridden), _scheduler",
+    ),
+    (
+        "unittest.async_case.IsolatedAsyncioTestCase",
+        "_callTestMethod",
+        _ALL,
+        "_case (overridden), _scheduler",
+    ),
+    (
+        "unittest.async_case.IsolatedAsyncioTestCase",
+        "_callAsync",
+        _ALL,
+        "_case (overridden), _scheduler",
+    ),
+    (
+        "unittest.async_case.IsolatedAsyncioTestCase",
+        "_callMaybeAsync",
+        _ALL,
+        "_case (overridden), _scheduler",
+    ),
+    (
+        "unittest.async_case.IsolatedAsyncioTestCase",
+        "_callCleanup",
+        _ALL,
+        "_case (overridden), _scheduler",
+    ),
+    # unittest.suite
+    ("unittest.suite", "_ErrorHolder", _ALL, "_stdlib, _fixtures, _scheduler, _scope, _workers"),
+    ("unittest.suite", "_isnotsuite", _ALL, "_stdlib, _suite"),
+    ("unittest.suite.BaseTestSuite()", "_tests", _ALL, "_stdlib, _suite"),
+    ("unittest.suite.BaseTestSuite()", "_cleanup", _ALL, "_stdlib, _suite"),
+    ("unittest.suite.BaseTestSuite", "_removeTestAtIndex", _ALL, "_stdlib, _suite"),
+    (
+        "unittest.suite.TestSuite",
+        "_handleModuleFixture",
+        _ALL,
+        "_stdlib, _suite, _wire (overridden)",
+    ),
+    ("unittest.suite.TestSuite", "_handleClassSetUp", _ALL, "_stdlib, _suite, _wire (overridden)"),
+    (
+        "unittest.suite.TestSuite",
+        "_tearDownPreviousClass",
+        _ALL,
+        "_stdlib, _suite, _wire (overridden)",
+    ),
+    (
+        "unittest.suite.TestSuite",
+        "_handleModuleTearDown",
+        _ALL,
+        "_stdlib, _suite, _wire (overridden)",
+    ),
+    ("unittest.suite.TestSuite", "_get_previous_module", _ALL, "_stdlib, _suite"),
+    ("unittest.suite.TestSuite", "_createClassOrModuleLevelException", _ALL, "_stdlib, _fixtures"),
+    ("unittest.suite.TestSuite()", "_previousTestClass", _ALL, "_stdlib, _suite, _wire"),
+    ("unittest.suite.TestSuite()", "_moduleSetUpFailed", _ALL, "_stdlib, _fixtures, _suite"),
+    ("unittest.suite.TestSuite()", "_testRunEntered", _ALL, "_stdlib, _suite"),
+    # unittest.result, runner, main, _log
+    ("unittest.result.TestResult", "_setupStdout", _ALL, "_stdlib, _fixtures, _suite"),
+    (
+        "unittest.result.TestResult",
+        "_restoreStdout",
+        _ALL,
+        "_stdlib, _fixtures, _suite, _result (overridden)",
+    ),
+    (
+        "unittest.result.TestResult",
+        "_exc_info_to_string",
+        _ALL,
+        "_stdlib, _junit, _report, _result (overridden), _wire",
+    ),
+    ("unittest.result.TestResult()", "_mirrorOutput", _ALL, "_result, _wire"),
+    (
+        "unittest.result.TestResult()",
+        "_stdout_buffer",
+        _ALL,
+        "_stdlib, _junit, _result, _wire (set)",
+    ),
+    (
+        "unittest.result.TestResult()",
+        "_stderr_buffer",
+        _ALL,
+        "_stdlib, _junit, _result, _wire (set)",
+    ),
+    ("unittest.result.TestResult()", "_original_stdout", _ALL, "_result"),
+    ("unittest.result.TestResult()", "_original_stderr", _ALL, "_stdlib, _report, _result"),
+    ("unittest.runner", "_WritelnDecorator", _ALL, "_stdlib, _result (subclassed)"),
+    ("unittest.runner.TextTestRunner", "_makeResult", _ALL, "_runner"),
+    ("unittest.runner.TextTestRunner", "_printDurations", "3.12+", "_runner (overridden)"),
+    ("unittest.main.TestProgram", "_getParentArgParser", _ALL, "_main (overridden)"),
+    ("unittest._log", "_AssertLogsContext", _ALL, "_capture (subclassed, swapped)"),
+    ("unittest._log", "_CapturingHandler", _ALL, "_capture"),
+    # unittest.mock
+    ("unittest.mock", "_patch", _ALL, "_restore (methods wrapped)"),
+    ("unittest.mock", "_patch_dict", _ALL, "_restore (methods wrapped)"),
+    ("unittest.mock._patch_dict", "_patch_dict", _ALL, "_restore (wrapped)"),
+    ("unittest.mock._patch_dict", "_unpatch_dict", _ALL, "_restore (wrapped)"),
+    ("unittest.mock._patch_dict()", "_original", _ALL, "_restore"),
+    # warnings
+    ("warnings", "_showwarnmsg_impl", _ALL, "_warnstate (replaced)"),
+    ("warnings", "_showwarning_orig", _ALL, "_warnstate"),
+    ("warnings", "_filters_mutated", _ALL, "_warnstate"),
+    ("warnings", "_add_filter", _ALL, "_warnstate (replaced)"),
+    ("warnings", "_showwarnmsg", _ALL, "_warnstate (replaced)"),
+    ("warnings", "_warnings_context", "3.14+", "_warnstate"),
+    ("warnings", "_get_context", "3.14+", "_warnstate (replaced)"),
+    ("_py_warnings", "_use_context", "3.14+", "_warnstate (set)"),
+    ("_py_warnings", "_Context", "3.14+", "_warnstate (subclassed)"),
+    ("_py_warnings._Context", "_record_warning", "3.14+", "_warnstate"),
+    ("_py_warnings._Context()", "_filters", "3.14+", "_warnstate (overridden)"),
+    ("_colorize", "get_theme", "3.14+", "_colour"),
+    # asyncio
+    ("asyncio", "_get_running_loop", _ALL, "_stdlib, _alone"),
+    ("asyncio.coroutines", "_format_coroutine", _ALL, "_stdlib, _scheduler"),
+    ("asyncio.events.Handle()", "_context", _ALL, "_stdlib, _fixture_faults, _scheduler"),
+    ("asyncio.events.Handle()", "_callback", _ALL, "_stdlib, _scheduler"),
+    ("asyncio.futures.Future()", "_log_traceback", _ALL, "_stdlib, _scheduler, _scope"),
+    ("asyncio.tasks.Task()", "_log_destroy_pending", _ALL, "_stdlib, _scope"),
+    ("asyncio.runners.Runner()", "_loop", _ALL, "_stdlib, _alone"),
+    ("asyncio.runners.Runner()", "_state", _ALL, "_stdlib, _alone"),
+    ("asyncio.runners.Runner()", "_set_event_loop", _ALL, "_stdlib, _alone"),
+    # sys, os, atexit, inspect
+    ("sys", "_getframe", _ALL, "_stdlib, _case, _hazard_hooks, _hazards, _loader"),
+    ("sys", "_current_frames", _ALL, "_stdlib, _case, _watchdog"),
+    ("os", "_Environ", _ALL, "_stdlib, _hazard_hooks"),
+    ("atexit", "_clear", _ALL, "_stdlib, _wire"),
+    ("atexit", "_run_exitfuncs", _ALL, "_stdlib, _wire"),
+    ("inspect", "_is_coroutine_mark", "3.12+", "_marks"),
+)
