@@ -318,7 +318,7 @@ class _PartExecutor:
                 else:
                     add_error(outcome.result, test_case, exc_info)
             # explicitly break a reference cycle: exc_info -> frame -> exc_info
-            exc_info = None  # type: ignore[assignment]
+            exc_info = None
             return True
         finally:
             outcome.success = outcome.success and self.old_success
