@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from types import FunctionType
 
-from ._stdlib import method_name
+from ._stdlib import COROUTINE_MARK, method_name
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -285,16 +285,13 @@ _marks_made = False
 _admission_classes: weakref.WeakKeyDictionary[type, bool] = weakref.WeakKeyDictionary()
 
 
-_COROUTINE_MARK = getattr(inspect, "_is_coroutine_mark", object())  # 3.12+
-
-
 def is_coroutine_function(func: Any) -> bool:
     """``inspect.iscoroutinefunction``, with a fast path for plain functions and
     methods: it runs several times per test."""
     f = getattr(func, "__func__", func)
     if type(f) is FunctionType:
         return bool(f.__code__.co_flags & inspect.CO_COROUTINE) or (
-            getattr(f, "_is_coroutine_marker", None) is _COROUTINE_MARK
+            getattr(f, "_is_coroutine_marker", None) is COROUTINE_MARK
         )
     return inspect.iscoroutinefunction(func)
 

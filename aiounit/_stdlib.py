@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import inspect
 import operator
 import os
 import sys
@@ -336,12 +337,21 @@ atexit_clear: Any = atexit._clear
 atexit_run: Any = atexit._run_exitfuncs
 
 
+#: The mark ``inspect.markcoroutinefunction`` (3.12+) sets as a function's
+#: ``_is_coroutine_marker``: ``inspect._is_coroutine_mark`` from 3.13 on,
+#: ``inspect._is_coroutine_marker`` in 3.12.1; a mark no function has on 3.11.
+COROUTINE_MARK: Any = getattr(
+    inspect, "_is_coroutine_mark", getattr(inspect, "_is_coroutine_marker", object())
+)
+
+
 # -- the inventory -----------------------------------------------------------------------
 # (where, name, checked on, used by).  *where* is a module, or a class of one,
 # by its dotted name; "3.12+" means it exists from 3.12 on (checked on the
-# releases of CHECKED_ON from that one).  An entry whose *where* ends in
+# releases of CHECKED_ON from that one), "3.12" in 3.12 only.  An entry whose *where* ends in
 # "()" is an attribute of the instances, set at run time, not a class
-# attribute.  Overrides are private hooks aiounit's subclasses replace.
+# attribute; "import" means a private module.  Overrides are private hooks
+# aiounit's subclasses replace.
 _ALL = "3.11+"
 NAMES: Final = (
     # unittest.case
@@ -365,8 +375,8 @@ NAMES: Final = (
     ("unittest.case.TestCase", "_addExpectedFailure", _ALL, "_stdlib, _case"),
     ("unittest.case.TestCase", "_addUnexpectedSuccess", _ALL, "_stdlib, _case"),
     ("unittest.case.TestCase", "_addDuration", "3.12+", "_stdlib, _case"),
-    ("unittest.case.TestCase", "_classSetupFailed", _ALL, "_stdlib, _suite"),
-    ("unittest.case.TestCase", "_class_cleanups", _ALL, "_stdlib, _wire"),
+    ("unittest.case.TestCase()", "_classSetupFailed", _ALL, "_stdlib, _suite"),
+    ("unittest.case.TestCase()", "_class_cleanups", _ALL, "_stdlib, _wire"),
     # unittest.async_case
     ("unittest.async_case.IsolatedAsyncioTestCase()", "_asyncioRunner", _ALL, "_case (overrides)"),
     (
@@ -486,6 +496,7 @@ NAMES: Final = (
     ("unittest.runner.TextTestRunner", "_makeResult", _ALL, "_runner"),
     ("unittest.runner.TextTestRunner", "_printDurations", "3.12+", "_runner (overridden)"),
     ("unittest.main.TestProgram", "_getParentArgParser", _ALL, "_main (overridden)"),
+    ("import", "unittest._log", _ALL, "_capture"),
     ("unittest._log", "_AssertLogsContext", _ALL, "_capture (subclassed, swapped)"),
     ("unittest._log", "_CapturingHandler", _ALL, "_capture"),
     # unittest.mock
@@ -495,6 +506,7 @@ NAMES: Final = (
     ("unittest.mock._patch_dict", "_unpatch_dict", _ALL, "_restore (wrapped)"),
     ("unittest.mock._patch_dict()", "_original", _ALL, "_restore"),
     # warnings
+    ("import", "_py_warnings", "3.14+", "_warnstate"),
     ("warnings", "_showwarnmsg_impl", _ALL, "_warnstate (replaced)"),
     ("warnings", "_showwarning_orig", _ALL, "_warnstate"),
     ("warnings", "_filters_mutated", _ALL, "_warnstate"),
@@ -506,6 +518,7 @@ NAMES: Final = (
     ("_py_warnings", "_Context", "3.14+", "_warnstate (subclassed)"),
     ("_py_warnings._Context", "_record_warning", "3.14+", "_warnstate"),
     ("_py_warnings._Context()", "_filters", "3.14+", "_warnstate (overridden)"),
+    ("import", "_colorize", "3.14+", "_colour"),
     ("_colorize", "get_theme", "3.14+", "_colour"),
     # asyncio
     ("asyncio", "_get_running_loop", _ALL, "_stdlib, _alone"),
@@ -523,5 +536,9 @@ NAMES: Final = (
     ("os", "_Environ", _ALL, "_stdlib, _hazard_hooks"),
     ("atexit", "_clear", _ALL, "_stdlib, _wire"),
     ("atexit", "_run_exitfuncs", _ALL, "_stdlib, _wire"),
-    ("inspect", "_is_coroutine_mark", "3.12+", "_marks"),
+    ("inspect", "_is_coroutine_mark", "3.13+", "_stdlib"),
+    ("inspect", "_is_coroutine_marker", "3.12", "_stdlib (3.12's mark)"),
+    ("inspect.markcoroutinefunction()", "_is_coroutine_marker", "3.12+", "_marks"),
+    # documented, public despite its name: listed, not routed
+    ("os", "_exit", _ALL, "_alone, _watchdog, _wire"),
 )

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
+import sys
 import unittest
+from typing import Any
 
 import aiounit
+from aiounit import _marks
 from tests._engine_support import RawResult
 from tests._support import run_tests
 
@@ -350,3 +354,21 @@ class TestTimeoutPrecedence(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class TestCoroutineFunctions(unittest.TestCase):
+    @unittest.skipIf(sys.version_info < (3, 12), "inspect.markcoroutinefunction is 3.12+")
+    def test_a_function_marked_as_a_coroutine_function_is_one(self) -> None:
+        """aiounit's fast check agrees with inspect on a function marked with
+        ``inspect.markcoroutinefunction`` (3.12.1 names its mark differently)."""
+
+        async def real() -> None:
+            pass
+
+        def marked() -> Any:
+            return real()
+
+        inspect.markcoroutinefunction(marked)  # type: ignore[attr-defined,unused-ignore]
+        self.assertTrue(inspect.iscoroutinefunction(marked))
+        self.assertTrue(_marks.is_coroutine_function(marked))
+        self.assertFalse(_marks.is_coroutine_function(lambda: None))
