@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import inspect
 import sys
 import unittest
 import weakref
@@ -135,6 +136,14 @@ class Scope:
     # -- async parts (run on the loop, in the scope's context) ------------------------
 
     async def _open(self) -> BaseException | None:
+        if not self.is_class:
+            # As for the class hooks (checked when the class is made) and the
+            # stdlib's asyncSetUp: a plain function would not be awaited on the
+            # module's loop, which is the point of the hook.
+            for name in MODULE_HOOKS:
+                hook = getattr(self.owner, name, None)
+                if hook is not None and not inspect.iscoroutinefunction(hook):
+                    return TypeError(f"{self.name}.{name} must be a coroutine function (async def)")
         hook = self._hook(0)
         error = await self._call(hook, what=_hook_name(self, 0)) if hook is not None else None
         if error is None:

@@ -63,6 +63,45 @@ class _StreamedBuffer(io.StringIO):
         return written
 
 
+# One lock for every message of this worker: its results' and its relayed output's.
+_SEND_LOCK = threading.Lock()
+
+
+class _Relay:
+    """``sys.stdout``/``sys.stderr`` of a worker whose parent draws a progress line.
+
+    What the tests write goes to the parent, which erases its line before it
+    writes it, as ``Progress`` does for the tests of one process.  Writes to
+    the file descriptors themselves (a subprocess's, ``os.write``) reach the
+    terminal directly, as they do without ``-j``.
+    """
+
+    def __init__(self, conn: Connection, which: str, real: Any) -> None:
+        self._conn = conn
+        self._which = which
+        self._real = real
+        self._pid = os.getpid()
+
+    def write(self, s: str) -> int:
+        if not s or os.getpid() != self._pid:  # a process a test forked: its own
+            written: int = self._real.write(s)
+            return written
+        with _SEND_LOCK:
+            self._conn.send(("print", self._which, s))
+        return len(s)
+
+    def writelines(self, lines: Any) -> None:
+        for line in lines:
+            self.write(line)
+
+    def flush(self) -> None:
+        pass  # each write is sent whole
+
+    def __getattr__(self, name: str) -> Any:
+        # fileno, encoding, isatty, buffer...: the real stream's.
+        return getattr(self._real, name)
+
+
 class _WireResult(unittest.TestResult):
     """A worker's result: each call goes to the parent as a message."""
 
@@ -75,7 +114,7 @@ class _WireResult(unittest.TestResult):
         self._started = 0.0
         self._timed = False
         # Group members and threads write output while the loop thread reports.
-        self._lock = threading.Lock()
+        self._lock = _SEND_LOCK
         self._members: set[int] = set()  # refs of group members, announced by "begin"
         self._streaming: Any = None  # the ref the result's own -b buffers stream for
         self._stdout_buffer = _StreamedBuffer(self._send, "out", lambda: self._streaming)
@@ -358,6 +397,10 @@ def worker_main(
     refs = {id(test): index for index, test in enumerate(leaves)}
     config: _config.Config = settings["config"]
     result: _WireResult | None = None
+    real = sys.stdout, sys.stderr
+    if settings.get("relay"):
+        sys.stdout = _Relay(conn, "out", sys.stdout)
+        sys.stderr = _Relay(conn, "err", sys.stderr)
     try:
         while True:
             batch = conn.recv()
@@ -382,6 +425,7 @@ def worker_main(
             coverage.stop()
             coverage.save()
         atexit_run()
+        sys.stdout, sys.stderr = real
         conn.close()
 
 

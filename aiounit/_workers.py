@@ -103,6 +103,11 @@ class WorkerSuite:
             "tb_locals": bool(getattr(result, "tb_locals", False)),
             "failfast": bool(getattr(result, "failfast", False)),
             "coverage": self.coverage,
+            # A progress line on the terminal the workers write to: their
+            # tests' output comes through here, to be written after erasing it
+            # (under -b it is captured instead).
+            "relay": getattr(result, "progress", None) is not None
+            and not getattr(result, "buffer", False),
         }
         try:
             _Pool(result, leaves, batches, min(self.workers, len(batches)), settings).run()
@@ -190,13 +195,34 @@ class _Pool:
                         self._drain(worker)
                     if worker.process.sentinel in ready:
                         self._exited(worker)
+        except BaseException:
+            # Cut off (Ctrl-C, or an error of the parent's own).  Stop the workers,
+            # then report what they had sent and, like a KeyboardInterrupt in one
+            # process, each test they had begun as started and stopped with no
+            # outcome, so that no report loses a test that ran.
+            self._stop_workers()
+            with contextlib.suppress(Exception):
+                self._cut_off()
+            raise
         finally:
+            self._stop_workers()
             for worker in self.workers:
-                worker.process.kill()
-                worker.process.join()
                 worker.conn.close()
             os.close(watch_r)
             os.close(self.watch_w)
+
+    def _stop_workers(self) -> None:
+        for worker in self.workers:
+            worker.process.kill()
+            worker.process.join()
+
+    def _cut_off(self) -> None:
+        for worker in self.workers:
+            if not worker.eof:
+                self._drain(worker)
+            for ref in sorted(worker.begun):
+                self._replay_unfinished(ref, [])
+            worker.begun.clear()
 
     def _spawn(self) -> None:
         self.started += 1
@@ -256,6 +282,11 @@ class _Pool:
             return
         if kind == "fatal":
             worker.fatal = args[0]
+            return
+        if kind == "print":  # a test's output, relayed past the progress line
+            stream = sys.stdout if args[0] == "out" else sys.stderr
+            stream.write(args[1])
+            stream.flush()
             return
         ref = args[0]
         if kind == "output":
@@ -396,12 +427,18 @@ class _Pool:
 
     def _crash_test(self, ref: int, started: float | None, text: str) -> None:
         """Report test *ref* as crashed, with what it had reported and printed so far."""
+        ending: list[tuple[str, tuple[Any, ...]]] = [("addError", _crash_error(text))]
+        told = self.pending.get(ref, [])
+        if started is not None and not any(kind == "addDuration" for kind, _ in told):
+            ending.append(("addDuration", (time.monotonic() - started,)))
+        self._replay_unfinished(ref, ending)
+
+    def _replay_unfinished(self, ref: int, ending: list[tuple[str, tuple[Any, ...]]]) -> None:
+        """Report test *ref*, which never stopped: what it had told, then *ending*."""
         calls = self.pending.pop(ref, [])
         if not calls or calls[0][0] != "startTest":
             calls.insert(0, ("startTest", ()))
-        calls.append(("addError", _crash_error(text)))
-        if started is not None and not any(kind == "addDuration" for kind, _ in calls):
-            calls.append(("addDuration", (time.monotonic() - started,)))
+        calls.extend(ending)
         out, err = self.output.pop(ref, ([], []))
         calls.append(("stopTest", ("".join(out), "".join(err))))
         self._replay(self.leaves[ref], calls)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 import io
 import os
@@ -270,9 +271,13 @@ class TestGroupsAndScopes(unittest.TestCase):
 
         a, b = make("A", "B"), make("B", "A")
         module = make_module(self, a, b)
+
         # Two classes with loops of their own cannot share a group; a module
         # scope gives them one loop.
-        module.asyncSetUpModule = lambda: events.append("module")  # type: ignore[attr-defined]
+        async def module_set_up() -> None:
+            events.append("module")
+
+        module.asyncSetUpModule = module_set_up  # type: ignore[attr-defined]
         result = run_suite(a, b)
         self.assertTrue(result.wasSuccessful(), result.errors)
         self.assertEqual(events[0], "module")
@@ -424,6 +429,22 @@ class TestModuleFixtures(unittest.TestCase):
         self.assertEqual(result.events, [("addError", f"setUpModule ({module.__name__})")])
         self.assertIn("OSError: no database", result.errors[0][1])
         self.assertEqual(events, ["setUpModule", "cleanup after failure"])
+
+    def test_a_sync_async_module_hook_is_a_setUpModule_error(self):
+        """A plain def as asyncSetUpModule or asyncTearDownModule: no test runs, no hook runs."""
+        for name in ("asyncSetUpModule", "asyncTearDownModule"):
+            with self.subTest(name):
+                events: list[Any] = []
+                module, plain, with_class = self.make(events)
+                setattr(module, name, functools.partial(events.append, name))
+                result = run_suite(plain, with_class)
+                self.assertEqual(result.testsRun, 0)
+                self.assertEqual(result.events, [("addError", f"setUpModule ({module.__name__})")])
+                self.assertIn(
+                    f"TypeError: {module.__name__}.{name} must be a coroutine function (async def)",
+                    result.errors[0][1],
+                )
+                self.assertNotIn(name, events)
 
 
 class TestFaults(unittest.TestCase):

@@ -178,7 +178,11 @@ class TestBlockingFixture(unittest.TestCase):
 
         Waits.waiting = started()
         module = make_module(self, Blocks, Waits)
-        module.asyncSetUpModule = lambda: None  # one loop for both classes
+
+        async def one_loop_for_both_classes() -> None:
+            pass
+
+        module.asyncSetUpModule = one_loop_for_both_classes
         result = LoggingResult()
         suite_of(Blocks, Waits, suite_class=aiounit.ConcurrentTestSuite).run(result)
         errors = [e for e in result.events if e[0] == "addError"]

@@ -134,11 +134,16 @@ class TestOnTerminal(unittest.TestCase):
 
 _PRINTS = """
     import asyncio
+    import os
     import sys
 
     import aiounit
 
     FIRST_DONE = asyncio.Event()
+
+
+    def _wait_for_go():
+        os.read(int(os.environ["GO_FD"]), 3)
 
 
     class TestPrints(aiounit.AsyncTestCase):
@@ -164,20 +169,28 @@ except ImportError:  # test-only dependency
 def _screen_of(directory: str, go: bytes, *args: str) -> tuple[int, list[str]]:
     """Run with stdout and stderr on one pseudo-terminal; return the screen a person sees.
 
-    Once *go* has appeared on the terminal, "go" is written to the run's stdin.
+    Once *go* has appeared on the terminal, "go" is written to the run's stdin,
+    and to the pipe whose reading end is file descriptor ``$GO_FD`` in the run
+    (a worker process's stdin is /dev/null).
     """
     master, slave = pty.openpty()
+    go_read, go_write = os.pipe()
     try:
         proc = subprocess.Popen(
             _command(*args),
             cwd=directory,
-            env=_child_env(),
+            env={**_child_env(), "GO_FD": str(go_read)},
             stdin=subprocess.PIPE,
             stdout=slave,
             stderr=slave,
+            pass_fds=(go_read,),
         )
+    except BaseException:
+        os.close(go_write)
+        raise
     finally:
         os.close(slave)
+        os.close(go_read)
     screen = pyte.Screen(100, 30)
     stream = pyte.ByteStream(screen)
     seen = b""
@@ -199,9 +212,11 @@ def _screen_of(directory: str, go: bytes, *args: str) -> tuple[int, list[str]]:
                 proc.stdin.write(b"go\n")
                 proc.stdin.close()
                 proc.stdin = None
+                os.write(go_write, b"go\n")
             seen = (seen + data)[-len(go) :]
     finally:
         os.close(master)
+        os.close(go_write)
         if proc.stdin is not None:
             proc.stdin.close()
         proc.wait(timeout=60)
@@ -220,6 +235,22 @@ class TestTestOutputOnTerminal(unittest.TestCase):
             f.write(textwrap.dedent(_PRINTS))
         # The line drawn after test_a_first's dot, while test_b_prints runs.
         code, screen = _screen_of(tmp.name, b"\x1b7  [1/2 done, 1 running")
+        self.assertEqual(code, 0, screen)
+        text = "\n".join(screen).strip()
+        self.assertNotIn("running", text)
+        self.assertNotIn("done", text)
+        lines = [line for line in screen if line]
+        self.assertEqual(lines[:3], [".out", "err", "."], screen)
+        self.assertEqual(lines[-1], "OK")
+
+    @unittest.skipUnless(hasattr(os, "fork"), "-j needs fork")
+    def test_no_residue_of_the_line_from_a_worker(self):
+        """The same under -j: a worker's tests write through the runner, which erases first."""
+        tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(tmp.cleanup)
+        with open(os.path.join(tmp.name, "test_prints.py"), "w", encoding="utf-8") as f:
+            f.write(textwrap.dedent(_PRINTS.replace("sys.stdin.readline", "_wait_for_go")))
+        code, screen = _screen_of(tmp.name, b"\x1b7  [1/2 done, 1 running", "-j", "2")
         self.assertEqual(code, 0, screen)
         text = "\n".join(screen).strip()
         self.assertNotIn("running", text)

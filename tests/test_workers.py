@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import selectors
+import signal
 import subprocess
 import sys
 import tempfile
@@ -1129,6 +1130,51 @@ class TestParity(_TempDirCase):
             single[2],
         )
         self.assertEqual(parallel, single)
+
+
+class TestInterruptedParent(_TempDirCase):
+    """Ctrl-C in the parent of -j: the tests its workers had begun are not lost."""
+
+    def test_begun_tests_are_interrupted_errors_in_the_report(self):
+        """As in one process, each test cut off is started, stopped, and no pass in JUnit."""
+        _write(self.dir, {"test_one.py": _WAITS, "test_two.py": _WAITS})
+        report = os.path.join(self.dir, "report.xml")
+        args = ["-j", "2", "-v", "--junit-xml", report]
+        proc = subprocess.Popen(
+            [sys.executable, "-W", "error", "-m", "aiounit", *args],
+            cwd=self.dir,
+            env=_child_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        self.addCleanup(proc.stdout.close)
+        self.addCleanup(proc.stderr.close)
+        try:
+            output = b""
+            with selectors.DefaultSelector() as selector:
+                selector.register(proc.stdout, selectors.EVENT_READ)
+                while len(re.findall(rb"^READY \d+$", output, re.M)) < 2:
+                    self.assertTrue(selector.select(timeout=20), output)
+                    chunk = os.read(proc.stdout.fileno(), 4096)
+                    self.assertTrue(chunk, output)
+                    output += chunk
+            proc.send_signal(signal.SIGINT)
+            _, err = proc.communicate(timeout=20)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        text = err.decode()
+        self.assertNotEqual(proc.returncode, 0, text)
+        self.assertIn("KeyboardInterrupt", text)
+        for module in ("test_one", "test_two"):
+            self.assertIn(f"test_waits ({module}.TestWaits.test_waits) ... ", text)
+        root = ET.parse(report).getroot()
+        self.assertEqual((root.get("tests"), root.get("errors")), ("2", "2"), text)
+        cases = {case.get("classname"): case for case in root.iter("testcase")}
+        self.assertEqual(sorted(cases), ["test_one.TestWaits", "test_two.TestWaits"])
+        for case in cases.values():
+            self.assertEqual(case.find("error").get("type"), "Interrupted")
 
 
 if __name__ == "__main__":
