@@ -11,7 +11,7 @@ import traceback
 import types
 import unittest
 import warnings
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from types import TracebackType
 from unittest.case import SkipTest
 
@@ -373,7 +373,9 @@ async def run_case(
                     set_up = True
                     outcome.expecting_failure = expecting_failure
                     with outcome.testPartExecutor(test):
-                        await _call_test_method(test, method, threaded, member)
+                        value = await _test_method_part(test, method, threaded, member)
+                        if value is not None:
+                            _warn_returned(method, value)
                     outcome.expecting_failure = False
             if set_up:
                 async with part:
@@ -551,21 +553,24 @@ async def _call_set_up(test: unittest.TestCase) -> None:
         await _call_async(async_set_up, first=True)
 
 
-async def _call_test_method(
+def _test_method_part(
     test: unittest.TestCase, method: Callable[[], Any], threaded: bool, member: Any = None
-) -> None:
+) -> Awaitable[Any]:
+    """What to await to run *test*'s method: the part itself (not a coroutine
+    around it, which every waiting member of a group would hold)."""
     if threaded and not is_coroutine_function(method):
-        try:
-            value = await run_in_thread(method, name=test.id())
-        except asyncio.CancelledError as exc:
-            if member is not None:
-                member.thread_ended = getattr(exc, "aiounit_thread_ended", None)
-            raise
-    else:
-        first = not _overridden(getattr(test, "asyncSetUp", None))
-        value = await _call_part(method, (), _NO_KWARGS, first=first)
-    if value is not None:
-        _warn_returned(method, value)
+        return _call_in_thread(test, method, member)
+    first = not _overridden(getattr(test, "asyncSetUp", None))
+    return _call_part(method, (), _NO_KWARGS, first=first)
+
+
+async def _call_in_thread(test: unittest.TestCase, method: Callable[[], Any], member: Any) -> Any:
+    try:
+        return await run_in_thread(method, name=test.id())
+    except asyncio.CancelledError as exc:
+        if member is not None:
+            member.thread_ended = getattr(exc, "aiounit_thread_ended", None)
+        raise
 
 
 def _warn_returned(method: Callable[[], Any], value: object) -> None:
