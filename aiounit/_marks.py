@@ -189,7 +189,7 @@ def lock(*names: str, shared: bool = False) -> Callable[[_T], _T]:
     Raises:
         TypeError: no name, a name that is not a str, a *shared* that is not a
             bool, or a target that is not a test method or a TestCase class.
-        ValueError: an empty name.
+        ValueError: an empty name, or one with a NUL character.
     """
     if not names:
         msg = 'lock needs at least one name: use @aiounit.lock("name")'
@@ -203,6 +203,9 @@ def lock(*names: str, shared: bool = False) -> Callable[[_T], _T]:
             raise TypeError(msg)
         if not name.strip():
             msg = f"lock names must be non-empty str, got {name!r}"
+            raise ValueError(msg)
+        if "\0" in name:  # aiounit's own names have one (the lock of @isolated)
+            msg = f"lock names must not contain NUL, got {name!r}"
             raise ValueError(msg)
     if not isinstance(shared, bool):
         msg = f"lock's shared must be a bool, got {shared!r}"

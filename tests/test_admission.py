@@ -32,6 +32,8 @@ class TestMarks(unittest.TestCase):
             (("a", None), {}, TypeError, "got None"),
             (("",), {}, ValueError, "got ''"),
             (("  ",), {}, ValueError, "got '  '"),
+            # would alias the lock every member of a group shares with @isolated
+            (("\0isolation",), {}, ValueError, "must not contain NUL, got '\\x00isolation'"),
             (("a",), {"shared": 1}, TypeError, "shared must be a bool, got 1"),
         ]
         for args, kwargs, error, text in cases:
