@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import io
 import os
+import subprocess
+import sys
 import unittest
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeVar
 
 import aiounit
+
+_T = TypeVar("_T")
+_K = TypeVar("_K")
+
+# The checkout: what a child interpreter must find on its path to import aiounit.
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# How many child interpreters to run at once: one per core this process may use.
+PARALLEL = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 class LoggingResult(unittest.TestResult):
@@ -217,3 +228,55 @@ def read_terminal(master: int) -> bytes:
     finally:
         os.close(master)
     return b"".join(chunks)
+
+
+def child_env(*first_on_path: str, drop: Iterable[str] = (), **values: str) -> dict[str, str]:
+    """The environment for a child interpreter that imports this checkout's aiounit.
+
+    ``PYTHONPATH`` gets *first_on_path*, then the checkout, then what it held;
+    the child writes no ``__pycache__`` (in the fixtures or temporary dirs);
+    the variables named in *drop* are removed and *values* are set.
+    """
+    dropped = set(drop)
+    env = {k: v for k, v in os.environ.items() if k not in dropped}
+    path = [*first_on_path, ROOT]
+    if env.get("PYTHONPATH"):
+        path.append(env["PYTHONPATH"])
+    env["PYTHONPATH"] = os.pathsep.join(path)
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env.update(values)
+    return env
+
+
+def run_python(
+    *args: str,
+    cwd: str | None = None,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 60,
+    **kwargs: Any,
+) -> subprocess.CompletedProcess[str]:
+    """Run ``python -W error *args`` (this interpreter) to its end; text output captured.
+
+    *env* defaults to ``child_env()``; other keyword arguments go to ``subprocess.run``.
+    """
+    return subprocess.run(
+        [sys.executable, "-W", "error", *args],
+        cwd=cwd,
+        env=child_env() if env is None else env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        **kwargs,
+    )
+
+
+def run_parallel(jobs: Mapping[_K, Callable[[], _T]]) -> dict[_K, _T]:
+    """Call each of *jobs* (each runs a child to its end), ``PARALLEL`` at a time.
+
+    For children whose results do not depend on timing: they share the cores.
+    The first exception a job raised is raised once all have ended.
+    """
+    with concurrent.futures.ThreadPoolExecutor(max_workers=PARALLEL) as pool:
+        futures = {key: pool.submit(job) for key, job in jobs.items()}
+    return {key: future.result() for key, future in futures.items()}

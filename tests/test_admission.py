@@ -343,6 +343,7 @@ class TestLocks(unittest.TestCase):
                 events.append("1 exit")
 
             @aiounit.lock("db")
+            @aiounit.timeout(30)  # only test_1 overruns, however loaded the machine
             def test_2(self) -> None:
                 events.append("2 enter")
                 peer_ran.set()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import io
 import os
 import re
@@ -30,9 +31,8 @@ from typing import Any, ClassVar
 import aiounit
 from tests._engine_support import RawResult, Tracker, blocks
 from tests._engine_support import make_module as _make_module
-from tests._support import LoggingResult, run_tests
+from tests._support import ROOT, LoggingResult, run_parallel, run_python, run_tests
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PROJECT = os.path.join(ROOT, "tests", "compat_fixtures", "proj")
 
 _SEPARATOR1 = "=" * 70
@@ -44,10 +44,18 @@ _STATUS = re.compile(
 # "name (module.Class.name)", "name (id) (i=1)" for a subtest, "name (module)"
 # for a doctest, "setUpClass (module.Class)" for a fixture.
 _DESCRIPTION = re.compile(r"^\S+ \([\w.]*\)")
-_HEADER = re.compile(r"^(ERROR|FAIL|UNEXPECTED SUCCESS): (.*)$")
+_HEADER = re.compile(r"^(ERROR|FAIL|UNEXPECTED SUCCESS|WARNING): (.*)$")
+# A warning about a test under stock unittest, from a group the hook ran.
+_HOOK_WARNING = re.compile(r"^aiounit: warning: (?P<desc>.*?\)): (?P<note>.*)$")
+# The count of warnings in aiounit's summary line.
+_WARNINGS_COUNT = re.compile(r", warnings=\d+(?=\))| \(warnings=\d+\)$")
 # IsolatedAsyncioTestCase runs in asyncio's debug mode, which logs a step that
 # took 0.1 s or more; on a loaded machine that lands inside a "... ok" line.
 _SLOW_STEP = re.compile(r"Executing <[^\n]*> took \d+\.\d+ seconds\n")
+# What the fixture project's tests print.  ``print`` writes its text, then the
+# newline, in two calls: without -b, two members of a group printing at once
+# from their threads can give "output of test_xoutput of test_z_fails\n\n".
+_PRINTED = re.compile(r"output of \w+?(?=output of |\n|$)")
 
 
 @dataclass
@@ -58,8 +66,10 @@ class Report:
     outcomes: list[tuple[str, str]]  # (description, status), sorted
     errors: list[tuple[str, str, str]]  # (kind, description, last line), sorted
     ran: int
-    summary: str
-    stdout: list[str]  # lines, sorted
+    summary: str  # without aiounit's count of warnings
+    warnings: list[tuple[str, str]]  # (description, note) of aiounit's warnings, sorted
+    stdout: list[str]  # the text of each print, sorted
+    stdout_rest: str  # the rest of stdout (a newline per print), its lines sorted
     text: str
 
     @property
@@ -89,6 +99,10 @@ def parse(proc: subprocess.CompletedProcess[str]) -> Report:
             outcomes.append((desc, found["status"]))
         previous = line
 
+    # A blocked-loop warning: which test, and whether, depends on the machine's load.
+    warnings = [
+        (found["desc"], found["note"]) for found in map(_HOOK_WARNING.match, lines) if found
+    ]
     errors = []
     ran_at = max(i for i, line in enumerate(lines) if line.startswith("Ran "))
     index = 0
@@ -109,7 +123,10 @@ def parse(proc: subprocess.CompletedProcess[str]) -> Report:
                 body.append(lines[index])
                 index += 1
         last = next((line for line in reversed(body) if line.strip()), "")
-        errors.append((kind, desc, last))
+        if kind == "WARNING":
+            warnings.append((desc, last))
+        else:
+            errors.append((kind, desc, last))
 
     ran = int(re.match(r"Ran (\d+) tests?", lines[ran_at]).group(1))  # type: ignore[union-attr]
     summary = next(line for line in reversed(lines) if line.strip())
@@ -118,8 +135,10 @@ def parse(proc: subprocess.CompletedProcess[str]) -> Report:
         outcomes=sorted(outcomes),
         errors=sorted(errors),
         ran=ran,
-        summary=summary,
-        stdout=sorted(proc.stdout.splitlines()),
+        summary=_WARNINGS_COUNT.sub("", summary),
+        warnings=sorted(warnings),
+        stdout=sorted(_PRINTED.findall(proc.stdout)),
+        stdout_rest="".join(sorted(_PRINTED.sub("", proc.stdout).splitlines(keepends=True))),
         text=proc.stderr,
     )
 
@@ -178,12 +197,84 @@ def make_module(case: unittest.TestCase, *classes: type) -> Any:
     return _make_module(case, *classes)
 
 
-def _child_env() -> dict[str, str]:
-    env = dict(os.environ)
-    path = env.get("PYTHONPATH")
-    env["PYTHONPATH"] = ROOT if not path else ROOT + os.pathsep + path
-    env["PYTHONDONTWRITEBYTECODE"] = "1"  # leave no __pycache__ in the fixtures
-    return env
+class TestParse(unittest.TestCase):
+    """What ``parse`` keeps of a run: only what both runners must agree on."""
+
+    STDERR = f"{_SEPARATOR2}\nRan 3 tests in 0.012s\n\nOK\n"
+
+    def printed(self, stdout: str) -> tuple[list[str], str]:
+        report = parse(subprocess.CompletedProcess([], 0, stdout, self.STDERR))
+        return report.stdout, report.stdout_rest
+
+    def test_concurrent_prints_interleave(self) -> None:
+        """Members of a group print at once without ``-b``: a line may hold two prints.
+
+        ``print`` writes its text and its newline in two calls, so two sync
+        members printing from their threads can give ``text1text2\n\n``.
+        """
+        one_by_one = self.printed("output of test_x\noutput of test_z_fails\n")
+        interleaved = self.printed("output of test_xoutput of test_z_fails\n\n")
+        self.assertEqual(interleaved, one_by_one)
+        self.assertEqual(one_by_one[0], ["output of test_x", "output of test_z_fails"])
+
+    def test_every_print_counts(self) -> None:
+        """A print lost, doubled or changed, or other output, is still a difference."""
+        twice = "output of test_x\noutput of test_x\n"
+        self.assertNotEqual(self.printed(twice), self.printed("output of test_x\n"))
+        self.assertNotEqual(self.printed("output of test_x\n"), self.printed("output of test_y\n"))
+        self.assertNotEqual(
+            self.printed("output of test_x\n"),
+            self.printed("output of test_x\nstray\n"),
+        )
+        self.assertNotEqual(self.printed("output of test_x\n"), self.printed("output of test_x"))
+
+    def test_blocked_loop_warnings_are_kept_apart(self) -> None:
+        """On a loaded machine any group member may get a blocked-loop warning.
+
+        aiounit reports it after the errors and counts it in the summary;
+        under stock unittest the hook writes it on a line of its own.
+        Neither is a difference of outcome: the parse keeps them apart.
+        """
+        note = (
+            "blocked the event loop for 0.12 s (threshold 0.1 s) at <frozen runpy>:88 in _run_code"
+        )
+        test = "test_x (grouped.test_groups.TestPlainGroup.test_x)"
+        status = f"{test} ... ok\n"
+        ours = parse(
+            subprocess.CompletedProcess(
+                [],
+                1,
+                "",
+                f"{status}\n{_SEPARATOR1}\nFAIL: {test}\n{_SEPARATOR2}\nAssertionError: z\n\n"
+                f"{_SEPARATOR1}\nWARNING: {test}\n{_SEPARATOR2}\n{note}\n\n"
+                f"{_SEPARATOR2}\nRan 1 test in 0.012s\n\nFAILED (failures=1, warnings=1)\n",
+            )
+        )
+        stock = parse(
+            subprocess.CompletedProcess(
+                [],
+                1,
+                "",
+                f"{status}\naiounit: warning: {test}: {note}\n\n"
+                f"{_SEPARATOR1}\nFAIL: {test}\n{_SEPARATOR2}\nAssertionError: z\n\n"
+                f"{_SEPARATOR2}\nRan 1 test in 0.012s\n\nFAILED (failures=1)\n",
+            )
+        )
+        for report in ours, stock:
+            self.assertEqual(report.outcomes, [(test, "ok")])
+            self.assertEqual(report.errors, [("FAIL", test, "AssertionError: z")])
+            self.assertEqual(report.summary, "FAILED (failures=1)")
+            self.assertEqual(report.warnings, [(test, note)])
+        only = parse(
+            subprocess.CompletedProcess(
+                [],
+                0,
+                "",
+                f"{status}\n{_SEPARATOR1}\nWARNING: {test}\n{_SEPARATOR2}\n{note}\n\n"
+                f"{_SEPARATOR2}\nRan 1 test in 0.012s\n\nOK (warnings=1)\n",
+            )
+        )
+        self.assertEqual(only.summary, "OK")
 
 
 class TestCliParity(unittest.TestCase):
@@ -222,28 +313,13 @@ class TestCliParity(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls) -> None:
-        # Every run at once: each is a fresh interpreter that mostly starts up.
-        procs = {}
-        for form, args in cls.FORMS.items():
-            for runner in ("unittest", "aiounit"):
-                procs[runner, form] = subprocess.Popen(
-                    [sys.executable, "-W", "error", "-m", runner, *args],
-                    cwd=PROJECT,
-                    env=_child_env(),
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.PIPE,
-                    text=True,
-                )
-        try:
-            for key, proc in procs.items():
-                out, err = proc.communicate(timeout=60)
-                done = subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
-                cls.reports[key] = parse(done)
-        finally:
-            for proc in procs.values():
-                if proc.poll() is None:
-                    proc.kill()
-                    proc.wait()
+        # A few runs at a time: each is a fresh interpreter that mostly starts up.
+        runs = {
+            (runner, form): functools.partial(run_python, "-m", runner, *args, cwd=PROJECT)
+            for form, args in cls.FORMS.items()
+            for runner in ("unittest", "aiounit")
+        }
+        cls.reports = {key: parse(done) for key, done in run_parallel(runs).items()}
 
     def assert_same(self, form: str) -> tuple[Report, Report]:
         stock, ours = self.reports["unittest", form], self.reports["aiounit", form]
@@ -254,6 +330,10 @@ class TestCliParity(unittest.TestCase):
         self.assertEqual(ours.errors, stock.errors, context)
         self.assertEqual(ours.ran, stock.ran, context)
         self.assertEqual(ours.stdout, stock.stdout, context)
+        self.assertEqual(ours.stdout_rest, stock.stdout_rest, context)
+        for _, note in ours.warnings + stock.warnings:
+            # The only warning a loaded machine may bring; any other is a difference.
+            self.assertRegex(note, r"^blocked the event loop for \d", context)
         self.assertEqual(stock.returncode, stock_exit_status(stock), context)
         self.assertEqual(ours.returncode, aiounit_exit_status(ours), context)
         if ours.ran or not ours.successful:
@@ -855,6 +935,7 @@ class TestSyncTestsInGroups(unittest.TestCase):
                 print("late output")
                 self.fail("late failure")
 
+            @aiounit.timeout(30)  # only test_hangs times out, however loaded the machine
             def test_peer(self) -> None:
                 pass
 
