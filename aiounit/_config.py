@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import contextvars
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
-from ._marks import check_max_concurrency, check_timeout
+from . import _options
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -16,17 +17,20 @@ if TYPE_CHECKING:
 
 __unittest = True
 
-DEFAULT_GROUPS: Final = ("none", "class", "module")
+DEFAULT_GROUPS: Final = _options.DEFAULT_GROUPS
 
 
 @dataclass(frozen=True, slots=True)
 class Config:
-    """Settings of one run; the innermost ``ConcurrentTestSuite.run`` sets them."""
+    """Settings of one run; the innermost ``ConcurrentTestSuite.run`` sets them.
+
+    One field per suite option of ``_options.OPTIONS``, in its order, with the
+    default a run has when nobody sets it (a test checks the two agree).
+    """
 
     timeout: float | None = None
     max_concurrency: int | None = None
     default_group: DefaultGroup = "none"
-    debug: bool | None = None
     #: a test that keeps the loop busy this long (s) is named; None: never
     blocking_threshold: float | None = 0.1
     #: report a test that blocked the loop as an error, not a warning
@@ -39,48 +43,39 @@ class Config:
     fail_on_loop_errors: bool = False
     #: how long (s) a cancelled test, or its leftover tasks, get to finish
     grace: float = 1.0
+    debug: bool | None = None
 
     def __post_init__(self) -> None:
-        check_timeout(self.timeout)
-        check_max_concurrency(self.max_concurrency)
-        check_timeout(self.blocking_threshold, "blocking_threshold")
-        if check_timeout(self.grace, "grace") is None:
-            msg = "grace must be a positive number of seconds, got None"
-            raise TypeError(msg)
-        for name in ("fail_on_blocking", "fail_on_leaks", "fail_on_hazards", "fail_on_loop_errors"):
-            if not isinstance(getattr(self, name), bool):
-                msg = f"{name} must be a bool, got {getattr(self, name)!r}"
-                raise TypeError(msg)
-        if self.debug is not None and not isinstance(self.debug, bool):
-            msg = f"debug must be a bool or None, got {self.debug!r}"
-            raise TypeError(msg)
-        if self.default_group not in DEFAULT_GROUPS:
-            msg = f"default_group must be one of {DEFAULT_GROUPS}, got {self.default_group!r}"
+        for option in _options.SUITE:
+            _options.check(option.name, getattr(self, option.name))
+        if self.default_group is None:
+            msg = f"default_group must be one of {DEFAULT_GROUPS}, got None"
             raise ValueError(msg)
 
     def merged(self, **changes: Any) -> Config:
-        """A copy with the changes applied; None leaves timeout, max_concurrency
-        and default_group as they are (it means "the enclosing run's")."""
-        inherit = ("timeout", "max_concurrency", "default_group")
-        return replace(
-            self, **{k: v for k, v in changes.items() if v is not None or k not in inherit}
-        )
+        """A copy with the given options (``_options.given``) applied."""
+        return replace(self, **_options.given(**changes))
 
 
-_current = Config()
+# A context variable, not a global: a suite run inside a test (aiounit's own
+# tests do that), or on another thread, sees its own settings and leaves the
+# enclosing run's untouched; see design.md, "Run settings".
+_current: contextvars.ContextVar[Config] = contextvars.ContextVar(
+    "aiounit_config",
+    default=Config(),  # noqa: B039  # frozen: never changed in place
+)
 
 
 def current() -> Config:
     """The settings of the run in progress, or the defaults."""
-    return _current
+    return _current.get()
 
 
 @contextlib.contextmanager
 def using(config: Config) -> Iterator[None]:
     """Make *config* current for the duration of a suite's run."""
-    global _current
-    saved, _current = _current, config
+    token = _current.set(config)
     try:
         yield
     finally:
-        _current = saved
+        _current.reset(token)

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import argparse
 import gc
-import os
 import sys
 import unittest
 
-from . import _config
+from . import _options
 from ._loader import defaultTestLoader
-from ._marks import check_max_concurrency, check_timeout
+from ._marks import UNSET, _Unset
 from ._runner import TextTestRunner
 from ._scope import LoopScopeError
-from ._shard import load_durations, parse_shard, record_durations, select_shard
+from ._shard import load_durations, record_durations, select_shard
 from ._stdlib import IS_311
 from ._suite import ConcurrentTestSuite, check_suite
 
@@ -26,44 +25,17 @@ if TYPE_CHECKING:
 __unittest = True
 
 _NO_TESTS_EXITCODE = 5
-_UNSET_OPTION: Any = object()
-
-
-def _argument(check: Any, convert: Any) -> Any:
-    def parse(text: str) -> Any:
-        try:
-            return check(convert(text))
-        except (TypeError, ValueError) as exc:
-            raise argparse.ArgumentTypeError(str(exc)) from None
-
-    return parse
-
-
-def _workers_count(value: int) -> int:
-    if value < 0:
-        msg = f"--workers must be >= 0, got {value}"
-        raise ValueError(msg)
-    return value or (os.cpu_count() or 1)
-
-
-def _seconds(text: str) -> float:
-    if text.lower() in ("none", "0"):
-        return None  # type: ignore[return-value]
-    return float(text)
 
 
 class TestProgram(unittest.TestProgram):
     """``unittest.main`` with concurrent groups (drop-in; same arguments).
 
-    Adds ``--timeout``, ``--max-concurrency``, ``--default-group`` (also as
-    keyword arguments), the diagnostics options of ``ConcurrentTestSuite``
-    (``--blocking-threshold``, ``--fail-on-blocking``, ``--fail-on-leaks``,
-    ``--fail-on-hazards``, ``--fail-on-loop-errors``, ``--grace``, ``--asyncio-debug``;
-    as keyword arguments by their ``ConcurrentTestSuite`` names), the CI options (``-j/--workers``,
-    ``--junit-xml``, ``--shard``, ``--durations-file``, ``--record-durations``,
-    ``--coverage``, ``--no-progress``), ``--durations`` on 3.11, and the exit status of 3.14
-    everywhere: 0 all passed, 1 a failure or error (even if no test ran; unittest
-    3.12 and 3.13.0 exit 5 when only a class fixture failed), 2 usage, 5 no tests ran.
+    Adds aiounit's options (``_options.OPTIONS``) to the command line, and
+    those of ``ConcurrentTestSuite`` as keyword arguments, the defaults of
+    their command-line options; ``--durations`` on 3.11; and the exit status
+    of 3.14 everywhere: 0 all passed, 1 a failure or error (even if no test
+    ran; unittest 3.12 and 3.13.0 exit 5 when only a class fixture failed),
+    2 usage, 5 no tests ran.
     """
 
     timeout: float | None = None
@@ -102,17 +74,33 @@ class TestProgram(unittest.TestProgram):
         timeout: float | None = None,
         max_concurrency: int | None = None,
         default_group: str | None = None,
-        **options: Any,
+        blocking_threshold: float | _Unset | None = UNSET,
+        fail_on_blocking: bool | _Unset = UNSET,
+        fail_on_leaks: bool | _Unset = UNSET,
+        fail_on_hazards: bool | _Unset = UNSET,
+        fail_on_loop_errors: bool | _Unset = UNSET,
+        grace: float | _Unset = UNSET,
+        debug: bool | _Unset | None = UNSET,
     ) -> None:
         # Checked here, not only at run time: a bad keyword is a usage error.
+        options: dict[str, Any] = {
+            "timeout": timeout,
+            "max_concurrency": max_concurrency,
+            "default_group": default_group,
+            "blocking_threshold": blocking_threshold,
+            "fail_on_blocking": fail_on_blocking,
+            "fail_on_leaks": fail_on_leaks,
+            "fail_on_hazards": fail_on_hazards,
+            "fail_on_loop_errors": fail_on_loop_errors,
+            "grace": grace,
+            "debug": debug,
+        }
         ConcurrentTestSuite(**options)
-        self.options = options
-        self.timeout = check_timeout(timeout)
-        self.max_concurrency = check_max_concurrency(max_concurrency)
-        if default_group is not None and default_group not in _config.DEFAULT_GROUPS:
-            msg = f"default_group must be one of {_config.DEFAULT_GROUPS}, got {default_group!r}"
-            raise ValueError(msg)
-        self.default_group = default_group
+        #: the defaults of the suite options' command-line flags
+        self.option_defaults = {k: v for k, v in options.items() if v is not UNSET}
+        # argparse leaves an attribute the namespace (self) already has alone.
+        for name, value in self.option_defaults.items():
+            setattr(self, name, value)
         # typeshed types TestProgram.durations (3.12+) as a list: it is the int.
         self.durations = durations  # type: ignore[assignment,unused-ignore]
         if testRunner is None:
@@ -146,143 +134,10 @@ class TestProgram(unittest.TestProgram):
                 metavar="N",
                 help="Show the N slowest test cases (N=0 for all)",
             )
-        group = parser.add_argument_group("aiounit")
-        group.add_argument(
-            "--timeout",
-            dest="timeout",
-            type=_argument(check_timeout, _seconds),
-            default=self.timeout,
-            metavar="S",
-            help="Default per-test time limit in seconds (0 or none: no limit)",
-        )
-        group.add_argument(
-            "--max-concurrency",
-            dest="max_concurrency",
-            type=_argument(check_max_concurrency, int),
-            default=self.max_concurrency,
-            metavar="N",
-            help="Default cap on the running members of a group",
-        )
-        group.add_argument(
-            "--default-group",
-            dest="default_group",
-            choices=_config.DEFAULT_GROUPS,
-            default=self.default_group,
-            help="Group async tests that have no @group by class or by module"
-            " (default: none, they run one at a time)",
-        )
-        group.add_argument(
-            "--blocking-threshold",
-            dest="blocking_threshold",
-            type=_argument(lambda v: check_timeout(v, "--blocking-threshold"), _seconds),
-            default=self.options.get("blocking_threshold", _UNSET_OPTION),
-            metavar="S",
-            help="Warn about a test that blocks its group's event loop this long"
-            " (default 0.1; 0 or none: never)",
-        )
-        group.add_argument(
-            "--fail-on-blocking",
-            dest="fail_on_blocking",
-            action="store_true",
-            default=self.options.get("fail_on_blocking", False),
-            help="Report a test that blocked the event loop as an error, not a warning",
-        )
-        group.add_argument(
-            "--fail-on-leaks",
-            dest="fail_on_leaks",
-            action="store_true",
-            default=self.options.get("fail_on_leaks", False),
-            help="Report tasks a test left running as an error, not a warning",
-        )
-        group.add_argument(
-            "--fail-on-hazards",
-            dest="fail_on_hazards",
-            action="store_true",
-            default=self.options.get("fail_on_hazards", False),
-            help="Report a test that changed process-wide state (mock.patch, os.environ,"
-            " a fixed port...) while peers of its group ran as an error, not a warning",
-        )
-        group.add_argument(
-            "--fail-on-loop-errors",
-            dest="fail_on_loop_errors",
-            action="store_true",
-            default=self.options.get("fail_on_loop_errors", False),
-            help=(
-                "Report an exception in an event loop callback, or in a task nobody"
-                " awaited, as an error of its test, not a warning"
-            ),
-        )
-        group.add_argument(
-            "--grace",
-            dest="grace",
-            type=_argument(lambda v: check_timeout(v, "--grace"), float),
-            default=self.options.get("grace", _UNSET_OPTION),
-            metavar="S",
-            help="Seconds a timed-out or cancelled test gets to stop before it is"
-            " given up on (default 1)",
-        )
-        group.add_argument(
-            "-j",
-            "--workers",
-            dest="workers",
-            type=_argument(_workers_count, int),
-            default=None,
-            metavar="N",
-            help="Run the tests in N worker processes, whole groups and modules"
-            " at a time (0: one per CPU; POSIX only)",
-        )
-        group.add_argument(
-            "--junit-xml",
-            dest="junit_xml",
-            default=None,
-            metavar="PATH",
-            help="Write a JUnit XML report to PATH (kept up to date as the run goes)",
-        )
-        group.add_argument(
-            "--shard",
-            dest="shard",
-            type=_argument(lambda v: v, parse_shard),
-            default=None,
-            metavar="I/N",
-            help="Run only shard I of N: the selected tests split over N machines,"
-            " groups kept whole",
-        )
-        group.add_argument(
-            "--durations-file",
-            dest="durations_file",
-            default=None,
-            metavar="PATH",
-            help="Balance --shard by the test durations recorded in PATH",
-        )
-        group.add_argument(
-            "--record-durations",
-            dest="record_durations",
-            default=None,
-            metavar="PATH",
-            help="Merge this run's test durations into PATH (JSON), for --durations-file",
-        )
-        group.add_argument(
-            "--coverage",
-            dest="coverage",
-            action="store_true",
-            default=False,
-            help="Measure coverage of the run, workers included, and print the report"
-            " (needs the coverage package: pip install 'aiounit[coverage]')",
-        )
-        group.add_argument(
-            "--no-progress",
-            dest="progress",
-            action="store_false",
-            default=True,
-            help="Do not show the live progress line on a terminal",
-        )
-        group.add_argument(
-            "--asyncio-debug",
-            dest="debug",
-            action="store_true",
-            default=self.options.get("debug", None),
-            help="Run the event loops in asyncio debug mode",
-        )
+        # Suite options not given here stay UNSET: the suite's own defaults apply.
+        defaults = {o.name: o.value for o in _options.OPTIONS if o.where != "suite"}
+        defaults.update(self.option_defaults)
+        _options.add_arguments(parser.add_argument_group("aiounit"), defaults)
         return parser
 
     def createTests(self, *args: Any, **kwargs: Any) -> None:
@@ -319,28 +174,12 @@ class TestProgram(unittest.TestProgram):
             sys.stderr.write(f"coverage: {exc}\n")
 
     def _suite(self, tests: Any) -> ConcurrentTestSuite:
-        options = {
-            name: getattr(self, name)
-            for name in (
-                "blocking_threshold",
-                "fail_on_blocking",
-                "fail_on_leaks",
-                "fail_on_hazards",
-                "fail_on_loop_errors",
-                "grace",
-                "debug",
-            )
-            if getattr(self, name, _UNSET_OPTION) is not _UNSET_OPTION
+        options: dict[str, Any] = {
+            option.name: getattr(self, option.name, UNSET) for option in _options.SUITE
         }
-        if options.get("debug") is None:
-            options.pop("debug", None)
-        return ConcurrentTestSuite(
-            tests,
-            timeout=self.timeout,
-            max_concurrency=self.max_concurrency,
-            default_group=self.default_group,
-            **options,
-        )
+        if options["debug"] is None:
+            options["debug"] = UNSET
+        return ConcurrentTestSuite(tests, **options)
 
     def runTests(self) -> None:
         suite = self._suite([self.test])

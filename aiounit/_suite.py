@@ -6,8 +6,8 @@ import unittest
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from . import _config, _fixtures, _scope
-from ._marks import group_mark_of, is_coroutine_function, timeout_of
+from . import _config, _fixtures, _options, _scope
+from ._marks import UNSET, _Unset, group_mark_of, is_coroutine_function, timeout_of
 from ._scheduler import Member, run_group
 from ._stdlib import (
     class_setup_failed,
@@ -36,17 +36,6 @@ if TYPE_CHECKING:
 __unittest = True
 
 _MODULE_GROUP = object()  # the key part of --default-group module
-_OPTIONS = frozenset(
-    {
-        "debug",
-        "blocking_threshold",
-        "fail_on_blocking",
-        "fail_on_leaks",
-        "fail_on_loop_errors",
-        "fail_on_hazards",
-        "grace",
-    }
-)
 
 
 @dataclass(slots=True)
@@ -80,19 +69,11 @@ class ConcurrentTestSuite(unittest.TestSuite):
 
     Args:
         tests: tests and suites, as for ``unittest.TestSuite``.
-        timeout: default per-test limit in seconds (``--timeout``), or None.
-        max_concurrency: default cap on running members of a group, or None.
-        default_group: ``"none"``, ``"class"`` or ``"module"``: where async tests
-            with no ``@group`` go.
-        debug: asyncio debug mode for the groups' loops (None: as asyncio decides).
-        blocking_threshold: name a test that keeps the loop busy this long (s).
-        fail_on_blocking: report such a test as an error rather than a warning.
-        fail_on_leaks: report tasks a test left running as an error, not a warning.
-        fail_on_hazards: report a test that changed process-wide state while
-            peers of its group ran as an error, not a warning.
-        fail_on_loop_errors: report an exception raised in a loop callback, or in
-            a task nobody awaited, as an error of its test, not a warning.
-        grace: seconds a cancelled test or its leftover tasks get to finish.
+
+    The keyword-only options are those of ``python -m aiounit`` that a suite
+    takes (``_options.SUITE``; docs/api.md tables them).  One left out, and
+    ``timeout``, ``max_concurrency`` or ``default_group`` given as None, keeps
+    the value of an enclosing run, else the default.
     """
 
     def __init__(
@@ -102,31 +83,47 @@ class ConcurrentTestSuite(unittest.TestSuite):
         timeout: float | None = None,
         max_concurrency: int | None = None,
         default_group: str | None = None,
-        **options: Any,
+        blocking_threshold: float | _Unset | None = UNSET,
+        fail_on_blocking: bool | _Unset = UNSET,
+        fail_on_leaks: bool | _Unset = UNSET,
+        fail_on_hazards: bool | _Unset = UNSET,
+        fail_on_loop_errors: bool | _Unset = UNSET,
+        grace: float | _Unset = UNSET,
+        debug: bool | _Unset | None = UNSET,
     ) -> None:
         super().__init__(tests)
         # Validate now, at the boundary; None means "the enclosing run's value".
-        unknown = set(options) - _OPTIONS
-        if unknown:
-            msg = f"ConcurrentTestSuite() got unexpected keyword argument(s): {sorted(unknown)}"
-            raise TypeError(msg)
+        options = _options.given(
+            blocking_threshold=blocking_threshold,
+            fail_on_blocking=fail_on_blocking,
+            fail_on_leaks=fail_on_leaks,
+            fail_on_hazards=fail_on_hazards,
+            fail_on_loop_errors=fail_on_loop_errors,
+            grace=grace,
+            debug=debug,
+        )
         _config.Config().merged(
             timeout=timeout, max_concurrency=max_concurrency, default_group=default_group, **options
         )
         self.timeout = timeout
         self.max_concurrency = max_concurrency
         self.default_group = default_group
+        #: the other options given (left out: the enclosing run's value)
         self.options = options
 
-    def run(self, result: unittest.TestResult, debug: bool = False) -> unittest.TestResult:
-        if debug:
-            return super().run(result, debug)
-        config = _config.current().merged(
+    def config_in(self, enclosing: _config.Config) -> _config.Config:
+        """The settings this suite runs with, inside a run with *enclosing*'s."""
+        return enclosing.merged(
             timeout=self.timeout,
             max_concurrency=self.max_concurrency,
             default_group=self.default_group,
             **self.options,
         )
+
+    def run(self, result: unittest.TestResult, debug: bool = False) -> unittest.TestResult:
+        if debug:
+            return super().run(result, debug)
+        config = self.config_in(_config.current())
         with _config.using(config):
             return self._run(result, config)
 

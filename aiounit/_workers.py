@@ -86,12 +86,7 @@ class WorkerSuite:
     def run(self, result: unittest.TestResult) -> unittest.TestResult:
         config = _config.current()
         if isinstance(self.suite, ConcurrentTestSuite):
-            config = config.merged(
-                timeout=self.suite.timeout,
-                max_concurrency=self.suite.max_concurrency,
-                default_group=self.suite.default_group,
-                **self.suite.options,
-            )
+            config = self.suite.config_in(config)
         leaves = [test for test, _, _ in _leaves(self.suite)]
         batches = _batches(self.suite, leaves, config.default_group)
         if not batches:

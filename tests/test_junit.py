@@ -657,6 +657,30 @@ class TestForeignResult(_TempDirCase):
         self.assertEqual(sorted(cases), ["test_a", "test_b"])
         self.assertEqual([c.tag for c in cases["test_b"]], ["failure"])
 
+    def test_run_returns_the_result_itself(self):
+        """With junit_xml, run() returns the result its resultclass made, not a wrapper."""
+
+        class Foreign(unittest.TestResult):
+            pass
+
+        made: list[unittest.TestResult] = []
+
+        class Runner(aiounit.TextTestRunner):
+            def _makeResult(self):
+                made.append(super()._makeResult())
+                return made[-1]
+
+        class One(aiounit.AsyncTestCase):
+            async def test_a(self):
+                pass
+
+        path = os.path.join(self.dir, "junit.xml")
+        runner = Runner(stream=io.StringIO(), resultclass=Foreign, junit_xml=path)
+        result = runner.run(unittest.defaultTestLoader.loadTestsFromTestCase(One))
+        self.assertIs(type(result), Foreign)
+        self.assertIs(result, made[0])
+        self.assertTrue(os.path.exists(path))
+
 
 def _child_env() -> dict[str, str]:
     env = dict(os.environ)

@@ -324,6 +324,36 @@ class TestTimeoutPrecedence(unittest.TestCase):
         self.assertEqual([e[1] for e in result.events if e[0] == "addError"], ["test_hangs"])
         self.assertIn(("addSuccess", "test_unlimited"), result.events)
 
+    def test_none_in_a_group_or_a_class_lifts_the_limit(self) -> None:
+        """``group(timeout=None)`` and a class attribute ``timeout = None`` mean no limit,
+        over the levels below them (class attribute, ``--timeout``), not "not set"."""
+        released = asyncio.Event()
+
+        class Limited(aiounit.AsyncTestCase):
+            timeout = 0.05
+
+            @aiounit.group("p")
+            async def test_hangs(self) -> None:
+                self.addCleanup(released.set)
+                await asyncio.Event().wait()
+
+            @aiounit.group("p", timeout=None)
+            async def test_group_none_over_class(self) -> None:
+                await released.wait()
+
+        class Unlimited(aiounit.AsyncTestCase):
+            timeout = None
+
+            @aiounit.group("p")
+            async def test_class_none_over_suite(self) -> None:
+                await released.wait()
+
+        result = run_tests(Limited, Unlimited, timeout=0.05)
+        self.assertEqual(result.testsRun, 3)
+        self.assertEqual([e[1] for e in result.events if e[0] == "addError"], ["test_hangs"])
+        self.assertIn(("addSuccess", "test_group_none_over_class"), result.events)
+        self.assertIn(("addSuccess", "test_class_none_over_suite"), result.events)
+
     def test_suite_timeout_bounds_ungrouped_tests(self) -> None:
         """The suite's timeout (``--timeout``) also bounds an AsyncTestCase test with no group."""
 
