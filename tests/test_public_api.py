@@ -196,7 +196,6 @@ class TestImportCost(unittest.TestCase):
         self.assertEqual(self._fresh_interpreter(code), "[]\n")
 
 
-
 class TestReference(unittest.TestCase):
     """docs/api.md, the reference, has an entry for every public name."""
 
