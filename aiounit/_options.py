@@ -20,7 +20,6 @@ from ._marks import UNSET, check_max_concurrency, check_timeout
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    import argparse
     from collections.abc import Callable
     from typing import Any, Final, Literal
 
@@ -450,12 +449,3 @@ def _argparse_type(option: Option, argparse: Any) -> Callable[[str], Any]:
 
     convert.__name__ = option.name  # argparse names a failed type by it
     return convert
-
-
-def parser_for_docs() -> argparse.ArgumentParser:
-    """A parser with only aiounit's options, as ``--help`` lists them."""
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="python -m aiounit", add_help=False)
-    add_arguments(parser.add_argument_group("aiounit"), {})
-    return parser
