@@ -21,13 +21,13 @@ import io
 import logging
 import sys
 import threading
-import unittest
 from collections.abc import Iterator
 from contextvars import ContextVar
 
+from ._stdlib import assert_logs_context, capturing_handler, set_assert_logs_context
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    import unittest._log
     from typing import Any, TextIO
 
 __unittest = True
@@ -163,14 +163,13 @@ class _Dispatcher(logging.Handler):
         pass
 
 
-def _concurrent_assert_logs_class() -> type[unittest._log._AssertLogsContext[Any]]:
+def _concurrent_assert_logs_class() -> Any:
     """Built on first use: ``unittest._log`` is not worth importing up front."""
     global _assert_logs_class
     if _assert_logs_class is not None:
         return _assert_logs_class
-    import unittest._log
 
-    class _ConcurrentAssertLogsContext(unittest._log._AssertLogsContext):  # type: ignore[type-arg]
+    class _ConcurrentAssertLogsContext(assert_logs_context()):  # type: ignore[misc]
         """``assertLogs``/``assertNoLogs`` that tests of one group can use at once."""
 
         logger: logging.Logger
@@ -184,7 +183,7 @@ def _concurrent_assert_logs_class() -> type[unittest._log._AssertLogsContext[Any
                 logger = self.logger = self.logger_name
             else:
                 logger = self.logger = logging.getLogger(self.logger_name)
-            handler = unittest._log._CapturingHandler()  # type: ignore[attr-defined]
+            handler = capturing_handler()
             handler.setLevel(self.level)
             # 3.15's assertLogs takes a formatter
             formatter = getattr(self, "formatter", None)
@@ -229,7 +228,7 @@ def _concurrent_assert_logs_class() -> type[unittest._log._AssertLogsContext[Any
     return _assert_logs_class
 
 
-_assert_logs_class: type[unittest._log._AssertLogsContext[Any]] | None = None
+_assert_logs_class: Any = None
 
 
 @contextlib.contextmanager
@@ -241,11 +240,9 @@ def concurrent_assertions() -> Iterator[None]:
     (``assertWarns`` needs nothing: each test has its own warning state, see
     ``_warnstate``.)
     """
-    import unittest._log
-
-    saved_logs = unittest._log._AssertLogsContext
-    unittest._log._AssertLogsContext = _concurrent_assert_logs_class()  # type: ignore[misc]
+    saved_logs = assert_logs_context()
+    set_assert_logs_context(_concurrent_assert_logs_class())
     try:
         yield
     finally:
-        unittest._log._AssertLogsContext = saved_logs  # type: ignore[misc]
+        set_assert_logs_context(saved_logs)

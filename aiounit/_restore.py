@@ -28,6 +28,7 @@ import types
 from collections.abc import Callable, Iterator
 
 from ._capture import CURRENT
+from ._stdlib import PATCH_METHODS, patch_dict_original
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -44,7 +45,7 @@ if TYPE_CHECKING:
 _MISSING = object()
 _listeners: list[PatchListener] = []
 _lock = threading.RLock()
-_hooked: dict[str, Any] | None = None  # the mock methods we wrapped, while hooked
+_hooked: dict[tuple[str, str], Any] | None = None  # the mock methods we wrapped, while hooked
 _users = 0
 
 
@@ -139,7 +140,7 @@ class _Watch:
             key = (id(target), None)
             if key not in self.targets:
                 self.targets[key] = _Target(
-                    target, None, dict(patcher._original), dict_name or _name_of(target)
+                    target, None, dict(patch_dict_original(patcher)), dict_name or _name_of(target)
                 )
         self.targets[key].last = member
 
@@ -208,15 +209,7 @@ def _tell(event: str, patcher: Any, member: Any) -> None:
         listener(event, patcher, member)
 
 
-def _hook(mock: Any) -> dict[str, Any]:
-    # patch.dict's decorators call _patch_dict/_unpatch_dict, not __enter__/__exit__.
-    saved = {
-        "__enter__": mock._patch.__enter__,
-        "__exit__": mock._patch.__exit__,
-        "_patch_dict": mock._patch_dict._patch_dict,
-        "_unpatch_dict": mock._patch_dict._unpatch_dict,
-    }
-
+def _hook(mock: Any) -> dict[tuple[str, str], Any]:
     def make_enter(original: Callable[..., Any]) -> Callable[..., Any]:
         def __enter__(self: Any) -> Any:
             in_dict = getattr(self, "in_dict", None)
@@ -248,18 +241,17 @@ def _hook(mock: Any) -> dict[str, Any]:
 
         return __exit__
 
-    mock._patch.__enter__ = make_enter(saved["__enter__"])
-    mock._patch.__exit__ = make_exit(saved["__exit__"])
-    mock._patch_dict._patch_dict = make_enter(saved["_patch_dict"])
-    mock._patch_dict._unpatch_dict = make_exit(saved["_unpatch_dict"])
+    saved: dict[tuple[str, str], Any] = {}
+    for class_name, name, starts in PATCH_METHODS:
+        cls = getattr(mock, class_name)
+        original = saved[class_name, name] = getattr(cls, name)
+        setattr(cls, name, make_enter(original) if starts else make_exit(original))
     return saved
 
 
-def _unhook(mock: Any, saved: dict[str, Any]) -> None:
-    mock._patch.__enter__ = saved["__enter__"]
-    mock._patch.__exit__ = saved["__exit__"]
-    mock._patch_dict._patch_dict = saved["_patch_dict"]
-    mock._patch_dict._unpatch_dict = saved["_unpatch_dict"]
+def _unhook(mock: Any, saved: dict[tuple[str, str], Any]) -> None:
+    for (class_name, name), original in saved.items():
+        setattr(getattr(mock, class_name), name, original)
 
 
 @contextlib.contextmanager

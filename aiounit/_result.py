@@ -7,18 +7,19 @@ import time
 import unittest
 
 from ._colour import theme
-from ._stdlib import IS_311, WritelnDecorator
+from ._stdlib import (
+    TextTestResultBase,
+    WritelnDecorator,
+    mirror_output,
+    original_streams,
+    output_buffers,
+    set_mirror_output,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
     from unittest.runner import _SupportsWriteAndFlush
-
-    # self.stream is in turn the given stream, a _ThrottledFlush or a decorated
-    # StringIO (see startTest): Any, not typeshed's _WritelnDecorator.
-    _TextTestResultBase = unittest.TextTestResult[Any]
-else:
-    _TextTestResultBase = unittest.TextTestResult
 
 __unittest = True
 
@@ -56,7 +57,7 @@ class _ThrottledFlush(WritelnDecorator):
             self.stream.flush()
 
 
-class TextTestResult(_TextTestResultBase):
+class TextTestResult(TextTestResultBase):
     """Drop-in for ``unittest.TextTestResult``, safe when tests run concurrently.
 
     The output is byte for byte unittest's, but what one test prints (its
@@ -74,12 +75,7 @@ class TextTestResult(_TextTestResultBase):
         durations: int | None = None,
         **kwargs: Any,
     ) -> None:
-        if not IS_311:
-            super().__init__(stream, descriptions, verbosity, durations=durations, **kwargs)
-        else:
-            super().__init__(stream, descriptions, verbosity, **kwargs)
-            self.durations = durations
-            self.collectedDurations: list[tuple[str, float]] = []
+        super().__init__(stream, descriptions, verbosity, durations=durations, **kwargs)
         self._aiounit_stream: Any = None
         #: (test, message) warnings about tests that did not fail them: a test
         #: that blocked the event loop, or left tasks running.
@@ -103,39 +99,10 @@ class TextTestResult(_TextTestResultBase):
         if self.progress is not None:
             self.progress.draw()
 
-    if IS_311:
-        # 3.11's TestCase.run never calls addDuration: time the tests it runs
-        # from startTest to stopTest (aiounit's own runs call addDuration).
-        _aiounit_started: float | None = None
-        _aiounit_timed = False
-        _aiounit_measured: float | None = None
-
-        def _aiounit_elapsed(self, test: Any, elapsed: float) -> None:
-            # From a Recorder: the test ran before its replayed startTest.
-            self._aiounit_measured = elapsed
-
-        def addDuration(self, test: unittest.TestCase, elapsed: float) -> None:
-            """Called when a test finished to run, regardless of its outcome."""
-            self._aiounit_timed = True
-            self.collectedDurations.append((str(test), elapsed))
-            self.durationsById[test.id()] = elapsed
-
-        def _time_stop(self, test: unittest.TestCase) -> None:
-            started, self._aiounit_started = self._aiounit_started, None
-            measured, self._aiounit_measured = self._aiounit_measured, None
-            if started is not None and not self._aiounit_timed:
-                if measured is None:
-                    measured = time.perf_counter() - started
-                self.collectedDurations.append((str(test), measured))
-                self.durationsById[test.id()] = measured
-            self._aiounit_timed = False
-
-    else:
-
-        def addDuration(self, test: unittest.TestCase, elapsed: float) -> None:
-            """Called when a test finished to run, regardless of its outcome."""
-            super().addDuration(test, elapsed)
-            self.durationsById[test.id()] = elapsed
+    def addDuration(self, test: unittest.TestCase, elapsed: float) -> None:
+        """Called when a test finished to run, regardless of its outcome."""
+        super().addDuration(test, elapsed)
+        self.durationsById[test.id()] = elapsed
 
     def startTest(self, test: unittest.TestCase) -> None:
         if isinstance(self.stream, _ThrottledFlush):
@@ -143,9 +110,6 @@ class TextTestResult(_TextTestResultBase):
         if self.progress is not None:
             self.progress.clear()
             self.progress.begin(test)
-        if IS_311:
-            self._aiounit_started = time.perf_counter()
-            self._aiounit_timed = False
         # Only verbose output spans several writes per test; a dot is one write.
         if self.showAll and self._aiounit_stream is None:
             self._aiounit_stream = self.stream
@@ -157,8 +121,6 @@ class TextTestResult(_TextTestResultBase):
         # test's captured output after the status, as the stdlib order has it.
         self._flush_line()
         super().stopTest(test)
-        if IS_311:
-            self._time_stop(test)
         if self.progress is not None:
             self.progress.end(test)
             self.progress.draw()
@@ -170,13 +132,11 @@ class TextTestResult(_TextTestResultBase):
         # test, so after a class fixture's error the flag is still up while
         # sys.stdout is the real stream: the run crashed.  Read our own buffers,
         # which hold exactly what was captured whatever sys.stdout is now.
-        state: Any = self  # the stdlib's private buffering state, untyped in typeshed
-        if self.buffer and state._mirrorOutput:
-            state._mirrorOutput = False
-            for buffer, real, line in (
-                (state._stdout_buffer, state._original_stdout, unittest.result.STDOUT_LINE),
-                (state._stderr_buffer, state._original_stderr, unittest.result.STDERR_LINE),
-            ):
+        if self.buffer and mirror_output(self):
+            set_mirror_output(self, False)
+            buffers, reals = output_buffers(self), original_streams(self)
+            lines = (unittest.result.STDOUT_LINE, unittest.result.STDERR_LINE)
+            for buffer, real, line in zip(buffers, reals, lines, strict=True):
                 text = buffer.getvalue() if buffer is not None else ""
                 if text:
                     real.write(line % (text if text.endswith("\n") else text + "\n"))

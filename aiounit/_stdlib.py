@@ -13,9 +13,10 @@ and fingerprints the source of each stdlib function aiounit copies, overrides
 or depends on, per CPython version: on a new CPython it fails, naming what to
 re-check (see docs/design.md, "Stdlib internals").
 
-The version differences aiounit works around are flags here too (``IS_311``…);
-the 3.11-only code is marked ``IS_311`` wherever it is, so that dropping 3.11
-means deleting that flag and what the type checker then points at.
+The version differences aiounit works around are flags here too (``IS_311``…),
+and the 3.11-only code lives in this module's "3.11 only" section, but for a
+few one-line ``IS_311`` guards: dropping 3.11 is deleting that section and the
+flag, then the guards mypy and ruff point at.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import inspect
 import operator
 import os
 import sys
+import time
 import unittest
 from unittest.runner import _WritelnDecorator
 
@@ -44,8 +46,7 @@ CHECKED_ON: Final = ("3.11.7", "3.12.1", "3.13.0", "3.14.10", "3.15.2")
 # it would the sys.version_info tests they replace (pyproject: always_true/false).
 
 #: 3.11: no TestCase durations, no ``--durations``, deprecated assert aliases
-#: shown once per module by ``-W default``.  Drop 3.11: delete this and every
-#: ``if IS_311`` branch it marks.
+#: shown once per module by ``-W default``.  Drop 3.11: see "3.11 only" below.
 IS_311: Final = sys.version_info < (3, 12)
 #: 3.13 only: ``create_task`` calls ``set_name(None)`` on a factory's task.
 IS_313: Final = sys.version_info[:2] == (3, 13)
@@ -263,6 +264,28 @@ def output_buffers(result: Any) -> tuple[Any, Any]:
     return getattr(result, "_stdout_buffer", None), getattr(result, "_stderr_buffer", None)
 
 
+def set_output_buffers(result: Any, stdout: Any, stderr: Any) -> None:
+    """Make -b capture into *stdout* and *stderr* (``_setupStdout`` makes its
+    own ``StringIO`` buffers only while these are None)."""
+    result._stdout_buffer = stdout
+    result._stderr_buffer = stderr
+
+
+def mirror_output(result: Any) -> bool:
+    """``result._mirrorOutput``: a test failed, so -b is to show its output."""
+    return bool(getattr(result, "_mirrorOutput", False))
+
+
+def set_mirror_output(result: Any, value: bool) -> None:
+    result._mirrorOutput = value
+
+
+def original_streams(result: Any) -> tuple[Any, Any]:
+    """``(result._original_stdout, result._original_stderr)``: the real streams
+    while -b captures."""
+    return result._original_stdout, result._original_stderr
+
+
 def original_stderr(result: Any) -> Any:
     """``result._original_stderr``: the real stderr while -b captures (None if unknown)."""
     return getattr(result, "_original_stderr", None)
@@ -271,6 +294,52 @@ def original_stderr(result: Any) -> Any:
 def exc_info_to_string(result: Any) -> Any:
     """``result._exc_info_to_string`` (None if absent): the traceback text of an error."""
     return getattr(result, "_exc_info_to_string", None)
+
+
+# -- unittest._log: imported on first use, not worth importing up front ----------------
+
+
+def assert_logs_context() -> Any:
+    """``unittest._log._AssertLogsContext``: what ``assertLogs``/``assertNoLogs``
+    return.  TestCase imports it from the module at each call: setting it
+    (``set_assert_logs_context``) changes theirs."""
+    import unittest._log
+
+    return unittest._log._AssertLogsContext
+
+
+def set_assert_logs_context(cls: Any) -> None:
+    import unittest._log
+
+    unittest._log._AssertLogsContext = cls  # type: ignore[misc]
+
+
+def capturing_handler() -> Any:
+    """``unittest._log._CapturingHandler()``: the handler ``assertLogs`` captures
+    with; its ``watcher`` holds the records and their formatted output."""
+    import unittest._log
+
+    return unittest._log._CapturingHandler()  # type: ignore[attr-defined]
+
+
+# -- unittest.mock ---------------------------------------------------------------------
+
+#: The methods through which unittest.mock's patchers start and stop a patch:
+#: (class of ``unittest.mock``, method, whether it starts).  ``patch``,
+#: ``patch.object`` and ``patch.multiple`` are ``_patch``; ``patch.dict`` is
+#: ``_patch_dict``, whose decorators call ``_patch_dict``/``_unpatch_dict``, not
+#: ``__enter__``/``__exit__``.
+PATCH_METHODS: Final = (
+    ("_patch", "__enter__", True),
+    ("_patch", "__exit__", False),
+    ("_patch_dict", "_patch_dict", True),
+    ("_patch_dict", "_unpatch_dict", False),
+)
+
+
+def patch_dict_original(patcher: Any) -> Any:
+    """``patcher._original``: a started ``patch.dict``'s copy of the dict before it."""
+    return patcher._original
 
 
 # -- asyncio ---------------------------------------------------------------------------
@@ -343,6 +412,79 @@ atexit_run: Any = atexit._run_exitfuncs
 COROUTINE_MARK: Any = getattr(
     inspect, "_is_coroutine_mark", getattr(inspect, "_is_coroutine_marker", object())
 )
+
+
+# -- 3.11 only -----------------------------------------------------------------------
+# What aiounit does for 3.11 alone.  Dropping 3.11: delete this section and
+# IS_311 (TextTestResultBase becomes unittest.TextTestResult); mypy and ruff
+# then point at the few one-line IS_311 guards left elsewhere, each deleted with
+# its branch: _main (--durations and its keyword), _runner (the deprecated
+# assert aliases' warnings), _report and _wire (timing a test 3.11's
+# TestCase.run does not time).
+
+if TYPE_CHECKING:
+    # self.stream is in turn the given stream, a _ThrottledFlush or a decorated
+    # StringIO (see aiounit._result): Any, not typeshed's _WritelnDecorator.
+    _TextTestResult = unittest.TextTestResult[Any]
+else:
+    _TextTestResult = unittest.TextTestResult
+
+if IS_311:
+
+    class TextTestResultBase(_TextTestResult):
+        """unittest's TextTestResult with 3.12's ``durations``, ``collectedDurations``
+        and ``addDuration``.  3.11's ``TestCase.run`` never calls ``addDuration``:
+        the tests it runs are timed from startTest to stopTest (aiounit's own
+        runs call ``addDuration``, and a Recorder its ``_aiounit_elapsed``)."""
+
+        _aiounit_started: float | None = None
+        _aiounit_timed = False
+        _aiounit_measured: float | None = None
+        durationsById: dict[str, float]
+
+        def __init__(
+            self,
+            stream: Any,
+            descriptions: bool,
+            verbosity: int,
+            *,
+            durations: int | None = None,
+            **kwargs: Any,
+        ) -> None:
+            super().__init__(stream, descriptions, verbosity, **kwargs)
+            self.durations = durations
+            self.collectedDurations: list[tuple[str, float]] = []
+
+        def _aiounit_elapsed(self, test: Any, elapsed: float) -> None:
+            # From a Recorder: the test ran before its replayed startTest.
+            self._aiounit_measured = elapsed
+
+        def addDuration(self, test: unittest.TestCase, elapsed: float) -> None:
+            """Called when a test finished to run, regardless of its outcome."""
+            self._aiounit_timed = True
+            self.collectedDurations.append((str(test), elapsed))
+
+        def startTest(self, test: unittest.TestCase) -> None:
+            self._aiounit_started = time.perf_counter()
+            self._aiounit_timed = False
+            super().startTest(test)
+
+        def stopTest(self, test: unittest.TestCase) -> None:
+            super().stopTest(test)
+            self._time_stop(test)
+
+        def _time_stop(self, test: unittest.TestCase) -> None:
+            started, self._aiounit_started = self._aiounit_started, None
+            measured, self._aiounit_measured = self._aiounit_measured, None
+            if started is not None and not self._aiounit_timed:
+                if measured is None:
+                    measured = time.perf_counter() - started
+                self.collectedDurations.append((str(test), measured))
+                self.durationsById[test.id()] = measured
+            self._aiounit_timed = False
+
+else:
+    TextTestResultBase = _TextTestResult
 
 
 # -- the inventory -----------------------------------------------------------------------
@@ -477,7 +619,7 @@ NAMES: Final = (
         _ALL,
         "_stdlib, _junit, _report, _result (overridden), _wire",
     ),
-    ("unittest.result.TestResult()", "_mirrorOutput", _ALL, "_result, _wire"),
+    ("unittest.result.TestResult()", "_mirrorOutput", _ALL, "_stdlib, _result, _wire"),
     (
         "unittest.result.TestResult()",
         "_stdout_buffer",
@@ -490,21 +632,21 @@ NAMES: Final = (
         _ALL,
         "_stdlib, _junit, _result, _wire (set)",
     ),
-    ("unittest.result.TestResult()", "_original_stdout", _ALL, "_result"),
+    ("unittest.result.TestResult()", "_original_stdout", _ALL, "_stdlib, _result"),
     ("unittest.result.TestResult()", "_original_stderr", _ALL, "_stdlib, _report, _result"),
     ("unittest.runner", "_WritelnDecorator", _ALL, "_stdlib, _result (subclassed)"),
     ("unittest.runner.TextTestRunner", "_makeResult", _ALL, "_runner"),
     ("unittest.runner.TextTestRunner", "_printDurations", "3.12+", "_runner (overridden)"),
     ("unittest.main.TestProgram", "_getParentArgParser", _ALL, "_main (overridden)"),
-    ("import", "unittest._log", _ALL, "_capture"),
-    ("unittest._log", "_AssertLogsContext", _ALL, "_capture (subclassed, swapped)"),
-    ("unittest._log", "_CapturingHandler", _ALL, "_capture"),
+    ("import", "unittest._log", _ALL, "_stdlib"),
+    ("unittest._log", "_AssertLogsContext", _ALL, "_stdlib, _capture (subclassed)"),
+    ("unittest._log", "_CapturingHandler", _ALL, "_stdlib, _capture"),
     # unittest.mock
-    ("unittest.mock", "_patch", _ALL, "_restore (methods wrapped)"),
-    ("unittest.mock", "_patch_dict", _ALL, "_restore (methods wrapped)"),
-    ("unittest.mock._patch_dict", "_patch_dict", _ALL, "_restore (wrapped)"),
-    ("unittest.mock._patch_dict", "_unpatch_dict", _ALL, "_restore (wrapped)"),
-    ("unittest.mock._patch_dict()", "_original", _ALL, "_restore"),
+    ("unittest.mock", "_patch", _ALL, "_stdlib, _restore (methods wrapped)"),
+    ("unittest.mock", "_patch_dict", _ALL, "_stdlib, _restore (methods wrapped)"),
+    ("unittest.mock._patch_dict", "_patch_dict", _ALL, "_stdlib, _restore (wrapped)"),
+    ("unittest.mock._patch_dict", "_unpatch_dict", _ALL, "_stdlib, _restore (wrapped)"),
+    ("unittest.mock._patch_dict()", "_original", _ALL, "_stdlib, _restore"),
     # warnings
     ("import", "_py_warnings", "3.14+", "_warnstate"),
     ("warnings", "_showwarnmsg_impl", _ALL, "_warnstate (replaced)"),

@@ -32,7 +32,10 @@ from ._stdlib import (
     atexit_run,
     class_cleanups,
     module_cleanups_pending,
+    output_buffers,
     previous_class,
+    set_mirror_output,
+    set_output_buffers,
 )
 from ._suite import ConcurrentTestSuite
 
@@ -117,8 +120,11 @@ class _WireResult(unittest.TestResult):
         self._lock = _SEND_LOCK
         self._members: set[int] = set()  # refs of group members, announced by "begin"
         self._streaming: Any = None  # the ref the result's own -b buffers stream for
-        self._stdout_buffer = _StreamedBuffer(self._send, "out", lambda: self._streaming)
-        self._stderr_buffer = _StreamedBuffer(self._send, "err", lambda: self._streaming)
+        set_output_buffers(
+            self,
+            _StreamedBuffer(self._send, "out", lambda: self._streaming),
+            _StreamedBuffer(self._send, "err", lambda: self._streaming),
+        )
 
     @property
     def shouldStop(self) -> bool:
@@ -174,9 +180,10 @@ class _WireResult(unittest.TestResult):
         self._send("startTest", ref, time.monotonic())
 
     def stopTest(self, test: Any) -> None:
-        out = self._stdout_buffer.getvalue() if self.buffer else ""
-        err = self._stderr_buffer.getvalue() if self.buffer else ""
-        self._mirrorOutput = False  # the parent's result shows it, if it must
+        out_buffer, err_buffer = output_buffers(self)
+        out = out_buffer.getvalue() if self.buffer else ""
+        err = err_buffer.getvalue() if self.buffer else ""
+        set_mirror_output(self, False)  # the parent's result shows it, if it must
         super().stopTest(test)
         self._streaming = None
         ref = self._ref(test)

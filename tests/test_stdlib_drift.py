@@ -265,6 +265,16 @@ _STDLIB_MODULES = (
 )
 
 
+#: aiounit's own attributes that share a name with a private one of the stdlib
+#: modules scanned: not uses of the stdlib's.
+OWN_ATTRIBUTES = {
+    "_ready": "_admission.Admission's heap of claims",
+    "_stopping": "_report.Recorder's stop flag",
+    "_description": "_workers._RemoteSubTest's description",
+    "_thread": "_alone._Alarm's and _watchdog.Watchdog's threads",
+}
+
+
 def _stdlib_private_names() -> set[str]:
     names: set[str] = set()
     for name in _STDLIB_MODULES:
@@ -294,7 +304,8 @@ def _aiounit_sources() -> dict[str, ast.Module]:
 
 
 def _own_names(trees: dict[str, ast.Module]) -> set[str]:
-    """Names aiounit defines itself: modules, functions, classes, attributes it sets."""
+    """Names aiounit defines itself: modules, functions, classes, variables,
+    arguments (not attributes: ``self._x = ...`` may set a stdlib base's)."""
     own = set(trees)
     for tree in trees.values():
         for node in ast.walk(tree):
@@ -302,12 +313,6 @@ def _own_names(trees: dict[str, ast.Module]) -> set[str]:
                 own.add(node.name)
             elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
                 own.add(node.id)
-            elif (
-                isinstance(node, ast.Attribute)
-                and isinstance(node.ctx, ast.Store)
-                and getattr(node.value, "id", None) in ("self", "cls")
-            ):
-                own.add(node.attr)  # self._x = ...: its own, whatever a base class has
             elif isinstance(node, ast.arg):
                 own.add(node.arg)
             elif isinstance(node, ast.alias):
@@ -434,14 +439,16 @@ class TestInventory(unittest.TestCase):
     def test_every_private_stdlib_name_aiounit_uses_is_listed(self) -> None:
         listed = {name.rpartition(".")[2] for _where, name, _since, _used_by in _stdlib.NAMES}
         unlisted = {
-            name: sorted(modules) for name, modules in private_uses().items() if name not in listed
+            name: sorted(modules)
+            for name, modules in private_uses().items()
+            if name not in listed and name not in OWN_ATTRIBUTES
         }
-        self.assertEqual(unlisted, {}, "add these to aiounit._stdlib.NAMES")
+        self.assertEqual(unlisted, {}, "add these to aiounit._stdlib.NAMES (or OWN_ATTRIBUTES)")
 
     def test_the_scan_finds_private_names(self) -> None:
         uses = private_uses()
         self.assertIn("_stdlib", uses["_addError"])
-        self.assertIn("_capture", uses["_AssertLogsContext"])
+        self.assertIn("_case", uses["_asyncioRunner"])  # set on self, in an override
 
 
 def main(argv: list[str]) -> int:
