@@ -342,6 +342,69 @@ def patch_dict_original(patcher: Any) -> Any:
     return patcher._original
 
 
+# -- warnings ----------------------------------------------------------------------------
+# aiounit._warnstate gives each member of a group its own warning state by
+# standing in for these (warnings.py up to 3.13; _py_warnings, which
+# ``warnings`` re-exports, from 3.14).  *module* is the ``warnings`` module.
+
+#: The module globals that hold the process's warning state: the C ``warn()``
+#: and ``catch_warnings`` read them as module attributes.
+WARNINGS_STATE: Final = ("filters", "showwarning", "_showwarnmsg_impl")
+
+
+def filters_mutated(module: Any) -> None:
+    """``module._filters_mutated()``: forget the "already shown" registries."""
+    module._filters_mutated()
+
+
+def showwarning_orig(module: Any) -> Any:
+    """``module._showwarning_orig``: the original ``showwarning``, which
+    ``_showwarnmsg`` tells from a user's replacement."""
+    return module._showwarning_orig
+
+
+def show_warning_message(module: Any, msg: Any) -> None:
+    """``module._showwarnmsg_impl(msg)``: print a WarningMessage, as the module
+    attribute is now (a test's own, while a group runs)."""
+    module._showwarnmsg_impl(msg)
+
+
+def py_warnings_module() -> Any:
+    """``_py_warnings`` (3.14+): the Python implementation ``warnings`` re-exports."""
+    return sys.modules["_py_warnings"]
+
+
+def warnings_context_var(module: Any) -> Any:
+    """``module._warnings_context`` (3.14+): the ContextVar that holds a
+    context's warning state, when context-aware warnings are on."""
+    return module._warnings_context
+
+
+def uses_context(py_warnings: Any) -> bool:
+    """``_py_warnings._use_context`` (3.14+): context-aware warnings are on."""
+    return bool(py_warnings._use_context)
+
+
+def set_uses_context(py_warnings: Any, value: bool) -> None:
+    py_warnings._use_context = value
+
+
+def warnings_context_class(py_warnings: Any) -> Any:
+    """``_py_warnings._Context`` (3.14+): one context's warning state."""
+    return py_warnings._Context
+
+
+def context_filters(context: Any) -> list[Any]:
+    """``context._filters`` (3.14+): a warnings context's filter list."""
+    return context._filters  # type: ignore[no-any-return]
+
+
+def record_warning(context: Any, msg: Any) -> None:
+    """``context._record_warning(msg)`` (3.14+): append to a recording
+    ``catch_warnings``' log."""
+    context._record_warning(msg)
+
+
 # -- asyncio ---------------------------------------------------------------------------
 
 #: ``asyncio._get_running_loop()``: the running loop or None, without raising.
@@ -648,18 +711,18 @@ NAMES: Final = (
     ("unittest.mock._patch_dict", "_unpatch_dict", _ALL, "_stdlib, _restore (wrapped)"),
     ("unittest.mock._patch_dict()", "_original", _ALL, "_stdlib, _restore"),
     # warnings
-    ("import", "_py_warnings", "3.14+", "_warnstate"),
-    ("warnings", "_showwarnmsg_impl", _ALL, "_warnstate (replaced)"),
-    ("warnings", "_showwarning_orig", _ALL, "_warnstate"),
-    ("warnings", "_filters_mutated", _ALL, "_warnstate"),
+    ("import", "_py_warnings", "3.14+", "_stdlib"),
+    ("warnings", "_showwarnmsg_impl", _ALL, "_stdlib, _warnstate (replaced)"),
+    ("warnings", "_showwarning_orig", _ALL, "_stdlib"),
+    ("warnings", "_filters_mutated", _ALL, "_stdlib"),
     ("warnings", "_add_filter", _ALL, "_warnstate (replaced)"),
     ("warnings", "_showwarnmsg", _ALL, "_warnstate (replaced)"),
-    ("warnings", "_warnings_context", "3.14+", "_warnstate"),
+    ("warnings", "_warnings_context", "3.14+", "_stdlib"),
     ("warnings", "_get_context", "3.14+", "_warnstate (replaced)"),
-    ("_py_warnings", "_use_context", "3.14+", "_warnstate (set)"),
-    ("_py_warnings", "_Context", "3.14+", "_warnstate (subclassed)"),
-    ("_py_warnings._Context", "_record_warning", "3.14+", "_warnstate"),
-    ("_py_warnings._Context()", "_filters", "3.14+", "_warnstate (overridden)"),
+    ("_py_warnings", "_use_context", "3.14+", "_stdlib"),
+    ("_py_warnings", "_Context", "3.14+", "_stdlib, _warnstate (subclassed)"),
+    ("_py_warnings._Context", "_record_warning", "3.14+", "_stdlib"),
+    ("_py_warnings._Context()", "_filters", "3.14+", "_stdlib, _warnstate (overridden)"),
     ("import", "_colorize", "3.14+", "_colour"),
     ("_colorize", "get_theme", "3.14+", "_colour"),
     # asyncio

@@ -37,7 +37,20 @@ import types
 from collections.abc import Callable, Iterator
 
 from ._capture import CURRENT
-from ._stdlib import SINCE_314
+from ._stdlib import (
+    SINCE_314,
+    WARNINGS_STATE,
+    context_filters,
+    filters_mutated,
+    py_warnings_module,
+    record_warning,
+    set_uses_context,
+    show_warning_message,
+    showwarning_orig,
+    uses_context,
+    warnings_context_class,
+    warnings_context_var,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -45,7 +58,7 @@ if TYPE_CHECKING:
 
 __unittest = True
 
-_NAMES = ("filters", "showwarning", "_showwarnmsg_impl")
+_NAMES = WARNINGS_STATE
 # 3.14+: warnings keeps its state in a context when asked to (_py_warnings).
 _CONTEXTS = SINCE_314
 
@@ -139,29 +152,29 @@ def _add_filter(*item: Any, append: bool) -> None:
         filters.insert(0, item)
     elif item not in filters:
         filters.append(item)
-    warnings._filters_mutated()
+    filters_mutated(warnings)
 
 
 def _resetwarnings() -> None:
     warnings = _warnings()
     warnings.filters[:] = []
-    warnings._filters_mutated()
+    filters_mutated(warnings)
 
 
 def _showwarnmsg(msg: Any) -> None:
     warnings = _warnings()
     show = warnings.showwarning
-    if show is not warnings._showwarning_orig:
+    if show is not showwarning_orig(warnings):
         if not callable(show):
             raise TypeError("warnings.showwarning() must be set to a function or method")
         show(msg.message, msg.category, msg.filename, msg.lineno, msg.file, msg.line)
         return
-    warnings._showwarnmsg_impl(msg)
+    show_warning_message(warnings, msg)
 
 
 def _showwarnmsg_impl(msg: Any) -> None:
     # What the original showwarning() calls as a global: the test's own impl.
-    _warnings()._showwarnmsg_impl(msg)
+    show_warning_message(_warnings(), msg)
 
 
 _REPLACEMENTS = {
@@ -231,7 +244,7 @@ def _test_context_class(py_warnings: Any) -> Any:
     global _test_context
     if _test_context is None:
 
-        class _TestContext(py_warnings._Context):  # type: ignore[misc]
+        class _TestContext(warnings_context_class(py_warnings)):  # type: ignore[misc]
             """A test's own state; once the group is over, the process's again."""
 
             def __init__(self, filters: list[Any] | None, member: Any) -> None:
@@ -254,12 +267,12 @@ def _test_context_class(py_warnings: Any) -> Any:
 
 
 def _install_contexts(installed: _Installed) -> None:
-    py_warnings: Any = sys.modules["_py_warnings"]
+    py_warnings = py_warnings_module()
     module: Any = installed.module
-    var = module._warnings_context
+    var = warnings_context_var(module)
     original_get_context = module.__dict__["_get_context"]
     installed.py_module = py_warnings
-    installed.use_context = py_warnings._use_context
+    installed.use_context = uses_context(py_warnings)
     contexts = installed.views
 
     test_context = _test_context_class(py_warnings)
@@ -280,7 +293,7 @@ def _install_contexts(installed: _Installed) -> None:
                 base = contexts.get(member)
                 if base is None:
                     source = context if context is not None else original_get_context()
-                    base = contexts[member] = test_context(list(source._filters), member)
+                    base = contexts[member] = test_context(list(context_filters(source)), member)
                     base.log = source.log
         # Set where the test runs, so that the C warn() sees it from now on
         # (before, the filters it saw were what the copy holds).
@@ -295,7 +308,7 @@ def _install_contexts(installed: _Installed) -> None:
         # recording context must still come first.
         context = _get_context()
         if context.log is not None:
-            context._record_warning(msg)
+            record_warning(context, msg)
         else:
             outer_impl(msg)
 
@@ -307,7 +320,7 @@ def _install_contexts(installed: _Installed) -> None:
     installed.replaced["_get_context"] = original_get_context
     module.__dict__["_get_context"] = _get_context
     module.__dict__["_showwarnmsg_impl"] = _showwarnmsg_impl
-    py_warnings._use_context = True
+    set_uses_context(py_warnings, True)
 
 
 def _forget_specializations(module: types.ModuleType) -> None:
@@ -325,7 +338,7 @@ def _uninstall() -> None:
     assert installed is not None
     module = installed.module
     if installed.py_module is not None:
-        installed.py_module._use_context = installed.use_context
+        set_uses_context(installed.py_module, installed.use_context)
         # A test's context may keep its state set (a test's context object
         # outlives the group); from now on it reads the process's filters.
         installed.detach()
@@ -349,4 +362,4 @@ def _uninstall() -> None:
     _installed = None
     installed.views.clear()
     # Registries of "already shown" warnings were filled under the tests' filters.
-    _warnings()._filters_mutated()
+    filters_mutated(_warnings())
