@@ -83,18 +83,9 @@ class TestProgram(unittest.TestProgram):
         debug: bool | _Unset | None = UNSET,
     ) -> None:
         # Checked here, not only at run time: a bad keyword is a usage error.
-        options: dict[str, Any] = {
-            "timeout": timeout,
-            "max_concurrency": max_concurrency,
-            "default_group": default_group,
-            "blocking_threshold": blocking_threshold,
-            "fail_on_blocking": fail_on_blocking,
-            "fail_on_leaks": fail_on_leaks,
-            "fail_on_hazards": fail_on_hazards,
-            "fail_on_loop_errors": fail_on_loop_errors,
-            "grace": grace,
-            "debug": debug,
-        }
+        # The keyword arguments by name (a test checks they are _options.SUITE).
+        arguments = locals()
+        options = {option.name: arguments[option.name] for option in _options.SUITE}
         ConcurrentTestSuite(**options)
         #: the defaults of the suite options' command-line flags
         self.option_defaults = {k: v for k, v in options.items() if v is not UNSET}
@@ -134,8 +125,10 @@ class TestProgram(unittest.TestProgram):
                 metavar="N",
                 help="Show the N slowest test cases (N=0 for all)",
             )
-        # Suite options not given here stay UNSET: the suite's own defaults apply.
-        defaults = {o.name: o.value for o in _options.OPTIONS if o.where != "suite"}
+        # Each attribute holds the value the run will have (None: not set).
+        defaults = {
+            o.name: None if o.name in _options.INHERIT else o.value for o in _options.OPTIONS
+        }
         defaults.update(self.option_defaults)
         _options.add_arguments(parser.add_argument_group("aiounit"), defaults)
         return parser

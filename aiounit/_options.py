@@ -396,7 +396,7 @@ BY_NAME: Final = {option.name: option for option in OPTIONS}
 SUITE: Final = tuple(option for option in OPTIONS if option.where == "suite")
 #: None means "not set here" for these (the enclosing run's value); for the
 #: other suite options None is a value, and only leaving them out inherits
-INHERIT_NONE: Final = ("timeout", "max_concurrency", "default_group")
+INHERIT: Final = ("timeout", "max_concurrency", "default_group")
 
 
 def check(name: str, value: object) -> Any:
@@ -412,7 +412,7 @@ def given(**values: Any) -> dict[str, Any]:
     return {
         name: value
         for name, value in values.items()
-        if value is not UNSET and not (value is None and name in INHERIT_NONE)
+        if value is not UNSET and not (value is None and name in INHERIT)
     }
 
 

@@ -91,17 +91,13 @@ class ConcurrentTestSuite(unittest.TestSuite):
         grace: float | _Unset = UNSET,
         debug: bool | _Unset | None = UNSET,
     ) -> None:
+        # The keyword arguments by name (a test checks they are _options.SUITE).
+        arguments = locals()
+        options = _options.given(
+            **{o.name: arguments[o.name] for o in _options.SUITE if o.name not in _options.INHERIT}
+        )
         super().__init__(tests)
         # Validate now, at the boundary; None means "the enclosing run's value".
-        options = _options.given(
-            blocking_threshold=blocking_threshold,
-            fail_on_blocking=fail_on_blocking,
-            fail_on_leaks=fail_on_leaks,
-            fail_on_hazards=fail_on_hazards,
-            fail_on_loop_errors=fail_on_loop_errors,
-            grace=grace,
-            debug=debug,
-        )
         _config.Config().merged(
             timeout=timeout, max_concurrency=max_concurrency, default_group=default_group, **options
         )

@@ -172,7 +172,7 @@ class TestOneDefinition(unittest.TestCase):
                 self.assertEqual([p.name for p in keywords], [o.name for o in _options.SUITE])
                 for parameter, option in zip(keywords, _options.SUITE, strict=True):
                     # None where None means "not set here", else "not given".
-                    inherit = option.name in _options.INHERIT_NONE
+                    inherit = option.name in _options.INHERIT
                     self.assertIs(parameter.default, None if inherit else UNSET, option.name)
                     annotation = str(parameter.annotation).replace(" | _Unset", "")
                     self.assertEqual(annotation, option.type, option.name)
@@ -188,6 +188,17 @@ class TestOneDefinition(unittest.TestCase):
             if option.where != "suite":
                 with self.subTest(option=option.name):
                     self.assertEqual(getattr(_main.TestProgram, option.name), option.value)
+
+    def test_parsed_program_holds_each_options_value(self) -> None:
+        """Not given, an option's attribute is the run's default (None where that means
+        "not set"); given as a keyword, that value, unless the command line says otherwise."""
+        program = _parse()
+        for option in _options.OPTIONS:
+            with self.subTest(option=option.name):
+                expected = None if option.name in _options.INHERIT else option.value
+                self.assertEqual(getattr(program, option.name), expected)
+        program = _parse("--grace", "3", grace=2.0, fail_on_leaks=True, timeout=5)
+        self.assertEqual((program.grace, program.fail_on_leaks, program.timeout), (3.0, True, 5))
 
     def test_runner_options_are_runner_keywords(self) -> None:
         parameters = inspect.signature(aiounit.TextTestRunner).parameters
