@@ -29,6 +29,7 @@ from ._stdlib import (
     add_expected_failure,
     add_skip,
     add_unexpected_success,
+    async_runner,
     async_test_context,
     cleanups_of,
     current_frames,
@@ -40,6 +41,7 @@ from ._stdlib import (
     iatc_call_set_up,
     iatc_call_tear_down,
     method_name,
+    set_async_runner,
     set_outcome,
 )
 
@@ -89,16 +91,20 @@ class AsyncTestCase(ClassFixtures, unittest.IsolatedAsyncioTestCase):
     _aiounit_alone: _alone.Alone | None = None
 
     def _setupAsyncioRunner(self) -> None:
-        assert self._asyncioRunner is None, "asyncio runner is already initialized"  # type: ignore[has-type]
+        assert async_runner(self) is None, "asyncio runner is already initialized"
         config = _config.current()
         alone = _alone.Alone(self, timeout_of(self, group_mark_of(self), config.timeout), config)
         self._aiounit_alone = alone
-        self._asyncioRunner = _alone.Runner(
-            alone, debug=config.debug, loop_factory=getattr(self, "loop_factory", None)
+        set_async_runner(
+            self,
+            _alone.Runner(
+                alone, debug=config.debug, loop_factory=getattr(self, "loop_factory", None)
+            ),
         )
 
     def _tearDownAsyncioRunner(self) -> None:
-        runner, self._asyncioRunner = self._asyncioRunner, None  # type: ignore[assignment]
+        runner = async_runner(self)
+        set_async_runner(self, None)
         alone, self._aiounit_alone = self._aiounit_alone, None
         grace = _config.current().grace
         if alone is not None:
@@ -127,7 +133,7 @@ class AsyncTestCase(ClassFixtures, unittest.IsolatedAsyncioTestCase):
             # The stdlib's empty asyncSetUp/asyncTearDown: the same loop turns
             # as its Runner.run() gives them, without that call's cost (it
             # installs and removes a SIGINT handler, about 0.3 ms).
-            return self._asyncioRunner.get_loop().run_until_complete(_no_op())
+            return async_runner(self).get_loop().run_until_complete(_no_op())
         return iatc_call_async(self, func, *args, **kwargs)
 
     def _callTestMethod(self, method: Callable[[], Any]) -> None:

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from types import FunctionType
 
-from ._stdlib import COROUTINE_MARK, method_name
+from ._stdlib import COROUTINE_MARK, COROUTINE_MARKER, method_name
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -294,7 +294,7 @@ def is_coroutine_function(func: Any) -> bool:
     f = getattr(func, "__func__", func)
     if type(f) is FunctionType:
         return bool(f.__code__.co_flags & inspect.CO_COROUTINE) or (
-            getattr(f, "_is_coroutine_marker", None) is COROUTINE_MARK
+            getattr(f, COROUTINE_MARKER, None) is COROUTINE_MARK
         )
     return inspect.iscoroutinefunction(func)
 

@@ -143,6 +143,16 @@ iatc_call_maybe_async: Any = _IATC._callMaybeAsync
 iatc_call_cleanup: Any = _IATC._callCleanup
 
 
+def async_runner(test: unittest.TestCase) -> Any:
+    """``test._asyncioRunner``: the Runner ``IsolatedAsyncioTestCase.run`` drives
+    the test's parts with, from ``_setupAsyncioRunner`` to ``_tearDownAsyncioRunner``."""
+    return test._asyncioRunner  # type: ignore[attr-defined]
+
+
+def set_async_runner(test: unittest.TestCase, runner: Any) -> None:
+    test._asyncioRunner = runner  # type: ignore[attr-defined]
+
+
 def async_test_context(test: unittest.TestCase) -> Any:
     """``test._asyncioTestContext`` (None if absent): the context copied when an
     ``IsolatedAsyncioTestCase`` was built, which every part of it runs in."""
@@ -470,8 +480,9 @@ atexit_run: Any = atexit._run_exitfuncs
 
 
 #: The mark ``inspect.markcoroutinefunction`` (3.12+) sets as a function's
-#: ``_is_coroutine_marker``: ``inspect._is_coroutine_mark`` from 3.13 on,
+#: ``_is_coroutine_marker`` (COROUTINE_MARKER): ``inspect._is_coroutine_mark`` from 3.13 on,
 #: ``inspect._is_coroutine_marker`` in 3.12.1; a mark no function has on 3.11.
+COROUTINE_MARKER: Final = "_is_coroutine_marker"
 COROUTINE_MARK: Any = getattr(
     inspect, "_is_coroutine_mark", getattr(inspect, "_is_coroutine_marker", object())
 )
@@ -583,7 +594,7 @@ NAMES: Final = (
     ("unittest.case.TestCase()", "_classSetupFailed", _ALL, "_stdlib, _suite"),
     ("unittest.case.TestCase()", "_class_cleanups", _ALL, "_stdlib, _wire"),
     # unittest.async_case
-    ("unittest.async_case.IsolatedAsyncioTestCase()", "_asyncioRunner", _ALL, "_case (overrides)"),
+    ("unittest.async_case.IsolatedAsyncioTestCase()", "_asyncioRunner", _ALL, "_stdlib, _case"),
     (
         "unittest.async_case.IsolatedAsyncioTestCase()",
         "_asyncioTestContext",
@@ -743,7 +754,7 @@ NAMES: Final = (
     ("atexit", "_run_exitfuncs", _ALL, "_stdlib, _wire"),
     ("inspect", "_is_coroutine_mark", "3.13+", "_stdlib"),
     ("inspect", "_is_coroutine_marker", "3.12", "_stdlib (3.12's mark)"),
-    ("inspect.markcoroutinefunction()", "_is_coroutine_marker", "3.12+", "_marks"),
+    ("inspect.markcoroutinefunction()", "_is_coroutine_marker", "3.12+", "_stdlib, _marks"),
     # documented, public despite its name: listed, not routed
     ("os", "_exit", _ALL, "_alone, _watchdog, _wire"),
 )

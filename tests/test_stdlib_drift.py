@@ -328,10 +328,11 @@ def _inventory_node(tree: ast.Module) -> ast.AST:
     raise AssertionError("aiounit._stdlib has no NAMES")
 
 
-def private_uses() -> dict[str, set[str]]:
-    """Private stdlib names aiounit's code uses (``x._name``, ``getattr(x,
-    "_name")``), each with the modules of aiounit that use it."""
-    trees = _aiounit_sources()
+def private_uses(trees: dict[str, ast.Module] | None = None) -> dict[str, set[str]]:
+    """Private stdlib names aiounit's code (or *trees*, by module name) uses
+    (``x._name``, ``getattr(x, "_name")``), each with the modules that use it."""
+    if trees is None:
+        trees = _aiounit_sources()
     own = _own_names(trees)
     stdlib = _stdlib_private_names()
     uses: dict[str, set[str]] = {}
@@ -446,9 +447,16 @@ class TestInventory(unittest.TestCase):
         self.assertEqual(unlisted, {}, "add these to aiounit._stdlib.NAMES (or OWN_ATTRIBUTES)")
 
     def test_the_scan_finds_private_names(self) -> None:
-        uses = private_uses()
-        self.assertIn("_stdlib", uses["_addError"])
-        self.assertIn("_case", uses["_asyncioRunner"])  # set on self, in an override
+        self.assertIn("_stdlib", private_uses()["_addError"])
+        code = """
+class Result(unittest.TestResult):
+    def _done(self, handle):
+        self._mirrorOutput = False  # a stdlib base's attribute
+        self._done_already = True  # its own
+        return getattr(handle, "_callback", None)
+"""
+        uses = private_uses({"mod": ast.parse(code)})
+        self.assertEqual(uses, {"_mirrorOutput": {"mod"}, "_callback": {"mod"}})
 
 
 def main(argv: list[str]) -> int:
