@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
+import functools
 import io
 import os
+import signal
 import subprocess
 import sys
+import tempfile
+import textwrap
+import threading
 import unittest
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any, ClassVar, TypeVar
 
 import aiounit
 
@@ -253,14 +259,16 @@ def run_python(
     cwd: str | None = None,
     env: Mapping[str, str] | None = None,
     timeout: float = 60,
+    werror: bool = True,
     **kwargs: Any,
 ) -> subprocess.CompletedProcess[str]:
     """Run ``python -W error *args`` (this interpreter) to its end; text output captured.
 
-    *env* defaults to ``child_env()``; other keyword arguments go to ``subprocess.run``.
+    *env* defaults to ``child_env()``; without *werror*, no ``-W error``;
+    other keyword arguments go to ``subprocess.run``.
     """
     return subprocess.run(
-        [sys.executable, "-W", "error", *args],
+        [sys.executable, *(("-W", "error") if werror else ()), *args],
         cwd=cwd,
         env=child_env() if env is None else env,
         capture_output=True,
@@ -269,6 +277,82 @@ def run_python(
         check=False,
         **kwargs,
     )
+
+
+@contextlib.contextmanager
+def sigint_by_default() -> Iterator[None]:
+    """Children started inside start with SIGINT's default action (Ctrl-C stops them).
+
+    A child inherits an ignored SIGINT, and this suite runs with one whenever
+    it was started as a background job of a shell without job control
+    (``cmd &`` in a script): there a child that must see Ctrl-C would hang.
+    A handled signal is reset to its default in the child.
+    """
+    main = threading.current_thread() is threading.main_thread()
+    if not main or signal.getsignal(signal.SIGINT) != signal.SIG_IGN:
+        yield
+        return
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def write_files(directory: str, files: Mapping[str, str]) -> None:
+    """Write each of *files* (path relative to *directory*: source, dedented)."""
+    for path, source in files.items():
+        full = os.path.join(directory, path)
+        os.makedirs(os.path.dirname(full), exist_ok=True)
+        with open(full, "w", encoding="utf-8") as f:
+            f.write(textwrap.dedent(source))
+
+
+def ahead(
+    *args: str, files: Mapping[str, str] | None = None
+) -> Callable[[Callable[[Any, subprocess.CompletedProcess[str]], None]], Callable[[Any], None]]:
+    """The test gets the run of ``python -W error *args`` in a directory holding *files*.
+
+    For an ``AheadCase``: the run is made before the class's first test, with
+    the other runs of its class.
+    """
+
+    def decorate(
+        test: Callable[[Any, subprocess.CompletedProcess[str]], None],
+    ) -> Callable[[Any], None]:
+        @functools.wraps(test)
+        def check(self: Any) -> None:
+            test(self, type(self).runs_ahead[test.__name__])
+
+        check.ahead = (args, dict(files or {}))  # type: ignore[attr-defined]
+        return check
+
+    return decorate
+
+
+class AheadCase(unittest.TestCase):
+    """Tests that each check the run of a child (``@ahead``), none of which depends on timing.
+
+    ``setUpClass`` makes every such run of the class, each in a temporary
+    directory of its own, ``PARALLEL`` at a time.
+    """
+
+    runs_ahead: ClassVar[dict[str, subprocess.CompletedProcess[str]]] = {}
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        super().setUpClass()
+        jobs = {}
+        for name in unittest.TestLoader().getTestCaseNames(cls):
+            spec = getattr(getattr(cls, name), "ahead", None)
+            if spec is None:
+                continue
+            args, files = spec
+            tmp = tempfile.TemporaryDirectory()
+            cls.addClassCleanup(tmp.cleanup)
+            write_files(tmp.name, files)
+            jobs[name] = functools.partial(run_python, *args, cwd=tmp.name)
+        cls.runs_ahead = run_parallel(jobs)
 
 
 def run_parallel(jobs: Mapping[_K, Callable[[], _T]]) -> dict[_K, _T]:

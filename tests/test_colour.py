@@ -8,6 +8,7 @@ runs the same project through both and compares the whole output.
 
 from __future__ import annotations
 
+import functools
 import os
 import pty
 import re
@@ -18,9 +19,8 @@ import textwrap
 import unittest
 from typing import Any, ClassVar
 
-from tests._support import read_terminal
+from tests._support import child_env, read_terminal, run_parallel
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _COLOUR_ENV = ("PYTHON_COLORS", "NO_COLOR", "FORCE_COLOR", "TERM")
 _TIME = re.compile(r"(Ran \d+ tests?) in \d+\.\d+s")
 
@@ -87,13 +87,7 @@ _GROUPED = """
 
 
 def _env(**colour: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in _COLOUR_ENV}
-    env["TERM"] = "xterm"
-    env.update(colour)
-    path = env.get("PYTHONPATH")
-    env["PYTHONPATH"] = ROOT if not path else ROOT + os.pathsep + path
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
-    return env
+    return child_env(drop=_COLOUR_ENV, TERM="xterm", **colour)
 
 
 def _start(runner: str, args: list[str], cwd: str, env: dict[str, str], tty: bool) -> Any:
@@ -158,14 +152,17 @@ class TestColourParity(unittest.TestCase):
         cls.addClassCleanup(tmp.cleanup)
         with open(os.path.join(tmp.name, "test_plain.py"), "w", encoding="utf-8") as f:
             f.write(textwrap.dedent(_PLAIN))
-        started = {}
-        try:
-            for name, args, tty, colour in cls.CASES:
-                for runner in ("unittest", "aiounit"):
-                    started[runner, name] = _start(runner, args, tmp.name, _env(**colour), tty)
-        finally:
-            for key, (proc, master) in started.items():
-                cls.outputs[key] = _finish(proc, master)
+
+        def run(runner: str, args: list[str], tty: bool, colour: dict[str, str]) -> str:
+            return _finish(*_start(runner, args, tmp.name, _env(**colour), tty))
+
+        cls.outputs = run_parallel(
+            {
+                (runner, name): functools.partial(run, runner, args, tty, colour)
+                for name, args, tty, colour in cls.CASES
+                for runner in ("unittest", "aiounit")
+            }
+        )
 
     def test_same_output_as_unittest(self) -> None:
         """Each setting: aiounit's output is unittest's, byte for byte but the time."""

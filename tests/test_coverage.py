@@ -7,16 +7,18 @@ checks the error aiounit gives without it.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 import re
 import subprocess
-import sys
 import tempfile
 import textwrap
 import unittest
+from typing import Any, ClassVar
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from tests._support import child_env, run_parallel, run_python
+
 HAVE_COVERAGE = importlib.util.find_spec("coverage") is not None
 
 _FILES = {
@@ -63,45 +65,42 @@ _CALC_LINE = re.compile(r"^calc\.py +6 +2 +67%$", re.MULTILINE)
 _WORKER_ONLY_LINE = re.compile(r"^worker_only\.py +4 +0 +100%$", re.MULTILINE)
 
 
-def _child_env(*extra_path: str) -> dict[str, str]:
-    env = dict(os.environ)
-    parts = [*extra_path, ROOT]
-    if env.get("PYTHONPATH"):
-        parts.append(env["PYTHONPATH"])
-    env["PYTHONPATH"] = os.pathsep.join(parts)
-    return env
-
-
-class _CoverageCase(unittest.TestCase):
-    def setUp(self):
-        tmp = tempfile.TemporaryDirectory()
-        self.addCleanup(tmp.cleanup)
-        self.dir = tmp.name
-        for name, source in _FILES.items():
-            with open(os.path.join(self.dir, name), "w", encoding="utf-8") as f:
-                f.write(textwrap.dedent(source).lstrip())
-
-    def run_python(
-        self, *args: str, env: dict[str, str] | None = None
-    ) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-W", "error", *args],
-            cwd=self.dir,
-            env=env or _child_env(),
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+def _project(cleanup: Any) -> str:
+    """A temporary directory holding _FILES, removed by *cleanup*."""
+    tmp = tempfile.TemporaryDirectory()
+    cleanup(tmp.cleanup)
+    for name, source in _FILES.items():
+        with open(os.path.join(tmp.name, name), "w", encoding="utf-8") as f:
+            f.write(textwrap.dedent(source).lstrip())
+    return tmp.name
 
 
 @unittest.skipUnless(HAVE_COVERAGE, "needs the coverage package (pip install coverage)")
-class TestCoverageOption(_CoverageCase):
+class TestCoverageOption(unittest.TestCase):
     """``python -m aiounit --coverage``."""
+
+    # Each in a project of its own, made two at a time before the tests look.
+    RUNS: ClassVar[dict[str, tuple[str, ...]]] = {
+        "report": ("-m", "aiounit", "--coverage"),
+        "workers": ("-m", "aiounit", "--coverage", "-j", "2"),
+        "coverage run": ("-m", "coverage", "run", "-m", "aiounit"),
+    }
+    dirs: ClassVar[dict[str, str]] = {}
+    runs: ClassVar[dict[str, subprocess.CompletedProcess[str]]] = {}
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        cls.dirs = {name: _project(cls.addClassCleanup) for name in cls.RUNS}
+        cls.runs = run_parallel(
+            {
+                name: functools.partial(run_python, *args, cwd=cls.dirs[name])
+                for name, args in cls.RUNS.items()
+            }
+        )
 
     def test_report_with_percentages(self):
         """--coverage prints a report with statements, misses and percentages per module."""
-        proc = self.run_python("-m", "aiounit", "--coverage")
+        proc = self.runs["report"]
         self.assertEqual(proc.returncode, 0, proc.stderr)
         self.assertIn("\nOK\n", proc.stderr)
         self.assertRegex(proc.stdout, r"(?m)^Name +Stmts +Miss +Cover$")
@@ -111,7 +110,7 @@ class TestCoverageOption(_CoverageCase):
 
     def test_lines_run_in_workers_are_counted(self):
         """With -j 2 the report counts the lines that only ran in worker processes."""
-        proc = self.run_python("-m", "aiounit", "--coverage", "-j", "2")
+        proc = self.runs["workers"]
         self.assertEqual(proc.returncode, 0, proc.stderr)
         self.assertIn("Ran 2 tests", proc.stderr)
         self.assertRegex(proc.stdout, _CALC_LINE)
@@ -121,30 +120,31 @@ class TestCoverageOption(_CoverageCase):
         """`coverage run -m aiounit` runs the tests and records the lines they ran."""
         import coverage
 
-        proc = self.run_python("-m", "coverage", "run", "-m", "aiounit")
+        proc, directory = self.runs["coverage run"], self.dirs["coverage run"]
         self.assertEqual(proc.returncode, 0, proc.stderr)
         self.assertIn("Ran 2 tests", proc.stderr)
-        data = coverage.CoverageData(basename=os.path.join(self.dir, ".coverage"))
+        data = coverage.CoverageData(basename=os.path.join(directory, ".coverage"))
         data.read()
         lines = {
             os.path.basename(path): sorted(data.lines(path) or [])
             for path in data.measured_files()
-            if os.path.dirname(os.path.realpath(path)) == os.path.realpath(self.dir)
+            if os.path.dirname(os.path.realpath(path)) == os.path.realpath(directory)
         }
         self.assertEqual(lines["calc.py"], [1, 2, 3, 6])
         self.assertEqual(lines["worker_only.py"], [1, 2, 3, 4])
 
 
-class TestCoverageMissing(_CoverageCase):
+class TestCoverageMissing(unittest.TestCase):
     """--coverage where the coverage package cannot be imported."""
 
     def test_clear_error_and_exit_2(self):
         """Without coverage, --coverage is one clear error naming the package, exit 2."""
-        fake = os.path.join(self.dir, "no_coverage")
+        directory = _project(self.addCleanup)
+        fake = os.path.join(directory, "no_coverage")
         os.mkdir(fake)
         with open(os.path.join(fake, "coverage.py"), "w", encoding="utf-8") as f:
             f.write("raise ImportError(\"No module named 'coverage'\")\n")
-        proc = self.run_python("-m", "aiounit", "--coverage", env=_child_env(fake))
+        proc = run_python("-m", "aiounit", "--coverage", cwd=directory, env=child_env(fake))
         self.assertEqual(proc.returncode, 2, proc.stderr)
         self.assertEqual(
             proc.stderr,

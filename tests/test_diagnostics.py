@@ -19,10 +19,15 @@ from typing import Any
 
 import aiounit
 from tests._engine_support import RawResult, blocks
-from tests._support import LoggingResult, run_tests, suite_of
+from tests._support import (
+    LoggingResult,
+    child_env,
+    run_python,
+    run_tests,
+    sigint_by_default,
+    suite_of,
+)
 
-# The directory that holds the aiounit package and the tests package.
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Generous: a child that hangs fails its test instead of hanging the suite.
 CHILD_TIMEOUT = 60
 
@@ -523,31 +528,29 @@ class _ChildRun(unittest.TestCase):
             f.write(textwrap.dedent(source))
 
     def env(self) -> dict[str, str]:
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [ROOT, env.get("PYTHONPATH")]))
-        env.pop("PYTHONWARNINGS", None)
-        return env
+        return child_env(drop=["PYTHONWARNINGS"])
 
     def run_child(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "aiounit", *args],
+        return run_python(
+            "-m",
+            "aiounit",
+            *args,
             cwd=self.dir,
             env=self.env(),
-            capture_output=True,
-            text=True,
             timeout=CHILD_TIMEOUT,
-            check=False,
+            werror=False,
         )
 
     def start_child(self, *args: str) -> subprocess.Popen[str]:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "aiounit", *args],
-            cwd=self.dir,
-            env=self.env(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        with sigint_by_default():  # TestCatch presses Ctrl-C
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "aiounit", *args],
+                cwd=self.dir,
+                env=self.env(),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
         self.addCleanup(self._reap, proc)
         return proc
 

@@ -44,8 +44,7 @@ from typing import Any, ClassVar
 
 from tests import _faultgen
 from tests._faultgen import KINDS, Spec
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from tests._support import ROOT, child_env
 
 # mode: (source variant, runner, extra arguments)
 MODES: dict[str, tuple[str, str, tuple[str, ...]]] = {
@@ -101,13 +100,9 @@ class Run:
 
 
 def _env() -> dict[str, str]:
-    env = dict(os.environ)
-    path = env.get("PYTHONPATH")
-    env["PYTHONPATH"] = ROOT if not path else ROOT + os.pathsep + path
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
-    for name in ("AIOUNIT_SOAK", "AIOUNIT_FI_SEEDS", "AIOUNIT_FI_PENDING", "PYTHONASYNCIODEBUG"):
-        env.pop(name, None)
-    return env
+    return child_env(
+        drop=("AIOUNIT_SOAK", "AIOUNIT_FI_SEEDS", "AIOUNIT_FI_PENDING", "PYTHONASYNCIODEBUG")
+    )
 
 
 def _start(spec: Spec, mode: str, workdir: str) -> tuple[subprocess.Popen[str], Run]:

@@ -14,6 +14,7 @@ reported the way a failing ``setUpClass`` is.
 from __future__ import annotations
 
 import collections
+import functools
 import importlib.util
 import json
 import os
@@ -24,7 +25,8 @@ import textwrap
 import unittest
 from typing import Any, ClassVar
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from tests._support import child_env, run_parallel, run_python, sigint_by_default
+
 HAVE_TEAMCITY = importlib.util.find_spec("teamcity") is not None
 HAVE_PYTEST = importlib.util.find_spec("pytest") is not None
 
@@ -226,38 +228,23 @@ class TestUnderEveryRunner(unittest.TestCase):
         for name, text in (("test_fx_mod.py", _MODULE_SCOPED), ("test_fx_cls.py", _CLASS_SCOPED)):
             with open(os.path.join(tmp.name, name), "w", encoding="utf-8") as f:
                 f.write(textwrap.dedent(text))
-        procs = {}
-        for index, (name, (args, extra)) in enumerate(RUNS.items()):
-            env = dict(os.environ, **extra)
-            path = env.get("PYTHONPATH")
-            env["PYTHONPATH"] = ROOT if not path else ROOT + os.pathsep + path
-            env["PYTHONDONTWRITEBYTECODE"] = "1"
-            env["FX_LOG"] = os.path.join(tmp.name, f"log{index}.jsonl")
-            procs[name] = (
-                subprocess.Popen(
-                    [sys.executable, "-W", "error", *args],
-                    cwd=tmp.name,
-                    env=env,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.PIPE,
-                    text=True,
-                ),
-                env["FX_LOG"],
-            )
-        try:
-            for name, (proc, log) in procs.items():
-                out, err = proc.communicate(timeout=120)
-                done = subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
-                events = []
-                if os.path.exists(log):
-                    with open(log, encoding="utf-8") as f:
-                        events = [json.loads(line) for line in f]
-                cls.runs[name] = (done, events)
-        finally:
-            for proc, _ in procs.values():
-                if proc.poll() is None:
-                    proc.kill()
-                    proc.wait()
+
+        def run(
+            args: list[str], extra: dict[str, str], log: str
+        ) -> tuple[subprocess.CompletedProcess[str], list[list[Any]]]:
+            done = run_python(*args, cwd=tmp.name, env=child_env(**extra, FX_LOG=log), timeout=120)
+            events = []
+            if os.path.exists(log):
+                with open(log, encoding="utf-8") as f:
+                    events = [json.loads(line) for line in f]
+            return done, events
+
+        cls.runs = run_parallel(
+            {
+                name: functools.partial(run, args, extra, os.path.join(tmp.name, f"log{i}.jsonl"))
+                for i, (name, (args, extra)) in enumerate(RUNS.items())
+            }
+        )
 
     def check_scopes(self, name: str, events: list[list[Any]]) -> set[str]:
         """The scope rules in one run's events; the tests that ran."""
@@ -375,16 +362,7 @@ class TestUsageError(unittest.TestCase):
                         """
                     )
                 )
-            env = dict(os.environ, PYTHONPATH=ROOT, PYTHONDONTWRITEBYTECODE="1")
-            proc = subprocess.run(
-                [sys.executable, "-W", "error", "-m", "aiounit"],
-                cwd=tmp,
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=60,
-                check=False,
-            )
+            proc = run_python("-m", "aiounit", cwd=tmp)
         self.assertEqual(proc.returncode, 2, proc.stderr)
         self.assertEqual(proc.stdout, "")
         self.assertIn("error: group 'both' of test_two has members in test_two.TestA", proc.stderr)
@@ -429,16 +407,8 @@ class TestInterrupt(unittest.TestCase):
         with tempfile.TemporaryDirectory() as tmp:
             with open(os.path.join(tmp, "test_interrupted.py"), "w", encoding="utf-8") as f:
                 f.write(textwrap.dedent(_INTERRUPTED))
-            env = dict(os.environ, PYTHONPATH=ROOT, PYTHONDONTWRITEBYTECODE="1")
-            return subprocess.run(
-                [sys.executable, "-W", "error", "-m", "aiounit", *flags],
-                cwd=tmp,
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=60,
-                check=False,
-            )
+            with sigint_by_default():  # the test presses Ctrl-C
+                return run_python("-m", "aiounit", *flags, cwd=tmp)
 
     @unittest.skipIf(sys.platform == "win32", "no SIGINT to oneself")
     def test_ctrl_c_still_runs_the_async_teardown(self):

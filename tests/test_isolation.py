@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import subprocess
 import sys
 import threading
 import unittest
@@ -19,7 +18,7 @@ from typing import Any
 from unittest import mock
 
 import aiounit
-from tests._support import LoggingResult, Steps, suite_of
+from tests._support import ROOT, LoggingResult, Steps, run_python, suite_of
 
 
 def _reports(result: unittest.TestResult) -> dict[str, str]:
@@ -144,23 +143,10 @@ class TestContextAwareWarnings(unittest.TestCase):
 
     def test_the_tests_above_pass_with_context_aware_warnings(self) -> None:
         """TestWarningFiltersPerTest in a child with the flag on: catch_warnings is per context."""
-        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-        proc = subprocess.run(
-            [
-                sys.executable,
-                "-X",
-                "context_aware_warnings=1",
-                "-W",
-                "error",
-                "-m",
-                "unittest",
-                f"{__name__}.TestWarningFiltersPerTest",
-            ],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
+        proc = run_python(
+            *("-X", "context_aware_warnings=1", "-m", "unittest"),
+            f"{__name__}.TestWarningFiltersPerTest",
+            cwd=ROOT,
         )
         self.assertEqual(proc.returncode, 0, proc.stderr)
         self.assertIn("Ran 4 tests", proc.stderr)

@@ -17,8 +17,7 @@ import xml.etree.ElementTree as ET
 from typing import Any, ClassVar
 
 import aiounit
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from tests._support import child_env, run_python
 
 # Control bytes, a lone surrogate and markup: what a test may print or raise.
 HOSTILE = "esc\x1b[31m nul\x00 bell\x07 lone\udcff cdata]]> markup<&>'\""
@@ -682,13 +681,6 @@ class TestForeignResult(_TempDirCase):
         self.assertTrue(os.path.exists(path))
 
 
-def _child_env() -> dict[str, str]:
-    env = dict(os.environ)
-    path = env.get("PYTHONPATH")
-    env["PYTHONPATH"] = ROOT if not path else ROOT + os.pathsep + path
-    return env
-
-
 class _CliCase(_TempDirCase):
     def write(self, path: str, source: str) -> None:
         with open(os.path.join(self.dir, path), "w", encoding="utf-8") as f:
@@ -698,15 +690,7 @@ class _CliCase(_TempDirCase):
         return [sys.executable, "-W", "error", "-m", "aiounit", *args]
 
     def aiounit(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            self.command(*args),
-            cwd=self.dir,
-            env=_child_env(),
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        return run_python("-m", "aiounit", *args, cwd=self.dir)
 
 
 _KILLED_RUN = """
@@ -755,7 +739,7 @@ class TestAtomicWrite(_CliCase):
         proc = subprocess.Popen(
             self.command("--junit-xml", os.path.join("reports", "junit.xml")),
             cwd=self.dir,
-            env=_child_env(),
+            env=child_env(),
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             text=True,

@@ -15,10 +15,7 @@ import uuid
 
 import aiounit
 
-from ._support import LoggingResult, tests_of
-
-# The directory that holds the aiounit package and the tests package.
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from ._support import LoggingResult, run_python, tests_of
 
 # A module whose two grouped tests can only pass if they run at the same time;
 # the timeout turns "not concurrent" into a quick failure instead of a hang.
@@ -242,18 +239,7 @@ class TestStockUnittestCli(unittest.TestCase):
             f.write(textwrap.dedent(source))
 
     def unittest_cli(self, *args: str) -> subprocess.CompletedProcess[str]:
-        env = dict(os.environ)
-        path = env.get("PYTHONPATH")
-        env["PYTHONPATH"] = ROOT if not path else ROOT + os.pathsep + path
-        return subprocess.run(
-            [sys.executable, "-W", "error", "-m", "unittest", *args],
-            cwd=self.dir,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        return run_python("-m", "unittest", *args, cwd=self.dir)
 
     def assertRanOnce(self, output: str, ids: list[str]) -> None:
         for test_id in ids:

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import importlib.util
 import os
-import subprocess
-import sys
 import tempfile
 import textwrap
 import unittest
@@ -22,10 +21,9 @@ from typing import Any
 
 import aiounit
 from tests._engine_support import RawResult
-from tests._support import run_tests, suite_of
+from tests._support import run_parallel, run_python, run_tests, suite_of
 
 HAVE_UVLOOP = importlib.util.find_spec("uvloop") is not None
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LIMITS: dict[str, Any] = {"timeout": 1.0, "grace": 0.05}
 
 
@@ -169,18 +167,20 @@ class TestLoopErrorsWarnByDefault(unittest.TestCase):
         with tempfile.TemporaryDirectory() as tmp:
             with open(os.path.join(tmp, "loop_errors_mod.py"), "w", encoding="utf-8") as f:
                 f.write(source)
-            env = dict(os.environ, PYTHONPATH=ROOT, PYTHONDONTWRITEBYTECODE="1")
-            runs = {}
-            for flags in ((), ("--fail-on-loop-errors",)):
-                runs[flags] = subprocess.run(
-                    [sys.executable, "-m", "aiounit", *flags, "loop_errors_mod"],
-                    cwd=tmp,
-                    env=env,
-                    capture_output=True,
-                    text=True,
-                    timeout=60,
-                    check=False,
-                )
+            runs = run_parallel(
+                {
+                    flags: functools.partial(
+                        run_python,
+                        "-m",
+                        "aiounit",
+                        *flags,
+                        "loop_errors_mod",
+                        cwd=tmp,
+                        werror=False,
+                    )
+                    for flags in ((), ("--fail-on-loop-errors",))
+                }
+            )
         default, failing = runs[()], runs[("--fail-on-loop-errors",)]
         self.assertEqual(default.returncode, 0, default.stderr)
         self.assertIn("OK (warnings=1)", default.stderr)

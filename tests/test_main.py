@@ -7,16 +7,13 @@ import contextlib
 import io
 import os
 import subprocess
-import sys
 import tempfile
 import textwrap
 import types
 import unittest
 
 import aiounit
-
-# The directory that holds the aiounit package and the tests package.
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from tests._support import AheadCase, ahead, run_python
 
 _OK_MODULE = """
     import unittest
@@ -39,14 +36,6 @@ _FAIL_MODULE = """
 """
 
 
-def _child_env() -> dict[str, str]:
-    """The environment for a child interpreter that must be able to import aiounit."""
-    env = dict(os.environ)
-    path = env.get("PYTHONPATH")
-    env["PYTHONPATH"] = ROOT if not path else ROOT + os.pathsep + path
-    return env
-
-
 class _CliTestCase(unittest.TestCase):
     """Runs ``python -m aiounit`` (or unittest) in a temp dir of generated test files."""
 
@@ -62,15 +51,7 @@ class _CliTestCase(unittest.TestCase):
             f.write(textwrap.dedent(source))
 
     def run_module(self, module: str, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-W", "error", "-m", module, *args],
-            cwd=self.dir,
-            env=_child_env(),
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        return run_python("-m", module, *args, cwd=self.dir)
 
     def aiounit(self, *args: str) -> subprocess.CompletedProcess[str]:
         return self.run_module("aiounit", *args)
@@ -79,28 +60,33 @@ class _CliTestCase(unittest.TestCase):
         self.assertEqual(proc.returncode, code, proc.stdout + proc.stderr)
 
 
-class TestExitStatus(_CliTestCase):
+_OK = {"test_ok.py": _OK_MODULE}
+
+
+class _AheadCliCase(AheadCase):
+    def assertExit(self, proc: subprocess.CompletedProcess[str], code: int) -> None:
+        self.assertEqual(proc.returncode, code, proc.stdout + proc.stderr)
+
+
+class TestExitStatus(_AheadCliCase):
     """``python -m aiounit`` exits 0, 1, 2 or 5, on every Python."""
 
-    def test_exit_0_when_all_tests_pass(self):
+    @ahead("-m", "aiounit", files=_OK)
+    def test_exit_0_when_all_tests_pass(self, proc):
         """With no arguments it discovers the tests here and exits 0 when all pass."""
-        self.write("test_ok.py", _OK_MODULE)
-        proc = self.aiounit()
         self.assertExit(proc, 0)
         self.assertIn("\nRan 2 tests in ", proc.stderr)
         self.assertTrue(proc.stderr.endswith("\nOK\n"), proc.stderr)
 
-    def test_exit_1_on_a_failure(self):
+    @ahead("-m", "aiounit", files={**_OK, "test_fail.py": _FAIL_MODULE})
+    def test_exit_1_on_a_failure(self, proc):
         """A failing test makes it exit 1."""
-        self.write("test_ok.py", _OK_MODULE)
-        self.write("test_fail.py", _FAIL_MODULE)
-        proc = self.aiounit()
         self.assertExit(proc, 1)
         self.assertTrue(proc.stderr.endswith("\nFAILED (failures=1)\n"), proc.stderr)
 
-    def test_exit_2_on_an_unknown_flag(self):
+    @ahead("-m", "aiounit", "--bogus")
+    def test_exit_2_on_an_unknown_flag(self, proc):
         """An unknown flag is one clear argparse error and exit status 2."""
-        proc = self.aiounit("--bogus")
         self.assertExit(proc, 2)
         self.assertEqual(proc.stdout, "")
         self.assertTrue(proc.stderr.startswith("usage: "), proc.stderr)
@@ -108,93 +94,93 @@ class TestExitStatus(_CliTestCase):
         self.assertIn("unrecognized arguments: --bogus", proc.stderr)
         self.assertNotIn("Traceback", proc.stderr)
 
-    def _assert_usage_error(self, flag: str, value: str) -> None:
-        proc = self.aiounit(flag, value)
+    def _assert_usage_error(self, proc: subprocess.CompletedProcess[str]) -> None:
+        flag = proc.args[-2]
         self.assertExit(proc, 2)
         errors = [line for line in proc.stderr.splitlines() if "error:" in line]
         self.assertEqual(len(errors), 1, proc.stderr)
         self.assertIn(f"argument {flag}", errors[0])
         self.assertNotIn("Traceback", proc.stderr)
 
-    def test_exit_2_on_a_negative_timeout(self):
+    @ahead("-m", "aiounit", "--timeout", "-1")
+    def test_exit_2_on_a_negative_timeout(self, proc):
         """--timeout -1 is a usage error naming --timeout."""
-        self._assert_usage_error("--timeout", "-1")
+        self._assert_usage_error(proc)
 
-    def test_exit_2_on_max_concurrency_zero(self):
+    @ahead("-m", "aiounit", "--max-concurrency", "0")
+    def test_exit_2_on_max_concurrency_zero(self, proc):
         """--max-concurrency 0 is a usage error naming --max-concurrency."""
-        self._assert_usage_error("--max-concurrency", "0")
+        self._assert_usage_error(proc)
 
-    def test_exit_2_on_an_unknown_default_group(self):
+    @ahead("-m", "aiounit", "--default-group", "bogus")
+    def test_exit_2_on_an_unknown_default_group(self, proc):
         """--default-group bogus is a usage error naming --default-group."""
-        self._assert_usage_error("--default-group", "bogus")
+        self._assert_usage_error(proc)
 
-    def test_help_names_the_program_and_its_options(self):
+    @ahead("-m", "aiounit", "-h")
+    def test_help_names_the_program_and_its_options(self, proc):
         """-h exits 0 with usage for ``python -m aiounit``, listing aiounit's options."""
-        proc = self.aiounit("-h")
         self.assertExit(proc, 0)
         self.assertIn(" -m aiounit [-h]", proc.stdout.splitlines()[0])
         for option in ("--timeout", "--max-concurrency", "--default-group", "--durations"):
             with self.subTest(option=option):
                 self.assertIn(option, proc.stdout)
 
-    def test_exit_5_when_there_are_no_tests(self):
+    @ahead("-m", "aiounit")
+    def test_exit_5_when_there_are_no_tests(self, proc):
         """A directory with no tests exits 5 and says NO TESTS RAN, also on 3.11."""
-        proc = self.aiounit()
         self.assertExit(proc, 5)
         self.assertTrue(proc.stderr.endswith("\nNO TESTS RAN\n"), proc.stderr)
 
-    def test_exit_5_when_k_matches_nothing(self):
+    @ahead("-m", "aiounit", "-k", "nomatch", files=_OK)
+    def test_exit_5_when_k_matches_nothing(self, proc):
         """-k that selects no test exits 5, also on 3.11."""
-        self.write("test_ok.py", _OK_MODULE)
-        proc = self.aiounit("-k", "nomatch")
         self.assertExit(proc, 5)
         self.assertIn("\nRan 0 tests in ", proc.stderr)
 
 
-class TestUnittestFlags(_CliTestCase):
+class TestUnittestFlags(_AheadCliCase):
     """The flags of ``python -m unittest`` keep their meaning."""
 
-    def test_discover_with_start_pattern_and_top(self):
-        """``discover -s -p -t`` finds only the matching files under the start dir."""
-        self.write("pkg/__init__.py")
-        self.write(
-            "pkg/check_things.py",
-            """
-            import unittest
+    @ahead(
+        *("-m", "aiounit", "discover", "-v", "-s", "pkg", "-p", "check_*.py", "-t", "."),
+        files={
+            "pkg/__init__.py": "",
+            "pkg/check_things.py": """
+                import unittest
 
-            class TestThings(unittest.TestCase):
-                def test_found(self):
-                    pass
+                class TestThings(unittest.TestCase):
+                    def test_found(self):
+                        pass
             """,
-        )
-        self.write("pkg/test_not_matching.py", _FAIL_MODULE)
-        self.write("test_outside.py", _FAIL_MODULE)
-        proc = self.aiounit("discover", "-v", "-s", "pkg", "-p", "check_*.py", "-t", ".")
+            "pkg/test_not_matching.py": _FAIL_MODULE,
+            "test_outside.py": _FAIL_MODULE,
+        },
+    )
+    def test_discover_with_start_pattern_and_top(self, proc):
+        """``discover -s -p -t`` finds only the matching files under the start dir."""
         self.assertExit(proc, 0)
         self.assertIn("test_found (pkg.check_things.TestThings.test_found) ... ok\n", proc.stderr)
         self.assertIn("\nRan 1 test in ", proc.stderr)
 
-    def test_dotted_name_selects_one_method(self):
+    @ahead("-m", "aiounit", "-v", "test_ok.TestOk.test_two", files=_OK)
+    def test_dotted_name_selects_one_method(self, proc):
         """A dotted name module.Class.method runs just that test."""
-        self.write("test_ok.py", _OK_MODULE)
-        proc = self.aiounit("-v", "test_ok.TestOk.test_two")
         self.assertExit(proc, 0)
         self.assertIn("test_two (test_ok.TestOk.test_two) ... ok\n", proc.stderr)
         self.assertNotIn("test_one", proc.stderr)
         self.assertIn("\nRan 1 test in ", proc.stderr)
 
-    def test_k_filters_test_names(self):
+    @ahead("-m", "aiounit", "-v", "-k", "two", files=_OK)
+    def test_k_filters_test_names(self, proc):
         """-k keeps only the tests whose name matches."""
-        self.write("test_ok.py", _OK_MODULE)
-        proc = self.aiounit("-v", "-k", "two")
         self.assertExit(proc, 0)
         self.assertNotIn("test_one", proc.stderr)
         self.assertIn("\nRan 1 test in ", proc.stderr)
 
-    def test_v_prints_a_line_per_test(self):
+    @ahead("-m", "aiounit", "-v", files=_OK)
+    def test_v_prints_a_line_per_test(self, proc):
         """-v prints unittest's "name (id) ... ok" line for each test."""
-        self.write("test_ok.py", _OK_MODULE)
-        proc = self.aiounit("-v")
         self.assertExit(proc, 0)
         self.assertTrue(
             proc.stderr.startswith(
@@ -204,73 +190,79 @@ class TestUnittestFlags(_CliTestCase):
             proc.stderr,
         )
 
-    def test_f_stops_at_the_first_failure(self):
-        """-f stops the run after the first failing test."""
-        self.write(
-            "test_two_fail.py",
+    @ahead(
+        "-m",
+        "aiounit",
+        "-f",
+        files={
+            "test_two_fail.py": """
+                import unittest
+
+                class TestTwoFail(unittest.TestCase):
+                    def test_a(self):
+                        self.fail("a")
+
+                    def test_b(self):
+                        self.fail("b")
             """
-            import unittest
-
-            class TestTwoFail(unittest.TestCase):
-                def test_a(self):
-                    self.fail("a")
-
-                def test_b(self):
-                    self.fail("b")
-            """,
-        )
-        proc = self.aiounit("-f")
+        },
+    )
+    def test_f_stops_at_the_first_failure(self, proc):
+        """-f stops the run after the first failing test."""
         self.assertExit(proc, 1)
         self.assertIn("\nRan 1 test in ", proc.stderr)
         self.assertIn("FAILED (failures=1)", proc.stderr)
 
-    def test_b_buffers_output_of_passing_tests(self):
-        """-b drops a passing test's output and shows a failing test's in its report."""
-        self.write(
-            "test_noisy.py",
+    @ahead(
+        "-m",
+        "aiounit",
+        "-b",
+        files={
+            "test_noisy.py": """
+                import unittest
+
+                class TestNoisy(unittest.TestCase):
+                    def test_pass(self):
+                        print("PASSING-OUTPUT")
+
+                    def test_fail(self):
+                        print("FAILING-OUTPUT")
+                        self.fail("no")
             """
-            import unittest
-
-            class TestNoisy(unittest.TestCase):
-                def test_pass(self):
-                    print("PASSING-OUTPUT")
-
-                def test_fail(self):
-                    print("FAILING-OUTPUT")
-                    self.fail("no")
-            """,
-        )
-        proc = self.aiounit("-b")
+        },
+    )
+    def test_b_buffers_output_of_passing_tests(self, proc):
+        """-b drops a passing test's output and shows a failing test's in its report."""
         self.assertExit(proc, 1)
         self.assertNotIn("PASSING-OUTPUT", proc.stdout + proc.stderr)
         self.assertIn("Stdout:\nFAILING-OUTPUT\n", proc.stderr)
 
-    def test_locals_shows_local_variables(self):
+    @ahead("-m", "aiounit", "--locals", files={"test_fail.py": _FAIL_MODULE})
+    def test_locals_shows_local_variables(self, proc):
         """--locals shows the failing frame's local variables in the traceback."""
-        self.write("test_fail.py", _FAIL_MODULE)
-        proc = self.aiounit("--locals")
         self.assertExit(proc, 1)
         self.assertIn("marker = 'LOCAL-VALUE'", proc.stderr)
 
-    def test_durations_prints_the_slowest_tests(self):
-        """--durations 2 prints a two-row "Slowest test durations" table, on 3.11 too."""
-        self.write(
-            "test_three.py",
+    @ahead(
+        *("-m", "aiounit", "-v", "--durations", "2"),
+        files={
+            "test_three.py": """
+                import unittest
+
+                class TestThree(unittest.TestCase):
+                    def test_a(self):
+                        pass
+
+                    def test_b(self):
+                        pass
+
+                    def test_c(self):
+                        pass
             """
-            import unittest
-
-            class TestThree(unittest.TestCase):
-                def test_a(self):
-                    pass
-
-                def test_b(self):
-                    pass
-
-                def test_c(self):
-                    pass
-            """,
-        )
-        proc = self.aiounit("-v", "--durations", "2")
+        },
+    )
+    def test_durations_prints_the_slowest_tests(self, proc):
+        """--durations 2 prints a two-row "Slowest test durations" table, on 3.11 too."""
         self.assertExit(proc, 0)
         lines = proc.stderr.splitlines()
         self.assertIn("Slowest test durations", lines)
@@ -280,11 +272,12 @@ class TestUnittestFlags(_CliTestCase):
             self.assertRegex(row, r"^\d+\.\d{3}s +test_\w \(test_three\.TestThree\.test_\w\)$")
         self.assertEqual(lines[start + 4], "")
 
-    def test_import_error_is_reported_and_other_modules_run(self):
+    @ahead(
+        *("-m", "aiounit", "-v"),
+        files={**_OK, "test_broken.py": "import unittest\nimport no_such_module_for_aiounit\n"},
+    )
+    def test_import_error_is_reported_and_other_modules_run(self, proc):
         """A module that fails to import is one error; the other modules still run."""
-        self.write("test_broken.py", "import unittest\nimport no_such_module_for_aiounit\n")
-        self.write("test_ok.py", _OK_MODULE)
-        proc = self.aiounit("-v")
         self.assertExit(proc, 1)
         self.assertIn("ImportError: Failed to import test module: test_broken", proc.stderr)
         self.assertIn("No module named 'no_such_module_for_aiounit'", proc.stderr)

@@ -14,9 +14,8 @@ import time
 import unittest
 from typing import Any
 
-from tests._support import read_terminal
+from tests._support import child_env, read_terminal, run_python
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _SAVE, _RESTORE, _ERASE = "\x1b7", "\x1b8", "\x1b[K"
 _LINE = re.compile(r"\x1b7  \[(\d+)/4 done, (\d+) running, \d+\.\ds\]\x1b8")
 # unittest 3.14 colours its own output on a terminal (tests/test_colour.py);
@@ -51,12 +50,8 @@ def _uncoloured(text: str) -> str:
     return _COLOUR.sub("", text)
 
 
-def _child_env() -> dict[str, str]:
-    colour = ("PYTHON_COLORS", "NO_COLOR", "FORCE_COLOR")
-    env = {k: v for k, v in os.environ.items() if k not in colour}
-    path = env.get("PYTHONPATH")
-    env["PYTHONPATH"] = ROOT if not path else ROOT + os.pathsep + path
-    return env
+def _child_env(**values: str) -> dict[str, str]:
+    return child_env(drop=("PYTHON_COLORS", "NO_COLOR", "FORCE_COLOR"), **values)
 
 
 def _command(*args: str) -> list[str]:
@@ -179,7 +174,7 @@ def _screen_of(directory: str, go: bytes, *args: str) -> tuple[int, list[str]]:
         proc = subprocess.Popen(
             _command(*args),
             cwd=directory,
-            env={**_child_env(), "GO_FD": str(go_read)},
+            env=_child_env(GO_FD=str(go_read)),
             stdin=subprocess.PIPE,
             stdout=slave,
             stderr=slave,
@@ -268,15 +263,7 @@ class TestOffTerminal(unittest.TestCase):
 
     def test_no_escape_codes_on_a_pipe(self):
         """With stderr on a pipe there are no escape codes at all."""
-        proc = subprocess.run(
-            _command("-v"),
-            cwd=self.dir,
-            env=_child_env(),
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        proc = run_python("-m", "aiounit", "-v", cwd=self.dir, env=_child_env())
         self.assertEqual(proc.returncode, 1, proc.stderr)
         self.assertIn("Ran 4 tests", proc.stderr)
         self.assertNotIn("\x1b", proc.stderr + proc.stdout)

@@ -19,8 +19,7 @@ from typing import Any
 import aiounit
 from aiounit._shard import select_shard
 from tests._engine_support import fake_module
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from tests._support import run_python
 
 
 class _OwnRun(unittest.TestSuite):
@@ -205,13 +204,6 @@ class TestSelectShard(unittest.TestCase):
                 self.assertEqual(sorted(i for s in shards for i in s), everything)
 
 
-def _child_env() -> dict[str, str]:
-    env = dict(os.environ)
-    path = env.get("PYTHONPATH")
-    env["PYTHONPATH"] = ROOT if not path else ROOT + os.pathsep + path
-    return env
-
-
 _SHARD_MODULE = """
     import unittest
 
@@ -258,15 +250,7 @@ class TestShardCli(unittest.TestCase):
             f.write(textwrap.dedent(_SHARD_MODULE))
 
     def aiounit(self, *args: str, code: int = 0) -> subprocess.CompletedProcess[str]:
-        proc = subprocess.run(
-            [sys.executable, "-W", "error", "-m", "aiounit", *args],
-            cwd=self.dir,
-            env=_child_env(),
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        proc = run_python("-m", "aiounit", *args, cwd=self.dir)
         self.assertEqual(proc.returncode, code, proc.stderr)
         return proc
 
@@ -307,15 +291,7 @@ class TestShardCli(unittest.TestCase):
 
     def test_record_durations_creates_its_directory(self):
         """--record-durations into a new directory writes the file, as --junit-xml does."""
-        proc = subprocess.run(
-            [sys.executable, "-W", "error", "-m", "aiounit", "--record-durations", "new/d.json"],
-            cwd=self.dir,
-            env=_child_env(),
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        proc = run_python("-m", "aiounit", "--record-durations", "new/d.json", cwd=self.dir)
         self.assertNotIn("Traceback", proc.stderr)
         self.assertEqual(proc.returncode, 0, proc.stderr)
         with open(os.path.join(self.dir, "new", "d.json"), encoding="utf-8") as f:

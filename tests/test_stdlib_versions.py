@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import subprocess
 import sys
 import tempfile
 import textwrap
@@ -25,9 +24,8 @@ import warnings
 
 import aiounit
 from tests._engine_support import make_module, run_stdlib, summary
-from tests._support import LoggingResult, run_tests, suite_of
+from tests._support import LoggingResult, run_python, run_tests, suite_of
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 AIOUNIT = ["-m", "aiounit", "-v", "test_warns"]
 
 _CONTEXT_AWARE_MODULE = """
@@ -81,17 +79,7 @@ class TestContextAwareWarnings(unittest.TestCase):
         self.addCleanup(tmp.cleanup)
         with open(os.path.join(tmp.name, "test_warns.py"), "w", encoding="utf-8") as f:
             f.write(textwrap.dedent(_CONTEXT_AWARE_MODULE))
-        env = dict(os.environ)
-        env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
-        proc = subprocess.run(
-            [sys.executable, "-X", "context_aware_warnings=1", "-W", "error", *AIOUNIT],
-            cwd=tmp.name,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        proc = run_python("-X", "context_aware_warnings=1", *AIOUNIT, cwd=tmp.name)
         self.assertEqual(proc.returncode, 0, proc.stderr)
         self.assertIn("Ran 2 tests", proc.stderr)
 

@@ -22,9 +22,8 @@ import unittest
 from typing import Any, ClassVar
 
 import aiounit
-from tests._support import run_tests
+from tests._support import child_env, run_python, run_tests
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HAVE_TEAMCITY = importlib.util.find_spec("teamcity") is not None
 
 _MODULE = '''
@@ -165,10 +164,7 @@ class TestTeamcityRunner(unittest.TestCase):
         cls.addClassCleanup(tmp.cleanup)
         with open(os.path.join(tmp.name, "tc_mod.py"), "w", encoding="utf-8") as f:
             f.write(textwrap.dedent(_MODULE))
-        env = dict(os.environ)
-        path = env.get("PYTHONPATH")
-        env["PYTHONPATH"] = ROOT if not path else ROOT + os.pathsep + path
-        env["PYTHONDONTWRITEBYTECODE"] = "1"
+        env = child_env()
         procs = {
             name: subprocess.Popen(
                 [sys.executable, "-W", "error", "-c", code],
@@ -347,20 +343,8 @@ def _run_teamcity(module_source: str, name: str) -> subprocess.CompletedProcess[
     with tempfile.TemporaryDirectory() as tmp:
         with open(os.path.join(tmp, f"{name}.py"), "w", encoding="utf-8") as f:
             f.write(module_source)
-        env = dict(os.environ)
-        path = env.get("PYTHONPATH")
-        env["PYTHONPATH"] = ROOT if not path else ROOT + os.pathsep + path
-        env["PYTHONDONTWRITEBYTECODE"] = "1"
         code = _RUN_MODULE_OBJECT.replace("tc_mod", name)
-        return subprocess.run(
-            [sys.executable, "-W", "error", "-c", code],
-            cwd=tmp,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        return run_python("-c", code, cwd=tmp)
 
 
 @unittest.skipUnless(HAVE_TEAMCITY, "teamcity-messages is not installed")

@@ -16,7 +16,8 @@ import xml.etree.ElementTree as ET
 from collections import Counter
 from typing import ClassVar
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from tests._support import child_env, run_python, sigint_by_default
+
 _CRASH_ANY = (
     r"^aiounit\.WorkerCrashedError: worker \d+ (exited \(1\)|was killed by signal 11)"
     r" while this test ran$"
@@ -26,23 +27,8 @@ _CRASH = r"aiounit\.WorkerCrashedError: worker \d+ was killed by signal 9 while 
 _VERBOSE = re.compile(r"^(\w+) \(([\w.]+)\) \.\.\. (.+)$", re.MULTILINE)
 
 
-def _child_env() -> dict[str, str]:
-    env = dict(os.environ)
-    path = env.get("PYTHONPATH")
-    env["PYTHONPATH"] = ROOT if not path else ROOT + os.pathsep + path
-    return env
-
-
 def _run(directory: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-W", "error", "-m", "aiounit", *args],
-        cwd=directory,
-        env=_child_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_python("-m", "aiounit", *args, cwd=directory)
 
 
 def _write(directory: str, files: dict[str, str]) -> None:
@@ -890,15 +876,7 @@ class TestForkedChild(_TempDirCase):
         pipe, reported with it and waited for batches with it).  And a test that starts a
         process pool failed: workers were daemons, which may not have children."""
         _write(self.dir, {"test_forks.py": _FORKS})
-        proc = subprocess.run(
-            [sys.executable, "-W", "error", "-m", "aiounit", "-j", "2", "-v", "-b"],
-            cwd=self.dir,
-            env=_child_env(),
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=False,
-        )
+        proc = run_python("-m", "aiounit", "-j", "2", "-v", "-b", cwd=self.dir, timeout=10)
         self.assertEqual(proc.returncode, 0, proc.stderr)
         outcomes = _outcomes(proc.stderr)
         self.assertEqual(outcomes[("test_forks.TestForks.test_forks", "ok")], 1, proc.stderr)
@@ -948,7 +926,7 @@ class TestParentKilled(_TempDirCase):
         proc = subprocess.Popen(
             [sys.executable, "-W", "error", "-m", "aiounit", "-j", "2"],
             cwd=self.dir,
-            env=_child_env(),
+            env=child_env(),
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
         )
@@ -1140,13 +1118,14 @@ class TestInterruptedParent(_TempDirCase):
         _write(self.dir, {"test_one.py": _WAITS, "test_two.py": _WAITS})
         report = os.path.join(self.dir, "report.xml")
         args = ["-j", "2", "-v", "--junit-xml", report]
-        proc = subprocess.Popen(
-            [sys.executable, "-W", "error", "-m", "aiounit", *args],
-            cwd=self.dir,
-            env=_child_env(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
+        with sigint_by_default():  # the test presses Ctrl-C
+            proc = subprocess.Popen(
+                [sys.executable, "-W", "error", "-m", "aiounit", *args],
+                cwd=self.dir,
+                env=child_env(),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
         self.addCleanup(proc.stdout.close)
         self.addCleanup(proc.stderr.close)
         try:
