@@ -69,13 +69,13 @@ def _build_suite(case: unittest.TestCase) -> unittest.TestSuite:
             top.append(loader.loadTestsFromTestCase(cls))
 
     class Custom(unittest.TestCase):
-        def test_x(self):
+        def test_x(self) -> None:
             pass
 
-        def test_y(self):
+        def test_y(self) -> None:
             pass
 
-        def test_z(self):
+        def test_z(self) -> None:
             pass
 
     top.append(_OwnRun([Custom(name) for name in ("test_x", "test_y", "test_z")]))
@@ -121,7 +121,7 @@ class TestSelectShard(unittest.TestCase):
         shards = range(1, count + 1)
         return [_ids(select_shard(suite, i, count, durations=durations)) for i in shards]
 
-    def test_union_is_every_test_once(self):
+    def test_union_is_every_test_once(self) -> None:
         """For N = 1..5 the shards together hold every test exactly once."""
         everything = sorted(i for unit in _expected_units() for i in unit)
         for count in range(1, 6):
@@ -130,7 +130,7 @@ class TestSelectShard(unittest.TestCase):
                     shards = self.shards(count, durations)
                     self.assertEqual(sorted(i for shard in shards for i in shard), everything)
 
-    def test_groups_are_never_split(self):
+    def test_groups_are_never_split(self) -> None:
         """A group (and a suite with its own run) lies wholly in one shard."""
         for count in range(2, 6):
             shards = [set(s) for s in self.shards(count)]
@@ -138,14 +138,14 @@ class TestSelectShard(unittest.TestCase):
                 with self.subTest(count=count, unit=sorted(unit)[0]):
                     self.assertEqual(sum(bool(unit & shard) for shard in shards), 1)
 
-    def test_split_is_deterministic(self):
+    def test_split_is_deterministic(self) -> None:
         """Two loads of the same tests split the same way."""
         for count in range(1, 6):
             with self.subTest(count=count):
                 self.assertEqual(self.shards(count), self.shards(count))
                 self.assertEqual(self.shards(count, _durations()), self.shards(count, _durations()))
 
-    def test_shard_keeps_the_loaders_order(self):
+    def test_shard_keeps_the_loaders_order(self) -> None:
         """A shard's tests come in the order of the whole suite."""
         whole = _ids(_build_suite(self))
         for count in range(1, 6):
@@ -153,7 +153,7 @@ class TestSelectShard(unittest.TestCase):
                 with self.subTest(count=count):
                     self.assertEqual(shard, [i for i in whole if i in set(shard)])
 
-    def test_balanced_by_count(self):
+    def test_balanced_by_count(self) -> None:
         """Shards differ in test count by at most the largest unit's size."""
         largest = max(len(unit) for unit in _expected_units())
         for count in range(1, 6):
@@ -161,7 +161,7 @@ class TestSelectShard(unittest.TestCase):
                 sizes = [len(shard) for shard in self.shards(count)]
                 self.assertLessEqual(max(sizes) - min(sizes), largest, sizes)
 
-    def test_balanced_by_recorded_seconds(self):
+    def test_balanced_by_recorded_seconds(self) -> None:
         """With durations, shards differ in seconds by at most the heaviest unit's.
 
         A group's members run together: it weighs its longest member.
@@ -183,7 +183,7 @@ class TestSelectShard(unittest.TestCase):
                     loads.append(sum(weight(u) for u in units if u & ids))
                 self.assertLessEqual(max(loads) - min(loads), heaviest, loads)
 
-    def test_durations_change_the_split(self):
+    def test_durations_change_the_split(self) -> None:
         """One slow test gets a shard of its own; by count it would share one."""
         suite_ids = _ids(_build_suite(self))
         lone = [i for unit in _expected_units() if len(unit) == 1 for i in unit]
@@ -194,7 +194,7 @@ class TestSelectShard(unittest.TestCase):
         self.assertEqual(by_seconds[0], [slow])
         self.assertNotEqual(self.shards(2), by_seconds)
 
-    def test_tests_missing_from_durations_still_run_once(self):
+    def test_tests_missing_from_durations_still_run_once(self) -> None:
         """Tests the durations file does not know are still dealt out, once each."""
         known = dict(list(_durations().items())[::3])
         everything = sorted(i for unit in _expected_units() for i in unit)
@@ -242,7 +242,7 @@ _VERBOSE_LINE = re.compile(r"^\w+ \(([\w.]+)\) \.\.\. ok$", re.MULTILINE)
 class TestShardCli(unittest.TestCase):
     """``python -m aiounit --shard I/N`` in a temp dir of generated test files."""
 
-    def setUp(self):
+    def setUp(self) -> None:
         tmp = tempfile.TemporaryDirectory()
         self.addCleanup(tmp.cleanup)
         self.dir = tmp.name
@@ -257,14 +257,14 @@ class TestShardCli(unittest.TestCase):
     def ran(self, *args: str) -> list[str]:
         return _VERBOSE_LINE.findall(self.aiounit("-v", *args).stderr)
 
-    def test_shards_cover_every_test_once(self):
+    def test_shards_cover_every_test_once(self) -> None:
         """--shard 1/2 and 2/2 run every discovered test once between them, the group together."""
         first, second = self.ran("--shard", "1/2"), self.ran("--shard", "2/2")
         self.assertEqual(sorted(first + second), sorted(_ALL))
         group = {"test_mod.TestOne.test_a", "test_mod.TestOne.test_b"}
         self.assertTrue(group <= set(first) or group <= set(second), (first, second))
 
-    def test_durations_file_balances_by_seconds(self):
+    def test_durations_file_balances_by_seconds(self) -> None:
         """With a handwritten --durations-file the slow test gets a shard to itself."""
         durations = dict.fromkeys(_ALL, 1.0)
         durations["test_mod.TestTwo.test_slow"] = 60.0
@@ -275,7 +275,7 @@ class TestShardCli(unittest.TestCase):
             ["test_mod.TestTwo.test_slow"],
         )
 
-    def test_record_durations_merges_every_test_id(self):
+    def test_record_durations_merges_every_test_id(self) -> None:
         """--record-durations writes each test id's seconds, merged into what the file held."""
         path = os.path.join(self.dir, "durations.json")
         with open(path, "w", encoding="utf-8") as f:
@@ -289,7 +289,7 @@ class TestShardCli(unittest.TestCase):
         for test in _ALL:
             self.assertGreaterEqual(recorded[test], 0.0)
 
-    def test_record_durations_creates_its_directory(self):
+    def test_record_durations_creates_its_directory(self) -> None:
         """--record-durations into a new directory writes the file, as --junit-xml does."""
         proc = run_python("-m", "aiounit", "--record-durations", "new/d.json", cwd=self.dir)
         self.assertNotIn("Traceback", proc.stderr)
@@ -297,7 +297,7 @@ class TestShardCli(unittest.TestCase):
         with open(os.path.join(self.dir, "new", "d.json"), encoding="utf-8") as f:
             self.assertEqual(sorted(json.load(f)), sorted(_ALL))
 
-    def test_bad_shard_is_a_usage_error(self):
+    def test_bad_shard_is_a_usage_error(self) -> None:
         """--shard 0/3 exits 2 with one argparse error that states the rule."""
         proc = self.aiounit("--shard", "0/3", code=2)
         self.assertIn(
@@ -309,7 +309,7 @@ class TestShardCli(unittest.TestCase):
 class TestShardArguments(unittest.TestCase):
     """Bad --shard and --durations-file values, through aiounit.main."""
 
-    def main(self, *args: str) -> tuple[int, str]:
+    def main(self, *args: str) -> tuple[str | int | None, str]:
         module = types.ModuleType("aiounit_shard_empty")
         stderr = io.StringIO()
         with (
@@ -320,9 +320,9 @@ class TestShardArguments(unittest.TestCase):
             aiounit.main(module=module, argv=["prog", *args])
         return caught.exception.code, stderr.getvalue()
 
-    def test_bad_shard_values_exit_2(self):
+    def test_bad_shard_values_exit_2(self) -> None:
         """0/3, 4/3, x, 1/0, 3, 1/3/4, signs, spaces and non-ASCII digits: one clear usage error."""
-        values = ("0/3", "4/3", "x", "1/0", "3", "1/3/4", "-1/3")
+        values: tuple[str, ...] = ("0/3", "4/3", "x", "1/0", "3", "1/3/4", "-1/3")
         values += (" 1/3", "1/3 ", "+1/3", "1/+3", "1_0/20", "\u0661/3", "1/\uff13", "1/3\n")
         for value in values:
             with self.subTest(value):
@@ -330,7 +330,7 @@ class TestShardArguments(unittest.TestCase):
                 self.assertEqual(code, 2)
                 self.assertIn(f"--shard must be I/N with 1 <= I <= N, got {value!r}", stderr)
 
-    def test_unreadable_durations_file_exits_2(self):
+    def test_unreadable_durations_file_exits_2(self) -> None:
         """A durations file that is not a JSON object is a usage error naming the option."""
         with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
             f.write("[1, 2]")
