@@ -7,6 +7,8 @@ import concurrent.futures
 import contextlib
 import functools
 import io
+import json
+import locale
 import os
 import signal
 import subprocess
@@ -351,8 +353,42 @@ class AheadCase(unittest.TestCase):
             tmp = tempfile.TemporaryDirectory()
             cls.addClassCleanup(tmp.cleanup)
             write_files(tmp.name, files)
-            jobs[name] = functools.partial(run_python, *args, cwd=tmp.name)
-        cls.runs_ahead = run_parallel(jobs)
+            jobs[name] = (tmp.name, args)
+        cls.runs_ahead = run_warm(jobs)
+
+
+def run_warm(jobs: Mapping[_K, tuple[str, tuple[str, ...]]]) -> dict[_K, Any]:
+    """For each job (cwd, ``("-m", module, *args)``): the run of ``python -W error -m ...``.
+
+    Each is a fork of a warm interpreter (tests/_warm.py) that has imported
+    its module, and only it, once; they run PARALLEL at a time, with ``child_env()``.
+    """
+    encoding = locale.getpreferredencoding(False)
+    runs = {}
+    for module in sorted({args[1] for _, args in jobs.values()}):
+        mine = [(key, cwd, args) for key, (cwd, args) in jobs.items() if args[1] == module]
+        with tempfile.TemporaryDirectory() as outputs:
+            lines = []
+            for index, (_, cwd, args) in enumerate(mine):
+                if args[0] != "-m":
+                    raise ValueError(f"not a -m command line: {args}")
+                out, err = (os.path.join(outputs, f"{index}.{n}") for n in ("out", "err"))
+                job = {"cwd": cwd, "module": module, "args": args[2:], "out": out, "err": err}
+                lines.append(json.dumps(job) + "\n")
+            warm = run_python(
+                *("-m", "tests._warm", str(PARALLEL), module), cwd=ROOT, input="".join(lines)
+            )
+            if warm.returncode != 0:
+                raise RuntimeError(f"tests._warm failed ({warm.returncode}):\n{warm.stderr}")
+            statuses = [json.loads(line) for line in warm.stdout.splitlines()]
+            for index, (key, _, args) in enumerate(mine):
+                texts = []
+                for name in ("out", "err"):
+                    with open(os.path.join(outputs, f"{index}.{name}"), encoding=encoding) as f:
+                        texts.append(f.read())
+                command = [sys.executable, "-W", "error", *args]
+                runs[key] = subprocess.CompletedProcess(command, statuses[index], *texts)
+    return {key: runs[key] for key in jobs}
 
 
 def run_parallel(jobs: Mapping[_K, Callable[[], _T]]) -> dict[_K, _T]:
