@@ -25,6 +25,7 @@ from types import FrameType, TracebackType
 
 from . import _config
 from ._errors import TestTimeoutError
+from ._interrupt import install_interrupt
 from ._stdlib import (
     get_running_loop_or_none,
     mark_runner_closed,
@@ -380,32 +381,3 @@ class _Alarm:
 
 
 _ALARM = _Alarm()
-
-
-def install_interrupt(handler: Callable[[], None]) -> Callable[[], None] | None:
-    """Let a watcher thread raise into the blocked main thread (POSIX only)."""
-    if threading.current_thread() is not threading.main_thread() or not hasattr(
-        signal, "pthread_kill"
-    ):
-        return None
-    signum = signal.SIGUSR2
-    previous = signal.signal(signum, _Handler(handler))
-
-    def restore() -> None:
-        signal.signal(signum, previous)
-
-    return restore
-
-
-class _Handler:
-    """The signal handler: a callable object of this module, not a lambda, so
-    that the frame it adds to an interrupted test's traceback is hidden as
-    unittest hides its own (``__unittest`` in this module's globals)."""
-
-    __slots__ = ("_handler",)
-
-    def __init__(self, handler: Callable[[], None]) -> None:
-        self._handler = handler
-
-    def __call__(self, signum: int, frame: FrameType | None) -> None:
-        self._handler()

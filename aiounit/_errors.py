@@ -1,4 +1,9 @@
-"""Exceptions that aiounit users may catch."""
+"""Exceptions that aiounit users may catch, and how reports name any exception.
+
+An exception raised in a ``-j`` worker process reaches the parent as text
+(``RemoteError``, or the test's ``failureException`` for a failing subtest);
+this module is the one place that tells such a stand-in from a real exception.
+"""
 
 from __future__ import annotations
 
@@ -52,9 +57,9 @@ class WorkerCrashedError(RuntimeError):
 
 def type_name(err: Any) -> str:
     """The qualified name of the exception in exc_info *err* ("module.Class"; builtins bare)."""
-    remote = getattr(err[1], "type_name", None) if err else None
-    if isinstance(remote, str):  # raised in a worker process
-        return remote
+    value = err[1] if err else None
+    if isinstance(value, RemoteError):  # raised in a worker process
+        return value.type_name
     exc_type = err[0] if err else None
     if exc_type is None:
         return ""
@@ -76,3 +81,44 @@ def exception_message(err: Any) -> str:
         detail = "<exception str() failed>"
     name = type_name(err)
     return f"{name}: {detail}" if detail else name
+
+
+# -- exceptions raised in a worker process (-j) ---------------------------------------
+
+
+class RemoteError(Exception):
+    """Stands for an exception raised in a worker: its traceback, as text."""
+
+    def __init__(self, text: str, type_name: str, message: str | None = None) -> None:
+        super().__init__(text)
+        self.text = text
+        self.type_name = type_name
+        #: the JUnit message, "Type: str(exception)", as the worker made it
+        self.aiounit_remote_message = message
+
+
+def remote_error(
+    error_type: type[BaseException], text: str, type_name: str, message: str
+) -> BaseException:
+    """An exception of *error_type* (``RemoteError``, or the test's
+    ``failureException`` for a failing subtest) standing for one a worker raised."""
+    if error_type is RemoteError:
+        return RemoteError(text, type_name, message)
+    error = error_type(text)
+    error.aiounit_remote_text = text  # type: ignore[attr-defined]
+    error.aiounit_remote_message = message  # type: ignore[attr-defined]
+    return error
+
+
+def remote_text(err: Any) -> str | None:
+    """The traceback text a worker formatted, if exc_info *err* stands for one."""
+    value = err[1] if err else None
+    if isinstance(value, RemoteError):
+        return value.text
+    return getattr(value, "aiounit_remote_text", None)
+
+
+def remote_message(err: Any) -> str | None:
+    """The JUnit message a worker made, if exc_info *err* stands for its exception."""
+    message = getattr(err[1] if err else None, "aiounit_remote_message", None)
+    return None if message is None else str(message)

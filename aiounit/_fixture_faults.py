@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import collections.abc
+import contextvars
 import time
 from collections.abc import Coroutine
 
@@ -25,6 +26,12 @@ if TYPE_CHECKING:
     from ._scope import Scope
 
 __unittest = True
+
+# The scope whose fixture code created the current context (and so owns the
+# tasks created in it).
+FIXTURE: contextvars.ContextVar[Scope | None] = contextvars.ContextVar(
+    "aiounit_fixture", default=None
+)
 
 
 class Timed(collections.abc.Coroutine):  # type: ignore[type-arg]
@@ -63,17 +70,15 @@ class Timed(collections.abc.Coroutine):  # type: ignore[type-arg]
 
 def _owner_of(context: dict[str, Any]) -> Scope | None:
     """The open scope whose fixture code scheduled what *context* is about."""
-    from ._scope import _FIXTURE
-
     handle = context.get("handle")
     ctx = handle_context(handle) if handle is not None else None
     scope: Scope | None = None
     if ctx is not None:
-        scope = ctx.get(_FIXTURE)
+        scope = ctx.get(FIXTURE)
     elif handle is not None:
         # uvloop's handles keep no context, but it calls the handler from
         # inside the callback's.
-        scope = _FIXTURE.get()
+        scope = FIXTURE.get()
     else:
         for key in ("task", "future"):
             # A task that raised and nobody awaited, collected: the scope's task

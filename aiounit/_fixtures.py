@@ -32,24 +32,21 @@ import unittest
 from collections.abc import Callable, Iterable, Iterator
 from types import ModuleType
 
+from ._fixture_faults import FIXTURE
 from ._scope import (
-    _FIXTURE,
     CLASS_HOOKS,
     MODULE_HOOKS,
     LoopScopeError,
     Scope,
-    _by_runner,
-    _class_scopes,
-    _gather,
-    _module_scopes,
-    _report_anywhere,
-    _strclass,
-    run_in,
-    scope_of,
+    by_runner,
+    class_scopes,
+    gather_in_scopes,
+    module_scopes,
+    report_anywhere,
+    strclass,
 )
 from ._stdlib import (
     SINCE_315,
-    ErrorHolder,
     method_name,
     report_fixture_error,
     restore_stdout,
@@ -107,13 +104,13 @@ def _open_module_lazily(cls: type) -> None:
     failure = _module_failures.get(name)
     if failure is not None:
         raise failure.with_traceback(failure.__traceback__)
-    if name in _module_scopes:
+    if name in module_scopes:
         return
-    for other in [s for s in _module_scopes.values() if s.lazy]:
+    for other in [s for s in module_scopes.values() if s.lazy]:
         # A runner that runs no module teardown of ours (pytest) has moved on
         # to another module: that module's scope is done.
         for close_error in other.close():
-            _report_anywhere(None, close_error, f"tearDownModule ({other.name})")
+            report_anywhere(None, close_error, f"tearDownModule ({other.name})")
         other.tell_notes(None)
     if not has_module_fixtures(_module_of(cls)):
         return
@@ -162,7 +159,7 @@ def _hook_tear_down_module(module: ModuleType) -> Callable[[], None]:
 
 def _close_module_cleanup(name: str) -> None:
     _module_failures.pop(name, None)
-    scope = _module_scopes.get(name)
+    scope = module_scopes.get(name)
     if scope is None:
         return
     errors = scope.close()
@@ -182,8 +179,8 @@ def _new_module_scope(module: ModuleType, cls: type) -> Scope:
     return scope
 
 
-def _new_class_scope(cls: type) -> Scope:
-    parent = _module_scopes.get(cls.__module__)
+def new_class_scope(cls: type) -> Scope:
+    parent = module_scopes.get(cls.__module__)
     _install_exit_hook()
     return Scope(cls, parent, getattr(cls, "loop_factory", None))
 
@@ -194,8 +191,8 @@ def after_set_up_class(cls: type) -> None:
         _deferred.append(cls)
         return
     _open_module_lazily(cls)
-    if has_class_fixtures(cls) and cls not in _class_scopes:
-        scope = _new_class_scope(cls)
+    if has_class_fixtures(cls) and cls not in class_scopes:
+        scope = new_class_scope(cls)
         error = scope.open()
         if error is not None:
             _set_up_failed(cls, scope)
@@ -214,7 +211,7 @@ def before_tear_down_class(cls: type) -> None:
     """Close *cls*'s loop scope before its sync ``tearDownClass``; its errors are
     raised from class cleanups, which unittest reports as ``tearDownClass``."""
     errors = _closed_errors.pop(cls, [])
-    scope = _class_scopes.get(cls)
+    scope = class_scopes.get(cls)
     if scope is not None:
         errors += scope.close()
         scope.tell_notes(None)
@@ -247,12 +244,12 @@ def open_classes(classes: Iterable[type]) -> dict[type, BaseException]:
         except BaseException as module_error:
             failed[cls] = module_error
             continue
-        if has_class_fixtures(cls) and cls not in _class_scopes:
-            scopes.append(_new_class_scope(cls))
-    for runner, together in _by_runner(scopes):
+        if has_class_fixtures(cls) and cls not in class_scopes:
+            scopes.append(new_class_scope(cls))
+    for runner, together in by_runner(scopes):
         for scope in together:
             scope._register()
-        errors = runner.run(_gather([s._open for s in together], together))
+        errors = runner.run(gather_in_scopes([s._open for s in together], together))
         for scope, error in zip(together, errors, strict=True):
             if error is not None:
                 scope._finish()
@@ -269,9 +266,9 @@ def replaying(cls: type, error: BaseException) -> None:
 
 def close_classes(classes: Iterable[type], result: unittest.TestResult | None) -> None:
     """Close the scopes of *classes* together, before their ``tearDownClass``."""
-    scopes = [_class_scopes[cls] for cls in classes if cls in _class_scopes]
-    for runner, together in _by_runner(scopes):
-        runner.run(_gather([s._close for s in together], together))
+    scopes = [class_scopes[cls] for cls in classes if cls in class_scopes]
+    for runner, together in by_runner(scopes):
+        runner.run(gather_in_scopes([s._close for s in together], together))
         for scope in together:
             scope._finish()
             _closed_errors.setdefault(scope.owner, []).extend(scope.errors)  # type: ignore[arg-type]
@@ -284,7 +281,7 @@ def open_module(test: Any, suite: unittest.TestSuite, result: unittest.TestResul
     is reported as unittest reports a failing ``setUpModule``."""
     name = type(test).__module__
     module = sys.modules.get(name)
-    if name in _module_scopes or not has_module_fixtures(module):
+    if name in module_scopes or not has_module_fixtures(module):
         return
     scope = _new_module_scope(module, type(test))  # type: ignore[arg-type]
     unittest.addModuleCleanup(_close_module_cleanup, name)
@@ -311,7 +308,7 @@ def open_module(test: Any, suite: unittest.TestSuite, result: unittest.TestResul
 
 def close_module(name: str, suite: unittest.TestSuite, result: unittest.TestResult) -> None:
     """aiounit's suite: close the module's scope before its ``tearDownModule``."""
-    scope = _module_scopes.get(name)
+    scope = module_scopes.get(name)
     if scope is None:
         return
     for error in scope.close():
@@ -321,15 +318,15 @@ def close_module(name: str, suite: unittest.TestSuite, result: unittest.TestResu
 
 def close_all(result: unittest.TestResult | None) -> None:
     """Close every open scope, classes first (the run was interrupted)."""
-    for cls in list(_class_scopes):
-        scope = _class_scopes[cls]
+    for cls in list(class_scopes):
+        scope = class_scopes[cls]
         for error in scope.close():
-            _report_anywhere(result, error, f"tearDownClass ({scope.name})")
+            report_anywhere(result, error, f"tearDownClass ({scope.name})")
         scope.tell_notes(result)
-    for name in list(_module_scopes):
-        scope = _module_scopes[name]
+    for name in list(module_scopes):
+        scope = module_scopes[name]
         for error in scope.close():
-            _report_anywhere(result, error, f"tearDownModule ({name})")
+            report_anywhere(result, error, f"tearDownModule ({name})")
         scope.tell_notes(result)
 
 
@@ -348,57 +345,12 @@ def _install_exit_hook() -> None:
 def needs_scope(test: unittest.TestCase) -> bool:
     """Whether *test*, run by itself, runs on a loop scope (``run_test``)."""
     cls = type(test)
-    if cls in _class_scopes or cls.__module__ in _module_scopes:
+    if cls in class_scopes or cls.__module__ in module_scopes:
         return True
     if not has_class_fixtures(cls) or getattr(cls, "__unittest_skip__", False):
         return False
     method = getattr(test, method_name(test), None)
     return not getattr(method, "__unittest_skip__", False)
-
-
-def run_test(
-    test: unittest.TestCase, result: unittest.TestResult | None, limit: float | None
-) -> unittest.TestResult | None:
-    """Run an ungrouped test of a class with async class fixtures, or in a
-    module with async module fixtures, on its scope's loop, one at a time."""
-    cls = type(test)
-    scope = scope_of(test)
-    temporary = None
-    if has_class_fixtures(cls) and cls not in _class_scopes:
-        # Run without setUpClass (``test.run()`` by hand, a runner that skips
-        # class fixtures): the class's async fixtures run around this test.
-        temporary = _new_class_scope(cls)
-        error = temporary.open()
-        if error is not None:
-            result = result if result is not None else test.defaultTestResult()
-            _report_anywhere_skip(result, error, f"setUpClass ({temporary.name})")
-            return result
-        scope = temporary
-    assert scope is not None
-    stop_test_run = None
-    if result is None:
-        result = test.defaultTestResult()
-        start_test_run = getattr(result, "startTestRun", None)
-        stop_test_run = getattr(result, "stopTestRun", None)
-        if start_test_run is not None:
-            start_test_run()
-    try:
-        run_in(scope, test, result, limit)
-    finally:
-        if temporary is not None:
-            for error in temporary.close():
-                _report_anywhere(result, error, f"tearDownClass ({temporary.name})")
-            temporary.tell_notes(result)
-        if stop_test_run is not None:
-            stop_test_run()
-    return result
-
-
-def _report_anywhere_skip(result: unittest.TestResult, error: BaseException, name: str) -> None:
-    if isinstance(error, unittest.SkipTest) and hasattr(result, "addSkip"):
-        result.addSkip(ErrorHolder(name), str(error))
-    else:
-        _report_anywhere(result, error, name)
 
 
 def _wrap_set_up_class(function: Callable[[type], Any]) -> Callable[[type], Any]:
@@ -496,7 +448,7 @@ class ClassFixtures:
         if not callable(function):
             msg = f"addAsyncClassCleanup(): function must be callable, not {function!r}"
             raise TypeError(msg)
-        scope = _class_scopes.get(cls)
+        scope = class_scopes.get(cls)
         if scope is None or scope.closed:
             msg = (
                 f"{cls.__qualname__}.addAsyncClassCleanup() must be called while the"
@@ -531,7 +483,7 @@ def _async_cm_methods(cm: Any) -> tuple[Callable[..., Any], Callable[..., Any]]:
 
 
 def _module_scope_here(what: str) -> Scope:
-    scope = _FIXTURE.get()
+    scope = FIXTURE.get()
     while scope is not None and scope.is_class:
         scope = scope.parent
     if scope is None or scope.closed:
@@ -570,14 +522,14 @@ def check_groups(groups: Iterable[tuple[str, list[type]]]) -> None:
             continue
         first, second = owners[0], owners[1]
         msg = (
-            f"{label} has members in {_strclass(first)} and {_strclass(second)}, which"
+            f"{label} has members in {strclass(first)} and {strclass(second)}, which"
             " both have async class fixtures (asyncSetUpClass/asyncTearDownClass), so each"
             " runs its tests on an event loop of its own, but a group runs on one loop."
             " Share the fixtures at module level (asyncSetUpModule), or split the group."
         )
         if _inherited_fixtures(first, second):
             msg += (
-                f" ({_strclass(first)} and {_strclass(second)} have their async class"
+                f" ({strclass(first)} and {strclass(second)} have their async class"
                 " fixtures by inheritance, and so the group's marks too: to give each"
                 " class a group of its own, put @aiounit.group('...') on each class"
                 " instead of on the inherited test methods.)"

@@ -10,7 +10,7 @@ import time
 import unittest
 
 from ._colour import uncoloured
-from ._errors import exception_message, type_name
+from ._errors import exception_message, remote_message, type_name
 from ._stdlib import exc_info_to_string, method_name, output_buffers
 
 TYPE_CHECKING = False
@@ -223,11 +223,8 @@ class JUnitXml:
 
 def _message(err: Any) -> str:
     """ "Type: message" of *err*; for an error raised in a worker, as the worker made it."""
-    value = err[1] if err else None
-    remote = getattr(value, "aiounit_remote_message", None)
-    if remote is not None:
-        return str(remote)
-    return exception_message(err)
+    remote = remote_message(err)
+    return remote if remote is not None else exception_message(err)
 
 
 def attach(result: unittest.TestResult, report: JUnitXml) -> unittest.TestResult:

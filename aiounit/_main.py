@@ -9,7 +9,7 @@ import unittest
 
 from . import _options
 from ._loader import defaultTestLoader
-from ._marks import UNSET, _Unset
+from ._marks import UNSET, Unset
 from ._runner import TextTestRunner
 from ._scope import LoopScopeError
 from ._shard import load_durations, record_durations, select_shard
@@ -74,13 +74,13 @@ class TestProgram(unittest.TestProgram):
         timeout: float | None = None,
         max_concurrency: int | None = None,
         default_group: str | None = None,
-        blocking_threshold: float | _Unset | None = UNSET,
-        fail_on_blocking: bool | _Unset = UNSET,
-        fail_on_leaks: bool | _Unset = UNSET,
-        fail_on_hazards: bool | _Unset = UNSET,
-        fail_on_loop_errors: bool | _Unset = UNSET,
-        grace: float | _Unset = UNSET,
-        debug: bool | _Unset | None = UNSET,
+        blocking_threshold: float | Unset | None = UNSET,
+        fail_on_blocking: bool | Unset = UNSET,
+        fail_on_leaks: bool | Unset = UNSET,
+        fail_on_hazards: bool | Unset = UNSET,
+        fail_on_loop_errors: bool | Unset = UNSET,
+        grace: float | Unset = UNSET,
+        debug: bool | Unset | None = UNSET,
     ) -> None:
         # Checked here, not only at run time: a bad keyword is a usage error.
         # The keyword arguments by name (a test checks they are _options.SUITE).

@@ -27,14 +27,14 @@ LOCKS_ATTR: Final = "__aiounit_locks__"
 ISOLATED_ATTR: Final = "__aiounit_isolated__"
 
 
-class _Unset:
+class Unset:
     """Marks "not given", where ``None`` already means "no limit"."""
 
     def __repr__(self) -> str:
         return "<unset>"
 
 
-UNSET: Final = _Unset()
+UNSET: Final = Unset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +42,7 @@ class GroupMark:
     """What ``@group(...)`` recorded on a test method or a TestCase class."""
 
     name: str | None
-    timeout: float | _Unset | None  # UNSET: not given; None: no limit
+    timeout: float | Unset | None  # UNSET: not given; None: no limit
     max_concurrency: int | None
 
 
@@ -102,7 +102,7 @@ def group(
     name: str | Callable[..., Any] | type | None = None,
     /,
     *,
-    timeout: float | _Unset | None = UNSET,
+    timeout: float | Unset | None = UNSET,
     max_concurrency: int | None = None,
 ) -> Any:
     """Put async test methods, or every test of a class, in one concurrent group.

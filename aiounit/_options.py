@@ -158,9 +158,24 @@ def _workers(text: str) -> int:
     return _integer(text, 0) or (os.cpu_count() or 1)
 
 
-def _shard(text: str) -> tuple[int, int]:
-    from ._shard import parse_shard
+_SHARD = re.compile(r"([0-9]+)/([0-9]+)")
 
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``"2/5"`` -> ``(2, 5)``; raises ValueError with the rule broken.
+
+    Only ASCII digits, nothing around them: int() would also take " 1",
+    "+1", "1_0" and other scripts' digits, which no CI system means.
+    """
+    match = _SHARD.fullmatch(text)
+    i, n = (int(match.group(1)), int(match.group(2))) if match else (0, 0)
+    if n < 1 or not 1 <= i <= n:
+        msg = f"--shard must be I/N with 1 <= I <= N, got {text!r}"
+        raise ValueError(msg)
+    return i, n
+
+
+def _shard(text: str) -> tuple[int, int]:
     try:
         return parse_shard(text)
     except ValueError as exc:  # it says what --shard expects

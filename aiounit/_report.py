@@ -13,7 +13,30 @@ from ._stdlib import IS_311, original_stderr
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
+    import io
+    from collections.abc import Callable
+    from typing import Any, Protocol
+
+    class ResultHooks(Protocol):
+        """The optional hooks aiounit calls on a result that has them.
+
+        Any ``unittest.TestResult`` works without them; a result may have any
+        of them (``TextTestResult`` and ``-j``'s worker result have some each).
+        ``Hooks`` is the one place that looks them up.
+        """
+
+        def aiounitMemberStarted(self, test: Any) -> None:
+            """A group member (or a test in a worker) begins, long before it is reported."""
+
+        def aiounitTick(self) -> None:
+            """Now and then while tests run (the watchdog's beat, a ``-j`` parent's poll)."""
+
+        def aiounitOutputBuffers(self, test: Any) -> tuple[io.StringIO, io.StringIO]:
+            """The ``-b`` buffers of group member *test* (a worker streams them)."""
+
+        def addDiagnostic(self, test: Any, message: str) -> None:
+            """A warning about *test* that does not fail it."""
+
 
 __unittest = True
 
@@ -286,9 +309,27 @@ def _formatted_as(real: Any, err: Any, text: str) -> Iterator[None]:
             own["_exc_info_to_string"] = saved
 
 
+class Hooks:
+    """The optional hooks (``ResultHooks``) a result has, each None if it lacks it."""
+
+    __slots__ = ("add_diagnostic", "member_started", "output_buffers", "tick")
+
+    def __init__(self, result: object) -> None:
+        self.member_started: Callable[[Any], None] | None = getattr(
+            result, "aiounitMemberStarted", None
+        )
+        self.tick: Callable[[], None] | None = getattr(result, "aiounitTick", None)
+        self.output_buffers: Callable[[Any], tuple[io.StringIO, io.StringIO]] | None = getattr(
+            result, "aiounitOutputBuffers", None
+        )
+        self.add_diagnostic: Callable[[Any, str], None] | None = getattr(
+            result, "addDiagnostic", None
+        )
+
+
 def tell_notes(real: unittest.TestResult, test: Any, notes: Sequence[str]) -> None:
     """Give warnings about *test* to *real*'s ``addDiagnostic``, or to the terminal."""
-    add = getattr(real, "addDiagnostic", None)
+    add = Hooks(real).add_diagnostic
     if add is not None:
         for note in notes:
             add(test, note)

@@ -7,6 +7,7 @@ import time
 import unittest
 
 from ._colour import theme
+from ._errors import remote_text
 from ._stdlib import (
     TextTestResultBase,
     WritelnDecorator,
@@ -168,11 +169,9 @@ class TextTestResult(TextTestResultBase):
 
     def _exc_info_to_string(self, err: Any, test: Any) -> str:
         # An error from a worker process (-j) comes formatted already.
-        if err and getattr(err[1], "aiounit_remote", False):
-            return err[1].text  # type: ignore[no-any-return]
-        text = getattr(err[1], "aiounit_remote_text", None) if err else None
+        text = remote_text(err)
         if text is not None:
-            return text  # type: ignore[no-any-return]
+            return text
         real = self._aiounit_stream
         if real is None:
             return super()._exc_info_to_string(err, test)  # type: ignore[misc,no-any-return]

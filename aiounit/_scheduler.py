@@ -24,30 +24,25 @@ import io
 import sys
 import time
 import unittest
-import weakref
 from collections.abc import Callable, Sequence
 
-from . import _config, _fixture_faults, _scope
+from . import _config, _scope
 from ._admission import Admission
 from ._alone import timeout_error
+from ._attribution import Attribution
 from ._capture import CURRENT, captured_output, concurrent_assertions
-from ._case import _context_of, run_bounded, run_case, run_in_thread
-from ._errors import ConcurrencyHazardError, LeakedTaskError, LoopBlockedError, TestTimeoutError
+from ._errors import TestTimeoutError
 from ._hazards import Detector
 from ._ide import per_test_comparisons
-from ._report import Recorder, recorder_class, tell_notes
+from ._lifecycle import context_of, run_case, run_in_thread
+from ._member import Member
+from ._report import Hooks, Recorder, recorder_class, tell_notes
 from ._restore import restored_patches
 from ._stdlib import (
-    ASYNC_CASE_HOOKS,
-    IS_313,
     ErrorHolder,
-    add_error,
     add_skip,
-    format_coroutine,
-    handle_callback,
-    handle_context,
-    unretrieved_error,
 )
+from ._tasks import Task, loop_error_note
 from ._warnstate import per_test_warnings
 from ._watchdog import Watchdog
 
@@ -57,234 +52,7 @@ if TYPE_CHECKING:
 
 __unittest = True
 
-_STOP_REASON = "not finished: the run was stopped (failfast or Ctrl-C) while it ran"
 _INTERRUPT_REASON = "not finished: the run was interrupted (KeyboardInterrupt) while it ran"
-
-
-class Member:
-    """One test of a group and everything the scheduler knows about it."""
-
-    __slots__ = (
-        "_group",
-        "_stop_sent",
-        "_watch",
-        "_watch_since",
-        "abandoned",
-        "blocked",
-        "deadline_pending",
-        "delayed",
-        "err",
-        "finished",
-        "limit",
-        "loop_errors",
-        "notes",
-        "out",
-        "spawned",
-        "started",
-        "stopping",
-        "task",
-        "test",
-        "thread_ended",
-    )
-
-    stop_reason = _STOP_REASON
-
-    def __init__(self, test: unittest.TestCase, limit: float | None) -> None:
-        self.test = test
-        self.limit = limit
-        self.task: asyncio.Task[Any] | None = None
-        # Tasks the test created that still matter: running, or done with an
-        # exception nobody may have retrieved yet (an ordered set).  Others are
-        # dropped when they end, so that their frames and the test's objects
-        # they hold do not live on until the test is settled.
-        self.spawned: dict[asyncio.Task[Any], None] = {}
-        self.out: io.StringIO | None = None
-        self.err: io.StringIO | None = None
-        self.loop_errors: list[tuple[Any, BaseException, Any]] = []
-        self.blocked: list[tuple[float, str | None]] = []
-        self.notes: list[str] = []
-        self.started = False
-        self.stopping = False
-        self.finished = False
-        self.abandoned = False
-        self._stop_sent = False
-        self._watch: asyncio.TimerHandle | None = None
-        self._watch_since = 0.0
-        # Seconds a peer kept the loop from running this test, not counted
-        # against its limit, and the peer that held it longest.
-        self.delayed: tuple[float, Member | None] = (0.0, None)
-        # The part's own deadline has not fired yet (see _case._Limit): no
-        # giving up before it has.
-        self.deadline_pending = False
-        # Set when its sync method's thread overran its limit: done when that
-        # thread, which cannot be stopped, has ended.
-        self.thread_ended: asyncio.Future[None] | None = None
-        self._group: _Group | None = None
-
-    def __repr__(self) -> str:
-        return f"<Member {self.test.id()}>"
-
-    # -- called by run_case (through _Limit) -------------------------------------
-
-    def watch(self, limit: float) -> None:
-        """A part with *limit* started: give up on it if it outlives limit + grace."""
-        group = self._group
-        assert group is not None
-        self.unwatch()
-        self._watch_since = time.monotonic()
-        self._watch = group.loop.call_later(limit + group.config.grace, group.abandon, self)
-
-    def unwatch(self) -> None:
-        if self._watch is not None:
-            self._watch.cancel()
-            self._watch = None
-
-    def sent_cancel(self) -> bool:
-        """Whether aiounit cancelled this test: the run stops or was interrupted
-        (KeyboardInterrupt), or it was given up on."""
-        group = self._group
-        return self._stop_sent or self.abandoned or (group is not None and group.interrupted)
-
-    def take_stop(self) -> bool:
-        """Consume the cancellation that stopping the run sent to this test."""
-        if not self._stop_sent:
-            return False
-        self._stop_sent = False
-        task = asyncio.current_task()
-        if task is not None:
-            task.uncancel()
-        return True
-
-    async def settle(self, test: unittest.TestCase, outcome: Any) -> None:
-        """Charge to *test* what it left behind, before its outcome is decided."""
-        group = self._group
-        assert group is not None
-        result = outcome.result
-        task = self.task
-        by = getattr(task, "aiounit_cancelled_by", None)
-        if by is not None and by is not self:
-            # A peer cancelled this test and the test caught it and went on: its
-            # result says nothing about the test, so it must not pass.
-            assert task is not None
-            task.aiounit_cancelled_by = None  # type: ignore[attr-defined]
-            swallowed = asyncio.CancelledError()
-            swallowed.add_note(
-                f"aiounit: another test of the group cancelled this test's task: {by.test};"
-                " the test caught the cancellation and went on"
-            )
-            outcome.success = False
-            add_error(result, test, (type(swallowed), swallowed, None))
-        if any(not t.done() for t in self.spawned):
-            # Let tasks created just before the test returned start, so that
-            # they see their cancellation, as they would in the stdlib.
-            await asyncio.sleep(0)
-        leaked = [t for t in self.spawned if not t.done()]
-        if leaked:
-            names = ", ".join(_describe(t) for t in leaked)
-            for task in leaked:
-                task.cancel()
-            _, stuck = await asyncio.wait(leaked, timeout=group.config.grace)
-            message = f"left {len(leaked)} task(s) running, cancelled at its end: {names}"
-            if stuck:
-                message += f"; {len(stuck)} ignored the cancellation"
-                group.given_up.update(map(id, stuck))  # asyncio's later complaint is no news
-            self._charge(outcome, message, group.config.fail_on_leaks, LeakedTaskError)
-        for task in self.spawned:
-            # A task of the test that raised with nobody awaiting it (also while
-            # being cancelled just now): asyncio would only log that when the
-            # task is collected, maybe much later, and charge it to nobody.
-            if task.done() and unretrieved_error(task):
-                error = task.exception()
-                assert error is not None
-                error.add_note(f"aiounit: raised in task {task.get_name()}, which nobody awaited")
-                self.loop_errors.append((type(error), error, error.__traceback__))
-        if group.watchdog is not None:
-            block = group.watchdog.claim(self)
-            if block is not None:
-                self.blocked.append(block)
-        for seconds, where in self.blocked:
-            message = (
-                f"blocked the event loop for {seconds:.2f} s (threshold "
-                f"{group.config.blocking_threshold:g} s)"
-            )
-            if where:
-                message += f" at {where}"
-            self._charge(outcome, message, group.config.fail_on_blocking, LoopBlockedError)
-        self.blocked.clear()
-        if group.hazards.changes:  # a dict lookup per member is all it costs otherwise
-            for message in group.hazards.settle(self, result):
-                self._charge(outcome, message, group.config.fail_on_hazards, ConcurrencyHazardError)
-        for exc_info in self.loop_errors:
-            if group.config.fail_on_loop_errors or issubclass(exc_info[0], SystemExit):
-                outcome.success = False
-                add_error(result, test, exc_info)
-            else:
-                self.notes.append(loop_error_note(exc_info))
-        self.loop_errors.clear()
-
-    def _charge(self, outcome: Any, message: str, as_error: bool, kind: type[Exception]) -> None:
-        if as_error:
-            outcome.success = False
-            error = kind(message)
-            add_error(outcome.result, self.test, (kind, error, None))
-        else:
-            self.notes.append(message)
-
-
-class _Task(asyncio.Task):  # type: ignore[type-arg]
-    """The tasks of a group's loop: owned by their test from their first step on.
-
-    3.14's ``create_task`` hands its keyword arguments to the factory as they
-    are, ``eager_start=True`` included, and an eager task runs its first step
-    inside ``Task.__init__``: *owner* is told of the task before that step, so
-    that what the step does (block the loop, spawn, fail) is charged to its test.
-
-    ``cancel`` remembers which test asked (so that a test cancelled by a peer
-    is told who did it), and refuses tests that cancel the group's own task
-    (``for t in asyncio.all_tasks(): t.cancel()``, a common shutdown helper):
-    the machinery that reports every test must not die with them.
-    """
-
-    aiounit_cancelled_by: Member | None = None
-    aiounit_immune = False
-
-    def __init__(
-        self,
-        coro: Any,
-        *,
-        owner: Callable[[asyncio.Task[Any]], None] | None = None,
-        **kwargs: Any,
-    ) -> None:
-        if owner is not None:
-            owner(self)
-        super().__init__(coro, **kwargs)
-
-    def cancel(self, msg: Any = None) -> bool:
-        by = CURRENT.get()
-        if by is not None:
-            if self.aiounit_immune:
-                return False
-            self.aiounit_cancelled_by = by
-        return super().cancel(msg)
-
-    def __repr__(self) -> str:
-        # A member's task runs aiounit's coroutine; in the stdlib, the task of
-        # each part runs the test's own: name that one (asyncio puts this repr
-        # in messages such as "got Future attached to a different loop").
-        text = super().__repr__()
-        coro = self.get_coro()
-        user = _user_coroutine(coro)
-        if user is not None and user is not coro:
-            text = text.replace(format_coroutine(coro), format_coroutine(user), 1)
-        return text
-
-    if IS_313:
-
-        def set_name(self, value: object) -> None:
-            # 3.13's create_task calls set_name(None) on a factory's task,
-            # naming it "None"; keep the generated "Task-N" name instead.
-            if value is not None:
-                super().set_name(value)
 
 
 def _complete(recorder: Recorder, test: unittest.TestCase, add: Callable[[Any], None]) -> None:
@@ -300,53 +68,24 @@ def _complete(recorder: Recorder, test: unittest.TestCase, add: Callable[[Any], 
     recorder.stopTest(test)
 
 
-_Task.__name__ = _Task.__qualname__ = "Task"  # as asyncio's own tasks show
-
-# aiounit's own cancellations (a stopping run) go past _Task.cancel, which
+# aiounit's own cancellations (a stopping run) go past Task.cancel, which
 # would take them for the cancellation of whichever test's code is running.
 _cancel = asyncio.Task.cancel
 
 
-def _user_coroutine(coro: Any) -> Any:
-    """The outermost coroutine in *coro*'s await chain that is not aiounit's."""
-    while coro is not None:
-        frame = getattr(coro, "cr_frame", None)
-        if frame is None:
-            return None
-        if not frame.f_globals.get("__name__", "").startswith("aiounit."):
-            return coro
-        coro = getattr(coro, "cr_await", None)
-    return None
-
-
-def held_note(member: Any) -> str:
-    """What a report says about time peers held the loop while *member* waited."""
-    seconds, who = member.delayed if member is not None else (0.0, None)
-    if not seconds or who is None:
-        return ""
-    return (
-        f" (not counting {seconds:.2f} s during which other tests, mostly {who.test},"
-        " kept the event loop blocked)"
-    )
-
-
-def loop_error_note(exc_info: tuple[Any, BaseException, Any]) -> str:
-    """The warning for an exception that asyncio would only have logged."""
-    import traceback
-
-    text = "".join(traceback.format_exception(*exc_info)).rstrip("\n")
-    return (
-        "raised in the event loop, where asyncio only logs it"
-        f" (an error with --fail-on-loop-errors):\n{text}"
-    )
-
-
-def _describe(task: asyncio.Task[Any]) -> str:
-    coro = task.get_coro()
-    name = getattr(coro, "__qualname__", None) or repr(coro)
-    frame = getattr(coro, "cr_frame", None)
-    where = f" at {frame.f_code.co_filename}:{frame.f_lineno}" if frame is not None else ""
-    return f"{task.get_name()} ({name}{where})"
+def refuse_running_loop() -> None:
+    """Raise RuntimeError if called inside a running event loop: a group's loop
+    cannot run there."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        pass
+    else:
+        msg = (
+            "ConcurrentTestSuite.run() was called inside a running event loop;"
+            " call it from sync code"
+        )
+        raise RuntimeError(msg)
 
 
 def run_group(
@@ -364,57 +103,14 @@ def run_group(
     With *loop* (a loop scope's, see ``_scope``), run them on that loop and
     leave it open, with the tasks the group did not start still running.
     """
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        pass
-    else:
-        msg = (
-            "ConcurrentTestSuite.run() was called inside a running event loop;"
-            " call it from sync code"
-        )
-        raise RuntimeError(msg)
-    members = list(members)
-    for member in [m for m in members if drives_itself(m.test)]:
-        # The stdlib's own lifecycle, with its hooks, at the group's place.
-        if result.shouldStop:
-            return
-        members.remove(member)
-        run_bounded(member.test, result)
+    refuse_running_loop()
     if members:
-        group = _Group(members, result, label, max_concurrency, config, loop_factory)
+        group = Group(members, result, label, max_concurrency, config, loop_factory)
         group.shared_loop = loop
         group.run()
 
 
-# The hooks through which a class can change how unittest drives its tests.  A
-# group runs its members' parts itself, so a member whose class overrides one
-# of them runs alone instead, where every hook is called as in the stdlib.
-_DRIVING_HOOKS = ("run", "__call__", "doCleanups", *ASYNC_CASE_HOOKS)
-_drives: weakref.WeakKeyDictionary[type, bool] = weakref.WeakKeyDictionary()
-
-
-def drives_itself(test: unittest.TestCase) -> bool:
-    """Whether *test*'s class overrides a hook that drives its lifecycle (``run``,
-    ``doCleanups``, ...): such a test cannot be run as a group member."""
-    cls = type(test)
-    known = _drives.get(cls)
-    if known is None:
-        from ._case import AsyncTestCase
-
-        if not issubclass(cls, unittest.IsolatedAsyncioTestCase):
-            known = False
-        else:
-            stock = (AsyncTestCase, unittest.IsolatedAsyncioTestCase, unittest.TestCase)
-            known = any(
-                getattr(cls, name) not in [base.__dict__.get(name) for base in stock]
-                for name in _DRIVING_HOOKS
-            )
-        _drives[cls] = known
-    return known
-
-
-class _Group:
+class Group(Attribution):
     def __init__(
         self,
         members: Sequence[Member],
@@ -432,12 +128,13 @@ class _Group:
         self.loop_factory = loop_factory
         self.capture = bool(getattr(result, "buffer", False))
         self.make_recorder = recorder_class(result)
+        hooks = Hooks(result)
         # A result that wants to know when a member begins, long before it is
         # reported (a worker's, to name the tests a crash interrupted).
-        self.announce = getattr(result, "aiounitMemberStarted", None)
-        self.tick = getattr(result, "aiounitTick", None)  # the progress line
+        self.announce = hooks.member_started
+        self.tick = hooks.tick  # the progress line
         # A -j worker's result streams each member's -b output to the parent.
-        self.make_buffers = getattr(result, "aiounitOutputBuffers", None)
+        self.make_buffers = hooks.output_buffers
         # The member each running task belongs to: its own task, and the tasks
         # it spawned (kept until it ends, to judge what they did).
         self.owners: dict[asyncio.Task[Any], Member] = {}
@@ -580,7 +277,7 @@ class _Group:
     async def _main(self) -> None:
         main = asyncio.current_task()
         assert main is not None
-        if isinstance(main, _Task):
+        if isinstance(main, Task):
             main.aiounit_immune = True
         self.all_done = asyncio.Event()
         admission = self.admission = Admission(self.members, self.cap)
@@ -609,7 +306,7 @@ class _Group:
             member._group = self
             self.outstanding += 1
             member.task = self.loop.create_task(
-                self._run_member(member), context=_context_of(member.test)
+                self._run_member(member), context=context_of(member.test)
             )
             member.task.add_done_callback(functools.partial(self._task_ended, member))
             self.owners[member.task] = member
@@ -850,7 +547,7 @@ class _Group:
                 f"{test} did not finish within {member.limit:g} s and ignored its"
                 f" cancellation for {grace:g} s more"
             )
-        what += f"; it was given up on and is still running{held_note(member)}"
+        what += f"; it was given up on and is still running{member.held_note()}"
         error = TestTimeoutError(what)
         recorder = self.make_recorder(self.result)
         recorder.startTest(test)
@@ -867,116 +564,3 @@ class _Group:
             real_stop()
 
         return stop
-
-    # -- what tests leave behind ------------------------------------------------------
-
-    def _task_factory(
-        self, loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any
-    ) -> asyncio.Task[Any]:
-        member = CURRENT.get()
-        base = self.base_factory  # on a scope's loop: it tracks its fixtures' tasks
-        task: asyncio.Task[Any]
-        if member is None or member.finished:
-            if base is not None:
-                task = base(loop, coro, **kwargs)
-            else:
-                task = _Task(coro, loop=loop, **kwargs)
-        else:
-            made: list[asyncio.Task[Any]] = []
-
-            def own(task: asyncio.Task[Any]) -> None:
-                made.append(task)
-                member.spawned[task] = None
-                self.owners[task] = member
-
-            try:
-                if base is not None:
-                    task = base(loop, coro, owner=own, **kwargs)
-                else:
-                    task = _Task(coro, loop=loop, owner=own, **kwargs)
-            except BaseException:
-                # Not a task after all (a bad argument), or its eager first step
-                # raised through create_task, to the test that called it.
-                for made_task in made:
-                    member.spawned.pop(made_task, None)
-                    self.owners.pop(made_task, None)
-                raise
-        if member is not None and self.shared_loop is not None:
-            self.started_tasks.append(task)
-        if member is not None and not member.finished:
-            task.add_done_callback(self._spawned_done)
-        return task
-
-    def _spawned_done(self, task: asyncio.Task[Any]) -> None:
-        # (Not task.exception(): that would mark it retrieved.)
-        if not unretrieved_error(task):
-            self._forget(task)
-        else:
-            # Whoever awaits it is woken by a callback after this one: look
-            # again once it has had its turn.
-            self.loop.call_soon(self._spawned_checked, task)
-
-    def _spawned_checked(self, task: asyncio.Task[Any]) -> None:
-        if not unretrieved_error(task):
-            self._forget(task)
-
-    def _forget(self, task: asyncio.Task[Any]) -> None:
-        member = self.owners.get(task)
-        if member is not None and not member.finished and not member.abandoned:
-            del member.spawned[task]
-            del self.owners[task]
-
-    def _exception_handler(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
-        exc = context.get("exception")
-        if not isinstance(exc, BaseException):
-            if id(context.get("task")) in self.given_up:
-                return  # "Task was destroyed but it is pending!": already reported
-            loop.default_exception_handler(context)
-            return
-        member = None
-        handle = context.get("handle")
-        if handle is not None:
-            ctx = handle_context(handle)
-            # uvloop's handles keep no _context, but uvloop calls the handler
-            # from inside the callback's context.
-            member = ctx.get(CURRENT) if ctx is not None else CURRENT.get()
-        for key in ("task", "future"):
-            owner = context.get(key)
-            if member is None and isinstance(owner, asyncio.Task):
-                member = self.owners.get(owner)
-        on_scope = member is None and self.shared_loop is not None
-        if on_scope and _fixture_faults.claim_loop_error(context):
-            return  # the loop scope's fixtures caused it: theirs, not the group's
-        message = context.get("message")
-        if message:
-            exc.add_note(f"aiounit: {message}")
-        exc_info = (type(exc), exc, exc.__traceback__)
-        if member is not None and not member.finished:
-            member.loop_errors.append(exc_info)
-        else:
-            self.group_errors.append(exc_info)
-
-    def _charge_system_exit(self, exc: SystemExit) -> None:
-        handle = None
-        tb = exc.__traceback__
-        while tb is not None:
-            candidate = tb.tb_frame.f_locals.get("self")
-            if isinstance(candidate, asyncio.Handle):
-                handle = candidate
-            tb = tb.tb_next
-        callback = handle_callback(handle)
-        if isinstance(getattr(callback, "__self__", None), asyncio.Task):
-            return  # a task's step: its task holds it, for whoever awaits it
-        ctx = handle_context(handle)
-        member = ctx.get(CURRENT) if ctx is not None else None
-        exc.add_note("aiounit: raised in an event loop callback")
-        exc_info = (type(exc), exc, exc.__traceback__)
-        if member is not None and not member.finished:
-            member.loop_errors.append(exc_info)
-        else:
-            self.group_errors.append(exc_info)
-
-    # -- called by the watchdog --------------------------------------------------------
-
-    def member_of(self, task: asyncio.Task[Any] | None) -> Member | None:
-        return self.owners.get(task) if task is not None else None

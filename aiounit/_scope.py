@@ -27,10 +27,13 @@ from collections.abc import Callable, Iterable
 from types import ModuleType
 
 from . import _config
+from ._alone import is_framework as _is_framework
 from ._errors import LeakedTaskError, TestTimeoutError
-from ._fixture_faults import Timed, exception_handler
+from ._fixture_faults import FIXTURE, Timed, exception_handler
 from ._marks import class_timeout
+from ._report import tell_notes as _tell_notes
 from ._stdlib import ErrorHolder, quiet_pending, unretrieved_error
+from ._tasks import Task, describe, loop_error_note
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -41,14 +44,8 @@ __unittest = True
 CLASS_HOOKS = ("asyncSetUpClass", "asyncTearDownClass")
 MODULE_HOOKS = ("asyncSetUpModule", "asyncTearDownModule")
 
-# The scope whose fixture code created the current context (and so owns the
-# tasks created in it).
-_FIXTURE: contextvars.ContextVar[Scope | None] = contextvars.ContextVar(
-    "aiounit_fixture", default=None
-)
-
-_class_scopes: dict[type, Scope] = {}
-_module_scopes: dict[str, Scope] = {}
+class_scopes: dict[type, Scope] = {}
+module_scopes: dict[str, Scope] = {}
 
 
 # A module whose async setup failed under a foreign runner: each class of it
@@ -58,7 +55,7 @@ class LoopScopeError(Exception):
     """A group whose members would need two event loops (a usage error)."""
 
 
-def _strclass(cls: type) -> str:
+def strclass(cls: type) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
@@ -74,7 +71,7 @@ class Scope:
         config = _config.current()
         self.owner = owner
         self.is_class = isinstance(owner, type)
-        self.name = _strclass(owner) if isinstance(owner, type) else owner.__name__
+        self.name = strclass(owner) if isinstance(owner, type) else owner.__name__
         self.parent = parent
         self.limit = (
             class_timeout(owner, config.timeout) if isinstance(owner, type) else (config.timeout)
@@ -93,7 +90,7 @@ class Scope:
             self.runner.get_loop().set_task_factory(_task_factory)
             self.runner.get_loop().set_exception_handler(exception_handler)
             self.context = contextvars.copy_context()
-        self.context.run(_FIXTURE.set, self)
+        self.context.run(FIXTURE.set, self)
         self.tasks: weakref.WeakSet[asyncio.Task[Any]] = weakref.WeakSet()
         self.cleanups: list[tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]] = []
         self.set_up = False
@@ -122,15 +119,15 @@ class Scope:
 
     def _register(self) -> None:
         if isinstance(self.owner, type):
-            _class_scopes[self.owner] = self
+            class_scopes[self.owner] = self
         else:
-            _module_scopes[self.owner.__name__] = self
+            module_scopes[self.owner.__name__] = self
 
     def _unregister(self) -> None:
         if isinstance(self.owner, type):
-            _class_scopes.pop(self.owner, None)
+            class_scopes.pop(self.owner, None)
         else:
-            _module_scopes.pop(self.owner.__name__, None)
+            module_scopes.pop(self.owner.__name__, None)
             self.unhook()
 
     # -- async parts (run on the loop, in the scope's context) ------------------------
@@ -212,12 +209,10 @@ class Scope:
         return error
 
     async def _settle_tasks(self) -> None:
-        from ._scheduler import _describe
-
         leaked = [t for t in self.tasks if not t.done()]
         if not leaked:
             return
-        names = ", ".join(_describe(t) for t in leaked)
+        names = ", ".join(describe(t) for t in leaked)
         for task in leaked:
             task.cancel()
         _, stuck = await asyncio.wait(leaked, timeout=self.grace)
@@ -234,8 +229,6 @@ class Scope:
             self.notes.append(message)
 
     def _charge_loop_errors(self) -> None:
-        from ._scheduler import loop_error_note
-
         for task in list(self.tasks):
             if task.done() and unretrieved_error(task):
                 error = task.exception()  # also keeps asyncio from logging it again
@@ -294,14 +287,12 @@ class Scope:
         loop.close()
 
     def tell_notes(self, result: unittest.TestResult | None) -> None:
-        from ._report import tell_notes
-
         notes, self.notes = self.notes, []
         if not notes:
             return
         holder = ErrorHolder(_tear_down_name(self))
         if result is not None:
-            tell_notes(result, holder, notes)
+            _tell_notes(result, holder, notes)
         else:
             for note in notes:
                 sys.stderr.write(f"\naiounit: warning: {holder}: {note}\n")
@@ -324,8 +315,6 @@ async def _maybe_async(function: Callable[..., Any], /, *args: Any, **kwargs: An
 
 def _where(task: asyncio.Task[Any]) -> str | None:
     """The innermost frame of *task*'s await chain that is not a framework's."""
-    from ._alone import is_framework as _is_framework
-
     found = None
     coro: Any = task.get_coro()
     if isinstance(coro, Timed):
@@ -339,10 +328,8 @@ def _where(task: asyncio.Task[Any]) -> str | None:
 
 
 def _task_factory(loop: asyncio.AbstractEventLoop, coro: Any, **kwargs: Any) -> asyncio.Task[Any]:
-    from ._scheduler import _Task
-
-    task = _Task(coro, loop=loop, **kwargs)
-    owner = _FIXTURE.get()
+    task = Task(coro, loop=loop, **kwargs)
+    owner = FIXTURE.get()
     if owner is not None:
         owner.tasks.add(task)
         task.aiounit_scope = owner  # type: ignore[attr-defined]  # for its logged errors
@@ -358,14 +345,14 @@ def task_factory_of(loop: asyncio.AbstractEventLoop) -> Any:
 # -- opening and closing, from the fixture hooks ------------------------------------------
 
 
-def _by_runner(scopes: list[Scope]) -> list[tuple[asyncio.Runner, list[Scope]]]:
+def by_runner(scopes: list[Scope]) -> list[tuple[asyncio.Runner, list[Scope]]]:
     by: dict[int, tuple[asyncio.Runner, list[Scope]]] = {}
     for scope in scopes:
         by.setdefault(id(scope.runner), (scope.runner, []))[1].append(scope)
     return list(by.values())
 
 
-async def _gather(parts: list[Callable[[], Any]], scopes: list[Scope]) -> list[Any]:
+async def gather_in_scopes(parts: list[Callable[[], Any]], scopes: list[Scope]) -> list[Any]:
     loop = asyncio.get_running_loop()
     tasks = [
         loop.create_task(part(), context=scope.context)
@@ -376,7 +363,7 @@ async def _gather(parts: list[Callable[[], Any]], scopes: list[Scope]) -> list[A
     return await asyncio.gather(*tasks)
 
 
-def _report_anywhere(result: unittest.TestResult | None, error: BaseException, name: str) -> None:
+def report_anywhere(result: unittest.TestResult | None, error: BaseException, name: str) -> None:
     if result is not None:
         holder = ErrorHolder(name)
         result.addError(holder, (type(error), error, error.__traceback__))  # type: ignore[arg-type]
@@ -390,50 +377,15 @@ def _report_anywhere(result: unittest.TestResult | None, error: BaseException, n
 def scope_of(test: unittest.TestCase) -> Scope | None:
     """The open scope *test* runs in, if any."""
     cls = type(test)
-    return _class_scopes.get(cls) or _module_scopes.get(cls.__module__)
+    return class_scopes.get(cls) or module_scopes.get(cls.__module__)
 
 
 def loop_for(classes: Iterable[type]) -> asyncio.AbstractEventLoop | None:
     """The loop of the scope a group of tests of *classes* runs in, if any."""
     module = None
     for cls in classes:
-        scope = _class_scopes.get(cls)
+        scope = class_scopes.get(cls)
         if scope is not None:
             return scope.loop
-        module = module or _module_scopes.get(cls.__module__)
+        module = module or module_scopes.get(cls.__module__)
     return module.loop if module is not None else None
-
-
-def run_in(
-    scope: Scope, test: unittest.TestCase, result: unittest.TestResult, limit: float | None
-) -> None:
-    """Run one ungrouped test on *scope*'s loop, reporting to *result*."""
-    from ._scheduler import Member, run_group
-
-    # A group of one on the scope's loop: the scheduler gives up on a test
-    # that ignores its cancellation (the loop must go on for the tests after
-    # it), and catches one that blocks the loop past its limit.
-    run_group(
-        [Member(test, limit)],
-        result if hasattr(result, "shouldStop") else _NeverStops(result),  # type: ignore[arg-type]
-        label=f"test {test.id()}",
-        max_concurrency=None,
-        config=_config.current(),
-        loop=scope.loop,
-    )
-
-
-class _NeverStops:
-    """A result object that is not a TestResult (pytest's), with the one
-    attribute the scheduler reads that it lacks."""
-
-    shouldStop = False
-
-    def __init__(self, real: Any) -> None:
-        self._real = real
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._real, name)
-
-
-# -- AsyncTestCase's side -----------------------------------------------------------------

@@ -3,33 +3,15 @@
 from __future__ import annotations
 
 import os
-import re
 import unittest
 
-from ._suite import _leaves, _plan
+from ._plan import leaves, plan
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
 __unittest = True
-
-
-_SHARD = re.compile(r"([0-9]+)/([0-9]+)")
-
-
-def parse_shard(text: str) -> tuple[int, int]:
-    """``"2/5"`` -> ``(2, 5)``; raises ValueError with the rule broken.
-
-    Only ASCII digits, nothing around them: int() would also take " 1",
-    "+1", "1_0" and other scripts' digits, which no CI system means.
-    """
-    match = _SHARD.fullmatch(text)
-    i, n = (int(match.group(1)), int(match.group(2))) if match else (0, 0)
-    if n < 1 or not 1 <= i <= n:
-        msg = f"--shard must be I/N with 1 <= I <= N, got {text!r}"
-        raise ValueError(msg)
-    return i, n
 
 
 def load_durations(path: str | None) -> dict[str, float]:
@@ -76,7 +58,7 @@ def select_shard(
     A unit weighs its number of tests, or with *durations* its expected
     seconds (a group runs its members together, so its longest member).
     """
-    units = _plan(suite, default_group)
+    units = plan(suite, default_group)
     known = durations or {}
     mean = sum(known.values()) / len(known) if known else 1.0
 
@@ -95,7 +77,7 @@ def select_shard(
         if shard == index - 1:
             mine.add(position)
     chosen = {id(t) for i in mine for t in units[i].tests}
-    return [t for t, _, _ in _leaves(suite) if id(t) in chosen]
+    return [t for t, _, _ in leaves(suite) if id(t) in chosen]
 
 
 def _id(test: Any) -> str:

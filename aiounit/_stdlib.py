@@ -563,11 +563,12 @@ else:
 
 # -- the inventory -----------------------------------------------------------------------
 # (where, name, checked on, used by).  *where* is a module, or a class of one,
-# by its dotted name; "3.12+" means it exists from 3.12 on (checked on the
-# releases of CHECKED_ON from that one), "3.12" in 3.12 only.  An entry whose *where* ends in
-# "()" is an attribute of the instances, set at run time, not a class
-# attribute; "import" means a private module.  Overrides are private hooks
-# aiounit's subclasses replace.
+# by its dotted name; an entry whose *where* ends in "()" is an attribute of
+# the instances, set at run time, and "import" means a private module.
+# *checked on*: "3.11+" exists from 3.11 on, checked on every release of
+# CHECKED_ON from that one; "3.12" in 3.12 only.  *used by*: the modules of
+# aiounit that rely on it, through this module's accessor unless they override
+# (define a method of that name), subclass or replace it.
 _ALL = "3.11+"
 NAMES: Final = (
     # unittest.case

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import unittest
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 
 from . import _config, _fixtures, _options, _scope
-from ._marks import UNSET, _Unset, group_mark_of, is_coroutine_function, timeout_of
-from ._scheduler import Member, run_group
+from ._case import run_alone_first
+from ._marks import UNSET, Unset, group_mark_of, timeout_of
+from ._member import Member
+from ._plan import Opaque, Unit, check_loop_scopes, flattened, label, plan
+from ._scheduler import run_group
 from ._stdlib import (
     class_setup_failed,
     handle_class_set_up,
     handle_module_fixture,
     handle_module_tear_down,
-    isnotsuite,
-    method_name,
     module_setup_failed,
     previous_class,
     previous_module,
@@ -25,7 +25,6 @@ from ._stdlib import (
     set_previous_class,
     set_run_entered,
     setup_stdout,
-    suite_tests,
     tear_down_previous_class,
 )
 
@@ -34,28 +33,6 @@ if TYPE_CHECKING:
     from typing import Any
 
 __unittest = True
-
-_MODULE_GROUP = object()  # the key part of --default-group module
-
-
-@dataclass(slots=True)
-class _Unit:
-    """Something run at one place of the order: a test, a group, or a foreign suite."""
-
-    key: object
-    tests: list[Any] = field(default_factory=list)
-    owners: list[tuple[unittest.BaseTestSuite, int]] = field(default_factory=list)
-    classes: list[type] = field(default_factory=list)
-
-    @property
-    def is_group(self) -> bool:
-        return self.key is not None and not isinstance(self.key, _Opaque)
-
-
-class _Opaque:
-    """Key of a nested suite that runs itself (a custom ``run``): never flattened."""
-
-    __slots__ = ()
 
 
 class ConcurrentTestSuite(unittest.TestSuite):
@@ -83,13 +60,13 @@ class ConcurrentTestSuite(unittest.TestSuite):
         timeout: float | None = None,
         max_concurrency: int | None = None,
         default_group: str | None = None,
-        blocking_threshold: float | _Unset | None = UNSET,
-        fail_on_blocking: bool | _Unset = UNSET,
-        fail_on_leaks: bool | _Unset = UNSET,
-        fail_on_hazards: bool | _Unset = UNSET,
-        fail_on_loop_errors: bool | _Unset = UNSET,
-        grace: float | _Unset = UNSET,
-        debug: bool | _Unset | None = UNSET,
+        blocking_threshold: float | Unset | None = UNSET,
+        fail_on_blocking: bool | Unset = UNSET,
+        fail_on_leaks: bool | Unset = UNSET,
+        fail_on_hazards: bool | Unset = UNSET,
+        fail_on_loop_errors: bool | Unset = UNSET,
+        grace: float | Unset = UNSET,
+        debug: bool | Unset | None = UNSET,
     ) -> None:
         # The keyword arguments by name (a test checks they are _options.SUITE).
         arguments = locals()
@@ -116,6 +93,7 @@ class ConcurrentTestSuite(unittest.TestSuite):
             **self.options,
         )
 
+    @flattened
     def run(self, result: unittest.TestResult, debug: bool = False) -> unittest.TestResult:
         if debug:
             return super().run(result, debug)
@@ -128,7 +106,7 @@ class ConcurrentTestSuite(unittest.TestSuite):
         named) is about to run: ``-j``'s batch suite tells its parent."""
 
     def _run(self, result: unittest.TestResult, config: _config.Config) -> unittest.TestResult:
-        units = _plan(self, config.default_group)
+        units = plan(self, config.default_group)
         check_loop_scopes(units)  # a usage error: before anything runs or changes
         top_level = False
         if not run_entered(result):
@@ -153,7 +131,7 @@ class ConcurrentTestSuite(unittest.TestSuite):
 
     def _run_units(
         self,
-        units: list[_Unit],
+        units: list[Unit],
         fixtures: _Fixtures,
         result: unittest.TestResult,
         config: _config.Config,
@@ -161,7 +139,7 @@ class ConcurrentTestSuite(unittest.TestSuite):
         for index, unit in enumerate(units):
             if result.shouldStop:
                 break
-            if isinstance(unit.key, _Opaque):
+            if isinstance(unit.key, Opaque):
                 fixtures.hand_over()
                 unit.tests[0](result)
                 fixtures.take_back()
@@ -187,87 +165,26 @@ def _run_unit_group(
         Member(test, timeout_of(test, mark, config.timeout))
         for test, mark in zip(tests, marks, strict=True)
     ]
+    loop_factory = getattr(tests[0], "loop_factory", None)
+    loop = _scope.loop_for(test.__class__ for test in tests)
+    left = run_alone_first(members, result)
+    if left is None:
+        return
     run_group(
-        members,
+        left,
         result,
-        label=_label(key),
+        label=label(key),
         # Members may disagree; the strictest cap is the only safe one.
         max_concurrency=min(caps) if caps else config.max_concurrency,
         config=config,
-        loop_factory=getattr(tests[0], "loop_factory", None),
-        loop=_scope.loop_for(test.__class__ for test in tests),
+        loop_factory=loop_factory,
+        loop=loop,
     )
-
-
-def check_loop_scopes(units: list[_Unit]) -> None:
-    """Raise ``_scope.LoopScopeError`` for a group that would need two loops."""
-    _fixtures.check_groups((_label(u.key), u.classes) for u in units if u.is_group)
 
 
 def check_suite(suite: unittest.BaseTestSuite, default_group: str) -> None:
     """``check_loop_scopes`` for a whole suite, before anything runs."""
-    check_loop_scopes(_plan(suite, default_group))
-
-
-def _label(key: object) -> str:
-    pair: tuple[str, object] = key  # type: ignore[assignment]  # (module, group name or class)
-    module, name = pair
-    if isinstance(name, type):
-        return f"group of {name.__module__}.{name.__qualname__}"
-    if name is _MODULE_GROUP:
-        return f"group of module {module}"
-    return f"group {name!r} of {module}"
-
-
-def _leaves(suite: unittest.BaseTestSuite) -> Iterator[tuple[Any, unittest.BaseTestSuite, int]]:
-    """Tests of *suite* and its plain nested suites, with where each one lives."""
-    for index, test in enumerate(suite_tests(suite)):
-        if test is None:  # already run and released
-            continue
-        if isinstance(test, unittest.TestSuite) and type(test).run in (
-            unittest.TestSuite.run,
-            ConcurrentTestSuite.run,
-        ):
-            yield from _leaves(test)
-        else:
-            yield test, suite, index
-
-
-def _group_key(test: Any, default_group: str) -> object:
-    if not isinstance(test, unittest.TestCase):
-        return None
-    cls = type(test)
-    mark = group_mark_of(test)
-    if mark is not None:
-        # Names are scoped to the module; an unnamed group is its class's own.
-        return (cls.__module__, cls if mark.name is None else mark.name)
-    if default_group == "none" or not isinstance(test, unittest.IsolatedAsyncioTestCase):
-        return None
-    if not is_coroutine_function(getattr(test, method_name(test), None)):
-        return None
-    if default_group == "class" or _fixtures.owns_loop(cls):
-        # A class with a loop of its own cannot share a module-wide group.
-        return (cls.__module__, cls)
-    return (cls.__module__, _MODULE_GROUP)
-
-
-def _plan(suite: unittest.BaseTestSuite, default_group: str) -> list[_Unit]:
-    """The units to run, in order: each group at the place of its first member."""
-    units: list[_Unit] = []
-    groups: dict[object, _Unit] = {}
-    for test, owner, index in _leaves(suite):
-        key = _group_key(test, default_group) if isnotsuite(test) else _Opaque()
-        unit = groups.get(key) if key is not None else None
-        if unit is None:
-            unit = _Unit(key)
-            units.append(unit)
-            if unit.is_group:
-                groups[key] = unit
-        unit.tests.append(test)
-        unit.owners.append((owner, index))
-        if not isinstance(key, _Opaque) and test.__class__ not in unit.classes:
-            unit.classes.append(test.__class__)
-    return units
+    check_loop_scopes(plan(suite, default_group))
 
 
 class _Fixtures:
@@ -284,7 +201,7 @@ class _Fixtures:
     """
 
     def __init__(
-        self, suite: unittest.TestSuite, result: unittest.TestResult, units: list[_Unit]
+        self, suite: unittest.TestSuite, result: unittest.TestResult, units: list[Unit]
     ) -> None:
         self.suite = suite
         self.result = result
@@ -299,7 +216,7 @@ class _Fixtures:
             if unit.is_group:
                 self.grouped.update(unit.classes)
 
-    def enter(self, index: int, unit: _Unit) -> None:
+    def enter(self, index: int, unit: Unit) -> None:
         result, suite = self.result, self.suite
         first = unit.tests[0]
         module = first.__class__.__module__
@@ -336,7 +253,7 @@ class _Fixtures:
         failed: dict[type, BaseException] = {}
         for cls in pending:
             if _fixtures.has_class_fixtures(cls):
-                self._phase(f"setUpClass ({_scope._strclass(cls)})")
+                self._phase(f"setUpClass ({_scope.strclass(cls)})")
         if pending:
             # Under -b, what the async setups print is kept, as unittest keeps a
             # setUpClass's output, and shown with their failure.
@@ -360,8 +277,8 @@ class _Fixtures:
     def _tear_down_all(self, classes: list[type]) -> None:
         # Async class teardowns together, then each sync tearDownClass.
         for cls in classes:
-            if cls in _scope._class_scopes:
-                self._phase(f"tearDownClass ({_scope._strclass(cls)})")
+            if cls in _scope.class_scopes:
+                self._phase(f"tearDownClass ({_scope.strclass(cls)})")
         _fixtures.close_classes(classes, self.result)
         for cls in classes:
             self._tear_down(cls)
@@ -393,12 +310,12 @@ class _Fixtures:
         self.suite._fixture_phase(self.result, name)  # type: ignore[attr-defined]
 
     def _close_module(self, name: str) -> None:
-        if name in _scope._module_scopes:
+        if name in _scope.module_scopes:
             self._phase(f"tearDownModule ({name})")
         _fixtures.close_module(name, self.suite, self.result)
 
 
-def _first_of_each_class(unit: _Unit) -> Iterator[Any]:
+def _first_of_each_class(unit: Unit) -> Iterator[Any]:
     seen: set[type] = set()
     for test in unit.tests:
         if test.__class__ not in seen:

@@ -27,11 +27,15 @@ import time
 from types import FrameType
 
 from ._errors import TestTimeoutError
+from ._interrupt import install_interrupt
 from ._stdlib import current_frames
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
+
+    from ._member import Member
+    from ._scheduler import Group
 
 __unittest = True
 
@@ -98,7 +102,7 @@ class _Stall:
 class Watchdog:
     """Heartbeat on the loop, watcher on a thread; see the module docstring."""
 
-    def __init__(self, group: Any, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, group: Group, loop: asyncio.AbstractEventLoop) -> None:
         self.group = group
         self.loop = loop
         config = group.config
@@ -118,8 +122,6 @@ class Watchdog:
         self.stalls: collections.deque[tuple[float, float, Any]] = collections.deque(maxlen=1024)
 
     def __enter__(self) -> Watchdog:
-        from ._alone import install_interrupt
-
         self._restore_signal = install_interrupt(self._raise_pending)
         self._thread.start()
         return self
@@ -154,7 +156,7 @@ class Watchdog:
         if not self._stopped.is_set():
             self._handle = self.loop.call_later(self.period, self.beat)
 
-    def held_by_others(self, since: float, member: Any) -> tuple[float, Any]:
+    def held_by_others(self, since: float, member: Member) -> tuple[float, Member | None]:
         """Seconds since *since* (monotonic) that another test's code held the
         loop, and the test that held it longest."""
         now = time.monotonic()
@@ -172,7 +174,7 @@ class Watchdog:
         worst = max(held, key=held.__getitem__)
         return sum(held.values()), worst
 
-    def claim(self, member: Any) -> tuple[float, str | None] | None:
+    def claim(self, member: Member) -> tuple[float, str | None] | None:
         """The block *member* is causing right now, if long enough to report.
 
         A test that blocks and then returns without awaiting again ends in the

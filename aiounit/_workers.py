@@ -29,10 +29,11 @@ import unittest
 from collections.abc import Sequence
 from multiprocessing.connection import Connection, wait
 
-from . import _config
-from ._report import tell_notes
+from . import _config, _plan
+from ._errors import RemoteError, remote_error
+from ._report import Hooks, tell_notes
 from ._stdlib import SUBTEST_MSG_SENTINEL, ErrorHolder, SubTest
-from ._suite import ConcurrentTestSuite, _leaves, _plan
+from ._suite import ConcurrentTestSuite
 from ._wire import SHARED, worker_main
 
 TYPE_CHECKING = False
@@ -42,19 +43,6 @@ if TYPE_CHECKING:
 __unittest = True
 
 _FIXTURE = re.compile(r"^(setUpModule|setUpClass|tearDownClass|tearDownModule) \((.*)\)$")
-
-
-class RemoteError(Exception):
-    """Stands for an exception raised in a worker: its traceback, as text."""
-
-    aiounit_remote = True
-
-    def __init__(self, text: str, type_name: str, message: str | None = None) -> None:
-        super().__init__(text)
-        self.text = text
-        self.type_name = type_name
-        #: the JUnit message, "Type: str(exception)", as the worker made it
-        self.aiounit_remote_message = message
 
 
 class _RemoteSubTest(SubTest):  # type: ignore[misc]
@@ -87,7 +75,7 @@ class WorkerSuite:
         config = _config.current()
         if isinstance(self.suite, ConcurrentTestSuite):
             config = self.suite.config_in(config)
-        leaves = [test for test, _, _ in _leaves(self.suite)]
+        leaves = [test for test, _, _ in _plan.leaves(self.suite)]
         batches = _batches(self.suite, leaves, config.default_group)
         if not batches:
             return result
@@ -116,7 +104,7 @@ def _batches(suite: unittest.TestSuite, leaves: list[Any], default_group: str) -
     index = {id(test): i for i, test in enumerate(leaves)}
     batches: list[list[int]] = []
     module = object()
-    for unit in _plan(suite, default_group):
+    for unit in _plan.plan(suite, default_group):
         first = unit.tests[0]
         unit_module = getattr(type(first), "__module__", None)
         if not isinstance(first, unittest.TestCase) or unit_module != module or not batches:
@@ -152,6 +140,7 @@ class _Pool:
         settings: dict[str, Any],
     ) -> None:
         self.result = result
+        self.hooks = Hooks(result)
         self.leaves = leaves
         self.queue = list(batches)
         self.size = size
@@ -179,9 +168,8 @@ class _Pool:
                 for worker in self.workers:
                     if worker.batch is None and not worker.closing and not worker.eof:
                         self._feed(worker)
-                tick = getattr(self.result, "aiounitTick", None)
-                if tick is not None:
-                    tick()
+                if self.hooks.tick is not None:
+                    self.hooks.tick()
                 waitables = [w.conn for w in self.workers if not w.eof]
                 waitables += [w.process.sentinel for w in self.workers]
                 ready = set(wait(waitables, timeout=0.1))
@@ -290,9 +278,8 @@ class _Pool:
             return
         if kind == "begin":
             self._begin(worker, ref, args[1])
-            announce = getattr(self.result, "aiounitMemberStarted", None)
-            if announce is not None:
-                announce(self.leaves[ref])
+            if self.hooks.member_started is not None:
+                self.hooks.member_started(self.leaves[ref])
             return
         if isinstance(ref, tuple):  # a fixture's _ErrorHolder: no start or stop
             holder = ErrorHolder(ref[1])
@@ -344,7 +331,7 @@ class _Pool:
             if failure is not None:
                 flavour, text, type_name, message = failure
                 error_type = test.failureException if flavour == "failure" else RemoteError
-                err = (error_type, _remote(error_type, text, type_name, message), None)
+                err = (error_type, remote_error(error_type, text, type_name, message), None)
             result.addSubTest(test, subtest, err)
         elif kind == "addSkip" and len(args) == 2:  # a skipped subtest
             reason, description = args
@@ -448,22 +435,3 @@ def _fixture_names(test: Any) -> tuple[str, str]:
     """The module and the class whose set-up *test* needs, as fixture names give them."""
     cls = test.__class__
     return cls.__module__, unittest.util.strclass(cls)  # type: ignore[attr-defined]
-
-
-def _remote(
-    error_type: type[BaseException], text: str, type_name: str, message: str
-) -> BaseException:
-    if error_type is RemoteError:
-        return RemoteError(text, type_name, message)
-    error = error_type(text)
-    error.aiounit_remote_text = text  # type: ignore[attr-defined]
-    error.aiounit_remote_message = message  # type: ignore[attr-defined]
-    return error
-
-
-def remote_text(err: Any) -> str | None:
-    """The traceback text a worker formatted, if *err* stands for one."""
-    value = err[1] if err else None
-    if isinstance(value, RemoteError):
-        return value.text
-    return getattr(value, "aiounit_remote_text", None)

@@ -649,7 +649,7 @@ class TestFaults(unittest.TestCase):
             # "Task exception was never retrieved" when the test's task goes.
             gc.collect()
         self.assertEqual(events, ["up", "down"])
-        self.assertNotIn(T, _scope._class_scopes)
+        self.assertNotIn(T, _scope.class_scopes)
 
 
 class TestTasks(unittest.TestCase):

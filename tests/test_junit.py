@@ -583,6 +583,26 @@ class TestFailedAndErroredSubtests(_TempDirCase):
         self.assertIn("first, a failure", error.text)
 
 
+class TestErrorWithTypeNameAttribute(_TempDirCase):
+    """An exception's own attributes never pass for a worker's (-j) error."""
+
+    def test_type_is_its_class_whatever_its_type_name_attribute(self):
+        """An error whose exception has a ``type_name`` attribute is named by its class."""
+
+        class Tagged(Exception):
+            type_name = "not.TheType"
+
+        class Raises(unittest.TestCase):
+            def test_raises(self):
+                raise Tagged("tagged")
+
+        root = run_with_report(os.path.join(self.dir, "junit.xml"), Raises)
+        error = testcases(root)["test_raises"].find("error")
+        expected = f"{__name__}.{Tagged.__qualname__}"
+        self.assertEqual(error.get("type"), expected)
+        self.assertEqual(error.get("message"), f"{expected}: tagged")
+
+
 class TestSkippedSubtest(_TempDirCase):
     """A subtest that skips belongs to its test in the report."""
 

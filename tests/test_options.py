@@ -174,7 +174,7 @@ class TestOneDefinition(unittest.TestCase):
                     # None where None means "not set here", else "not given".
                     inherit = option.name in _options.INHERIT
                     self.assertIs(parameter.default, None if inherit else UNSET, option.name)
-                    annotation = str(parameter.annotation).replace(" | _Unset", "")
+                    annotation = str(parameter.annotation).replace(" | Unset", "")
                     self.assertEqual(annotation, option.type, option.name)
 
     def test_config_has_a_field_per_suite_option_with_its_default(self) -> None:

@@ -446,6 +446,19 @@ class TestInventory(unittest.TestCase):
         }
         self.assertEqual(unlisted, {}, "add these to aiounit._stdlib.NAMES (or OWN_ATTRIBUTES)")
 
+    def test_version_checks_are_stdlib_flags(self) -> None:
+        """Only _stdlib tests ``sys.version_info``: elsewhere its flags (IS_311…)
+        say which version a branch is for, so one place tells what a dropped
+        version leaves behind."""
+        found = sorted(
+            f"aiounit/{module}.py:{node.lineno}"
+            for module, tree in _aiounit_sources().items()
+            if module != "_stdlib"
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Attribute) and node.attr in ("version_info", "hexversion")
+        )
+        self.assertEqual(found, [], "use aiounit._stdlib's version flags")
+
     def test_the_scan_finds_private_names(self) -> None:
         self.assertIn("_stdlib", private_uses()["_addError"])
         code = """
