@@ -311,22 +311,23 @@ def write_files(directory: str, files: Mapping[str, str]) -> None:
 
 
 def ahead(
-    *args: str, files: Mapping[str, str] | None = None
-) -> Callable[[Callable[[Any, subprocess.CompletedProcess[str]], None]], Callable[[Any], None]]:
-    """The test gets the run of ``python -W error *args`` in a directory holding *files*.
+    *args: str, files: Mapping[str, str] | None = None, more: Iterable[tuple[str, ...]] = ()
+) -> Callable[[Callable[..., None]], Callable[[Any], None]]:
+    """The test gets the run of ``python -W error *args`` in a directory holding *files*
+    (and then the runs of the command lines in *more*, in the same directory).
 
-    For an ``AheadCase``: the run is made before the class's first test, with
-    the other runs of its class.
+    For an ``AheadCase``: the runs are made before the class's first test, with
+    the other runs of its class; ``self.directory_ahead()`` is their directory.
     """
+    commands = [args, *more]
 
-    def decorate(
-        test: Callable[[Any, subprocess.CompletedProcess[str]], None],
-    ) -> Callable[[Any], None]:
+    def decorate(test: Callable[..., None]) -> Callable[[Any], None]:
         @functools.wraps(test)
         def check(self: Any) -> None:
-            test(self, type(self).runs_ahead[test.__name__])
+            runs = type(self).runs_ahead
+            test(self, *(runs[test.__name__, i] for i in range(len(commands))))
 
-        check.ahead = (args, dict(files or {}))  # type: ignore[attr-defined]
+        check.ahead = (commands, dict(files or {}))  # type: ignore[attr-defined]
         return check
 
     return decorate
@@ -339,22 +340,30 @@ class AheadCase(unittest.TestCase):
     directory of its own, ``PARALLEL`` at a time.
     """
 
-    runs_ahead: ClassVar[dict[str, subprocess.CompletedProcess[str]]] = {}
+    runs_ahead: ClassVar[dict[tuple[str, int], subprocess.CompletedProcess[str]]] = {}
+    dirs_ahead: ClassVar[dict[str, str]] = {}
 
     @classmethod
     def setUpClass(cls) -> None:
         super().setUpClass()
         jobs = {}
+        cls.dirs_ahead = {}
         for name in unittest.TestLoader().getTestCaseNames(cls):
             spec = getattr(getattr(cls, name), "ahead", None)
             if spec is None:
                 continue
-            args, files = spec
+            commands, files = spec
             tmp = tempfile.TemporaryDirectory()
             cls.addClassCleanup(tmp.cleanup)
             write_files(tmp.name, files)
-            jobs[name] = (tmp.name, args)
+            cls.dirs_ahead[name] = tmp.name
+            for index, args in enumerate(commands):
+                jobs[name, index] = (tmp.name, args)
         cls.runs_ahead = run_warm(jobs)
+
+    def directory_ahead(self) -> str:
+        """The directory this test's runs were made in."""
+        return type(self).dirs_ahead[self._testMethodName]
 
 
 def run_warm(jobs: Mapping[_K, tuple[str, tuple[str, ...]]]) -> dict[_K, Any]:
