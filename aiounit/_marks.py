@@ -14,9 +14,10 @@ from ._stdlib import COROUTINE_MARK, COROUTINE_MARKER, method_name
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Final, TypeVar
+    from typing import Any, Final, TypeVar, overload
 
     _T = TypeVar("_T")
+    _F = TypeVar("_F", bound=Callable[..., Any])  # a test method or a TestCase class
 
 __unittest = True
 
@@ -96,6 +97,25 @@ def _check_target(obj: object, decorator: str) -> None:
             f" not {obj!r}, a module-level function"
         )
         raise TypeError(msg)
+
+
+if TYPE_CHECKING:
+    # Typed for the user's mypy: bare, the decorated method or class comes back
+    # as it went in; with arguments, a decorator that does the same.
+
+    @overload
+    def group(
+        name: _F, /, *, timeout: float | Unset | None = ..., max_concurrency: int | None = ...
+    ) -> _F: ...
+
+    @overload
+    def group(
+        name: str | None = ...,
+        /,
+        *,
+        timeout: float | Unset | None = ...,
+        max_concurrency: int | None = ...,
+    ) -> Callable[[_T], _T]: ...
 
 
 def group(
@@ -223,6 +243,15 @@ def lock(*names: str, shared: bool = False) -> Callable[[_T], _T]:
         return obj
 
     return decorate
+
+
+if TYPE_CHECKING:
+
+    @overload
+    def isolated(obj: _T, /) -> _T: ...
+
+    @overload
+    def isolated(obj: None = ..., /) -> Callable[[_T], _T]: ...
 
 
 def isolated(obj: _T | None = None, /) -> Any:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import subprocess
@@ -243,7 +244,5 @@ if __name__ == "__main__":
     parser.add_argument("--login-delay", type=float, default=0.5, help="seconds to log in")
     parser.add_argument("--exit-on-eof", action="store_true", help="stop when stdin closes")
     args = parser.parse_args()
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_main(args.port, args.delay, args.login_delay, args.exit_on_eof))
-    except KeyboardInterrupt:
-        pass

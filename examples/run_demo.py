@@ -59,8 +59,10 @@ def main() -> None:
         print(f"{shown:<{width}}  {tests:>5}  {status:<6}  {reported:8.2f} s  {elapsed:7.2f} s")
     serial, concurrent = rows[0][3], rows[1][3]
     print(f"\naiounit ran the same tests {serial / concurrent:.1f}x faster.")
-    print('("tests took" is what the runner reports, starting the service included;'
-          " wall time adds starting Python.)")
+    print(
+        '("tests took" is what the runner reports, starting the service included;'
+        " wall time adds starting Python.)"
+    )
 
 
 if __name__ == "__main__":

@@ -15,8 +15,9 @@ Compare with test_orders_stdlib.py, the same tests for plain unittest.
 import asyncio
 import uuid
 
-import aiounit
 from orders_service import OrdersClient, ServiceProcess
+
+import aiounit
 
 POLL_INTERVAL = 0.05  # seconds between two status requests
 

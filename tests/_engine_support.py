@@ -34,6 +34,17 @@ class RawResult(LoggingResult):
         super().addFailure(test, err)
 
 
+class NotingResult(LoggingResult):
+    """A LoggingResult that also keeps aiounit's diagnostics, as (test, note) pairs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.notes: list[tuple[str, str]] = []
+
+    def addDiagnostic(self, test: Any, note: str) -> None:
+        self.notes.append((str(test), note))
+
+
 class Tracker:
     """Records when tests start and end, and which of them ran at the same time.
 

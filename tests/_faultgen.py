@@ -388,11 +388,11 @@ def generate(
     for number, kind in enumerate(kinds):
         cls = rng.choice(classes)
         name = f"test_{cls.index}{number:02d}_{kind}"
-        spec = KINDS[kind]
+        kind_spec = KINDS[kind]
         test = TestSpec(cls.index, name, kind)
         # Kinds whose outcome the contract changes stay clean, so that the
         # expected outcome is simply "stock's, but timed out".
-        if not spec.times_out and not spec.disrupts:
+        if not kind_spec.times_out and not kind_spec.disrupts:
             roll = rng.random()
             test.wrapper = "xfail" if roll < 0.1 else "skip" if roll < 0.14 else ""
             test.faults = tuple(f for f in FAULTS if rng.random() < 0.06 and f not in exclude)
@@ -420,19 +420,21 @@ def generate(
         host.setup_class = ""
         host.hooks = tuple(sorted(set(host.hooks) | set(hooks) - {"sync_asyncSetUp"}))
     if (ci is not None and ci[0] < 2) or (ci is None and rng.random() < 0.5):
-        plain = ClassSpec(
+        sync_class = ClassSpec(
             max(c.index for c in classes) + 1, plain=True, lt_grouped=rng.random() < 0.7
         )
-        plain.hooks = tuple(
+        sync_class.hooks = tuple(
             h for h in ("doCleanups", "run") if h not in exclude and rng.random() < 0.3
         )
         sync_kinds = [k for k, v in KINDS.items() if v.sync and k not in exclude]
         for n in range(rng.randint(2, 4)):
             kind = rng.choice(sync_kinds)
-            test = TestSpec(plain.index, f"test_{plain.index}{len(kinds) + n:02d}_{kind}", kind)
+            test = TestSpec(
+                sync_class.index, f"test_{sync_class.index}{len(kinds) + n:02d}_{kind}", kind
+            )
             test.faults = tuple(f for f in _PLAIN_FAULTS if rng.random() < 0.1 and f not in exclude)
-            plain.tests.append(test)
-        classes.append(plain)
+            sync_class.tests.append(test)
+        classes.append(sync_class)
     if "sync_asyncSetUp" in hooks:
         # It fails every test of its class: give it a class of its own.
         odd = ClassSpec(max(c.index for c in classes) + 1, hooks=("sync_asyncSetUp",))

@@ -41,7 +41,7 @@ def _err(result: Any, test: Any, kind: str, err: Any) -> list[Any]:
 def recording(base: type) -> type:
     """A subclass of the text result *base* that records every call per test."""
 
-    class Recording(base):  # type: ignore[misc, valid-type]
+    class Recording(base):  # type: ignore[misc]
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             self.fi_calls: dict[str, list[list[Any]]] = {}
@@ -126,7 +126,7 @@ def _runner(mode: str) -> Any:
         base_runner = aiounit.TextTestRunner
         base_result = aiounit.TextTestResult
 
-    class Runner(base_runner):  # type: ignore[misc, valid-type]
+    class Runner(base_runner):  # type: ignore[misc]
         resultclass = recording(base_result)
 
     return Runner

@@ -131,70 +131,70 @@ def mixed_outcome_classes() -> list[type]:
     """Sync test classes with every kind of outcome unittest reports (fresh ones per call)."""
 
     class Mixed(unittest.TestCase):
-        def test_pass(self):
+        def test_pass(self) -> None:
             pass
 
-        def test_doc(self):
+        def test_doc(self) -> None:
             """First line of a docstring.
 
             Only the first line is shown.
             """
 
-        def test_fail(self):
+        def test_fail(self) -> None:
             self.assertEqual([1, 2], [1, 3])
 
-        def test_error(self):
+        def test_error(self) -> None:
             raise RuntimeError("boom")
 
         @unittest.skip("decorated")
-        def test_skip(self):
+        def test_skip(self) -> None:
             pass
 
-        def test_skip_inside(self):
+        def test_skip_inside(self) -> None:
             self.skipTest("inside")
 
         @unittest.expectedFailure
-        def test_xfail(self):
+        def test_xfail(self) -> None:
             self.fail("expected")
 
         @unittest.expectedFailure
-        def test_xpass(self):
+        def test_xpass(self) -> None:
             pass
 
-        def test_subtests(self):
+        def test_subtests(self) -> None:
             for i in range(4):
                 with self.subTest(i=i):
                     if i == 2:
                         raise ValueError(i)
                     self.assertLess(i, 1)
 
-        def test_subtests_pass(self):
+        def test_subtests_pass(self) -> None:
             for i in range(2):
                 with self.subTest(i=i):
                     pass
 
-        def test_cleanup_error(self):
+        def test_cleanup_error(self) -> None:
             self.addCleanup(self.fail, "in cleanup")
 
     @unittest.skip("whole class")
     class Skipped(unittest.TestCase):
-        def test_never(self):
+        def test_never(self) -> None:
             pass
 
     class BrokenClass(unittest.TestCase):
         @classmethod
-        def setUpClass(cls):
+        def setUpClass(cls) -> None:
             raise OSError("no fixture")
 
-        def test_unreached(self):
+        def test_unreached(self) -> None:
             pass
 
     class BrokenTearDownClass(unittest.TestCase):
         @classmethod
-        def tearDownClass(cls):
+        def tearDownClass(cls) -> None:
             raise OSError("no teardown")
 
-        def test_fine(self):
+        def test_fine(self) -> None:
             pass
 
     return [Mixed, Skipped, BrokenClass, BrokenTearDownClass]

@@ -485,9 +485,9 @@ class TestCleanupsAndContexts(PortTestCase):
         @aiounit.group("port")
         class Test(aiounit.AsyncTestCase):
             async def test_func(self) -> None:
-                self.addAsyncCleanup(events.append, "cleanup1")
+                self.addAsyncCleanup(events.append, "cleanup1")  # type: ignore[arg-type]
                 outer.assertEqual(await self.enterAsyncContext(_CM(events, 42)), 42)
-                self.addAsyncCleanup(events.append, "cleanup2")
+                self.addAsyncCleanup(events.append, "cleanup2")  # type: ignore[arg-type]
                 events.append("test")
 
         for mode in ("alone", "group"):
@@ -508,7 +508,7 @@ class TestCleanupsAndContexts(PortTestCase):
             async def test_func(self) -> None:
                 for bad in (LacksEnterAndExit(), LacksEnter(), LacksExit()):
                     with outer.assertRaisesRegex(TypeError, "asynchronous context manager"):
-                        await self.enterAsyncContext(bad)
+                        await self.enterAsyncContext(bad)  # type: ignore[arg-type]
 
         for mode in ("alone", "group"):
             with self.subTest(mode=mode):
@@ -758,6 +758,8 @@ class TestEventLoop(PortTestCase):
 
         @aiounit.group("port")
         class Test(aiounit.AsyncTestCase):
+            loop: asyncio.AbstractEventLoop | None
+
             def setUp(self) -> None:
                 try:
                     self.loop = asyncio.get_running_loop()

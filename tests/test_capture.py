@@ -117,6 +117,7 @@ class TestBufferUnderConcurrency(unittest.TestCase):
                 stream = io.StringIO()
                 with _fake_streams() as (out, err):
                     suite = suite_of(_noisy_pair(fail=False), timeout=1.0)
+                    result: unittest.TestResult
                     if make == "aiounit":
                         result = aiounit.TextTestRunner(stream=stream, buffer=True).run(suite)
                     else:
@@ -369,6 +370,7 @@ class TestDurations(unittest.TestCase):
         result = aiounit.TextTestRunner(stream=io.StringIO(), durations=0).run(
             suite_of(self._trio(), timeout=1.0)
         )
+        assert isinstance(result, aiounit.TextTestResult)
         self.assertTrue(result.wasSuccessful())
         durations = dict(result.collectedDurations)
         self.assertEqual(len(durations), 3)

@@ -773,7 +773,7 @@ class TestAsyncTestCaseAlone(unittest.TestCase):
                 self.fail("no")
 
         result = Case("test_fails").run()
-        self.assertIsInstance(result, unittest.TestResult)
+        assert isinstance(result, unittest.TestResult)
         self.assertEqual(result.testsRun, 1)
         self.assertEqual(len(result.failures), 1)
 

@@ -183,7 +183,7 @@ class TestColourParity(unittest.TestCase):
                 "pipe_python_colors_1",
             }
         else:
-            expected = set()
+            expected = set[str]()
         self.assertEqual(coloured, expected)
 
 

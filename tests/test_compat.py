@@ -156,7 +156,7 @@ def _stock_fails_before_counting() -> bool:
             result.errors.append((unittest.TestCase(), "setUpClass failed"))
             return result
 
-    program = object.__new__(unittest.TestProgram)
+    program: Any = object.__new__(unittest.TestProgram)  # only what runTests reads
     program.catchbreak = False
     program.testRunner = FailedRunner()
     program.test = None
@@ -531,7 +531,7 @@ def _ide_module(case: unittest.TestCase, tracker: Tracker, *, hook: bool) -> Any
 
     module = make_module(case, Case)
     if hook:
-        module.load_tests = aiounit.load_tests  # type: ignore[attr-defined]
+        module.load_tests = aiounit.load_tests
     return module
 
 
@@ -621,7 +621,7 @@ class TestForeignSuiteOwners(unittest.TestCase):
                 await a_started.wait()
 
         module = make_module(self, Case)
-        module.load_tests = aiounit.load_tests  # type: ignore[attr-defined]
+        module.load_tests = aiounit.load_tests
         stream = io.StringIO()
         program = unittest.main(
             module=module,

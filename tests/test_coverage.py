@@ -98,7 +98,7 @@ class TestCoverageOption(unittest.TestCase):
             }
         )
 
-    def test_report_with_percentages(self):
+    def test_report_with_percentages(self) -> None:
         """--coverage prints a report with statements, misses and percentages per module."""
         proc = self.runs["report"]
         self.assertEqual(proc.returncode, 0, proc.stderr)
@@ -108,7 +108,7 @@ class TestCoverageOption(unittest.TestCase):
         self.assertRegex(proc.stdout, _WORKER_ONLY_LINE)
         self.assertRegex(proc.stdout, r"(?m)^TOTAL +\d+ +\d+ +\d+%$")
 
-    def test_lines_run_in_workers_are_counted(self):
+    def test_lines_run_in_workers_are_counted(self) -> None:
         """With -j 2 the report counts the lines that only ran in worker processes."""
         proc = self.runs["workers"]
         self.assertEqual(proc.returncode, 0, proc.stderr)
@@ -116,7 +116,7 @@ class TestCoverageOption(unittest.TestCase):
         self.assertRegex(proc.stdout, _CALC_LINE)
         self.assertRegex(proc.stdout, _WORKER_ONLY_LINE)
 
-    def test_coverage_run_module(self):
+    def test_coverage_run_module(self) -> None:
         """`coverage run -m aiounit` runs the tests and records the lines they ran."""
         import coverage
 
@@ -137,7 +137,7 @@ class TestCoverageOption(unittest.TestCase):
 class TestCoverageMissing(unittest.TestCase):
     """--coverage where the coverage package cannot be imported."""
 
-    def test_clear_error_and_exit_2(self):
+    def test_clear_error_and_exit_2(self) -> None:
         """Without coverage, --coverage is one clear error naming the package, exit 2."""
         directory = _project(self.addCleanup)
         fake = os.path.join(directory, "no_coverage")

@@ -20,8 +20,9 @@ from typing import Any
 
 import aiounit
 from aiounit import _scope
-from tests._engine_support import make_module
+from tests._engine_support import NotingResult, make_module
 from tests._support import LoggingResult, run_text, suite_of
+from tests.test_junit import attr_of
 
 WAIT = 2.0  # bound of a wait for an event that a concurrent peer sets
 
@@ -35,44 +36,47 @@ def fixture_class(events: list[Any], name: str = "Fixtured", *, grouped: bool = 
     ungrouped tests, all recording into *events*."""
 
     class Fixtured(aiounit.AsyncTestCase):
+        loop: asyncio.AbstractEventLoop
+        queue: asyncio.Queue[str]
+
         @classmethod
-        def setUpClass(cls):
+        def setUpClass(cls) -> None:
             events.append("setUpClass")
             cls.addClassCleanup(events.append, "sync class cleanup")
 
         @classmethod
-        async def asyncSetUpClass(cls):
+        async def asyncSetUpClass(cls) -> None:
             cls.loop = asyncio.get_running_loop()
             events.append(("asyncSetUpClass", loop_id()))
             # A loop-bound resource, usable by every test of the class.
             cls.queue = asyncio.Queue()
             cls.addAsyncClassCleanup(events.append, "async cleanup 1")
 
-            async def second():
+            async def second() -> None:
                 events.append(("async cleanup 2", loop_id()))
 
             cls.addAsyncClassCleanup(second)
 
         @classmethod
-        async def asyncTearDownClass(cls):
+        async def asyncTearDownClass(cls) -> None:
             events.append(("asyncTearDownClass", loop_id()))
 
         @classmethod
-        def tearDownClass(cls):
+        def tearDownClass(cls) -> None:
             events.append("tearDownClass")
 
-        async def _use(self, name):
+        async def _use(self, name: str) -> None:
             await self.queue.put(name)
             self.assertEqual(await self.queue.get(), name)
             events.append((name, loop_id()))
 
-        async def test_a(self):
+        async def test_a(self) -> None:
             await self._use("test_a")
 
-        async def test_b(self):
+        async def test_b(self) -> None:
             await self._use("test_b")
 
-        async def test_c(self):
+        async def test_c(self) -> None:
             await self._use("test_c")
 
     if grouped:
@@ -114,27 +118,27 @@ class TestClassFixtures(unittest.TestCase):
         loops = {e[1] for e in events if isinstance(e, tuple)}
         self.assertEqual(len(loops), 1, events)
 
-    def test_once_per_class_on_the_loop_of_every_test_in_aiounits_suite(self):
+    def test_once_per_class_on_the_loop_of_every_test_in_aiounits_suite(self) -> None:
         events: list[Any] = []
         result = run_suite(fixture_class(events))
         self.assertTrue(result.wasSuccessful(), result.errors)
         self.assertEqual(result.testsRun, 3)
         self.check_class_run(events)
 
-    def test_the_same_calls_under_stock_unittest(self):
+    def test_the_same_calls_under_stock_unittest(self) -> None:
         events: list[Any] = []
         result = run_suite(fixture_class(events), suite_class=unittest.TestSuite)
         self.assertTrue(result.wasSuccessful(), result.errors)
         self.check_class_run(events)
 
-    def test_the_same_calls_when_the_suite_is_rebuilt_as_plain_suites(self):
+    def test_the_same_calls_when_the_suite_is_rebuilt_as_plain_suites(self) -> None:
         events: list[Any] = []
         result = unittest.TestResult()
         flat_suite(fixture_class(events)).run(result)
         self.assertTrue(result.wasSuccessful(), result.errors)
         self.check_class_run(events)
 
-    def test_one_test_selected_alone_still_runs_the_fixtures_once(self):
+    def test_one_test_selected_alone_still_runs_the_fixtures_once(self) -> None:
         events: list[Any] = []
         cls = fixture_class(events)
         for suite_class in (aiounit.ConcurrentTestSuite, unittest.TestSuite):
@@ -147,7 +151,7 @@ class TestClassFixtures(unittest.TestCase):
             self.assertEqual(names.count("asyncTearDownClass"), 1, suite_class)
             self.assertEqual(names[2], "test_b")
 
-    def test_a_test_run_by_hand_runs_the_class_fixtures_around_it(self):
+    def test_a_test_run_by_hand_runs_the_class_fixtures_around_it(self) -> None:
         # No suite, so no setUpClass: the async class fixtures still run.
         events: list[Any] = []
         cls = fixture_class(events)
@@ -166,25 +170,25 @@ class TestClassFixtures(unittest.TestCase):
             ],
         )
 
-    def test_an_override_without_super_is_still_hooked(self):
+    def test_an_override_without_super_is_still_hooked(self) -> None:
         events: list[Any] = []
 
         class Base(aiounit.AsyncTestCase):
             @classmethod
-            def setUpClass(cls):
+            def setUpClass(cls) -> None:
                 events.append("base setUpClass")
 
         class Child(Base):
             @classmethod
-            def setUpClass(cls):
+            def setUpClass(cls) -> None:
                 super().setUpClass()
                 events.append("child setUpClass")
 
             @classmethod
-            async def asyncSetUpClass(cls):
+            async def asyncSetUpClass(cls) -> None:
                 events.append("asyncSetUpClass")
 
-            async def test_x(self):
+            async def test_x(self) -> None:
                 events.append("test_x")
 
         for suite_class in (aiounit.ConcurrentTestSuite, unittest.TestSuite):
@@ -195,43 +199,45 @@ class TestClassFixtures(unittest.TestCase):
                 events, ["base setUpClass", "child setUpClass", "asyncSetUpClass", "test_x"]
             )
 
-    def test_enter_async_class_context_exits_as_a_cleanup(self):
+    def test_enter_async_class_context_exits_as_a_cleanup(self) -> None:
         events: list[Any] = []
 
         class Session:
-            async def __aenter__(self):
+            async def __aenter__(self) -> str:
                 events.append("enter")
                 return "session"
 
-            async def __aexit__(self, *exc):
+            async def __aexit__(self, *exc: object) -> None:
                 events.append(("exit", exc))
 
         class T(aiounit.AsyncTestCase):
+            session: str
+
             @classmethod
-            async def asyncSetUpClass(cls):
+            async def asyncSetUpClass(cls) -> None:
                 cls.session = await cls.enterAsyncClassContext(Session())
 
-            async def test_x(self):
+            async def test_x(self) -> None:
                 events.append(self.session)
 
         result = run_suite(T)
         self.assertTrue(result.wasSuccessful(), result.errors)
         self.assertEqual(events, ["enter", "session", ("exit", (None, None, None))])
 
-    def test_misuse_is_a_clear_error(self):
+    def test_misuse_is_a_clear_error(self) -> None:
         class T(aiounit.AsyncTestCase):
             pass
 
         with self.assertRaisesRegex(RuntimeError, "addAsyncClassCleanup"):
             T.addAsyncClassCleanup(print)
         with self.assertRaisesRegex(TypeError, "function must be callable"):
-            T.addAsyncClassCleanup(None)
+            T.addAsyncClassCleanup(None)  # type: ignore[arg-type]  # the misuse under test
         with self.assertRaisesRegex(RuntimeError, "addAsyncModuleCleanup"):
             aiounit.addAsyncModuleCleanup(print)
         with self.assertRaisesRegex(TypeError, r"asyncSetUpClass must be a classmethod"):
 
             class Bad(aiounit.AsyncTestCase):
-                async def asyncSetUpClass(self):
+                async def asyncSetUpClass(self) -> None:  # type: ignore[override]  # the misuse
                     pass
 
         with self.assertRaisesRegex(TypeError, "asynchronous context manager"):
@@ -239,7 +245,7 @@ class TestClassFixtures(unittest.TestCase):
 
 
 class TestGroupsAndScopes(unittest.TestCase):
-    def test_two_classes_of_a_group_set_up_and_tear_down_together(self):
+    def test_two_classes_of_a_group_set_up_and_tear_down_together(self) -> None:
         events: list[Any] = []
         gates: dict[str, asyncio.Event] = {}
 
@@ -251,19 +257,19 @@ class TestGroupsAndScopes(unittest.TestCase):
         def make(name: str, peer: str) -> type:
             class C(aiounit.AsyncTestCase):
                 @classmethod
-                async def asyncSetUpClass(cls):
+                async def asyncSetUpClass(cls) -> None:
                     events.append(f"{name} setup starts")
                     await meet(f"{name} up", f"{peer} up")
                     events.append(f"{name} setup ends")
 
                 @classmethod
-                async def asyncTearDownClass(cls):
+                async def asyncTearDownClass(cls) -> None:
                     events.append(f"{name} teardown starts")
                     await meet(f"{name} down", f"{peer} down")
                     events.append(f"{name} teardown ends")
 
                 @aiounit.group("both")
-                async def test_member(self):
+                async def test_member(self) -> None:
                     events.append(f"{name} member")
 
             C.__name__ = C.__qualname__ = name
@@ -290,7 +296,7 @@ class TestGroupsAndScopes(unittest.TestCase):
             ["A teardown starts", "B teardown starts", "A teardown ends", "B teardown ends"],
         )
 
-    def test_a_group_needing_two_loops_is_a_usage_error_before_anything_runs(self):
+    def test_a_group_needing_two_loops_is_a_usage_error_before_anything_runs(self) -> None:
         events: list[Any] = []
         a = fixture_class(events, "First")
         b = fixture_class(events, "Second")
@@ -304,13 +310,13 @@ class TestGroupsAndScopes(unittest.TestCase):
         self.assertIn("split the group", message)
         self.assertEqual(events, [])
 
-    def test_a_plain_class_in_the_group_runs_on_the_fixture_classs_loop(self):
+    def test_a_plain_class_in_the_group_runs_on_the_fixture_classs_loop(self) -> None:
         events: list[Any] = []
         fixtured = fixture_class(events)
 
         class Plain(aiounit.AsyncTestCase):
             @aiounit.group("pair")
-            async def test_p(self):
+            async def test_p(self) -> None:
                 events.append(("test_p", loop_id()))
 
         make_module(self, fixtured, Plain)
@@ -321,16 +327,16 @@ class TestGroupsAndScopes(unittest.TestCase):
 
 
 class TestDefaultGroups(unittest.TestCase):
-    def test_module_default_group_keeps_a_class_with_a_loop_of_its_own_apart(self):
+    def test_module_default_group_keeps_a_class_with_a_loop_of_its_own_apart(self) -> None:
         events: list[Any] = []
         first = fixture_class(events, "First", grouped=False)
         second = fixture_class(events, "Second", grouped=False)
 
         class Plain(aiounit.AsyncTestCase):
-            async def test_p(self):
+            async def test_p(self) -> None:
                 events.append(("test_p", loop_id()))
 
-            async def test_q(self):
+            async def test_q(self) -> None:
                 events.append(("test_q", loop_id()))
 
         make_module(self, first, second, Plain)
@@ -355,42 +361,43 @@ class TestDefaultGroups(unittest.TestCase):
 class TestModuleFixtures(unittest.TestCase):
     def make(self, events: list[Any]) -> tuple[Any, type, type]:
         class Plain(aiounit.AsyncTestCase):
-            async def test_plain(self):
+            async def test_plain(self) -> None:
                 events.append(("test_plain", loop_id()))
 
             @aiounit.group("g")
-            async def test_grouped(self):
+            async def test_grouped(self) -> None:
                 events.append(("test_grouped", loop_id()))
 
         class WithClass(aiounit.AsyncTestCase):
             @classmethod
-            async def asyncSetUpClass(cls):
+            async def asyncSetUpClass(cls) -> None:
                 events.append(("asyncSetUpClass", loop_id()))
 
-            async def test_w(self):
+            async def test_w(self) -> None:
                 events.append(("test_w", loop_id()))
 
         module = make_module(self, Plain, WithClass)
 
         class Resource:
-            async def __aenter__(self):
+            async def __aenter__(self) -> None:
                 events.append(("enter", loop_id()))
 
-            async def __aexit__(self, *exc):
+            async def __aexit__(self, *exc: object) -> None:
                 events.append(("exit", loop_id()))
 
-        async def set_up():
+        async def set_up() -> None:
             events.append(("asyncSetUpModule", loop_id()))
             aiounit.addAsyncModuleCleanup(events.append, "module cleanup")
             await aiounit.enterAsyncModuleContext(Resource())
 
-        async def tear_down():
+        async def tear_down() -> None:
             events.append(("asyncTearDownModule", loop_id()))
 
-        module.setUpModule = lambda: events.append("setUpModule")
-        module.tearDownModule = lambda: events.append("tearDownModule")
-        module.asyncSetUpModule = set_up
-        module.asyncTearDownModule = tear_down
+        # A module made at run time: mypy knows none of its attributes.
+        module.setUpModule = lambda: events.append("setUpModule")  # type: ignore[attr-defined]
+        module.tearDownModule = lambda: events.append("tearDownModule")  # type: ignore[attr-defined]
+        module.asyncSetUpModule = set_up  # type: ignore[attr-defined]
+        module.asyncTearDownModule = tear_down  # type: ignore[attr-defined]
         return module, Plain, WithClass
 
     def check(self, events: list[Any]) -> None:
@@ -404,7 +411,7 @@ class TestModuleFixtures(unittest.TestCase):
         )
         self.assertEqual(len({e[1] for e in events if isinstance(e, tuple)}), 1, events)
 
-    def test_every_test_of_the_module_on_one_loop(self):
+    def test_every_test_of_the_module_on_one_loop(self) -> None:
         for suite_class in (aiounit.ConcurrentTestSuite, unittest.TestSuite):
             with self.subTest(suite=suite_class.__name__):
                 events: list[Any] = []
@@ -415,11 +422,11 @@ class TestModuleFixtures(unittest.TestCase):
                 # The module's own tearDownModule is back in place.
                 self.assertEqual(module.tearDownModule.__name__, "<lambda>")
 
-    def test_a_failing_async_module_setup_is_reported_as_setUpModule(self):
+    def test_a_failing_async_module_setup_is_reported_as_setUpModule(self) -> None:
         events: list[Any] = []
         module, plain, with_class = self.make(events)
 
-        async def broken():
+        async def broken() -> None:
             aiounit.addAsyncModuleCleanup(events.append, "cleanup after failure")
             raise OSError("no database")
 
@@ -430,7 +437,7 @@ class TestModuleFixtures(unittest.TestCase):
         self.assertIn("OSError: no database", result.errors[0][1])
         self.assertEqual(events, ["setUpModule", "cleanup after failure"])
 
-    def test_a_sync_async_module_hook_is_a_setUpModule_error(self):
+    def test_a_sync_async_module_hook_is_a_setUpModule_error(self) -> None:
         """A plain def as asyncSetUpModule or asyncTearDownModule: no test runs, no hook runs."""
         for name in ("asyncSetUpModule", "asyncTearDownModule"):
             with self.subTest(name):
@@ -453,17 +460,17 @@ class TestFaults(unittest.TestCase):
         same way in its async counterpart."""
 
         class Sync(aiounit.AsyncTestCase):
-            async def test_x(self):
+            async def test_x(self) -> None:
                 pass
 
         class Async(aiounit.AsyncTestCase):
-            async def test_x(self):
+            async def test_x(self) -> None:
                 pass
 
-        async def async_hook(cls):
+        async def async_hook(cls: type) -> None:
             raise_it()
 
-        def sync_hook(cls):
+        def sync_hook(cls: type) -> None:
             raise_it()
 
         Sync.__qualname__, Async.__qualname__ = "Sync", "Async"
@@ -472,8 +479,8 @@ class TestFaults(unittest.TestCase):
         make_module(self, Sync, Async)
         return Sync, Async
 
-    def test_a_failing_async_setup_is_reported_exactly_as_a_failing_setUpClass(self):
-        def boom():
+    def test_a_failing_async_setup_is_reported_exactly_as_a_failing_setUpClass(self) -> None:
+        def boom() -> None:
             raise OSError("login refused")
 
         sync, async_ = self.sync_and_async("setUpClass", boom)
@@ -486,8 +493,8 @@ class TestFaults(unittest.TestCase):
                 self.assertEqual(r.testsRun, 0)
                 self.assertTrue(r.errors[0][1].rstrip().endswith("OSError: login refused"))
 
-    def test_text_and_junit_show_it_the_same(self):
-        def boom():
+    def test_text_and_junit_show_it_the_same(self) -> None:
+        def boom() -> None:
             raise OSError("login refused")
 
         sync, async_ = self.sync_and_async("setUpClass", boom)
@@ -508,15 +515,17 @@ class TestFaults(unittest.TestCase):
                 aiounit.TextTestRunner(stream=io.StringIO(), junit_xml=path).run(suite_of(cls))
                 case = ET.parse(path).getroot().find(".//testcase")
                 assert case is not None
-                cases.append((case.get("name"), case.get("classname"), [c.tag for c in case]))
+                cases.append(
+                    (attr_of(case, "name"), attr_of(case, "classname"), [c.tag for c in case])
+                )
         self.assertIn(f"{sync.__module__}.Sync", cases[0][0] + cases[0][1])
         self.assertEqual(
             cases[0], (*(c.replace("Async", "Sync") for c in cases[1][:2]), cases[1][2])
         )
         self.assertIn("error", cases[0][2])
 
-    def test_with_buffer_the_output_of_a_failing_setup_is_shown_as_for_setUpClass(self):
-        def boom():
+    def test_with_buffer_the_output_of_a_failing_setup_is_shown_as_for_setUpClass(self) -> None:
+        def boom() -> None:
             print("logging in as demo")
             raise OSError("login refused")
 
@@ -532,8 +541,8 @@ class TestFaults(unittest.TestCase):
         self.assertIn("logging in as demo", texts[0])
         self.assertEqual(texts[0], texts[1])
 
-    def test_skip_in_async_setup_skips_the_class_as_in_setUpClass(self):
-        def skip():
+    def test_skip_in_async_setup_skips_the_class_as_in_setUpClass(self) -> None:
+        def skip() -> None:
             raise unittest.SkipTest("no server here")
 
         sync, async_ = self.sync_and_async("setUpClass", skip)
@@ -545,8 +554,8 @@ class TestFaults(unittest.TestCase):
                 )
                 self.assertEqual(result.skipped[0][1], "no server here")
 
-    def test_a_failing_async_teardown_is_reported_as_tearDownClass(self):
-        def boom():
+    def test_a_failing_async_teardown_is_reported_as_tearDownClass(self) -> None:
+        def boom() -> None:
             raise OSError("logout failed")
 
         sync, async_ = self.sync_and_async("tearDownClass", boom)
@@ -557,23 +566,23 @@ class TestFaults(unittest.TestCase):
                 self.assertEqual(result.events[-1], ("addError", name))
                 self.assertIn("OSError: logout failed", result.errors[0][1])
 
-    def test_failing_cleanups_are_reported_and_the_others_still_run(self):
+    def test_failing_cleanups_are_reported_and_the_others_still_run(self) -> None:
         events: list[Any] = []
 
         class T(aiounit.AsyncTestCase):
             @classmethod
-            async def asyncSetUpClass(cls):
+            async def asyncSetUpClass(cls) -> None:
                 cls.addAsyncClassCleanup(events.append, "first")
                 cls.addAsyncClassCleanup(self_fail)
 
             @classmethod
-            def tearDownClass(cls):
+            def tearDownClass(cls) -> None:
                 events.append("tearDownClass")
 
-            async def test_x(self):
+            async def test_x(self) -> None:
                 pass
 
-        async def self_fail():
+        async def self_fail() -> None:
             raise OSError("cleanup broke")
 
         for suite_class in (aiounit.ConcurrentTestSuite, unittest.TestSuite):
@@ -585,15 +594,15 @@ class TestFaults(unittest.TestCase):
             )
             self.assertIn("OSError: cleanup broke", result.errors[0][1])
 
-    def test_a_setup_past_the_class_timeout_is_a_timeout_error(self):
+    def test_a_setup_past_the_class_timeout_is_a_timeout_error(self) -> None:
         class Slow(aiounit.AsyncTestCase):
             timeout = 0.05
 
             @classmethod
-            async def asyncSetUpClass(cls):
+            async def asyncSetUpClass(cls) -> None:
                 await asyncio.Event().wait()
 
-            async def test_x(self):
+            async def test_x(self) -> None:
                 pass
 
         result = run_suite(Slow)
@@ -604,22 +613,22 @@ class TestFaults(unittest.TestCase):
         self.assertIn("did not finish within 0.05 s; it was waiting at", text)
         self.assertIn("in asyncSetUpClass", text)
 
-    def test_failfast_still_tears_down(self):
+    def test_failfast_still_tears_down(self) -> None:
         events: list[Any] = []
 
         class T(aiounit.AsyncTestCase):
             @classmethod
-            async def asyncSetUpClass(cls):
+            async def asyncSetUpClass(cls) -> None:
                 events.append("up")
 
             @classmethod
-            async def asyncTearDownClass(cls):
+            async def asyncTearDownClass(cls) -> None:
                 events.append("down")
 
-            async def test_a(self):
+            async def test_a(self) -> None:
                 self.fail("first")
 
-            async def test_b(self):
+            async def test_b(self) -> None:
                 events.append("test_b")
 
         result = LoggingResult()
@@ -627,19 +636,19 @@ class TestFaults(unittest.TestCase):
         suite_of(T).run(result)
         self.assertEqual(events, ["up", "down"])
 
-    def test_an_interrupt_still_runs_the_async_teardown(self):
+    def test_an_interrupt_still_runs_the_async_teardown(self) -> None:
         events: list[Any] = []
 
         class T(aiounit.AsyncTestCase):
             @classmethod
-            async def asyncSetUpClass(cls):
+            async def asyncSetUpClass(cls) -> None:
                 events.append("up")
 
             @classmethod
-            async def asyncTearDownClass(cls):
+            async def asyncTearDownClass(cls) -> None:
                 events.append("down")
 
-            async def test_a(self):
+            async def test_a(self) -> None:
                 raise KeyboardInterrupt
 
         with self.assertNoLogs("asyncio", "ERROR"):
@@ -655,11 +664,14 @@ class TestFaults(unittest.TestCase):
 class TestTasks(unittest.TestCase):
     def server_class(self, events: list[Any], *, leave_running: bool) -> type:
         class T(aiounit.AsyncTestCase):
+            requests: asyncio.Queue[asyncio.Future[str]]
+            server: asyncio.Task[None]
+
             @classmethod
-            async def asyncSetUpClass(cls):
+            async def asyncSetUpClass(cls) -> None:
                 cls.requests = asyncio.Queue()
 
-                async def serve():
+                async def serve() -> None:
                     while True:
                         reply = await cls.requests.get()
                         reply.set_result("pong")
@@ -667,40 +679,36 @@ class TestTasks(unittest.TestCase):
                 cls.server = asyncio.create_task(serve())
 
             @classmethod
-            async def asyncTearDownClass(cls):
+            async def asyncTearDownClass(cls) -> None:
                 if not leave_running:
                     cls.server.cancel()
 
-            async def ask(self):
+            async def ask(self) -> None:
                 reply = asyncio.get_running_loop().create_future()
                 await self.requests.put(reply)
                 events.append(await reply)
 
             @aiounit.group("g")
-            async def test_grouped(self):
+            async def test_grouped(self) -> None:
                 await self.ask()
 
-            async def test_alone(self):
+            async def test_alone(self) -> None:
                 await self.ask()
 
         return T
 
-    def test_a_background_task_serves_the_tests_and_is_not_their_leak(self):
+    def test_a_background_task_serves_the_tests_and_is_not_their_leak(self) -> None:
         events: list[Any] = []
-        result = LoggingResult()
-        result.notes = []
-        result.addDiagnostic = lambda test, note: result.notes.append((str(test), note))
+        result = NotingResult()
         suite_of(self.server_class(events, leave_running=False)).run(result)
         self.assertTrue(result.wasSuccessful(), result.errors)
         self.assertEqual(events, ["pong", "pong"])
         self.assertEqual(result.notes, [])
 
-    def test_left_running_after_teardown_it_is_the_fixtures_leak(self):
+    def test_left_running_after_teardown_it_is_the_fixtures_leak(self) -> None:
         events: list[Any] = []
         cls = self.server_class(events, leave_running=True)
-        result = LoggingResult()
-        result.notes = []
-        result.addDiagnostic = lambda test, note: result.notes.append((str(test), note))
+        result = NotingResult()
         suite_of(cls).run(result)
         self.assertTrue(result.wasSuccessful(), result.errors)
         [(where, note)] = result.notes
@@ -708,7 +716,7 @@ class TestTasks(unittest.TestCase):
         self.assertIn("left 1 task(s) running, cancelled when its loop scope ended", note)
         self.assertIn("serve", note)
 
-    def test_with_fail_on_leaks_it_is_an_error_of_the_fixture(self):
+    def test_with_fail_on_leaks_it_is_an_error_of_the_fixture(self) -> None:
         cls = self.server_class([], leave_running=True)
         result = LoggingResult()
         suite_of(cls, fail_on_leaks=True).run(result)
@@ -717,18 +725,20 @@ class TestTasks(unittest.TestCase):
         )
         self.assertIn("LeakedTaskError", result.errors[0][1])
 
-    def test_a_fixture_task_that_ignores_cancellation_cannot_hang_the_run(self):
+    def test_a_fixture_task_that_ignores_cancellation_cannot_hang_the_run(self) -> None:
         class T(aiounit.AsyncTestCase):
+            task: asyncio.Task[None]
+
             @classmethod
-            async def asyncSetUpClass(cls):
-                async def stubborn():
+            async def asyncSetUpClass(cls) -> None:
+                async def stubborn() -> None:
                     while True:
                         with contextlib.suppress(asyncio.CancelledError):
                             await asyncio.Event().wait()
 
                 cls.task = asyncio.create_task(stubborn())
 
-            async def test_x(self):
+            async def test_x(self) -> None:
                 pass
 
         result = LoggingResult()
@@ -738,18 +748,20 @@ class TestTasks(unittest.TestCase):
         # Its loop is closed: nothing of it can run again.  Quiet asyncio's
         # "destroyed but pending" about it, the truth but noise here.
         T.task.get_coro().close()
-        T.task._log_destroy_pending = False
+        T.task._log_destroy_pending = False  # type: ignore[attr-defined]  # asyncio's private flag
 
-    def test_a_task_an_ungrouped_test_leaves_is_cancelled_at_its_end(self):
+    def test_a_task_an_ungrouped_test_leaves_is_cancelled_at_its_end(self) -> None:
         seen: list[Any] = []
 
         class T(aiounit.AsyncTestCase):
+            task: asyncio.Task[None]
+
             @classmethod
-            async def asyncSetUpClass(cls):
+            async def asyncSetUpClass(cls) -> None:
                 pass
 
-            async def test_a(self):
-                async def forever():
+            async def test_a(self) -> None:
+                async def forever() -> None:
                     try:
                         await asyncio.Event().wait()
                     except asyncio.CancelledError:
@@ -759,7 +771,7 @@ class TestTasks(unittest.TestCase):
                 type(self).task = asyncio.create_task(forever())
                 await asyncio.sleep(0)
 
-            async def test_b(self):
+            async def test_b(self) -> None:
                 seen.append(("test_b sees", self.task.done()))
 
         with contextlib.redirect_stderr(io.StringIO()) as err:

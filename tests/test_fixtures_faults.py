@@ -16,15 +16,12 @@ from typing import Any
 
 import aiounit
 from aiounit import _config
-from tests._engine_support import make_module
+from tests._engine_support import NotingResult, make_module
 from tests._support import LoggingResult, suite_of
 
 
-def noting_result() -> Any:
-    result = LoggingResult()
-    result.notes = []
-    result.addDiagnostic = lambda test, note: result.notes.append((str(test), note))
-    return result
+def noting_result() -> NotingResult:
+    return NotingResult()
 
 
 def name_of(cls: type) -> str:
@@ -32,7 +29,7 @@ def name_of(cls: type) -> str:
 
 
 class Other(aiounit.AsyncTestCase):
-    async def test_other(self):
+    async def test_other(self) -> None:
         pass
 
 
@@ -43,22 +40,24 @@ class TestCancelledFixtures(unittest.TestCase):
     def cancelled_class(self, where: str) -> type:
         class T(aiounit.AsyncTestCase):
             @classmethod
-            async def asyncSetUpClass(cls):
+            async def asyncSetUpClass(cls) -> None:
                 if where == "setup":
-                    asyncio.current_task().cancel()
+                    task = asyncio.current_task()
+                    assert task is not None
+                    task.cancel()
                     await asyncio.sleep(0)
 
             @classmethod
-            async def asyncTearDownClass(cls):
+            async def asyncTearDownClass(cls) -> None:
                 if where == "teardown":
                     raise asyncio.CancelledError
 
-            async def test_x(self):
+            async def test_x(self) -> None:
                 pass
 
         return T
 
-    def test_a_setup_that_cancels_itself_is_a_failing_setUpClass(self):
+    def test_a_setup_that_cancels_itself_is_a_failing_setUpClass(self) -> None:
         cls = self.cancelled_class("setup")
         for suite_class in (aiounit.ConcurrentTestSuite, unittest.TestSuite):
             with self.subTest(suite=suite_class.__name__):
@@ -70,7 +69,7 @@ class TestCancelledFixtures(unittest.TestCase):
                 self.assertIn(("addSuccess", "test_other"), result.events)
                 self.assertNotIn(("startTest", "test_x"), result.events)
 
-    def test_a_cancelled_teardown_is_a_failing_tearDownClass(self):
+    def test_a_cancelled_teardown_is_a_failing_tearDownClass(self) -> None:
         cls = self.cancelled_class("teardown")
         for suite_class in (aiounit.ConcurrentTestSuite, unittest.TestSuite):
             with self.subTest(suite=suite_class.__name__):
@@ -82,7 +81,7 @@ class TestCancelledFixtures(unittest.TestCase):
 
 
 class TestBadHooks(unittest.TestCase):
-    def test_a_sync_class_hook_is_a_type_error_naming_it(self):
+    def test_a_sync_class_hook_is_a_type_error_naming_it(self) -> None:
         for name in ("asyncSetUpClass", "asyncTearDownClass"):
             pattern = rf"T\.{name} must be a coroutine function"
             with self.subTest(name=name), self.assertRaisesRegex(TypeError, pattern):
@@ -90,15 +89,15 @@ class TestBadHooks(unittest.TestCase):
 
 
 class TestInheritedFixtures(unittest.TestCase):
-    def test_a_subclass_sets_up_once_for_itself_as_with_setUpClass(self):
+    def test_a_subclass_sets_up_once_for_itself_as_with_setUpClass(self) -> None:
         calls: list[str] = []
 
         class Base(aiounit.AsyncTestCase):
             @classmethod
-            async def asyncSetUpClass(cls):
+            async def asyncSetUpClass(cls) -> None:
                 calls.append(cls.__name__)
 
-            async def test_x(self):
+            async def test_x(self) -> None:
                 pass
 
         class Sub(Base):
@@ -109,14 +108,14 @@ class TestInheritedFixtures(unittest.TestCase):
         self.assertTrue(result.wasSuccessful(), result.errors)
         self.assertEqual(calls, ["Base", "Sub"])
 
-    def test_a_group_inherited_with_the_fixtures_says_how_to_split_it(self):
+    def test_a_group_inherited_with_the_fixtures_says_how_to_split_it(self) -> None:
         class Base(aiounit.AsyncTestCase):
             @classmethod
-            async def asyncSetUpClass(cls):
+            async def asyncSetUpClass(cls) -> None:
                 pass
 
             @aiounit.group("store")
-            async def test_x(self):
+            async def test_x(self) -> None:
                 pass
 
         class Sub(Base):
@@ -132,15 +131,15 @@ class TestInheritedFixtures(unittest.TestCase):
 
 
 class TestBlockingFixture(unittest.TestCase):
-    def test_a_setup_blocking_the_loop_past_its_limit_is_a_timeout(self):
+    def test_a_setup_blocking_the_loop_past_its_limit_is_a_timeout(self) -> None:
         class T(aiounit.AsyncTestCase):
             timeout = 0.05
 
             @classmethod
-            async def asyncSetUpClass(cls):
+            async def asyncSetUpClass(cls) -> None:
                 time.sleep(0.1)  # noqa: ASYNC251 (blocks the loop: no asyncio timeout can fire)
 
-            async def test_x(self):
+            async def test_x(self) -> None:
                 pass
 
         result = LoggingResult()
@@ -149,31 +148,32 @@ class TestBlockingFixture(unittest.TestCase):
         self.assertIn("TestTimeoutError", result.errors[0][1])
         self.assertIn("blocked the event loop", result.errors[0][1])
 
-    def test_a_peers_block_is_not_charged_to_a_fixture_set_up_with_it(self):
+    def test_a_peers_block_is_not_charged_to_a_fixture_set_up_with_it(self) -> None:
         started = asyncio.Event
 
         class Blocks(aiounit.AsyncTestCase):
             timeout = 0.05
 
             @classmethod
-            async def asyncSetUpClass(cls):
+            async def asyncSetUpClass(cls) -> None:
                 await Waits.waiting.wait()
                 time.sleep(0.1)  # noqa: ASYNC251 (keeps the peer's deadline from firing)
 
             @aiounit.group("together")
-            async def test_b(self):
+            async def test_b(self) -> None:
                 pass
 
         class Waits(aiounit.AsyncTestCase):
             timeout = 0.05
+            waiting: asyncio.Event
 
             @classmethod
-            async def asyncSetUpClass(cls):
+            async def asyncSetUpClass(cls) -> None:
                 cls.waiting.set()
                 await asyncio.sleep(0.01)  # its deadline passes while the peer blocks
 
             @aiounit.group("together")
-            async def test_w(self):
+            async def test_w(self) -> None:
                 pass
 
         Waits.waiting = started()
@@ -182,7 +182,7 @@ class TestBlockingFixture(unittest.TestCase):
         async def one_loop_for_both_classes() -> None:
             pass
 
-        module.asyncSetUpModule = one_loop_for_both_classes
+        module.asyncSetUpModule = one_loop_for_both_classes  # type: ignore[attr-defined]
         result = LoggingResult()
         suite_of(Blocks, Waits, suite_class=aiounit.ConcurrentTestSuite).run(result)
         errors = [e for e in result.events if e[0] == "addError"]
@@ -195,20 +195,20 @@ class TestUngroupedTestsOnTheScopesLoop(unittest.TestCase):
     class's loop, which must go on after it: it gets the limits a test alone
     on a loop of its own gets."""
 
-    def test_one_that_ignores_its_cancellation_is_given_up_on_and_the_run_goes_on(self):
+    def test_one_that_ignores_its_cancellation_is_given_up_on_and_the_run_goes_on(self) -> None:
         class T(aiounit.AsyncTestCase):
             timeout = 0.05
 
             @classmethod
-            async def asyncSetUpClass(cls):
+            async def asyncSetUpClass(cls) -> None:
                 pass
 
-            async def test_a_stubborn(self):
+            async def test_a_stubborn(self) -> None:
                 while True:
                     with contextlib.suppress(asyncio.CancelledError):
                         await asyncio.Event().wait()
 
-            async def test_b(self):
+            async def test_b(self) -> None:
                 pass
 
         for suite_class in (aiounit.ConcurrentTestSuite, unittest.TestSuite):
@@ -220,15 +220,15 @@ class TestUngroupedTestsOnTheScopesLoop(unittest.TestCase):
                 self.assertIn("given up on", result.errors[0][1])
                 self.assertIn(("addSuccess", "test_b"), result.events)
 
-    def test_one_that_blocks_the_loop_past_its_limit_is_a_timeout(self):
+    def test_one_that_blocks_the_loop_past_its_limit_is_a_timeout(self) -> None:
         class T(aiounit.AsyncTestCase):
             timeout = 0.05
 
             @classmethod
-            async def asyncSetUpClass(cls):
+            async def asyncSetUpClass(cls) -> None:
                 pass
 
-            async def test_blocks(self):
+            async def test_blocks(self) -> None:
                 time.sleep(0.1)  # noqa: ASYNC251 (returns after its deadline)
 
         result = LoggingResult()
@@ -242,8 +242,12 @@ class TestLoopErrorsOfFixtures(unittest.TestCase):
 
     def raising_class(self, how: str, *, grouped: bool = False) -> type:
         class T(aiounit.AsyncTestCase):
+            ran: asyncio.Event
+            tick: asyncio.Event
+            task: asyncio.Task[None]
+
             @classmethod
-            async def asyncSetUpClass(cls):
+            async def asyncSetUpClass(cls) -> None:
                 loop = asyncio.get_running_loop()
                 cls.ran = asyncio.Event()
                 if how == "callback":
@@ -251,14 +255,14 @@ class TestLoopErrorsOfFixtures(unittest.TestCase):
                     loop.call_soon(cls.ran.set)
                 elif how == "task":
 
-                    async def dies():
+                    async def dies() -> None:
                         cls.ran.set()
                         raise ValueError("background task died")
 
                     cls.task = asyncio.create_task(dies())
                 elif how == "dropped":
 
-                    async def dies_unseen():
+                    async def dies_unseen() -> None:
                         cls.ran.set()
                         raise ValueError("dropped task died")
 
@@ -266,19 +270,19 @@ class TestLoopErrorsOfFixtures(unittest.TestCase):
                 elif how == "later":
                     cls.tick = asyncio.Event()
 
-                    async def ticker():
+                    async def ticker() -> None:
                         await cls.tick.wait()
-                        loop.call_soon(lambda: {}["missing"])
+                        loop.call_soon(lambda: dict[str, int]()["missing"])
                         loop.call_soon(cls.ran.set)
 
                     cls.task = asyncio.create_task(ticker())
 
-            async def test_a(self):
+            async def test_a(self) -> None:
                 if how == "later":
                     self.tick.set()
                 await self.ran.wait()
 
-            async def test_b(self):
+            async def test_b(self) -> None:
                 await self.ran.wait()
 
         if grouped:
@@ -294,7 +298,7 @@ class TestLoopErrorsOfFixtures(unittest.TestCase):
         self.assertIn("raised in the event loop", note)
         self.assertIn(text, note)
 
-    def test_a_callback_the_setup_scheduled_warns_on_the_fixture(self):
+    def test_a_callback_the_setup_scheduled_warns_on_the_fixture(self) -> None:
         for grouped in (False, True):
             with self.subTest(grouped=grouped):
                 cls = self.raising_class("callback", grouped=grouped)
@@ -302,19 +306,19 @@ class TestLoopErrorsOfFixtures(unittest.TestCase):
                 suite_of(cls).run(result)
                 self.check_warning(result, cls, "ZeroDivisionError")
 
-    def test_a_fixture_task_nobody_awaited_warns_on_the_fixture(self):
+    def test_a_fixture_task_nobody_awaited_warns_on_the_fixture(self) -> None:
         cls = self.raising_class("task")
         result = noting_result()
         suite_of(cls).run(result)
         self.check_warning(result, cls, "background task died")
 
-    def test_a_fixture_task_nobody_kept_warns_on_the_fixture(self):
+    def test_a_fixture_task_nobody_kept_warns_on_the_fixture(self) -> None:
         cls = self.raising_class("dropped")
         result = noting_result()
         suite_of(cls).run(result)
         self.check_warning(result, cls, "dropped task died")
 
-    def test_a_fixture_tasks_callback_during_a_group_is_not_the_groups(self):
+    def test_a_fixture_tasks_callback_during_a_group_is_not_the_groups(self) -> None:
         for grouped in (False, True):
             with self.subTest(grouped=grouped):
                 cls = self.raising_class("later", grouped=grouped)
@@ -322,7 +326,7 @@ class TestLoopErrorsOfFixtures(unittest.TestCase):
                 suite_of(cls).run(result)
                 self.check_warning(result, cls, "KeyError")
 
-    def test_with_fail_on_loop_errors_it_is_an_error_of_the_fixture(self):
+    def test_with_fail_on_loop_errors_it_is_an_error_of_the_fixture(self) -> None:
         cls = self.raising_class("callback", grouped=True)
         result = noting_result()
         suite_of(cls, fail_on_loop_errors=True).run(result)

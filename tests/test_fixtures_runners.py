@@ -286,7 +286,7 @@ class TestUnderEveryRunner(unittest.TestCase):
                     self.assertIn("module", setups, (name, test))
         return ran
 
-    def test_full_runs_make_the_same_calls_with_the_same_outcomes(self):
+    def test_full_runs_make_the_same_calls_with_the_same_outcomes(self) -> None:
         for name in FULL:
             with self.subTest(run=name):
                 proc, events = self.runs[name]
@@ -295,13 +295,13 @@ class TestUnderEveryRunner(unittest.TestCase):
                 self.assertEqual(proc.returncode, expected, proc.stdout + proc.stderr)
                 self.assertEqual(self.check_scopes(name, events), ALL_TESTS)
 
-    def test_shards_together_run_everything_once(self):
+    def test_shards_together_run_everything_once(self) -> None:
         first = self.check_scopes("shard 1/2", self.runs["shard 1/2"][1])
         second = self.check_scopes("shard 2/2", self.runs["shard 2/2"][1])
         self.assertFalse(first & second)
         self.assertEqual(first | second, ALL_TESTS)
 
-    def test_a_selection_still_runs_the_fixtures_of_what_it_selected(self):
+    def test_a_selection_still_runs_the_fixtures_of_what_it_selected(self) -> None:
         expected = {
             "aiounit -k": {"TestOrders.test_cancel", "TestLogin.test_three"},
             "aiounit one test": {"TestOrders.test_alone"},
@@ -313,7 +313,7 @@ class TestUnderEveryRunner(unittest.TestCase):
                 self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
                 self.assertEqual(self.check_scopes(name, events), tests)
 
-    def test_a_failing_async_setup_is_reported_as_a_failing_setUpClass(self):
+    def test_a_failing_async_setup_is_reported_as_a_failing_setUpClass(self) -> None:
         for name in ("aiounit", "aiounit -j 2", "unittest", "unittest + load_tests", "vscode"):
             with self.subTest(run=name):
                 text = self.runs[name][0].stderr
@@ -322,7 +322,7 @@ class TestUnderEveryRunner(unittest.TestCase):
                 self.assertIn("Ran 8 tests", text)
 
     @unittest.skipUnless(HAVE_TEAMCITY, "teamcity-messages is not installed")
-    def test_pycharm_shows_both_failing_setups_the_same_way(self):
+    def test_pycharm_shows_both_failing_setups_the_same_way(self) -> None:
         from tests.test_teamcity import service_messages
 
         messages = service_messages(self.runs["teamcity"][0].stdout)
@@ -332,7 +332,7 @@ class TestUnderEveryRunner(unittest.TestCase):
             self.assertEqual(kinds, ["testStarted", "testFailed", "testFinished"], cls)
 
     @unittest.skipUnless(HAVE_PYTEST, "pytest is not installed")
-    def test_pytest_shows_both_failing_setups_the_same_way(self):
+    def test_pytest_shows_both_failing_setups_the_same_way(self) -> None:
         out = self.runs["pytest"][0].stdout
         for cls in ("TestBrokenAsync", "TestBrokenSync"):
             self.assertIn(f"ERROR test_fx_cls.py::{cls}::test_never - OSError: login refused", out)
@@ -340,7 +340,7 @@ class TestUnderEveryRunner(unittest.TestCase):
 
 
 class TestUsageError(unittest.TestCase):
-    def test_a_group_over_two_loop_scopes_exits_2_before_any_test(self):
+    def test_a_group_over_two_loop_scopes_exits_2_before_any_test(self) -> None:
         with tempfile.TemporaryDirectory() as tmp:
             with open(os.path.join(tmp, "test_two.py"), "w", encoding="utf-8") as f:
                 f.write(
@@ -411,7 +411,7 @@ class TestInterrupt(unittest.TestCase):
                 return run_python("-m", "aiounit", *flags, cwd=tmp)
 
     @unittest.skipIf(sys.platform == "win32", "no SIGINT to oneself")
-    def test_ctrl_c_still_runs_the_async_teardown(self):
+    def test_ctrl_c_still_runs_the_async_teardown(self) -> None:
         # With -c the run stops gracefully; without, KeyboardInterrupt ends it.
         for flags in (["-c"], []):
             with self.subTest(flags=flags):

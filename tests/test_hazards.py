@@ -207,7 +207,7 @@ class TestMockPatch(unittest.TestCase):
     def test_bad_fail_on_hazards_is_refused(self) -> None:
         """Like the other options, a non-bool is a TypeError naming it."""
         with self.assertRaises(TypeError) as cm:
-            aiounit.ConcurrentTestSuite(fail_on_hazards="yes")
+            aiounit.ConcurrentTestSuite(fail_on_hazards="yes")  # type: ignore[arg-type]  # the error under test
         self.assertIn("fail_on_hazards", str(cm.exception))
 
 
@@ -321,6 +321,7 @@ class TestPorts(unittest.TestCase):
         self.assertIn(f"concurrency hazard (port): TCP port {port}", message)
         self.assertIn("while Servers.test_1_holder, which bound it too, was running", message)
         [(name, error)] = result.raw
+        assert isinstance(error, OSError)
         self.assertEqual(name, "test_2_late")
         self.assertEqual(error.errno, errno.EADDRINUSE)
         self.assertIn(

@@ -93,11 +93,11 @@ class TestWarningFiltersPerTest(unittest.TestCase):
         @aiounit.group()
         class Editors(aiounit.AsyncTestCase):
             async def test_inserts(self) -> None:
-                warnings.filters.insert(0, ("ignore", None, Warning, None, 0))
+                warnings.filters.insert(0, ("ignore", None, Warning, None, 0))  # type: ignore[attr-defined]
                 await asyncio.sleep(0)
 
             async def test_replaces(self) -> None:
-                warnings.filters = []  # type: ignore[misc]
+                warnings.filters = []
                 await asyncio.sleep(0)
 
         result, _ = self.run_pair(Editors)

@@ -36,13 +36,15 @@ def _words(text: str) -> set[str]:
 REAL_XSD = os.environ.get("AIOUNIT_JUNIT_XSD")
 
 try:
-    import lxml.etree
+    # lxml-stubs is not a test dependency; "as" names re-exported (test_workers).
+    import lxml as lxml  # type: ignore[import-untyped]
+    import lxml.etree  # type: ignore[import-untyped]
 except ImportError:  # test-only dependency
-    lxml = None  # type: ignore[assignment]
+    lxml = None
 try:
-    import junitparser
+    import junitparser as junitparser
 except ImportError:  # test-only dependency
-    junitparser = None
+    junitparser = None  # type: ignore[assignment]  # its tests skip
 
 # element -> (allowed attributes, required attributes, allowed children), as
 # junit-10.xsd has them.  None for children: text only.
@@ -126,10 +128,10 @@ def schema_problems(root: ET.Element, *, root_attributes: bool = True) -> list[s
                 "errors": sum(c.find("error") is not None for c in cases),
                 "skipped": sum(c.find("skipped") is not None for c in cases),
             }
-            for name, value in expected.items():
-                if element.get(name, str(value)) != str(value):
+            for name, count in expected.items():
+                if element.get(name, str(count)) != str(count):
                     got = element.get(name)
-                    problems.append(f"{path}: {name}={got}, its testcases say {value}")
+                    problems.append(f"{path}: {name}={got}, its testcases say {count}")
 
     check(root, root.tag)
     if root.tag == "testsuites":
@@ -188,7 +190,7 @@ def xsd_problems(path: str) -> list[str]:
     return problems
 
 
-def parsed_outcomes(path: str) -> dict[str, tuple[str, ...]]:
+def parsed_outcomes(path: str) -> dict[str, tuple[str | None, ...]]:
     """junitparser's reading of the report: "classname.name" -> its result tags."""
     report = junitparser.JUnitXml.fromfile(path)
     suites = [report] if isinstance(report, junitparser.TestSuite) else list(report)
@@ -211,6 +213,32 @@ def testcases(root: ET.Element) -> dict[str, ET.Element]:
     return cases
 
 
+def child_of(element: ET.Element, tag: str) -> ET.Element:
+    """The first *tag* child of *element*; fails if there is none."""
+    found = element.find(tag)
+    if found is None:
+        msg = f"no <{tag}> in <{element.tag} {element.attrib}>"
+        raise AssertionError(msg)
+    return found
+
+
+def text_of(element: ET.Element) -> str:
+    """The text of *element*; fails if it has none."""
+    if element.text is None:
+        msg = f"<{element.tag} {element.attrib}> has no text"
+        raise AssertionError(msg)
+    return element.text
+
+
+def attr_of(element: ET.Element, name: str) -> str:
+    """The attribute *name* of *element*; fails if it has none."""
+    value = element.get(name)
+    if value is None:
+        msg = f"<{element.tag} {element.attrib}> has no {name}"
+        raise AssertionError(msg)
+    return value
+
+
 def classname(cls: type) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 
@@ -229,59 +257,59 @@ def _mixed_classes() -> tuple[type, type]:
     a_started, b_started = asyncio.Event(), asyncio.Event()
 
     class Mixed(aiounit.AsyncTestCase):
-        async def test_pass(self):
+        async def test_pass(self) -> None:
             print("pass out")
             sys.stderr.write("pass err\n")
 
-        async def test_fail(self):
+        async def test_fail(self) -> None:
             print("fail out")
             self.fail("fail message")
 
-        async def test_error(self):
+        async def test_error(self) -> None:
             raise KeyError("error message")
 
         @unittest.skip("skip reason")
-        async def test_skip(self):
+        async def test_skip(self) -> None:
             pass
 
-        async def test_subtests(self):
+        async def test_subtests(self) -> None:
             for i in range(4):
                 with self.subTest(i=i):
                     self.assertNotIn(i, (1, 3), f"subtest {i} broke")
 
         @unittest.expectedFailure
-        async def test_expected_failure(self):
+        async def test_expected_failure(self) -> None:
             self.fail("known")
 
         @unittest.expectedFailure
-        async def test_unexpected_success(self):
+        async def test_unexpected_success(self) -> None:
             pass
 
         @aiounit.group("pair")
-        async def test_grouped_a(self):
+        async def test_grouped_a(self) -> None:
             print("only a")
             a_started.set()
             await b_started.wait()
 
         @aiounit.group("pair")
-        async def test_grouped_b(self):
+        async def test_grouped_b(self) -> None:
             print("only b")
             b_started.set()
             await a_started.wait()
 
     class BrokenFixture(unittest.TestCase):
         @classmethod
-        def setUpClass(cls):
+        def setUpClass(cls) -> None:
             raise ValueError("fixture message")
 
-        def test_never_runs(self):
+        def test_never_runs(self) -> None:
             pass
 
     return Mixed, BrokenFixture
 
 
 class _TempDirCase(unittest.TestCase):
-    def setUp(self):
+    def setUp(self) -> None:
         tmp = tempfile.TemporaryDirectory()
         self.addCleanup(tmp.cleanup)
         self.dir = tmp.name
@@ -291,11 +319,13 @@ class TestReportContents(unittest.TestCase):
     """A run of every kind of outcome, with -b, parsed back from the report."""
 
     root: ClassVar[ET.Element]
+    cases: ClassVar[dict[str, ET.Element]]
+    path: ClassVar[str]
     mixed: ClassVar[type]
     broken: ClassVar[type]
 
     @classmethod
-    def setUpClass(cls):
+    def setUpClass(cls) -> None:
         tmp = tempfile.TemporaryDirectory()
         cls.addClassCleanup(tmp.cleanup)
         cls.mixed, cls.broken = _mixed_classes()
@@ -303,7 +333,7 @@ class TestReportContents(unittest.TestCase):
         cls.root = run_with_report(cls.path, cls.mixed, cls.broken, buffer=True)
         cls.cases = testcases(cls.root)
 
-    def test_one_testcase_per_test(self):
+    def test_one_testcase_per_test(self) -> None:
         """Each test that ran is one testcase; a failed setUpClass is one too."""
         self.assertEqual(
             sorted(self.cases),
@@ -323,7 +353,7 @@ class TestReportContents(unittest.TestCase):
             ),
         )
 
-    def test_testcase_names_its_class_and_nothing_the_xsd_forbids(self):
+    def test_testcase_names_its_class_and_nothing_the_xsd_forbids(self) -> None:
         """classname is module.Class; no file or line, which junit-10.xsd rejects."""
         for name, case in self.cases.items():
             with self.subTest(name):
@@ -334,12 +364,12 @@ class TestReportContents(unittest.TestCase):
                 self.assertEqual(set(case.attrib), {"classname", "name", "time"})
 
     @unittest.skipUnless(lxml, "needs lxml")
-    def test_report_validates_against_the_jenkins_xunit_schema(self):
+    def test_report_validates_against_the_jenkins_xunit_schema(self) -> None:
         """lxml finds nothing wrong in the report against junit-10.xsd."""
         self.assertEqual(xsd_problems(self.path), [])
 
     @unittest.skipUnless(junitparser, "needs junitparser")
-    def test_junitparser_reads_every_outcome(self):
+    def test_junitparser_reads_every_outcome(self) -> None:
         """junitparser reads each testcase with the outcome the run gave it."""
         prefix = classname(self.mixed)
         expected = {
@@ -359,85 +389,86 @@ class TestReportContents(unittest.TestCase):
         expected[f"{classname(self.broken)}.setUpClass"] = ("error",)
         self.assertEqual(parsed_outcomes(self.path), expected)
 
-    def test_testcase_time_is_seconds(self):
+    def test_testcase_time_is_seconds(self) -> None:
         """Every testcase has a time, a non-negative number of seconds."""
         for name, case in self.cases.items():
             with self.subTest(name):
-                self.assertGreaterEqual(float(case.get("time")), 0.0)
+                self.assertGreaterEqual(float(attr_of(case, "time")), 0.0)
 
-    def test_failure_element(self):
+    def test_failure_element(self) -> None:
         """A failed test has one failure element: the exception type and its traceback."""
-        failure = self.cases["test_fail"].find("failure")
+        failure = child_of(self.cases["test_fail"], "failure")
         self.assertEqual(failure.get("type"), "AssertionError")
-        self.assertIn("Traceback (most recent call last):", failure.text)
-        self.assertIn("AssertionError: fail message", failure.text)
+        self.assertIn("Traceback (most recent call last):", text_of(failure))
+        self.assertIn("AssertionError: fail message", text_of(failure))
 
-    def test_failure_message_is_the_exception_under_buffer(self):
+    def test_failure_message_is_the_exception_under_buffer(self) -> None:
         """With -b, a failure's message is its exception, not the test's last output line."""
         self.assertEqual(
-            self.cases["test_fail"].find("failure").get("message"), "AssertionError: fail message"
+            child_of(self.cases["test_fail"], "failure").get("message"),
+            "AssertionError: fail message",
         )
 
-    def test_error_element(self):
+    def test_error_element(self) -> None:
         """An error has one error element with the exception's type and message."""
-        error = self.cases["test_error"].find("error")
+        error = child_of(self.cases["test_error"], "error")
         self.assertEqual(error.get("type"), "KeyError")
         self.assertEqual(error.get("message"), "KeyError: 'error message'")
-        self.assertIn("raise KeyError", error.text)
+        self.assertIn("raise KeyError", text_of(error))
 
-    def test_skipped_element(self):
+    def test_skipped_element(self) -> None:
         """A skipped test has a skipped element with the reason as message."""
-        skipped = self.cases["test_skip"].find("skipped")
+        skipped = child_of(self.cases["test_skip"], "skipped")
         self.assertEqual(skipped.get("message"), "skip reason")
         self.assertEqual(list(self.cases["test_skip"]), [skipped])
 
-    def test_subtest_failures_share_one_failure_element(self):
+    def test_subtest_failures_share_one_failure_element(self) -> None:
         """Failing subtests make one failure element that holds each one's text."""
         case = self.cases["test_subtests"]
         self.assertEqual([child.tag for child in case], ["failure"])
-        text = case.find("failure").text
+        text = text_of(child_of(case, "failure"))
         self.assertIn("(i=1)", text)
         self.assertIn("subtest 1 broke", text)
         self.assertIn("(i=3)", text)
         self.assertIn("subtest 3 broke", text)
         self.assertNotIn("(i=0)", text)
 
-    def test_fixture_error_is_a_testcase(self):
+    def test_fixture_error_is_a_testcase(self) -> None:
         """A failed setUpClass is a testcase of its class holding the error."""
         case = self.cases["setUpClass"]
         self.assertEqual(case.get("classname"), classname(self.broken))
-        error = case.find("error")
+        error = child_of(case, "error")
         self.assertEqual(error.get("type"), "ValueError")
-        self.assertIn("ValueError: fixture message", error.text)
+        self.assertIn("ValueError: fixture message", text_of(error))
 
-    def test_captured_output_per_test(self):
+    def test_captured_output_per_test(self) -> None:
         """With -b a test's stdout and stderr are its system-out and system-err."""
-        self.assertEqual(self.cases["test_pass"].find("system-out").text, "pass out\n")
-        self.assertEqual(self.cases["test_pass"].find("system-err").text, "pass err\n")
-        self.assertEqual(self.cases["test_fail"].find("system-out").text, "fail out\n")
+        self.assertEqual(child_of(self.cases["test_pass"], "system-out").text, "pass out\n")
+        self.assertEqual(child_of(self.cases["test_pass"], "system-err").text, "pass err\n")
+        self.assertEqual(child_of(self.cases["test_fail"], "system-out").text, "fail out\n")
         self.assertIsNone(self.cases["test_error"].find("system-out"))
 
-    def test_concurrent_group_members_keep_their_own_output(self):
+    def test_concurrent_group_members_keep_their_own_output(self) -> None:
         """Members of a group that ran together each have only their own output."""
-        self.assertEqual(self.cases["test_grouped_a"].find("system-out").text, "only a\n")
-        self.assertEqual(self.cases["test_grouped_b"].find("system-out").text, "only b\n")
+        self.assertEqual(child_of(self.cases["test_grouped_a"], "system-out").text, "only a\n")
+        self.assertEqual(child_of(self.cases["test_grouped_b"], "system-out").text, "only b\n")
         self.assertEqual([c.tag for c in self.cases["test_grouped_a"]], ["system-out"])
 
-    def test_expected_failure_passes_and_unexpected_success_fails(self):
+    def test_expected_failure_passes_and_unexpected_success_fails(self) -> None:
         """An expected failure is a passed testcase; an unexpected success is a failure."""
         self.assertEqual(list(self.cases["test_expected_failure"]), [])
         self.assertEqual([c.tag for c in self.cases["test_unexpected_success"]], ["failure"])
 
-    def test_counts(self):
+    def test_counts(self) -> None:
         """The totals count testcases, failures, errors and skips."""
         attributes = {k: self.root.get(k) for k in ("tests", "failures", "errors")}
         self.assertEqual(attributes, {"tests": "10", "failures": "3", "errors": "2"})
 
-    def test_report_has_the_junit_xsd_shape(self):
+    def test_report_has_the_junit_xsd_shape(self) -> None:
         """Elements, attributes, nesting and counts are what the JUnit XSD allows."""
         self.assertEqual(schema_problems(self.root, root_attributes=False), [])
 
-    def test_root_has_only_junit_xsd_attributes(self):
+    def test_root_has_only_junit_xsd_attributes(self) -> None:
         """<testsuites> carries only attributes junit-10.xsd allows there."""
         self.assertEqual(schema_problems(self.root), [])
 
@@ -446,7 +477,7 @@ class TestSchemaChecker(unittest.TestCase):
     """The structural checker the other tests rely on rejects what the XSD rejects."""
 
     @unittest.skipUnless(lxml, "lxml is a test-only dependency")
-    def test_rendered_xsd_rejects_what_junit_10_rejects(self):
+    def test_rendered_xsd_rejects_what_junit_10_rejects(self) -> None:
         """The XSD rendered from the rules rejects file/line on a testcase, a
         testcase without a name, a suite without counts and a bad suite time."""
         with tempfile.TemporaryDirectory() as tmp:
@@ -462,7 +493,7 @@ class TestSchemaChecker(unittest.TestCase):
             with self.subTest(expected):
                 self.assertIn(expected, problems)
 
-    def test_checker_finds_each_kind_of_problem(self):
+    def test_checker_finds_each_kind_of_problem(self) -> None:
         """Unknown elements and attributes, missing names, two outcomes, bad numbers, bad counts."""
         root = ET.fromstring(
             '<testsuites tests="3"><testsuite name="s" tests="2" failures="0" errors="0">'
@@ -489,26 +520,26 @@ class TestSchemaChecker(unittest.TestCase):
 class TestHostileText(_TempDirCase):
     """Control bytes, lone surrogates and markup in output and exceptions."""
 
-    def setUp(self):
+    def setUp(self) -> None:
         super().setUp()
 
         class Hostile(aiounit.AsyncTestCase):
-            async def test_prints(self):
+            async def test_prints(self) -> None:
                 print(HOSTILE)
                 sys.stderr.write(HOSTILE)
 
-            async def test_raises(self):
+            async def test_raises(self) -> None:
                 print(HOSTILE)
                 raise RuntimeError(HOSTILE)
 
-            async def test_fails(self):
+            async def test_fails(self) -> None:
                 self.fail(HOSTILE)
 
-            async def test_subtest(self):
+            async def test_subtest(self) -> None:
                 with self.subTest(HOSTILE):
                     self.fail(HOSTILE)
 
-            async def test_skips(self):
+            async def test_skips(self) -> None:
                 self.skipTest(HOSTILE)
 
         self.path = os.path.join(self.dir, "junit.xml")
@@ -516,11 +547,11 @@ class TestHostileText(_TempDirCase):
         self.cases = testcases(self.root)
 
     @unittest.skipUnless(lxml, "needs lxml")
-    def test_report_validates_against_the_jenkins_xunit_schema(self):
+    def test_report_validates_against_the_jenkins_xunit_schema(self) -> None:
         """Hostile text leaves the report valid against junit-10.xsd."""
         self.assertEqual(xsd_problems(self.path), [])
 
-    def test_report_is_well_formed(self):
+    def test_report_is_well_formed(self) -> None:
         """The file is UTF-8 XML with no character XML 1.0 forbids, and keeps its shape."""
         with open(self.path, "rb") as f:
             data = f.read()
@@ -529,26 +560,26 @@ class TestHostileText(_TempDirCase):
         self.assertEqual(len(self.cases), 5)
         self.assertEqual(schema_problems(self.root, root_attributes=False), [])
 
-    def test_markup_survives(self):
+    def test_markup_survives(self) -> None:
         """ "]]>", "<&>" and quotes read back unchanged from output, messages and tracebacks."""
-        out = self.cases["test_prints"].find("system-out").text
-        error = self.cases["test_raises"].find("error")
-        failure = self.cases["test_fails"].find("failure")
+        out = text_of(child_of(self.cases["test_prints"], "system-out"))
+        error = child_of(self.cases["test_raises"], "error")
+        failure = child_of(self.cases["test_fails"], "failure")
         texts = {
             "system-out": out,
-            "system-err": self.cases["test_prints"].find("system-err").text,
-            "error text": error.text,
-            "error message": error.get("message"),
-            "failure text": failure.text,
-            "skipped message": self.cases["test_skips"].find("skipped").get("message"),
+            "system-err": text_of(child_of(self.cases["test_prints"], "system-err")),
+            "error text": text_of(error),
+            "error message": attr_of(error, "message"),
+            "failure text": text_of(failure),
+            "skipped message": attr_of(child_of(self.cases["test_skips"], "skipped"), "message"),
         }
         for where, text in texts.items():
             with self.subTest(where):
                 self.assertIn("cdata]]> markup<&>'\"", text)
 
-    def test_unwritable_characters_are_shown_escaped(self):
+    def test_unwritable_characters_are_shown_escaped(self) -> None:
         """What XML cannot hold appears as a visible escape: \\x1b, \\x00, \\udcff."""
-        out = self.cases["test_prints"].find("system-out").text
+        out = child_of(self.cases["test_prints"], "system-out").text
         self.assertEqual(
             out,
             HOSTILE.replace("\x1b", "\\x1b")
@@ -557,18 +588,18 @@ class TestHostileText(_TempDirCase):
             .replace("\udcff", "\\udcff")
             + "\n",
         )
-        failure = self.cases["test_subtest"].find("failure").text
+        failure = text_of(child_of(self.cases["test_subtest"], "failure"))
         self.assertIn("esc\\x1b[31m nul\\x00", failure)
 
 
 class TestFailedAndErroredSubtests(_TempDirCase):
     """A test with a failing and an erroring subtest."""
 
-    def test_error_element_names_the_error(self):
+    def test_error_element_names_the_error(self) -> None:
         """Its one error element has the error's type and message, not the failure's."""
 
         class Both(unittest.TestCase):
-            def test_both(self):
+            def test_both(self) -> None:
                 with self.subTest("fails"):
                     self.fail("first, a failure")
                 with self.subTest("errs"):
@@ -577,27 +608,27 @@ class TestFailedAndErroredSubtests(_TempDirCase):
         root = run_with_report(os.path.join(self.dir, "junit.xml"), Both)
         case = testcases(root)["test_both"]
         self.assertEqual([child.tag for child in case], ["error"])
-        error = case.find("error")
+        error = child_of(case, "error")
         self.assertEqual(error.get("type"), "KeyError")
         self.assertEqual(error.get("message"), "KeyError: 'then an error'")
-        self.assertIn("first, a failure", error.text)
+        self.assertIn("first, a failure", text_of(error))
 
 
 class TestErrorWithTypeNameAttribute(_TempDirCase):
     """An exception's own attributes never pass for a worker's (-j) error."""
 
-    def test_type_is_its_class_whatever_its_type_name_attribute(self):
+    def test_type_is_its_class_whatever_its_type_name_attribute(self) -> None:
         """An error whose exception has a ``type_name`` attribute is named by its class."""
 
         class Tagged(Exception):
             type_name = "not.TheType"
 
         class Raises(unittest.TestCase):
-            def test_raises(self):
+            def test_raises(self) -> None:
                 raise Tagged("tagged")
 
         root = run_with_report(os.path.join(self.dir, "junit.xml"), Raises)
-        error = testcases(root)["test_raises"].find("error")
+        error = child_of(testcases(root)["test_raises"], "error")
         expected = f"{__name__}.{Tagged.__qualname__}"
         self.assertEqual(error.get("type"), expected)
         self.assertEqual(error.get("message"), f"{expected}: tagged")
@@ -606,11 +637,11 @@ class TestErrorWithTypeNameAttribute(_TempDirCase):
 class TestSkippedSubtest(_TempDirCase):
     """A subtest that skips belongs to its test in the report."""
 
-    def test_skipped_subtest_is_not_a_testcase(self):
+    def test_skipped_subtest_is_not_a_testcase(self) -> None:
         """A skipTest inside subTest adds no testcase of its own."""
 
         class Partly(unittest.TestCase):
-            def test_partly_skipped(self):
+            def test_partly_skipped(self) -> None:
                 for i in range(2):
                     with self.subTest(i=i):
                         if i:
@@ -626,34 +657,34 @@ class TestSkippedSubtest(_TempDirCase):
 class TestForeignResult(_TempDirCase):
     """--junit-xml through aiounit.TextTestRunner with another result class."""
 
-    def test_foreign_result_sees_every_call_and_report_is_written(self):
+    def test_foreign_result_sees_every_call_and_report_is_written(self) -> None:
         """A foreign resultclass gets its calls unchanged and the report still lists every test."""
         events: list[tuple[str, str]] = []
 
         class Foreign(unittest.TestResult):
-            def startTest(self, test):
+            def startTest(self, test: unittest.TestCase) -> None:
                 events.append(("startTest", test._testMethodName))
                 super().startTest(test)
 
-            def addSuccess(self, test):
+            def addSuccess(self, test: unittest.TestCase) -> None:
                 events.append(("addSuccess", test._testMethodName))
                 super().addSuccess(test)
 
-            def addFailure(self, test, err):
+            def addFailure(self, test: unittest.TestCase, err: Any) -> None:
                 events.append(("addFailure", test._testMethodName))
                 super().addFailure(test, err)
 
-            def stopTest(self, test):
+            def stopTest(self, test: unittest.TestCase) -> None:
                 events.append(("stopTest", test._testMethodName))
                 super().stopTest(test)
 
         class Two(aiounit.AsyncTestCase):
             @aiounit.group("g")
-            async def test_a(self):
+            async def test_a(self) -> None:
                 pass
 
             @aiounit.group("g")
-            async def test_b(self):
+            async def test_b(self) -> None:
                 self.fail("b")
 
         root = run_with_report(os.path.join(self.dir, "junit.xml"), Two, resultclass=Foreign)
@@ -676,7 +707,7 @@ class TestForeignResult(_TempDirCase):
         self.assertEqual(sorted(cases), ["test_a", "test_b"])
         self.assertEqual([c.tag for c in cases["test_b"]], ["failure"])
 
-    def test_run_returns_the_result_itself(self):
+    def test_run_returns_the_result_itself(self) -> None:
         """With junit_xml, run() returns the result its resultclass made, not a wrapper."""
 
         class Foreign(unittest.TestResult):
@@ -685,12 +716,13 @@ class TestForeignResult(_TempDirCase):
         made: list[unittest.TestResult] = []
 
         class Runner(aiounit.TextTestRunner):
-            def _makeResult(self):
+            # It returns the Foreign result, a TestResult: typeshed's TextTestResult is too narrow.
+            def _makeResult(self) -> unittest.TestResult:  # type: ignore[override]
                 made.append(super()._makeResult())
                 return made[-1]
 
         class One(aiounit.AsyncTestCase):
-            async def test_a(self):
+            async def test_a(self) -> None:
                 pass
 
         path = os.path.join(self.dir, "junit.xml")
@@ -753,7 +785,7 @@ _KILLED_RUN = """
 class TestAtomicWrite(_CliCase):
     """The report on disk is always whole, also when the run is killed."""
 
-    def test_killed_run_leaves_a_whole_report_of_finished_tests(self):
+    def test_killed_run_leaves_a_whole_report_of_finished_tests(self) -> None:
         """SIGKILL mid-run leaves a parseable report of finished tests and no temporary file."""
         self.write("test_killed.py", _KILLED_RUN)
         proc = subprocess.Popen(
@@ -764,6 +796,7 @@ class TestAtomicWrite(_CliCase):
             stderr=subprocess.DEVNULL,
             text=True,
         )
+        assert proc.stdout is not None
         try:
             self.assertEqual(proc.stdout.readline(), "READY\n")
         finally:
@@ -814,7 +847,7 @@ _WORKER_MODULE = """
 class TestWithWorkers(_CliCase):
     """--junit-xml with -j 2: tests run in worker processes, reported by the parent."""
 
-    def test_report_from_workers(self):
+    def test_report_from_workers(self) -> None:
         """Outcomes, output, subtests and fixture errors from workers are in the report."""
         hostile = "esc\\x1b nul\\x00 cdata]]> <&>"  # escapes as written in the generated source
         for name in ("One", "Two"):
@@ -841,18 +874,20 @@ class TestWithWorkers(_CliCase):
             module = f"test_{name.lower()}"
             with self.subTest(name):
                 self.assertEqual(
-                    cases[f"{module}.Test{name}", "test_pass"].find("system-out").text,
+                    child_of(cases[f"{module}.Test{name}", "test_pass"], "system-out").text,
                     f"out of {name}\n",
                 )
                 subtests = cases[f"{module}.Test{name}", "test_subtests"]
                 self.assertEqual([c.tag for c in subtests], ["failure"])
-                self.assertIn(f"AssertionError: 1 == 1 : sub {name}", subtests.find("failure").text)
-                error = cases[f"{module}.Test{name}", "test_error"].find("error")
+                self.assertIn(
+                    f"AssertionError: 1 == 1 : sub {name}", text_of(child_of(subtests, "failure"))
+                )
+                error = child_of(cases[f"{module}.Test{name}", "test_error"], "error")
                 self.assertEqual(error.get("type"), "LookupError")
-                self.assertIn("cdata]]> <&>", error.get("message"))
-                self.assertIn("esc\\x1b nul\\x00", error.text)
-                fixture = cases[f"{module}.TestFixture{name}", "setUpClass"].find("error")
-                self.assertIn(f"OSError: fixture {name}", fixture.text)
+                self.assertIn("cdata]]> <&>", attr_of(error, "message"))
+                self.assertIn("esc\\x1b nul\\x00", text_of(error))
+                fixture = child_of(cases[f"{module}.TestFixture{name}", "setUpClass"], "error")
+                self.assertIn(f"OSError: fixture {name}", text_of(fixture))
         self.assertEqual(
             {k: root.get(k) for k in ("tests", "failures", "errors")},
             {"tests": "8", "failures": "2", "errors": "4"},

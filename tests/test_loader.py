@@ -51,16 +51,16 @@ def _pair_class(timeout: float = 1.0) -> type:
 
     class Pair(aiounit.AsyncTestCase):
         @aiounit.group("pair", timeout=timeout)
-        async def test_a(self):
+        async def test_a(self) -> None:
             a_started.set()
             await b_started.wait()
 
         @aiounit.group("pair", timeout=timeout)
-        async def test_b(self):
+        async def test_b(self) -> None:
             b_started.set()
             await a_started.wait()
 
-        def test_plain(self):
+        def test_plain(self) -> None:
             pass
 
     return Pair
@@ -72,7 +72,7 @@ def _module_of(*classes: type, hook: bool = False) -> types.ModuleType:
     for cls in classes:
         setattr(module, cls.__name__, cls)
     if hook:
-        module.load_tests = aiounit.load_tests
+        module.load_tests = aiounit.load_tests  # type: ignore[attr-defined]
     return module
 
 
@@ -87,6 +87,15 @@ def _ids(suite: unittest.TestSuite) -> list[str]:
     return ids
 
 
+def _names(suite: unittest.TestSuite) -> list[str]:
+    """The method names of the tests of *suite*, which holds only TestCases."""
+    names = []
+    for test in suite:
+        assert isinstance(test, unittest.TestCase), test
+        names.append(test._testMethodName)
+    return names
+
+
 def _suites(suite: unittest.TestSuite) -> list[unittest.TestSuite]:
     """*suite* and every suite nested in it."""
     found = [suite]
@@ -99,14 +108,14 @@ def _suites(suite: unittest.TestSuite) -> list[unittest.TestSuite]:
 class TestTestLoader(unittest.TestCase):
     """aiounit.TestLoader loads like unittest's, into ConcurrentTestSuites."""
 
-    def test_load_tests_from_test_case(self):
+    def test_load_tests_from_test_case(self) -> None:
         """loadTestsFromTestCase returns a ConcurrentTestSuite of the class's tests."""
         Pair = _pair_class()
         suite = aiounit.TestLoader().loadTestsFromTestCase(Pair)
         self.assertIsInstance(suite, aiounit.ConcurrentTestSuite)
-        self.assertEqual([t._testMethodName for t in suite], ["test_a", "test_b", "test_plain"])
+        self.assertEqual(_names(suite), ["test_a", "test_b", "test_plain"])
 
-    def test_load_tests_from_module(self):
+    def test_load_tests_from_module(self) -> None:
         """loadTestsFromModule builds ConcurrentTestSuites all the way down."""
         module = _module_of(_pair_class())
         suite = aiounit.TestLoader().loadTestsFromModule(module)
@@ -115,7 +124,7 @@ class TestTestLoader(unittest.TestCase):
             with self.subTest(suite=inner):
                 self.assertIsInstance(inner, aiounit.ConcurrentTestSuite)
 
-    def test_load_tests_from_name(self):
+    def test_load_tests_from_name(self) -> None:
         """loadTestsFromName resolves Class and Class.method relative to a module."""
         module = _module_of(_pair_class())
         loader = aiounit.TestLoader()
@@ -129,34 +138,34 @@ class TestTestLoader(unittest.TestCase):
                 self.assertIsInstance(suite, aiounit.ConcurrentTestSuite)
                 self.assertEqual([i.rsplit(".", 1)[1] for i in _ids(suite)], expected)
 
-    def test_load_tests_from_names(self):
+    def test_load_tests_from_names(self) -> None:
         """loadTestsFromNames returns one ConcurrentTestSuite of all the names' tests."""
         module = _module_of(_pair_class())
         suite = aiounit.TestLoader().loadTestsFromNames(["Pair.test_plain", "Pair.test_a"], module)
         self.assertIsInstance(suite, aiounit.ConcurrentTestSuite)
         self.assertEqual([i.rsplit(".", 1)[1] for i in _ids(suite)], ["test_plain", "test_a"])
 
-    def test_load_tests_from_dotted_name_imports_it(self):
+    def test_load_tests_from_dotted_name_imports_it(self) -> None:
         """A fully dotted name is imported, as unittest does."""
         name = f"{__name__}.TestTestLoader.test_load_tests_from_test_case"
         suite = aiounit.TestLoader().loadTestsFromName(name)
         self.assertEqual(_ids(suite), [name])
 
-    def test_test_name_patterns_still_filter(self):
+    def test_test_name_patterns_still_filter(self) -> None:
         """testNamePatterns (-k) keep only the matching tests."""
         loader = aiounit.TestLoader()
         loader.testNamePatterns = ["*_b", "*plain*"]
         suite = loader.loadTestsFromTestCase(_pair_class())
-        self.assertEqual([t._testMethodName for t in suite], ["test_b", "test_plain"])
+        self.assertEqual(_names(suite), ["test_b", "test_plain"])
 
-    def test_loaded_group_runs_concurrently_under_stdlib_runner(self):
+    def test_loaded_group_runs_concurrently_under_stdlib_runner(self) -> None:
         """What the loader builds runs its groups concurrently, even in unittest's runner."""
         suite = aiounit.TestLoader().loadTestsFromModule(_module_of(_pair_class()))
         result = unittest.TextTestRunner(stream=io.StringIO()).run(suite)
         self.assertEqual(result.testsRun, 3)
         self.assertTrue(result.wasSuccessful(), result.errors + result.failures)
 
-    def test_discover(self):
+    def test_discover(self) -> None:
         """discover() finds test modules in a directory and builds ConcurrentTestSuites."""
         name = f"test_aiounit_probe_{uuid.uuid4().hex}"
         with tempfile.TemporaryDirectory() as tmp:
@@ -180,14 +189,14 @@ class TestTestLoader(unittest.TestCase):
 class TestLoadTestsHook(unittest.TestCase):
     """``from aiounit import load_tests`` makes any unittest loader run groups concurrently."""
 
-    def test_stdlib_loader_gets_a_concurrent_suite(self):
+    def test_stdlib_loader_gets_a_concurrent_suite(self) -> None:
         """unittest's loader returns a ConcurrentTestSuite for a module with the hook."""
         module = _module_of(_pair_class(), hook=True)
         suite = unittest.TestLoader().loadTestsFromModule(module)
         self.assertIsInstance(suite, aiounit.ConcurrentTestSuite)
         self.assertEqual(suite.countTestCases(), 3)
 
-    def test_stdlib_loader_and_runner_run_the_group_concurrently(self):
+    def test_stdlib_loader_and_runner_run_the_group_concurrently(self) -> None:
         """With the hook, unittest's loader and runner run the group's tests together."""
         module = _module_of(_pair_class(), hook=True)
         suite = unittest.TestLoader().loadTestsFromModule(module)
@@ -196,7 +205,7 @@ class TestLoadTestsHook(unittest.TestCase):
         self.assertTrue(result.wasSuccessful(), result.errors + result.failures)
         self.assertEqual(sorted(tests_of(result.events)), ["test_a", "test_b", "test_plain"])
 
-    def test_without_the_hook_the_stdlib_runs_tests_one_at_a_time(self):
+    def test_without_the_hook_the_stdlib_runs_tests_one_at_a_time(self) -> None:
         """Without the hook, unittest's loader builds a plain suite: the pair times out."""
         module = _module_of(_pair_class(timeout=0.05))
         suite = unittest.TestLoader().loadTestsFromModule(module)
@@ -206,7 +215,7 @@ class TestLoadTestsHook(unittest.TestCase):
         suite.run(result)
         self.assertEqual([t._testMethodName for t, _ in result.errors], ["test_a"])
 
-    def test_aiounit_loader_with_the_hook_reports_each_test_once(self):
+    def test_aiounit_loader_with_the_hook_reports_each_test_once(self) -> None:
         """The hook does not double the tests when the loader is aiounit's own."""
         module = _module_of(_pair_class(), hook=True)
         suite = aiounit.TestLoader().loadTestsFromModule(module)
@@ -215,7 +224,7 @@ class TestLoadTestsHook(unittest.TestCase):
         self.assertEqual(sorted(tests_of(result.events)), ["test_a", "test_b", "test_plain"])
         self.assertTrue(result.wasSuccessful(), result.errors + result.failures)
 
-    def test_name_patterns_apply_through_the_hook(self):
+    def test_name_patterns_apply_through_the_hook(self) -> None:
         """testNamePatterns (-k) still filter a module that uses the hook."""
         module = _module_of(_pair_class(), hook=True)
         loader = unittest.TestLoader()
@@ -227,7 +236,7 @@ class TestLoadTestsHook(unittest.TestCase):
 class TestStockUnittestCli(unittest.TestCase):
     """Stock ``python -m unittest`` picks the hook up from a module or a package."""
 
-    def setUp(self):
+    def setUp(self) -> None:
         tmp = tempfile.TemporaryDirectory()
         self.addCleanup(tmp.cleanup)
         self.dir = tmp.name
@@ -247,7 +256,7 @@ class TestStockUnittestCli(unittest.TestCase):
                 method = test_id.rsplit(".", 1)[1]
                 self.assertEqual(output.count(f"{method} ({test_id}) ... ok\n"), 1, output)
 
-    def test_module_hook_runs_groups_concurrently(self):
+    def test_module_hook_runs_groups_concurrently(self) -> None:
         """``python -m unittest mod`` runs the group of a module with the hook concurrently."""
         self.write(
             "test_pair.py",
@@ -261,7 +270,7 @@ class TestStockUnittestCli(unittest.TestCase):
             [f"test_pair.TestPair.{name}" for name in ("test_a", "test_b", "test_plain")],
         )
 
-    def test_package_hook_runs_groups_concurrently_in_discover(self):
+    def test_package_hook_runs_groups_concurrently_in_discover(self) -> None:
         """A package __init__ with the hook makes ``discover`` run its groups concurrently."""
         self.write("pkg/__init__.py", "from aiounit import load_tests  # noqa: F401\n")
         self.write("pkg/test_inner.py", _PAIR_MODULE.format(hook="", name="TestInner"))

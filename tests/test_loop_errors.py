@@ -45,7 +45,7 @@ def explode() -> None:
 def _faulty(base: type = aiounit.AsyncTestCase, loop_factory: Any = None) -> type:
     """A class whose tests raise where asyncio only logs: a callback, an orphan task."""
 
-    class Faulty(base):  # type: ignore[misc,valid-type]
+    class Faulty(base):  # type: ignore[misc]
         async def test_callback(self) -> None:
             asyncio.get_running_loop().call_soon(explode)
             for _ in range(3):
@@ -71,7 +71,7 @@ def _faulty(base: type = aiounit.AsyncTestCase, loop_factory: Any = None) -> typ
                 await asyncio.sleep(0)
 
     if loop_factory is not None:
-        Faulty.loop_factory = staticmethod(loop_factory)  # type: ignore[attr-defined]
+        Faulty.loop_factory = staticmethod(loop_factory)
     return Faulty
 
 

@@ -11,6 +11,7 @@ import tempfile
 import textwrap
 import types
 import unittest
+from typing import Any
 
 import aiounit
 from tests._support import AheadCase, ahead, run_python
@@ -39,7 +40,7 @@ _FAIL_MODULE = """
 class _CliTestCase(unittest.TestCase):
     """Runs ``python -m aiounit`` (or unittest) in a temp dir of generated test files."""
 
-    def setUp(self):
+    def setUp(self) -> None:
         tmp = tempfile.TemporaryDirectory()
         self.addCleanup(tmp.cleanup)
         self.dir = tmp.name
@@ -72,20 +73,20 @@ class TestExitStatus(_AheadCliCase):
     """``python -m aiounit`` exits 0, 1, 2 or 5, on every Python."""
 
     @ahead("-m", "aiounit", files=_OK)
-    def test_exit_0_when_all_tests_pass(self, proc):
+    def test_exit_0_when_all_tests_pass(self, proc: subprocess.CompletedProcess[str]) -> None:
         """With no arguments it discovers the tests here and exits 0 when all pass."""
         self.assertExit(proc, 0)
         self.assertIn("\nRan 2 tests in ", proc.stderr)
         self.assertTrue(proc.stderr.endswith("\nOK\n"), proc.stderr)
 
     @ahead("-m", "aiounit", files={**_OK, "test_fail.py": _FAIL_MODULE})
-    def test_exit_1_on_a_failure(self, proc):
+    def test_exit_1_on_a_failure(self, proc: subprocess.CompletedProcess[str]) -> None:
         """A failing test makes it exit 1."""
         self.assertExit(proc, 1)
         self.assertTrue(proc.stderr.endswith("\nFAILED (failures=1)\n"), proc.stderr)
 
     @ahead("-m", "aiounit", "--bogus")
-    def test_exit_2_on_an_unknown_flag(self, proc):
+    def test_exit_2_on_an_unknown_flag(self, proc: subprocess.CompletedProcess[str]) -> None:
         """An unknown flag is one clear argparse error and exit status 2."""
         self.assertExit(proc, 2)
         self.assertEqual(proc.stdout, "")
@@ -103,22 +104,26 @@ class TestExitStatus(_AheadCliCase):
         self.assertNotIn("Traceback", proc.stderr)
 
     @ahead("-m", "aiounit", "--timeout", "-1")
-    def test_exit_2_on_a_negative_timeout(self, proc):
+    def test_exit_2_on_a_negative_timeout(self, proc: subprocess.CompletedProcess[str]) -> None:
         """--timeout -1 is a usage error naming --timeout."""
         self._assert_usage_error(proc)
 
     @ahead("-m", "aiounit", "--max-concurrency", "0")
-    def test_exit_2_on_max_concurrency_zero(self, proc):
+    def test_exit_2_on_max_concurrency_zero(self, proc: subprocess.CompletedProcess[str]) -> None:
         """--max-concurrency 0 is a usage error naming --max-concurrency."""
         self._assert_usage_error(proc)
 
     @ahead("-m", "aiounit", "--default-group", "bogus")
-    def test_exit_2_on_an_unknown_default_group(self, proc):
+    def test_exit_2_on_an_unknown_default_group(
+        self, proc: subprocess.CompletedProcess[str]
+    ) -> None:
         """--default-group bogus is a usage error naming --default-group."""
         self._assert_usage_error(proc)
 
     @ahead("-m", "aiounit", "-h")
-    def test_help_names_the_program_and_its_options(self, proc):
+    def test_help_names_the_program_and_its_options(
+        self, proc: subprocess.CompletedProcess[str]
+    ) -> None:
         """-h exits 0 with usage for ``python -m aiounit``, listing aiounit's options."""
         self.assertExit(proc, 0)
         self.assertIn(" -m aiounit [-h]", proc.stdout.splitlines()[0])
@@ -127,13 +132,13 @@ class TestExitStatus(_AheadCliCase):
                 self.assertIn(option, proc.stdout)
 
     @ahead("-m", "aiounit")
-    def test_exit_5_when_there_are_no_tests(self, proc):
+    def test_exit_5_when_there_are_no_tests(self, proc: subprocess.CompletedProcess[str]) -> None:
         """A directory with no tests exits 5 and says NO TESTS RAN, also on 3.11."""
         self.assertExit(proc, 5)
         self.assertTrue(proc.stderr.endswith("\nNO TESTS RAN\n"), proc.stderr)
 
     @ahead("-m", "aiounit", "-k", "nomatch", files=_OK)
-    def test_exit_5_when_k_matches_nothing(self, proc):
+    def test_exit_5_when_k_matches_nothing(self, proc: subprocess.CompletedProcess[str]) -> None:
         """-k that selects no test exits 5, also on 3.11."""
         self.assertExit(proc, 5)
         self.assertIn("\nRan 0 tests in ", proc.stderr)
@@ -157,14 +162,16 @@ class TestUnittestFlags(_AheadCliCase):
             "test_outside.py": _FAIL_MODULE,
         },
     )
-    def test_discover_with_start_pattern_and_top(self, proc):
+    def test_discover_with_start_pattern_and_top(
+        self, proc: subprocess.CompletedProcess[str]
+    ) -> None:
         """``discover -s -p -t`` finds only the matching files under the start dir."""
         self.assertExit(proc, 0)
         self.assertIn("test_found (pkg.check_things.TestThings.test_found) ... ok\n", proc.stderr)
         self.assertIn("\nRan 1 test in ", proc.stderr)
 
     @ahead("-m", "aiounit", "-v", "test_ok.TestOk.test_two", files=_OK)
-    def test_dotted_name_selects_one_method(self, proc):
+    def test_dotted_name_selects_one_method(self, proc: subprocess.CompletedProcess[str]) -> None:
         """A dotted name module.Class.method runs just that test."""
         self.assertExit(proc, 0)
         self.assertIn("test_two (test_ok.TestOk.test_two) ... ok\n", proc.stderr)
@@ -172,14 +179,14 @@ class TestUnittestFlags(_AheadCliCase):
         self.assertIn("\nRan 1 test in ", proc.stderr)
 
     @ahead("-m", "aiounit", "-v", "-k", "two", files=_OK)
-    def test_k_filters_test_names(self, proc):
+    def test_k_filters_test_names(self, proc: subprocess.CompletedProcess[str]) -> None:
         """-k keeps only the tests whose name matches."""
         self.assertExit(proc, 0)
         self.assertNotIn("test_one", proc.stderr)
         self.assertIn("\nRan 1 test in ", proc.stderr)
 
     @ahead("-m", "aiounit", "-v", files=_OK)
-    def test_v_prints_a_line_per_test(self, proc):
+    def test_v_prints_a_line_per_test(self, proc: subprocess.CompletedProcess[str]) -> None:
         """-v prints unittest's "name (id) ... ok" line for each test."""
         self.assertExit(proc, 0)
         self.assertTrue(
@@ -207,7 +214,7 @@ class TestUnittestFlags(_AheadCliCase):
             """
         },
     )
-    def test_f_stops_at_the_first_failure(self, proc):
+    def test_f_stops_at_the_first_failure(self, proc: subprocess.CompletedProcess[str]) -> None:
         """-f stops the run after the first failing test."""
         self.assertExit(proc, 1)
         self.assertIn("\nRan 1 test in ", proc.stderr)
@@ -231,14 +238,16 @@ class TestUnittestFlags(_AheadCliCase):
             """
         },
     )
-    def test_b_buffers_output_of_passing_tests(self, proc):
+    def test_b_buffers_output_of_passing_tests(
+        self, proc: subprocess.CompletedProcess[str]
+    ) -> None:
         """-b drops a passing test's output and shows a failing test's in its report."""
         self.assertExit(proc, 1)
         self.assertNotIn("PASSING-OUTPUT", proc.stdout + proc.stderr)
         self.assertIn("Stdout:\nFAILING-OUTPUT\n", proc.stderr)
 
     @ahead("-m", "aiounit", "--locals", files={"test_fail.py": _FAIL_MODULE})
-    def test_locals_shows_local_variables(self, proc):
+    def test_locals_shows_local_variables(self, proc: subprocess.CompletedProcess[str]) -> None:
         """--locals shows the failing frame's local variables in the traceback."""
         self.assertExit(proc, 1)
         self.assertIn("marker = 'LOCAL-VALUE'", proc.stderr)
@@ -261,7 +270,9 @@ class TestUnittestFlags(_AheadCliCase):
             """
         },
     )
-    def test_durations_prints_the_slowest_tests(self, proc):
+    def test_durations_prints_the_slowest_tests(
+        self, proc: subprocess.CompletedProcess[str]
+    ) -> None:
         """--durations 2 prints a two-row "Slowest test durations" table, on 3.11 too."""
         self.assertExit(proc, 0)
         lines = proc.stderr.splitlines()
@@ -276,7 +287,9 @@ class TestUnittestFlags(_AheadCliCase):
         *("-m", "aiounit", "-v"),
         files={**_OK, "test_broken.py": "import unittest\nimport no_such_module_for_aiounit\n"},
     )
-    def test_import_error_is_reported_and_other_modules_run(self, proc):
+    def test_import_error_is_reported_and_other_modules_run(
+        self, proc: subprocess.CompletedProcess[str]
+    ) -> None:
         """A module that fails to import is one error; the other modules still run."""
         self.assertExit(proc, 1)
         self.assertIn("ImportError: Failed to import test module: test_broken", proc.stderr)
@@ -290,7 +303,7 @@ class TestUnittestFlags(_AheadCliCase):
 class TestAiounitFlags(_CliTestCase):
     """The options aiounit adds: --timeout and --default-group."""
 
-    def test_timeout_stops_a_hanging_grouped_test(self):
+    def test_timeout_stops_a_hanging_grouped_test(self) -> None:
         """--timeout 0.05 fails a hanging grouped test with TestTimeoutError; its peer passes."""
         self.write(
             "test_hang.py",
@@ -335,7 +348,7 @@ class TestAiounitFlags(_CliTestCase):
                 await a_started.wait()
     """
 
-    def test_default_group_class_runs_a_class_concurrently(self):
+    def test_default_group_class_runs_a_class_concurrently(self) -> None:
         """--default-group class runs a class's unmarked async tests together."""
         self.write("test_unmarked.py", self._UNMARKED)
         # The discover form: aiounit's options work after the subcommand too.
@@ -343,7 +356,7 @@ class TestAiounitFlags(_CliTestCase):
         self.assertExit(proc, 0)
         self.assertIn("\nRan 2 tests in ", proc.stderr)
 
-    def test_default_group_none_runs_them_one_at_a_time(self):
+    def test_default_group_none_runs_them_one_at_a_time(self) -> None:
         """With --default-group none the same tests run alone, so the first one times out."""
         self.write("test_unmarked.py", self._UNMARKED)
         proc = self.aiounit("-v", "--default-group", "none", "--timeout", "0.05")
@@ -365,7 +378,9 @@ def _fake_module(*classes: type) -> types.ModuleType:
 class TestProgrammatic(unittest.TestCase):
     """aiounit.main and aiounit.TestProgram used from Python, as unittest.main is."""
 
-    def _main(self, module: types.ModuleType, *args: str, **kwargs: object) -> tuple[object, str]:
+    def _main(
+        self, module: types.ModuleType, *args: str, **kwargs: Any
+    ) -> tuple[aiounit.TestProgram, str]:
         """Run main() on *module* with argv *args*; return the program and its output."""
         kwargs.setdefault("testLoader", aiounit.TestLoader())
         stderr = io.StringIO()
@@ -376,10 +391,10 @@ class TestProgrammatic(unittest.TestCase):
     @staticmethod
     def _passing() -> types.ModuleType:
         class Passing(unittest.TestCase):
-            def test_a(self):
+            def test_a(self) -> None:
                 pass
 
-            def test_b(self):
+            def test_b(self) -> None:
                 pass
 
         return _fake_module(Passing)
@@ -387,13 +402,13 @@ class TestProgrammatic(unittest.TestCase):
     @staticmethod
     def _failing() -> types.ModuleType:
         class Failing(unittest.TestCase):
-            def test_a(self):
+            def test_a(self) -> None:
                 secret = "LOCAL-VALUE"
                 self.assertEqual(secret, "x")
 
         return _fake_module(Failing)
 
-    def test_exit_false_returns_the_program_with_its_result(self):
+    def test_exit_false_returns_the_program_with_its_result(self) -> None:
         """main(exit=False) runs the module's tests and keeps the result."""
         program, output = self._main(self._passing(), exit=False)
         self.assertEqual(program.result.testsRun, 2)
@@ -401,7 +416,7 @@ class TestProgrammatic(unittest.TestCase):
         self.assertIsInstance(program.result, aiounit.TextTestResult)
         self.assertTrue(output.endswith("\nOK\n"), output)
 
-    def test_exit_true_raises_system_exit_with_the_status(self):
+    def test_exit_true_raises_system_exit_with_the_status(self) -> None:
         """main(exit=True) raises SystemExit 0, 1 or 5, on every Python."""
         table = [
             ("pass", self._passing(), 0),
@@ -414,13 +429,13 @@ class TestProgrammatic(unittest.TestCase):
                     self._main(module)
                 self.assertEqual(cm.exception.code, code)
 
-    def test_usage_error_raises_system_exit_2(self):
+    def test_usage_error_raises_system_exit_2(self) -> None:
         """An unknown flag raises SystemExit(2) after one argparse error."""
         with self.assertRaises(SystemExit) as cm:
             self._main(self._passing(), "--bogus", exit=False)
         self.assertEqual(cm.exception.code, 2)
 
-    def test_test_program_is_the_same_entry_point(self):
+    def test_test_program_is_the_same_entry_point(self) -> None:
         """TestProgram(...) takes unittest.main's arguments and runs the tests."""
         stderr = io.StringIO()
         with contextlib.redirect_stderr(stderr):
@@ -434,18 +449,18 @@ class TestProgrammatic(unittest.TestCase):
         self.assertEqual(len(program.result.failures), 1)
         self.assertIn(" ... FAIL\n", stderr.getvalue())
 
-    def test_timeout_argument_bounds_grouped_tests(self):
+    def test_timeout_argument_bounds_grouped_tests(self) -> None:
         """--timeout in argv fails a hanging grouped test with TestTimeoutError."""
         hang_started = asyncio.Event()
 
         class Hang(aiounit.AsyncTestCase):
             @aiounit.group("g")
-            async def test_hang(self):
+            async def test_hang(self) -> None:
                 hang_started.set()
                 await asyncio.Event().wait()
 
             @aiounit.group("g")
-            async def test_peer(self):
+            async def test_peer(self) -> None:
                 await hang_started.wait()
 
         program, _ = self._main(_fake_module(Hang), "--timeout", "0.05", exit=False)
@@ -454,28 +469,28 @@ class TestProgrammatic(unittest.TestCase):
         self.assertEqual([t._testMethodName for t, _ in program.result.errors], ["test_hang"])
         self.assertIn("TestTimeoutError", program.result.errors[0][1])
 
-    def test_timeout_keyword_bounds_grouped_tests(self):
+    def test_timeout_keyword_bounds_grouped_tests(self) -> None:
         """TestProgram(timeout=...) works like --timeout."""
 
         class Hang(aiounit.AsyncTestCase):
             @aiounit.group("g")
-            async def test_hang(self):
+            async def test_hang(self) -> None:
                 await asyncio.Event().wait()
 
         program, _ = self._main(_fake_module(Hang), exit=False, timeout=0.05)
         self.assertEqual(len(program.result.errors), 1)
         self.assertIn("TestTimeoutError", program.result.errors[0][1])
 
-    def test_default_group_keyword_groups_unmarked_tests(self):
+    def test_default_group_keyword_groups_unmarked_tests(self) -> None:
         """TestProgram(default_group="class") runs a class's async tests together."""
         a_started, b_started = asyncio.Event(), asyncio.Event()
 
         class Unmarked(aiounit.AsyncTestCase):
-            async def test_a(self):
+            async def test_a(self) -> None:
                 a_started.set()
                 await b_started.wait()
 
-            async def test_b(self):
+            async def test_b(self) -> None:
                 b_started.set()
                 await a_started.wait()
 
@@ -485,9 +500,9 @@ class TestProgrammatic(unittest.TestCase):
         self.assertEqual(program.result.testsRun, 2)
         self.assertTrue(program.result.wasSuccessful(), program.result.errors)
 
-    def test_bad_keywords_raise_at_once(self):
+    def test_bad_keywords_raise_at_once(self) -> None:
         """Bad timeout, max_concurrency or default_group keywords raise before any test runs."""
-        table = [
+        table: list[tuple[dict[str, Any], type[Exception]]] = [
             ({"timeout": -1}, ValueError),
             ({"timeout": "soon"}, TypeError),
             ({"max_concurrency": 0}, ValueError),
@@ -498,7 +513,7 @@ class TestProgrammatic(unittest.TestCase):
             with self.subTest(**kwargs), self.assertRaises(error):
                 self._main(self._passing(), exit=False, **kwargs)
 
-    def test_aiounit_options_are_parsed(self):
+    def test_aiounit_options_are_parsed(self) -> None:
         """--timeout, --max-concurrency, --default-group and --durations land on the program."""
         program, _ = self._main(
             self._passing(),
@@ -517,32 +532,32 @@ class TestProgrammatic(unittest.TestCase):
             (2.5, 3, "module", 4),
         )
 
-    def test_timeout_zero_or_none_means_no_limit(self):
+    def test_timeout_zero_or_none_means_no_limit(self) -> None:
         """--timeout 0 and --timeout none both mean no limit."""
         for value in ("0", "none"):
             with self.subTest(value=value):
                 program, _ = self._main(self._passing(), "--timeout", value, exit=False)
                 self.assertIsNone(program.timeout)
 
-    def test_default_loader_is_aiounits(self):
+    def test_default_loader_is_aiounits(self) -> None:
         """Without testLoader=, main uses aiounit.defaultTestLoader."""
         stderr = io.StringIO()
         with contextlib.redirect_stderr(stderr):
             program = aiounit.main(module=self._passing(), argv=["prog"], exit=False)
-        self.assertIs(program.testLoader, aiounit.defaultTestLoader)
+        self.assertIs(program.testLoader, aiounit.defaultTestLoader)  # type: ignore[attr-defined]
 
-    def test_groups_run_concurrently_with_a_stdlib_loader(self):
+    def test_groups_run_concurrently_with_a_stdlib_loader(self) -> None:
         """With testLoader=unittest.TestLoader(), main still runs groups concurrently."""
         a_started, b_started = asyncio.Event(), asyncio.Event()
 
         class Pair(aiounit.AsyncTestCase):
             @aiounit.group("pair", timeout=1.0)
-            async def test_a(self):
+            async def test_a(self) -> None:
                 a_started.set()
                 await b_started.wait()
 
             @aiounit.group("pair", timeout=1.0)
-            async def test_b(self):
+            async def test_b(self) -> None:
                 b_started.set()
                 await a_started.wait()
 
@@ -550,7 +565,7 @@ class TestProgrammatic(unittest.TestCase):
         self.assertEqual(program.result.testsRun, 2)
         self.assertTrue(program.result.wasSuccessful(), program.result.errors)
 
-    def test_runner_instance_is_used_as_is(self):
+    def test_runner_instance_is_used_as_is(self) -> None:
         """A testRunner instance is used as given, as unittest.main does."""
         stream = io.StringIO()
         runner = unittest.TextTestRunner(stream=stream, verbosity=2)
@@ -558,18 +573,18 @@ class TestProgrammatic(unittest.TestCase):
         self.assertEqual(program.result.testsRun, 2)
         self.assertIn(" ... ok\n", stream.getvalue())
 
-    def test_stdlib_runner_class_still_gets_tb_locals(self):
+    def test_stdlib_runner_class_still_gets_tb_locals(self) -> None:
         """With testRunner=unittest.TextTestRunner, --locals still shows locals."""
         _, output = self._main(
             self._failing(), "--locals", exit=False, testRunner=unittest.TextTestRunner
         )
         self.assertIn("secret = 'LOCAL-VALUE'", output)
 
-    def test_durations_option_prints_the_table(self):
+    def test_durations_option_prints_the_table(self) -> None:
         """--durations 0 prints the table for async tests, on 3.11 too."""
 
         class Timed(aiounit.AsyncTestCase):
-            async def test_a(self):
+            async def test_a(self) -> None:
                 pass
 
         _, output = self._main(_fake_module(Timed), "-v", "--durations", "0", exit=False)

@@ -23,7 +23,7 @@ class TestGroupArguments(unittest.TestCase):
 
     def test_bad_arguments_raise_at_decoration(self) -> None:
         """Bad names, timeouts and caps raise TypeError/ValueError naming the argument."""
-        cases = [
+        cases: list[tuple[tuple[Any, ...], dict[str, Any], type[Exception], str]] = [
             ((3,), {}, TypeError, "group name"),
             ((b"net",), {}, TypeError, "group name"),
             (("",), {}, ValueError, "group name"),
@@ -46,7 +46,7 @@ class TestGroupArguments(unittest.TestCase):
 
     def test_bad_timeouts_raise_at_decoration(self) -> None:
         """@timeout rejects non-numbers, bools and limits that are not positive."""
-        cases = [
+        cases: list[tuple[Any, type[Exception]]] = [
             (-1, ValueError),
             (0, ValueError),
             (float("nan"), ValueError),
@@ -90,7 +90,7 @@ class TestGroupTargets(unittest.TestCase):
             "non-test function": helper,
             "non-TestCase class": NotATestCase,
             "staticmethod": staticmethod(_test_function),
-            "classmethod": classmethod(_test_function),
+            "classmethod": classmethod(_test_function),  # type: ignore[arg-type]
             "lambda": lambda: None,
             "instance": object(),
         }
@@ -149,7 +149,9 @@ class TestGroupTargets(unittest.TestCase):
         """A class attribute timeout of None or a positive number is fine."""
         for value in (None, 2, 0.5):
             with self.subTest(value=value):
-                cls = type("Good", (aiounit.AsyncTestCase,), {"timeout": value})
+                cls: type[aiounit.AsyncTestCase] = type(
+                    "Good", (aiounit.AsyncTestCase,), {"timeout": value}
+                )
                 self.assertEqual(cls.timeout, value)
 
     def test_timeout_on_class_sets_class_attribute(self) -> None:

@@ -83,6 +83,7 @@ def _run_on_terminal(directory: str, *args: str) -> tuple[int, str, str]:
     try:
         terminal = read_terminal(master)
     finally:
+        assert proc.stdout is not None
         stdout = proc.stdout.read()
         proc.stdout.close()
         proc.wait(timeout=60)
@@ -92,21 +93,26 @@ def _run_on_terminal(directory: str, *args: str) -> tuple[int, str, str]:
 class TestOnTerminal(unittest.TestCase):
     """stderr is a TTY: the line is drawn, then erased."""
 
+    dir: str
+    code: int
+    terminal: str
+    stdout: str
+
     @classmethod
-    def setUpClass(cls):
+    def setUpClass(cls) -> None:
         cls.dir = _make_dir(cls.addClassCleanup)
         cls.code, cls.terminal, cls.stdout = _run_on_terminal(
             cls.dir, "-b", "--junit-xml", "junit.xml"
         )
 
-    def test_line_shows_done_and_running(self):
+    def test_line_shows_done_and_running(self) -> None:
         """The line shows tests done of the total and how many are running."""
         self.assertEqual(self.code, 1, self.terminal)
         drawn = _LINE.findall(self.terminal)
         self.assertTrue(drawn, repr(self.terminal))
         self.assertTrue(all(int(done) <= 4 for done, _ in drawn), drawn)
 
-    def test_line_is_erased_before_the_summary(self):
+    def test_line_is_erased_before_the_summary(self) -> None:
         """After the last drawing comes an erase, before the error list and "Ran"."""
         last = self.terminal.rindex(_RESTORE)
         errors = self.terminal.index("=" * 70)
@@ -115,7 +121,7 @@ class TestOnTerminal(unittest.TestCase):
         self.assertNotIn("\x1b", rest)
         self.assertTrue(rest.endswith("\r\nFAILED (failures=1)\r\n"), self.terminal)
 
-    def test_line_kept_out_of_captured_output_and_report(self):
+    def test_line_kept_out_of_captured_output_and_report(self) -> None:
         """Captured output and the JUnit report hold no trace of the line."""
         self.assertIn("printed by test_4", self.stdout)
         self.assertNotIn("\x1b", self.stdout)
@@ -158,7 +164,7 @@ _PRINTS = """
 try:
     import pyte
 except ImportError:  # test-only dependency
-    pyte = None
+    pyte = None  # type: ignore[assignment]  # the tests that need it skip
 
 
 def _screen_of(directory: str, go: bytes, *args: str) -> tuple[int, list[str]]:
@@ -222,7 +228,7 @@ def _screen_of(directory: str, go: bytes, *args: str) -> tuple[int, list[str]]:
 class TestTestOutputOnTerminal(unittest.TestCase):
     """A grouped test prints while the line is shown: the line goes first (no -b)."""
 
-    def test_no_residue_of_the_line(self):
+    def test_no_residue_of_the_line(self) -> None:
         """The screen shows the test's output and unittest's, nothing of the status line."""
         tmp = tempfile.TemporaryDirectory()
         self.addCleanup(tmp.cleanup)
@@ -239,7 +245,7 @@ class TestTestOutputOnTerminal(unittest.TestCase):
         self.assertEqual(lines[-1], "OK")
 
     @unittest.skipUnless(hasattr(os, "fork"), "-j needs fork")
-    def test_no_residue_of_the_line_from_a_worker(self):
+    def test_no_residue_of_the_line_from_a_worker(self) -> None:
         """The same under -j: a worker's tests write through the runner, which erases first."""
         tmp = tempfile.TemporaryDirectory()
         self.addCleanup(tmp.cleanup)
@@ -258,17 +264,17 @@ class TestTestOutputOnTerminal(unittest.TestCase):
 class TestOffTerminal(unittest.TestCase):
     """No progress line where it does not belong."""
 
-    def setUp(self):
+    def setUp(self) -> None:
         self.dir = _make_dir(self.addCleanup)
 
-    def test_no_escape_codes_on_a_pipe(self):
+    def test_no_escape_codes_on_a_pipe(self) -> None:
         """With stderr on a pipe there are no escape codes at all."""
         proc = run_python("-m", "aiounit", "-v", cwd=self.dir, env=_child_env())
         self.assertEqual(proc.returncode, 1, proc.stderr)
         self.assertIn("Ran 4 tests", proc.stderr)
         self.assertNotIn("\x1b", proc.stderr + proc.stdout)
 
-    def test_no_progress_option(self):
+    def test_no_progress_option(self) -> None:
         """--no-progress keeps the terminal free of the line."""
         code, terminal, _ = _run_on_terminal(self.dir, "--no-progress")
         self.assertEqual(code, 1, terminal)

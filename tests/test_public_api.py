@@ -54,32 +54,32 @@ PUBLIC_CLASSES = (
 class TestAll(unittest.TestCase):
     """``aiounit.__all__`` is the complete, exact list of public names."""
 
-    def test_all_is_a_tuple(self):
+    def test_all_is_a_tuple(self) -> None:
         """__all__ is a tuple, so nobody can append to it by accident."""
         self.assertIsInstance(aiounit.__all__, tuple)
 
-    def test_all_lists_exactly_the_public_names(self):
+    def test_all_lists_exactly_the_public_names(self) -> None:
         """__all__ holds exactly the documented public names."""
         self.assertEqual(sorted(aiounit.__all__), sorted(PUBLIC_NAMES))
 
-    def test_all_has_no_duplicates(self):
+    def test_all_has_no_duplicates(self) -> None:
         """Every public name is listed once."""
         self.assertEqual(len(set(aiounit.__all__)), len(aiounit.__all__))
 
-    def test_every_listed_name_exists(self):
+    def test_every_listed_name_exists(self) -> None:
         """Each name in __all__ is an attribute of the package."""
         for name in aiounit.__all__:
             with self.subTest(name=name):
                 self.assertTrue(hasattr(aiounit, name))
 
-    def test_star_import_gives_the_public_names(self):
+    def test_star_import_gives_the_public_names(self) -> None:
         """``from aiounit import *`` binds exactly the names of __all__."""
         namespace: dict[str, object] = {}
         exec("from aiounit import *", namespace)
         namespace.pop("__builtins__", None)
         self.assertEqual(sorted(namespace), sorted(PUBLIC_NAMES))
 
-    def test_version_is_a_dotted_string(self):
+    def test_version_is_a_dotted_string(self) -> None:
         """__version__ is a str such as '0.1.0'."""
         self.assertIsInstance(aiounit.__version__, str)
         self.assertRegex(aiounit.__version__, r"^\d+\.\d+(\.\d+)?")
@@ -88,23 +88,23 @@ class TestAll(unittest.TestCase):
 class TestPublicClasses(unittest.TestCase):
     """The public classes and what they build on."""
 
-    def test_public_classes_report_the_package_as_their_module(self):
+    def test_public_classes_report_the_package_as_their_module(self) -> None:
         """Every public class has __module__ == 'aiounit', so reprs show aiounit.X."""
         for name in PUBLIC_CLASSES:
             with self.subTest(name=name):
                 self.assertEqual(getattr(aiounit, name).__module__, "aiounit")
 
-    def test_public_functions_report_the_package_as_their_module(self):
+    def test_public_functions_report_the_package_as_their_module(self) -> None:
         """group, timeout and load_tests also report __module__ == 'aiounit'."""
         for name in ("group", "timeout", "load_tests"):
             with self.subTest(name=name):
                 self.assertEqual(getattr(aiounit, name).__module__, "aiounit")
 
-    def test_async_test_case_is_an_isolated_asyncio_test_case(self):
+    def test_async_test_case_is_an_isolated_asyncio_test_case(self) -> None:
         """AsyncTestCase subclasses unittest.IsolatedAsyncioTestCase."""
         self.assertTrue(issubclass(aiounit.AsyncTestCase, unittest.IsolatedAsyncioTestCase))
 
-    def test_drop_ins_subclass_their_unittest_namesakes(self):
+    def test_drop_ins_subclass_their_unittest_namesakes(self) -> None:
         """Runner, result, loader, suite and program subclass unittest's classes."""
         table = [
             (aiounit.TextTestRunner, unittest.TextTestRunner),
@@ -117,19 +117,19 @@ class TestPublicClasses(unittest.TestCase):
             with self.subTest(ours=ours.__name__):
                 self.assertTrue(issubclass(ours, theirs))
 
-    def test_timeout_error_is_a_timeout_error(self):
+    def test_timeout_error_is_a_timeout_error(self) -> None:
         """TestTimeoutError subclasses the builtin TimeoutError that callers catch."""
         self.assertTrue(issubclass(aiounit.TestTimeoutError, TimeoutError))
 
-    def test_default_test_loader_is_an_aiounit_loader(self):
+    def test_default_test_loader_is_an_aiounit_loader(self) -> None:
         """defaultTestLoader is an aiounit.TestLoader instance."""
         self.assertIsInstance(aiounit.defaultTestLoader, aiounit.TestLoader)
 
-    def test_runner_uses_aiounit_result_by_default(self):
+    def test_runner_uses_aiounit_result_by_default(self) -> None:
         """TextTestRunner's default resultclass is aiounit.TextTestResult."""
         self.assertIs(aiounit.TextTestRunner.resultclass, aiounit.TextTestResult)
 
-    def test_loader_builds_concurrent_suites(self):
+    def test_loader_builds_concurrent_suites(self) -> None:
         """TestLoader's suiteClass is ConcurrentTestSuite."""
         self.assertIs(aiounit.TestLoader.suiteClass, aiounit.ConcurrentTestSuite)
 
@@ -151,7 +151,7 @@ class TestImportCost(unittest.TestCase):
         self.assertEqual(proc.returncode, 0, proc.stderr)
         return proc.stdout
 
-    def test_import_does_not_pull_in_heavy_modules(self):
+    def test_import_does_not_pull_in_heavy_modules(self) -> None:
         """``import aiounit`` imports no thread or process pool, multiprocessing or XML code."""
         # The bare ``concurrent.futures`` package is imported by asyncio itself;
         # its executors (``.thread``, ``.process``) are lazy and must stay so.
@@ -163,7 +163,7 @@ class TestImportCost(unittest.TestCase):
         )
         self.assertEqual(self._fresh_interpreter(code), "[]\n")
 
-    def test_import_adds_only_its_own_modules(self):
+    def test_import_adds_only_its_own_modules(self) -> None:
         """Beyond what asyncio and unittest load, ``import aiounit`` loads only its own modules.
 
         Modules built into the interpreter (``gc``) cost nothing to import and are not counted.
@@ -177,14 +177,14 @@ class TestImportCost(unittest.TestCase):
         )
         self.assertEqual(self._fresh_interpreter(code), "[]\n")
 
-    def test_package_has_no_runtime_dependency(self):
+    def test_package_has_no_runtime_dependency(self) -> None:
         """setup.cfg declares no install_requires: aiounit is stdlib only."""
         config = configparser.ConfigParser()
         config.read(os.path.join(ROOT, "setup.cfg"), encoding="utf-8")
         self.assertTrue(config.has_section("options"))
         self.assertFalse(config.has_option("options", "install_requires"))
 
-    def test_package_modules_import_only_the_stdlib(self):
+    def test_package_modules_import_only_the_stdlib(self) -> None:
         """Every module ``import aiounit`` loads is aiounit's own or the stdlib's."""
         code = (
             "import aiounit\n"

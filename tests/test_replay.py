@@ -68,7 +68,7 @@ class TestLocalsAtRecordTime(unittest.TestCase):
                     # Made inside: a buffering result echoes a failure's output
                     # to the stdout it was made with.
                     with contextlib.redirect_stdout(io.StringIO()):
-                        result = unittest.TextTestResult(io.StringIO(), True, 1)
+                        result = unittest.TextTestResult(io.StringIO(), True, 1)  # type: ignore[type-var]
                         result.tb_locals = True
                         result.buffer = buffer
                         suite.run(result)

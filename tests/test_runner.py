@@ -8,6 +8,7 @@ import io
 import re
 import sys
 import unittest
+from typing import Any
 
 import aiounit
 
@@ -22,7 +23,7 @@ def _normalise(text: str) -> str:
     return _TIMING.sub(r"Ran \1 in X.XXXs", text)
 
 
-def _suite(suite_class: type = unittest.TestSuite) -> unittest.TestSuite:
+def _suite(suite_class: type[unittest.TestSuite] = unittest.TestSuite) -> unittest.TestSuite:
     loader = unittest.TestLoader()
     return suite_class([loader.loadTestsFromTestCase(cls) for cls in mixed_outcome_classes()])
 
@@ -35,7 +36,7 @@ class TestSequentialOutput(unittest.TestCase):
         theirs = run_text(_suite(), runner=unittest.TextTestRunner, **kwargs)
         return _normalise(ours), _normalise(theirs)
 
-    def test_same_output_at_every_verbosity(self):
+    def test_same_output_at_every_verbosity(self) -> None:
         """-q, dots and -v, with and without descriptions, print what unittest prints."""
         for verbosity in (0, 1, 2):
             for descriptions in (True, False):
@@ -43,14 +44,14 @@ class TestSequentialOutput(unittest.TestCase):
                     ours, theirs = self._both(verbosity=verbosity, descriptions=descriptions)
                     self.assertEqual(ours, theirs)
 
-    def test_same_output_for_a_concurrent_suite_without_groups(self):
+    def test_same_output_for_a_concurrent_suite_without_groups(self) -> None:
         """A ConcurrentTestSuite with no groups prints what unittest's TestSuite prints."""
         for verbosity in (1, 2):
             with self.subTest(verbosity=verbosity):
                 ours, theirs = self._both(aiounit.ConcurrentTestSuite, verbosity=verbosity)
                 self.assertEqual(ours, theirs)
 
-    def test_output_has_the_expected_shape(self):
+    def test_output_has_the_expected_shape(self) -> None:
         """The -v output shows docstrings, statuses and unittest's summary line."""
         ours, _ = self._both(verbosity=2)
         self.assertIn("\nFirst line of a docstring. ... ok\n", ours)
@@ -64,31 +65,31 @@ class TestSequentialOutput(unittest.TestCase):
             ours[-200:],
         )
 
-    def test_same_output_with_failfast(self):
+    def test_same_output_with_failfast(self) -> None:
         """With failfast, the run stops where unittest's stops and prints the same."""
         ours, theirs = self._both(verbosity=2, failfast=True)
         self.assertEqual(ours, theirs)
 
-    def test_same_output_with_tb_locals(self):
+    def test_same_output_with_tb_locals(self) -> None:
         """tb_locals=True shows the same locals in the same tracebacks."""
         ours, theirs = self._both(verbosity=1, tb_locals=True)
         self.assertEqual(ours, theirs)
         self.assertIn("self = <", ours)
 
-    def test_same_output_with_buffer(self):
+    def test_same_output_with_buffer(self) -> None:
         """buffer=True replays a failing test's output exactly where unittest does."""
 
         def make() -> unittest.TestSuite:
             class Noisy(unittest.TestCase):
-                def test_quiet_pass(self):
+                def test_quiet_pass(self) -> None:
                     print("hidden stdout")
 
-                def test_loud_fail(self):
+                def test_loud_fail(self) -> None:
                     print("shown stdout")
                     print("shown stderr", file=sys.stderr)
                     self.fail("loud")
 
-                def test_loud_error(self):
+                def test_loud_error(self) -> None:
                     print("error stdout")
                     raise KeyError("k")
 
@@ -109,22 +110,22 @@ class TestSequentialOutput(unittest.TestCase):
         self.assertIn("shown stderr", ours_2)
         self.assertNotIn("hidden stdout", ours_2)
 
-    def test_same_summary_for_async_tests_run_alone(self):
+    def test_same_summary_for_async_tests_run_alone(self) -> None:
         """Ungrouped AsyncTestCase tests print unittest's status lines and summary."""
 
         def make(base: type) -> type:
-            class Alone(base):
-                async def test_ok(self):
+            class Alone(base):  # type: ignore[misc]  # AsyncTestCase or the stdlib's
+                async def test_ok(self) -> None:
                     pass
 
-                async def test_fail(self):
+                async def test_fail(self) -> None:
                     self.fail("no")
 
                 @unittest.expectedFailure
-                async def test_xfail(self):
+                async def test_xfail(self) -> None:
                     raise ValueError
 
-                async def test_sub(self):
+                async def test_sub(self) -> None:
                     with self.subTest(n=1):
                         self.fail("sub")
 
@@ -154,25 +155,25 @@ class TestSequentialOutput(unittest.TestCase):
 class TestNoTests(unittest.TestCase):
     """An empty run says so, on every Python."""
 
-    def test_empty_suite_prints_no_tests_ran(self):
+    def test_empty_suite_prints_no_tests_ran(self) -> None:
         """An empty suite ends with "NO TESTS RAN", also on 3.11."""
         output = _normalise(run_text(unittest.TestSuite()))
         self.assertEqual(output, f"\n{_SEPARATOR}\nRan 0 tests in X.XXXs\n\nNO TESTS RAN\n")
 
     @unittest.skipIf(sys.version_info < (3, 12), "unittest prints NO TESTS RAN since 3.12")
-    def test_empty_suite_output_matches_stdlib(self):
+    def test_empty_suite_output_matches_stdlib(self) -> None:
         """On 3.12+, the empty-run output is unittest's own."""
         self.assertEqual(
             _normalise(run_text(unittest.TestSuite())),
             _normalise(run_text(unittest.TestSuite(), runner=unittest.TextTestRunner)),
         )
 
-    def test_only_skipped_tests_is_not_no_tests(self):
+    def test_only_skipped_tests_is_not_no_tests(self) -> None:
         """A run whose tests were all skipped reports OK (skipped=N), not NO TESTS RAN."""
 
         class AllSkipped(unittest.TestCase):
             @unittest.skip("later")
-            def test_a(self):
+            def test_a(self) -> None:
                 pass
 
         output = run_text(unittest.TestLoader().loadTestsFromTestCase(AllSkipped))
@@ -199,13 +200,13 @@ class TestDurations(unittest.TestCase):
     @staticmethod
     def _plain() -> unittest.TestSuite:
         class Plain(unittest.TestCase):
-            def test_a(self):
+            def test_a(self) -> None:
                 pass
 
-            def test_b(self):
+            def test_b(self) -> None:
                 pass
 
-            def test_c(self):
+            def test_c(self) -> None:
                 self.fail("c")
 
         return unittest.TestLoader().loadTestsFromTestCase(Plain)
@@ -214,13 +215,13 @@ class TestDurations(unittest.TestCase):
     def _fixed(base: type, elapsed: dict[str, float]) -> type:
         """A result class that records the given elapsed time for each test."""
 
-        class Fixed(base):
-            def addDuration(self, test, _elapsed):
+        class Fixed(base):  # type: ignore[misc]  # aiounit's or unittest's result class
+            def addDuration(self, test: unittest.TestCase, _elapsed: float) -> None:
                 super().addDuration(test, elapsed[test._testMethodName])
 
             if sys.version_info < (3, 12):
                 # 3.11's TestCase.run reports no duration: the result times it.
-                def _time_stop(self, test):
+                def _time_stop(self, test: unittest.TestCase) -> None:
                     self._aiounit_measured = elapsed[test._testMethodName]
                     super()._time_stop(test)
 
@@ -229,28 +230,28 @@ class TestDurations(unittest.TestCase):
     @staticmethod
     def _async_trio() -> tuple[type, unittest.TestSuite]:
         class Trio(aiounit.AsyncTestCase):
-            async def test_fast(self):
+            async def test_fast(self) -> None:
                 pass
 
-            async def test_mid(self):
+            async def test_mid(self) -> None:
                 pass
 
-            async def test_slow(self):
+            async def test_slow(self) -> None:
                 pass
 
         return Trio, aiounit.ConcurrentTestSuite(unittest.TestLoader().loadTestsFromTestCase(Trio))
 
-    def test_durations_zero_lists_every_test(self):
+    def test_durations_zero_lists_every_test(self) -> None:
         """durations=0 at -v lists every plain TestCase, on 3.11 too."""
         rows = self._table(run_text(self._plain(), verbosity=2, durations=0))
         self.assertEqual(len(rows), 3)
 
-    def test_durations_n_lists_the_n_slowest(self):
+    def test_durations_n_lists_the_n_slowest(self) -> None:
         """durations=2 lists two plain TestCases, on 3.11 too."""
         rows = self._table(run_text(self._plain(), verbosity=2, durations=2))
         self.assertEqual(len(rows), 2)
 
-    def test_table_is_sorted_slowest_first(self):
+    def test_table_is_sorted_slowest_first(self) -> None:
         """Rows come slowest first, and durations=N keeps only the N slowest."""
         cls, suite = self._async_trio()
         resultclass = self._fixed(
@@ -268,7 +269,7 @@ class TestDurations(unittest.TestCase):
         )
         self.assertIn(expected, output)
 
-    def test_short_durations_are_hidden_below_verbose(self):
+    def test_short_durations_are_hidden_below_verbose(self) -> None:
         """Below -v, durations under 1 ms are hidden, with unittest's note."""
         cls, suite = self._async_trio()
         resultclass = self._fixed(
@@ -287,7 +288,7 @@ class TestDurations(unittest.TestCase):
         self.assertIn(expected, output)
 
     @unittest.skipIf(sys.version_info < (3, 12), "unittest has durations since 3.12")
-    def test_table_matches_stdlib(self):
+    def test_table_matches_stdlib(self) -> None:
         """On 3.12+, the table is unittest's own, for the same recorded durations."""
         elapsed = {"test_a": 0.3, "test_b": 0.0002, "test_c": 0.02}
         outputs = []
@@ -309,15 +310,15 @@ class TestDurations(unittest.TestCase):
                 )
         self.assertEqual(outputs[:2], outputs[2:])
 
-    def test_no_table_without_durations(self):
+    def test_no_table_without_durations(self) -> None:
         """With durations=None (the default) no table is printed."""
         self.assertNotIn("Slowest test durations", run_text(self._plain(), verbosity=2))
 
-    def test_result_class_without_durations_still_works(self):
+    def test_result_class_without_durations_still_works(self) -> None:
         """A resultclass whose __init__ lacks durations= is built without it."""
 
         class OldResult(unittest.TextTestResult):
-            def __init__(self, stream, descriptions, verbosity):
+            def __init__(self, stream: Any, descriptions: bool, verbosity: int) -> None:
                 super().__init__(stream, descriptions, verbosity)
                 self.made_by_old_signature = True
 
@@ -325,16 +326,16 @@ class TestDurations(unittest.TestCase):
             stream=io.StringIO(), verbosity=2, durations=2, resultclass=OldResult
         )
         result = runner.run(self._plain())
-        self.assertIsInstance(result, OldResult)
+        assert isinstance(result, OldResult)
         self.assertTrue(result.made_by_old_signature)
         self.assertEqual(result.testsRun, 3)
         self.assertEqual(len(result.failures), 1)
 
-    def test_result_class_without_durations_prints_like_stdlib(self):
+    def test_result_class_without_durations_prints_like_stdlib(self) -> None:
         """Without durations, a custom resultclass prints what unittest's runner prints."""
 
         class OldResult(unittest.TextTestResult):
-            def __init__(self, stream, descriptions, verbosity):
+            def __init__(self, stream: Any, descriptions: bool, verbosity: int) -> None:
                 super().__init__(stream, descriptions, verbosity)
 
         ours = run_text(self._plain(), verbosity=2, resultclass=OldResult)
@@ -347,7 +348,7 @@ class TestDurations(unittest.TestCase):
 class TestConstructor(unittest.TestCase):
     """TextTestRunner takes unittest's arguments."""
 
-    def test_takes_unittest_positional_arguments(self):
+    def test_takes_unittest_positional_arguments(self) -> None:
         """stream, descriptions, verbosity, failfast, buffer, resultclass, warnings in order."""
         stream = io.StringIO()
         runner = aiounit.TextTestRunner(stream, False, 2, True, True, None, "ignore")
@@ -359,18 +360,18 @@ class TestConstructor(unittest.TestCase):
         self.assertIs(runner.resultclass, aiounit.TextTestResult)
         self.assertEqual(runner.warnings, "ignore")
 
-    def test_takes_tb_locals_and_durations_keywords(self):
+    def test_takes_tb_locals_and_durations_keywords(self) -> None:
         """tb_locals= and durations= are keyword arguments, as in unittest 3.12+."""
         runner = aiounit.TextTestRunner(stream=io.StringIO(), tb_locals=True, durations=5)
         self.assertTrue(runner.tb_locals)
         self.assertEqual(runner.durations, 5)
 
-    def test_run_returns_an_aiounit_result(self):
+    def test_run_returns_an_aiounit_result(self) -> None:
         """run() returns the aiounit.TextTestResult it reported to."""
         result = aiounit.TextTestRunner(stream=io.StringIO()).run(unittest.TestSuite())
         self.assertIsInstance(result, aiounit.TextTestResult)
 
-    def test_run_sets_result_options(self):
+    def test_run_sets_result_options(self) -> None:
         """run() passes failfast, buffer and tb_locals on to the result."""
         runner = aiounit.TextTestRunner(
             stream=io.StringIO(), failfast=True, buffer=True, tb_locals=True
@@ -397,30 +398,30 @@ class TestGroupOutput(unittest.TestCase):
 
         class Quartet(aiounit.AsyncTestCase):
             @aiounit.group("quartet")
-            async def test_a_ok(self):
+            async def test_a_ok(self) -> None:
                 await meet("a")
 
             @aiounit.group("quartet")
-            async def test_b_fail(self):
+            async def test_b_fail(self) -> None:
                 await meet("b")
                 self.fail("b")
 
             @aiounit.group("quartet")
-            async def test_c_subtests(self):
+            async def test_c_subtests(self) -> None:
                 await meet("c")
                 for i in range(3):
                     with self.subTest(i=i):
                         self.assertEqual(i, 0)
 
             @aiounit.group("quartet")
-            async def test_d_error(self):
+            async def test_d_error(self) -> None:
                 await meet("d")
                 with self.subTest(kind="error"):
                     raise LookupError("d")
 
         return Quartet
 
-    def test_verbose_lines_stay_whole(self):
+    def test_verbose_lines_stay_whole(self) -> None:
         """At -v, every line is one test's whole line, and subtest lines follow their test."""
         output = run_text(suite_of(self._overlapping(), timeout=1.0), verbosity=2)
         report = output.split("\n\n" + "=" * 70, 1)[0].split("\n\n" + _SEPARATOR, 1)[0]
@@ -442,13 +443,13 @@ class TestGroupOutput(unittest.TestCase):
         self.assertEqual(len(lines), 4 + 2 + 1)
         self.assertIn("FAILED (failures=3, errors=1)", output)
 
-    def test_dots_stay_whole(self):
+    def test_dots_stay_whole(self) -> None:
         """At verbosity 1, the group prints one character per outcome and nothing else."""
         output = run_text(suite_of(self._overlapping(), timeout=1.0), verbosity=1)
         first = output.split("\n", 1)[0]
         self.assertEqual(sorted(first), sorted(".FFFE"))
 
-    def test_group_with_buffer_keeps_each_test_output(self):
+    def test_group_with_buffer_keeps_each_test_output(self) -> None:
         """With buffer=True each grouped test's output is reported under that test only."""
         started = {name: asyncio.Event() for name in "abc"}
 
@@ -459,19 +460,19 @@ class TestGroupOutput(unittest.TestCase):
 
         class Trio(aiounit.AsyncTestCase):
             @aiounit.group("trio")
-            async def test_a(self):
+            async def test_a(self) -> None:
                 await meet("a")
                 print("out of a")
                 self.fail("a")
 
             @aiounit.group("trio")
-            async def test_b(self):
+            async def test_b(self) -> None:
                 await meet("b")
                 print("out of b")
                 self.fail("b")
 
             @aiounit.group("trio")
-            async def test_c(self):
+            async def test_c(self) -> None:
                 await meet("c")
                 print("out of c")
 

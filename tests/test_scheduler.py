@@ -207,7 +207,7 @@ class TestMaxConcurrency(unittest.TestCase):
 
     def test_cap_is_reached_and_never_passed(self) -> None:
         """With cap N, N members run together (a barrier of N passes) and never more."""
-        cases = [
+        cases: list[tuple[dict[str, Any], dict[str, Any], int]] = [
             ({"max_concurrency": 1}, {}, 1),
             ({"max_concurrency": 2}, {}, 2),
             ({"max_concurrency": 3}, {}, 3),

@@ -68,13 +68,13 @@ def _build_suite(case: unittest.TestCase) -> unittest.TestSuite:
             top.append(loader.loadTestsFromTestCase(cls))
 
     class Custom(unittest.TestCase):
-        def test_x(self):
+        def test_x(self) -> None:
             pass
 
-        def test_y(self):
+        def test_y(self) -> None:
             pass
 
-        def test_z(self):
+        def test_z(self) -> None:
             pass
 
     top.append(_OwnRun([Custom(name) for name in ("test_x", "test_y", "test_z")]))
@@ -120,7 +120,7 @@ class TestSelectShard(unittest.TestCase):
         shards = range(1, count + 1)
         return [_ids(select_shard(suite, i, count, durations=durations)) for i in shards]
 
-    def test_union_is_every_test_once(self):
+    def test_union_is_every_test_once(self) -> None:
         """For N = 1..5 the shards together hold every test exactly once."""
         everything = sorted(i for unit in _expected_units() for i in unit)
         for count in range(1, 6):
@@ -129,7 +129,7 @@ class TestSelectShard(unittest.TestCase):
                     shards = self.shards(count, durations)
                     self.assertEqual(sorted(i for shard in shards for i in shard), everything)
 
-    def test_groups_are_never_split(self):
+    def test_groups_are_never_split(self) -> None:
         """A group (and a suite with its own run) lies wholly in one shard."""
         for count in range(2, 6):
             shards = [set(s) for s in self.shards(count)]
@@ -137,14 +137,14 @@ class TestSelectShard(unittest.TestCase):
                 with self.subTest(count=count, unit=sorted(unit)[0]):
                     self.assertEqual(sum(bool(unit & shard) for shard in shards), 1)
 
-    def test_split_is_deterministic(self):
+    def test_split_is_deterministic(self) -> None:
         """Two loads of the same tests split the same way."""
         for count in range(1, 6):
             with self.subTest(count=count):
                 self.assertEqual(self.shards(count), self.shards(count))
                 self.assertEqual(self.shards(count, _durations()), self.shards(count, _durations()))
 
-    def test_shard_keeps_the_loaders_order(self):
+    def test_shard_keeps_the_loaders_order(self) -> None:
         """A shard's tests come in the order of the whole suite."""
         whole = _ids(_build_suite(self))
         for count in range(1, 6):
@@ -152,7 +152,7 @@ class TestSelectShard(unittest.TestCase):
                 with self.subTest(count=count):
                     self.assertEqual(shard, [i for i in whole if i in set(shard)])
 
-    def test_balanced_by_count(self):
+    def test_balanced_by_count(self) -> None:
         """Shards differ in test count by at most the largest unit's size."""
         largest = max(len(unit) for unit in _expected_units())
         for count in range(1, 6):
@@ -160,7 +160,7 @@ class TestSelectShard(unittest.TestCase):
                 sizes = [len(shard) for shard in self.shards(count)]
                 self.assertLessEqual(max(sizes) - min(sizes), largest, sizes)
 
-    def test_balanced_by_recorded_seconds(self):
+    def test_balanced_by_recorded_seconds(self) -> None:
         """With durations, shards differ in seconds by at most the heaviest unit's.
 
         A group's members run together: it weighs its longest member.
@@ -182,7 +182,7 @@ class TestSelectShard(unittest.TestCase):
                     loads.append(sum(weight(u) for u in units if u & ids))
                 self.assertLessEqual(max(loads) - min(loads), heaviest, loads)
 
-    def test_durations_change_the_split(self):
+    def test_durations_change_the_split(self) -> None:
         """One slow test gets a shard of its own; by count it would share one."""
         suite_ids = _ids(_build_suite(self))
         lone = [i for unit in _expected_units() if len(unit) == 1 for i in unit]
@@ -193,7 +193,7 @@ class TestSelectShard(unittest.TestCase):
         self.assertEqual(by_seconds[0], [slow])
         self.assertNotEqual(self.shards(2), by_seconds)
 
-    def test_tests_missing_from_durations_still_run_once(self):
+    def test_tests_missing_from_durations_still_run_once(self) -> None:
         """Tests the durations file does not know are still dealt out, once each."""
         known = dict(list(_durations().items())[::3])
         everything = sorted(i for unit in _expected_units() for i in unit)
@@ -254,7 +254,11 @@ class TestShardCli(AheadCase):
         more=[("-m", "aiounit", "-v", "--shard", "2/2")],
         files={"test_mod.py": _SHARD_MODULE},
     )
-    def test_shards_cover_every_test_once(self, first_run, second_run):
+    def test_shards_cover_every_test_once(
+        self,
+        first_run: subprocess.CompletedProcess[str],
+        second_run: subprocess.CompletedProcess[str],
+    ) -> None:
         """--shard 1/2 and 2/2 run every discovered test once between them, the group together."""
         first, second = self.ran(first_run), self.ran(second_run)
         self.assertEqual(sorted(first + second), sorted(_ALL))
@@ -265,7 +269,9 @@ class TestShardCli(AheadCase):
         *("-m", "aiounit", "-v", "--shard", "1/2", "--durations-file", "durations.json"),
         files={"test_mod.py": _SHARD_MODULE, "durations.json": json.dumps(_DURATIONS)},
     )
-    def test_durations_file_balances_by_seconds(self, proc):
+    def test_durations_file_balances_by_seconds(
+        self, proc: subprocess.CompletedProcess[str]
+    ) -> None:
         """With a handwritten --durations-file the slow test gets a shard to itself."""
         self.assertEqual(self.ran(proc), ["test_mod.TestTwo.test_slow"])
 
@@ -273,7 +279,9 @@ class TestShardCli(AheadCase):
         *("-m", "aiounit", "--record-durations", "durations.json"),
         files={"test_mod.py": _SHARD_MODULE, "durations.json": json.dumps(_HELD)},
     )
-    def test_record_durations_merges_every_test_id(self, proc):
+    def test_record_durations_merges_every_test_id(
+        self, proc: subprocess.CompletedProcess[str]
+    ) -> None:
         """--record-durations writes each test id's seconds, merged into what the file held."""
         self.assertEqual(proc.returncode, 0, proc.stderr)
         path = os.path.join(self.directory_ahead(), "durations.json")
@@ -289,7 +297,9 @@ class TestShardCli(AheadCase):
         *("-m", "aiounit", "--record-durations", "new/d.json"),
         files={"test_mod.py": _SHARD_MODULE},
     )
-    def test_record_durations_creates_its_directory(self, proc):
+    def test_record_durations_creates_its_directory(
+        self, proc: subprocess.CompletedProcess[str]
+    ) -> None:
         """--record-durations into a new directory writes the file, as --junit-xml does."""
         self.assertNotIn("Traceback", proc.stderr)
         self.assertEqual(proc.returncode, 0, proc.stderr)
@@ -297,7 +307,7 @@ class TestShardCli(AheadCase):
             self.assertEqual(sorted(json.load(f)), sorted(_ALL))
 
     @ahead("-m", "aiounit", "--shard", "0/3", files={"test_mod.py": _SHARD_MODULE})
-    def test_bad_shard_is_a_usage_error(self, proc):
+    def test_bad_shard_is_a_usage_error(self, proc: subprocess.CompletedProcess[str]) -> None:
         """--shard 0/3 exits 2 with one argparse error that states the rule."""
         self.assertEqual(proc.returncode, 2, proc.stderr)
         self.assertIn(
@@ -309,7 +319,7 @@ class TestShardCli(AheadCase):
 class TestShardArguments(unittest.TestCase):
     """Bad --shard and --durations-file values, through aiounit.main."""
 
-    def main(self, *args: str) -> tuple[int, str]:
+    def main(self, *args: str) -> tuple[str | int | None, str]:
         module = types.ModuleType("aiounit_shard_empty")
         stderr = io.StringIO()
         with (
@@ -320,9 +330,9 @@ class TestShardArguments(unittest.TestCase):
             aiounit.main(module=module, argv=["prog", *args])
         return caught.exception.code, stderr.getvalue()
 
-    def test_bad_shard_values_exit_2(self):
+    def test_bad_shard_values_exit_2(self) -> None:
         """0/3, 4/3, x, 1/0, 3, 1/3/4, signs, spaces and non-ASCII digits: one clear usage error."""
-        values = ("0/3", "4/3", "x", "1/0", "3", "1/3/4", "-1/3")
+        values: tuple[str, ...] = ("0/3", "4/3", "x", "1/0", "3", "1/3/4", "-1/3")
         values += (" 1/3", "1/3 ", "+1/3", "1/+3", "1_0/20", "\u0661/3", "1/\uff13", "1/3\n")
         for value in values:
             with self.subTest(value):
@@ -330,7 +340,7 @@ class TestShardArguments(unittest.TestCase):
                 self.assertEqual(code, 2)
                 self.assertIn(f"--shard must be I/N with 1 <= I <= N, got {value!r}", stderr)
 
-    def test_unreadable_durations_file_exits_2(self):
+    def test_unreadable_durations_file_exits_2(self) -> None:
         """A durations file that is not a JSON object is a usage error naming the option."""
         with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
             f.write("[1, 2]")

@@ -86,12 +86,12 @@ def private_uses(package: str) -> list[str]:
     found = []
     for module, tree in trees.items():
         modules = {}  # local name -> module of the package, from ``from . import _x``
-        for node in _relative_imports(tree):
-            for alias in node.names:
-                if node.module is None:
+        for imported in _relative_imports(tree):
+            for alias in imported.names:
+                if imported.module is None:
                     modules[alias.asname or alias.name] = alias.name
                 elif _private(alias.name):
-                    found.append(f"{module} imports {node.module}.{alias.name}")
+                    found.append(f"{module} imports {imported.module}.{alias.name}")
         for node in ast.walk(tree):
             if (
                 isinstance(node, ast.Attribute)

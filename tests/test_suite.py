@@ -49,7 +49,7 @@ def _fixture_class(
 def _leaves(suite: unittest.TestSuite) -> list[Any]:
     """The tests still held by *suite* and its nested suites."""
     found = []
-    for test in suite._tests:  # type: ignore[attr-defined]
+    for test in suite._tests:
         if isinstance(test, unittest.TestSuite):
             found.extend(_leaves(test))
         elif test is not None:
@@ -95,8 +95,8 @@ class TestFixturesLikeStdlib(unittest.TestCase):
         m2 = make_module(self, third)
         for module in (m1, m2):
             label = "m1" if module is m1 else "m2"
-            module.setUpModule = lambda label=label: fixture(f"setUpModule {label}")
-            module.tearDownModule = lambda label=label: fixture(f"tearDownModule {label}")
+            module.setUpModule = lambda label=label: fixture(f"setUpModule {label}")  # type: ignore[attr-defined]
+            module.tearDownModule = lambda label=label: fixture(f"tearDownModule {label}")  # type: ignore[attr-defined]
         loader = unittest.TestLoader()
 
         def suites(cls: type = unittest.TestSuite) -> list[Any]:
@@ -200,8 +200,8 @@ class TestGroupFixtures(unittest.TestCase):
         first = _fixture_class("A", fixture, test_g_a=test_g_a, test_s=_async_test)
         second = _fixture_class("B", fixture, test_g_b=test_g_b)
         module = make_module(self, first, second)
-        module.setUpModule = lambda: fixture("setUpModule")
-        module.tearDownModule = lambda: fixture("tearDownModule")
+        module.setUpModule = lambda: fixture("setUpModule")  # type: ignore[attr-defined]
+        module.tearDownModule = lambda: fixture("tearDownModule")  # type: ignore[attr-defined]
         return first, second
 
     def test_both_classes_set_up_before_and_torn_down_after(self) -> None:
@@ -277,8 +277,8 @@ class TestGroupFixtures(unittest.TestCase):
         )
         for cls in (first, second):
             module = make_module(self, cls)
-            module.setUpModule = lambda n=cls.__name__: fixtures.append(f"setUpModule {n}")
-            module.tearDownModule = lambda n=cls.__name__: fixtures.append(f"tearDownModule {n}")
+            module.setUpModule = lambda n=cls.__name__: fixtures.append(f"setUpModule {n}")  # type: ignore[attr-defined]
+            module.tearDownModule = lambda n=cls.__name__: fixtures.append(f"tearDownModule {n}")  # type: ignore[attr-defined]
         result = run_tests(first, second, timeout=1.0)
         self.assertTrue(result.wasSuccessful(), result.errors)
         self.assertEqual(
@@ -412,7 +412,8 @@ class TestDefaultGroup(unittest.TestCase):
 
     def test_none(self) -> None:
         """With "none" (the default), unmarked tests never overlap."""
-        for kwargs in ({}, {"default_group": "none"}):
+        all_kwargs: tuple[dict[str, Any], ...] = ({}, {"default_group": "none"})
+        for kwargs in all_kwargs:
             with self.subTest(kwargs=kwargs):
                 tracker = Tracker()
                 result = run_tests(*self._classes(tracker, {}), **kwargs)
@@ -463,7 +464,7 @@ class TestSuiteBehaviour(unittest.TestCase):
 
     def test_bad_arguments(self) -> None:
         """A bad timeout or max_concurrency is refused when the suite is made."""
-        cases = [
+        cases: list[tuple[dict[str, Any], type[Exception]]] = [
             ({"timeout": -1}, ValueError),
             ({"timeout": "5"}, TypeError),
             ({"max_concurrency": 0}, ValueError),

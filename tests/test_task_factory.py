@@ -91,7 +91,7 @@ class TestEagerStart(unittest.TestCase):
                     events.append("second step")
 
                 loop = asyncio.get_running_loop()
-                task = loop.create_task(child(), eager_start=True, name="eager")
+                task = loop.create_task(child(), eager_start=True, name="eager")  # type: ignore[call-arg]  # 3.14+
                 events.append("created")
                 await task
                 self.assertEqual(task.get_name(), "eager")
@@ -117,7 +117,7 @@ class TestEagerStart(unittest.TestCase):
                 async def child() -> None:
                     time.sleep(0.15)  # noqa: ASYNC251  # the mistake under test, in its eager step
 
-                await asyncio.get_running_loop().create_task(child(), eager_start=True)
+                await asyncio.get_running_loop().create_task(child(), eager_start=True)  # type: ignore[call-arg]
 
             @aiounit.group("g")
             async def test_peer(self) -> None:
@@ -126,6 +126,7 @@ class TestEagerStart(unittest.TestCase):
 
         stream = io.StringIO()
         result = aiounit.TextTestRunner(stream=stream).run(suite_of(Case, **LIMITS))
+        assert isinstance(result, aiounit.TextTestResult)
         self.assertTrue(result.wasSuccessful(), result.errors)
         self.assertEqual(
             [t._testMethodName for t, _ in result.diagnostics], ["test_blocks"], result.diagnostics
@@ -139,7 +140,7 @@ class TestEagerStart(unittest.TestCase):
         class Case(aiounit.AsyncTestCase):
             @aiounit.group("g")
             async def test_leaks(self) -> None:
-                asyncio.get_running_loop().create_task(never.wait(), eager_start=True)
+                asyncio.get_running_loop().create_task(never.wait(), eager_start=True)  # type: ignore[call-arg]
 
             @aiounit.group("g")
             async def test_peer(self) -> None:

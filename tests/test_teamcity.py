@@ -206,7 +206,7 @@ class TestTeamcityRunner(unittest.TestCase):
 
         # Each test's messages form one block: started ... finished, nothing of
         # another test in between.
-        blocks: dict[str, list[tuple[str, dict[str, str]]]] = {}
+        blocks: dict[str | None, list[tuple[str, dict[str, str]]]] = {}
         current: str | None = None
         for message, attrs in messages:
             if message in ("testCount",):

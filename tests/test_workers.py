@@ -14,9 +14,11 @@ import time
 import unittest
 import xml.etree.ElementTree as ET
 from collections import Counter
+from collections.abc import Callable
 from typing import ClassVar
 
 from tests._support import child_env, run_python, sigint_by_default
+from tests.test_junit import attr_of, child_of
 
 _CRASH_ANY = (
     r"^aiounit\.WorkerCrashedError: worker \d+ (exited \(1\)|was killed by signal 11)"
@@ -52,7 +54,7 @@ def _skips_counted() -> bool:
 
     class Skipped(unittest.TestCase):
         @unittest.skip("why")
-        def test_skipped(self):
+        def test_skipped(self) -> None:
             pass
 
     result = unittest.TestResult()
@@ -61,7 +63,7 @@ def _skips_counted() -> bool:
 
 
 class _TempDirCase(unittest.TestCase):
-    def setUp(self):
+    def setUp(self) -> None:
         tmp = tempfile.TemporaryDirectory()
         self.addCleanup(tmp.cleanup)
         self.dir = tmp.name
@@ -76,7 +78,7 @@ class _SharedRun(unittest.TestCase):
     dir: ClassVar[str]
 
     @classmethod
-    def setUpClass(cls):
+    def setUpClass(cls) -> None:
         tmp = tempfile.TemporaryDirectory()
         cls.addClassCleanup(tmp.cleanup)
         cls.dir = tmp.name
@@ -111,7 +113,7 @@ _MEET = """
 class TestParallelism(_TempDirCase):
     """Two workers run two modules' groups at the same time."""
 
-    def test_groups_of_two_modules_overlap(self):
+    def test_groups_of_two_modules_overlap(self) -> None:
         """Each module's test waits for the other's marker: both pass only if run at once."""
         _write(
             self.dir,
@@ -193,12 +195,12 @@ class TestFixtures(_SharedRun):
             lines = [line.split(" ", 1) for line in f.read().splitlines()]
         return [(pid, event.rsplit(" ", 1)[0]) for pid, event in lines if event.endswith(name)]
 
-    def test_run_passes(self):
+    def test_run_passes(self) -> None:
         """The run passes: every test ran inside its module's and class's fixtures."""
         self.assertEqual(self.proc.returncode, 0, self.proc.stderr)
         self.assertIn("Ran 8 tests", self.proc.stderr)
 
-    def test_fixtures_run_once_around_the_batch(self):
+    def test_fixtures_run_once_around_the_batch(self) -> None:
         """setUpModule, setUpClass, the 4 tests, tearDownClass, tearDownModule, in that order."""
         for name in ("one", "two"):
             with self.subTest(name):
@@ -210,7 +212,7 @@ class TestFixtures(_SharedRun):
                     + ["tearDownClass", "tearDownModule"],
                 )
 
-    def test_fixtures_and_tests_share_a_worker_process(self):
+    def test_fixtures_and_tests_share_a_worker_process(self) -> None:
         """A batch's fixtures and tests run in one worker, not in the parent that imported it."""
         for name in ("one", "two"):
             with self.subTest(name):
@@ -264,38 +266,39 @@ class TestFlags(_SharedRun):
         )
     ]
 
-    def test_exit_status_and_summary(self):
+    def test_exit_status_and_summary(self) -> None:
         """The run fails with the two failures in the summary."""
         self.assertEqual(self.proc.returncode, 1, self.proc.stderr)
         self.assertTrue(self.proc.stderr.endswith("\nFAILED (failures=2)\n"), self.proc.stderr)
 
-    def test_verbose_line_per_test(self):
+    def test_verbose_line_per_test(self) -> None:
         """-v prints one line per test, with its outcome."""
         expected = Counter((i, "FAIL" if "loud" in i else "ok") for i in self.ids)
         self.assertEqual(_outcomes(self.proc.stderr), expected)
 
-    def test_buffer_shows_only_failed_tests_output(self):
+    def test_buffer_shows_only_failed_tests_output(self) -> None:
         """-b keeps a passing test's output back and shows a failed one's."""
         output = self.proc.stdout + self.proc.stderr
         self.assertNotIn("quiet output", output)
         for name in ("One", "Two"):
             self.assertIn(f"Stdout:\nloud output {name}\n", self.proc.stderr)
 
-    def test_durations_table_lists_every_test(self):
+    def test_durations_table_lists_every_test(self) -> None:
         """--durations 0 -v lists every test under "Slowest test durations"."""
         table = self.proc.stderr.split("Slowest test durations\n", 1)[1].split("\n\n", 1)[0]
         listed = re.findall(r"^\d+\.\d{3}s +\w+ \(([\w.]+)\)$", table, re.MULTILINE)
         self.assertEqual(sorted(listed), sorted(self.ids))
 
-    def test_durations_are_the_time_in_the_worker(self):
+    def test_durations_are_the_time_in_the_worker(self) -> None:
         """A test that slept 0.05 s in a worker is listed with at least 0.05 s."""
         for name in ("One", "Two"):
             with self.subTest(name):
                 test = f"test_sleeps (test_flags_{name.lower()}.TestSync{name}.test_sleeps)"
                 match = re.search(rf"^(\d+\.\d+)s +{re.escape(test)}$", self.proc.stderr, re.M)
+                assert match is not None, self.proc.stderr
                 self.assertGreaterEqual(float(match.group(1)), 0.05)
 
-    def test_junit_report_lists_every_test(self):
+    def test_junit_report_lists_every_test(self) -> None:
         """--junit-xml lists each test once; a failed test's -b output is its system-out."""
         root = ET.parse(os.path.join(self.dir, "junit.xml")).getroot()
         cases = {f"{c.get('classname')}.{c.get('name')}": c for c in root.iter("testcase")}
@@ -303,7 +306,7 @@ class TestFlags(_SharedRun):
         self.assertEqual(len(list(root.iter("testcase"))), len(self.ids))
         loud = cases["test_flags_one.TestFlagsOne.test_loud"]
         self.assertEqual([c.tag for c in loud], ["failure", "system-out"])
-        self.assertEqual(loud.find("system-out").text, "loud output One\n")
+        self.assertEqual(child_of(loud, "system-out").text, "loud output One\n")
 
 
 _CRASH_MODULE = """
@@ -377,7 +380,7 @@ class TestKilledWorker(_SharedRun):
         "test_crash.TestCrash.test_3_peer",
     ]
 
-    def test_exit_status_and_summary(self):
+    def test_exit_status_and_summary(self) -> None:
         """The run exits 1 and counts the killed tests as errors."""
         self.assertEqual(self.proc.returncode, 1, self.proc.stderr)
         # 3.12.1's unittest does not count a skipped test as run.
@@ -387,7 +390,7 @@ class TestKilledWorker(_SharedRun):
             self.proc.stderr,
         )
 
-    def test_every_test_reported_once(self):
+    def test_every_test_reported_once(self) -> None:
         """Each test has one outcome: the killed group's begun members are errors."""
         expected = Counter(
             {
@@ -404,7 +407,7 @@ class TestKilledWorker(_SharedRun):
         )
         self.assertEqual(_outcomes(self.proc.stderr), expected)
 
-    def test_error_names_the_crash(self):
+    def test_error_names_the_crash(self) -> None:
         """Each killed test's error says which worker died, how, and that the test was running."""
         for test_id in self.killed:
             with self.subTest(test_id):
@@ -412,16 +415,16 @@ class TestKilledWorker(_SharedRun):
                 entry = rf"ERROR: {name} \({re.escape(test_id)}\)\n-+\n{_CRASH}\n\n"
                 self.assertRegex(self.proc.stderr, entry)
 
-    def test_junit_report_has_the_crash_errors(self):
+    def test_junit_report_has_the_crash_errors(self) -> None:
         """The JUnit report has every test, the killed ones as WorkerCrashedError errors."""
         root = ET.parse(os.path.join(self.dir, "junit.xml")).getroot()
         cases = {f"{c.get('classname')}.{c.get('name')}": c for c in root.iter("testcase")}
         self.assertEqual(len(cases), 9)
         for test_id in self.killed:
             with self.subTest(test_id):
-                error = cases[test_id].find("error")
+                error = child_of(cases[test_id], "error")
                 self.assertEqual(error.get("type"), "aiounit.WorkerCrashedError")
-                self.assertRegex(error.get("message"), _CRASH)
+                self.assertRegex(attr_of(error, "message"), _CRASH)
 
 
 _FIXTURE_CRASHES = """
@@ -589,6 +592,7 @@ _MESSAGES = """
 class TestCrashes(_SharedRun):
     """Workers that die in fixtures, in tests and at exit: charged once, the run ends, exit 1."""
 
+    cases: ClassVar[dict[str, ET.Element]]
     files: ClassVar[dict[str, str]] = {
         "test_a_fixtures.py": _FIXTURE_CRASHES,
         "test_b_module.py": _MODULE_CRASH,
@@ -600,20 +604,20 @@ class TestCrashes(_SharedRun):
     args = ("-j", "2", "-v", "-b", "--junit-xml", "junit.xml")
 
     @classmethod
-    def setUpClass(cls):
+    def setUpClass(cls) -> None:
         super().setUpClass()
         root = ET.parse(os.path.join(cls.dir, "junit.xml")).getroot()
         cls.cases = {f"{c.get('classname')}.{c.get('name')}": c for c in root.iter("testcase")}
 
     def error(self, name: str) -> str:
         """The one error entry of *name* (a test or a fixture) in the error list."""
-        entries = re.findall(
+        entries: list[str] = re.findall(
             rf"^ERROR: {re.escape(name)}\n-+\n(.*?)\n(?:=====|-----)", self.proc.stderr, re.S | re.M
         )
         self.assertEqual(len(entries), 1, self.proc.stderr)
         return entries[0]
 
-    def test_run_ends_with_exit_1(self):
+    def test_run_ends_with_exit_1(self) -> None:
         """The run ends (it re-forked forever before) with exit 1 and every crash counted once."""
         self.assertEqual(self.proc.returncode, 1, self.proc.stderr)
         self.assertTrue(
@@ -621,7 +625,7 @@ class TestCrashes(_SharedRun):
         )
         self.assertIn("\nRan 10 tests in ", self.proc.stderr)
 
-    def test_class_fixture_crash_is_charged_to_the_fixture(self):
+    def test_class_fixture_crash_is_charged_to_the_fixture(self) -> None:
         """os._exit, SIGKILL, a segfault and sys.exit() in setUpClass: an error of setUpClass."""
         crashes = {
             "TestExits": r"exited \(1\)",
@@ -636,7 +640,7 @@ class TestCrashes(_SharedRun):
                     self.error(fixture),
                     rf"^aiounit\.WorkerCrashedError: worker \d+ {how} in {re.escape(fixture)}",
                 )
-                error = self.cases[f"test_a_fixtures.{name}.setUpClass"].find("error")
+                error = child_of(self.cases[f"test_a_fixtures.{name}.setUpClass"], "error")
                 self.assertEqual(error.get("type"), "aiounit.WorkerCrashedError")
         self.assertRegex(
             self.error("setUpClass (test_a_fixtures.TestSysExit)"),
@@ -645,7 +649,7 @@ class TestCrashes(_SharedRun):
             r"    sys\.exit\(\)\n(?:    [~^]+\n)?SystemExit$",
         )
 
-    def test_module_fixture_crash_is_charged_to_the_fixture(self):
+    def test_module_fixture_crash_is_charged_to_the_fixture(self) -> None:
         """os._exit in setUpModule is an error of setUpModule."""
         self.assertRegex(
             self.error("setUpModule (test_b_module)"),
@@ -653,25 +657,27 @@ class TestCrashes(_SharedRun):
             r" in setUpModule \(test_b_module\)$",
         )
 
-    def test_tests_behind_a_crashed_set_up_do_not_run(self):
+    def test_tests_behind_a_crashed_set_up_do_not_run(self) -> None:
         """As for a failed set-up, its tests are not run; the module's other tests are."""
         outcomes = _outcomes(self.proc.stderr)
         self.assertNotIn("test_never", self.proc.stderr)
         self.assertEqual(outcomes[("test_a_fixtures.TestLives.test_lives", "ok")], 1)
         self.assertEqual(outcomes[("test_c_teardown.TestB.test_after", "ok")], 1)
 
-    def test_crash_before_any_test_is_charged_to_the_tests(self):
+    def test_crash_before_any_test_is_charged_to_the_tests(self) -> None:
         """A crash with no test begun and no fixture to blame: each test of the batch, once."""
+        worker = re.search(r"worker (\d+) exited \(7\)", self.proc.stderr)
+        assert worker is not None, self.proc.stderr
         for name in ("test_one", "test_two"):
             with self.subTest(name):
                 self.assertEqual(
                     self.error(f"{name} (test_g_run.TestRunCrashes.{name})").rstrip("\n"),
                     "aiounit.WorkerCrashedError: worker "
-                    + re.search(r"worker (\d+) exited \(7\)", self.proc.stderr).group(1)
+                    + worker.group(1)
                     + " exited (7) before this test began",
                 )
 
-    def test_crash_after_tests_reported_is_an_error(self):
+    def test_crash_after_tests_reported_is_an_error(self) -> None:
         """os._exit in tearDownClass and tearDownModule: errors naming where."""
         self.assertRegex(
             self.error("tearDownClass (test_c_teardown.TestA)"),
@@ -685,7 +691,7 @@ class TestCrashes(_SharedRun):
             _outcomes(self.proc.stderr)[("test_c_teardown.TestA.test_before", "ok")], 1
         )
 
-    def test_crashed_test_keeps_its_output_and_time(self):
+    def test_crashed_test_keeps_its_output_and_time(self) -> None:
         """A test that crashed its worker (os._exit, a segfault) keeps its -b output and time."""
         for name, out, err in (
             ("test_sync", "sync out\n", "sync err\n"),
@@ -695,15 +701,15 @@ class TestCrashes(_SharedRun):
             with self.subTest(name):
                 self.assertRegex(self.error(f"{name} (test_e_tests.TestCrash.{name})"), _CRASH_ANY)
                 case = self.cases[f"test_e_tests.TestCrash.{name}"]
-                self.assertEqual(case.find("system-out").text, out)
+                self.assertEqual(child_of(case, "system-out").text, out)
                 self.assertEqual(getattr(case.find("system-err"), "text", None), err)
         for name in ("test_sync", "test_member"):
             with self.subTest(name):
                 self.assertGreaterEqual(
-                    float(self.cases[f"test_e_tests.TestCrash.{name}"].get("time")), 0.05
+                    float(attr_of(self.cases[f"test_e_tests.TestCrash.{name}"], "time")), 0.05
                 )
 
-    def test_junit_report_is_valid(self):
+    def test_junit_report_is_valid(self) -> None:
         """The report of all these crashes validates against junit-10.xsd and parses."""
         from tests.test_junit import junitparser, lxml, parsed_outcomes, xsd_problems
 
@@ -713,7 +719,7 @@ class TestCrashes(_SharedRun):
         if junitparser is not None:
             self.assertEqual(len(parsed_outcomes(path)), len(self.cases))
 
-    def test_junit_messages_are_the_serial_ones(self):
+    def test_junit_messages_are_the_serial_ones(self) -> None:
         """A JUnit message from a worker is the whole exception, as one process writes it."""
         try:
             unittest.TestCase().assertEqual([1, 2, 3], [1, 2, 4])
@@ -740,7 +746,7 @@ class TestAtExitCrash(_SharedRun):
     files: ClassVar[dict[str, str]] = {"test_z_atexit.py": _AT_EXIT}
     args = ("-j", "2", "-v")
 
-    def test_exit_after_the_last_batch_is_an_error(self):
+    def test_exit_after_the_last_batch_is_an_error(self) -> None:
         """Named after the worker's last batch and what it ran last; the run fails."""
         self.assertEqual(self.proc.returncode, 1, self.proc.stderr)
         self.assertTrue(self.proc.stderr.endswith("\nFAILED (errors=1)\n"), self.proc.stderr)
@@ -830,7 +836,7 @@ class TestAsyncFixtureCrashes(_SharedRun):
     def errors(self) -> list[str]:
         return re.findall(r"^ERROR: (.*)$", self.proc.stderr, re.M)
 
-    def test_async_set_up_module_crash_is_set_up_module(self):
+    def test_async_set_up_module_crash_is_set_up_module(self) -> None:
         """It was charged to the module's tests, as if nothing of theirs had run."""
         self.assertIn("setUpModule (test_a_module)", self.errors())
         self.assertRegex(
@@ -839,7 +845,7 @@ class TestAsyncFixtureCrashes(_SharedRun):
         )
         self.assertNotIn("test_never", self.proc.stderr)
 
-    def test_async_tear_down_class_crash_is_tear_down_class(self):
+    def test_async_tear_down_class_crash_is_tear_down_class(self) -> None:
         """It was charged to the worker's exit, 'between tests'."""
         self.assertIn("tearDownClass (test_b_teardown.TestT)", self.errors())
         self.assertNotIn("workerExit (test_b_teardown)", self.errors())
@@ -847,14 +853,14 @@ class TestAsyncFixtureCrashes(_SharedRun):
         self.assertEqual(outcomes[("test_b_teardown.TestT.test_t", "ok")], 1)
         self.assertEqual(outcomes[("test_b_teardown.TestU.test_u", "ok")], 1)
 
-    def test_async_set_up_class_crash_is_its_own_class(self):
+    def test_async_set_up_class_crash_is_its_own_class(self) -> None:
         """It was charged to the group's other class, whose test then never ran, while the
         crashing asyncSetUpClass ran again in a new worker."""
         self.assertIn("setUpClass (test_c_group.TestA)", self.errors())
         self.assertNotIn("setUpClass (test_c_group.TestB)", self.errors())
         self.assertEqual(_outcomes(self.proc.stderr)[("test_c_group.TestB.test_b", "ok")], 1)
 
-    def test_every_crash_once(self):
+    def test_every_crash_once(self) -> None:
         self.assertEqual(self.proc.returncode, 1, self.proc.stderr)
         self.assertEqual(len(self.errors()), 3, self.proc.stderr)
 
@@ -890,7 +896,7 @@ _FORKS = """
 
 
 class TestForkedChild(_TempDirCase):
-    def test_child_that_returns_into_the_runner_exits(self):
+    def test_child_that_returns_into_the_runner_exits(self) -> None:
         """A test's forked child that does not exit: the run hung (it shared the worker's
         pipe, reported with it and waited for batches with it).  And a test that starts a
         process pool failed: workers were daemons, which may not have children."""
@@ -939,7 +945,7 @@ def _alive(pid: int) -> bool:
 class TestParentKilled(_TempDirCase):
     """Workers die with their parent and let go of its stdout."""
 
-    def test_workers_die_with_a_killed_parent(self):
+    def test_workers_die_with_a_killed_parent(self) -> None:
         """SIGKILL the parent of two busy workers: its stdout reaches EOF, the workers are gone."""
         _write(self.dir, {"test_one.py": _WAITS, "test_two.py": _WAITS})
         proc = subprocess.Popen(
@@ -949,19 +955,21 @@ class TestParentKilled(_TempDirCase):
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
         )
-        self.addCleanup(proc.stdout.close)
+        stdout = proc.stdout
+        assert stdout is not None
+        self.addCleanup(stdout.close)
         deadline = time.monotonic() + 20
         output = b""
         pids: list[int] = []
         try:
             with selectors.DefaultSelector() as selector:
-                selector.register(proc.stdout, selectors.EVENT_READ)
+                selector.register(stdout, selectors.EVENT_READ)
 
                 def read() -> bytes:
                     """The next bytes of the parent's stdout (b"" at EOF), by the deadline."""
                     if not selector.select(timeout=max(0.0, deadline - time.monotonic())):
                         self.fail(f"stdout still open; so far {output!r}")
-                    return os.read(proc.stdout.fileno(), 4096)
+                    return os.read(stdout.fileno(), 4096)
 
                 while len(re.findall(rb"^READY (\d+)$", output, re.M)) < 2:
                     chunk = read()
@@ -985,7 +993,7 @@ class TestParentKilled(_TempDirCase):
 class TestParentWatch(unittest.TestCase):
     """The portable death watch (used where PR_SET_PDEATHSIG is not available)."""
 
-    def test_watch_fires_at_end_of_file(self):
+    def test_watch_fires_at_end_of_file(self) -> None:
         """The watch thread calls its function once the pipe's writer is gone, not before."""
         import threading
 
@@ -1006,7 +1014,7 @@ class TestParentWatch(unittest.TestCase):
 class TestWorkerFailfast(unittest.TestCase):
     """-f in a worker: the worker's own result stops its batch."""
 
-    def test_failfast_result_stops_at_its_own_failure(self):
+    def test_failfast_result_stops_at_its_own_failure(self) -> None:
         """With failfast, a worker's result stops on a failure, error or unexpected success."""
         import threading
         from multiprocessing import Pipe
@@ -1014,7 +1022,7 @@ class TestWorkerFailfast(unittest.TestCase):
         from aiounit._wire import _WireResult
 
         class Sample(unittest.TestCase):
-            def test_x(self):
+            def test_x(self) -> None:
                 pass
 
         test = Sample("test_x")
@@ -1022,12 +1030,14 @@ class TestWorkerFailfast(unittest.TestCase):
             raise AssertionError("failed")
         except AssertionError:
             err = sys.exc_info()
-        calls = {
+        calls: dict[str, Callable[[_WireResult], None]] = {
             "addFailure": lambda r: r.addFailure(test, err),
             "addError": lambda r: r.addError(test, err),
             "addUnexpectedSuccess": lambda r: r.addUnexpectedSuccess(test),
             "addSubTest": lambda r: r.addSubTest(
-                test, unittest.case._SubTest(test, "sub", {}), err
+                test,
+                unittest.case._SubTest(test, "sub", {}),  # type: ignore[attr-defined]  # private
+                err,
             ),
         }
         for name, call in calls.items():
@@ -1108,7 +1118,7 @@ _MIXED_TWO = """
 class TestParity(_TempDirCase):
     """-j 2 gives the same outcomes as one process."""
 
-    def test_same_outcomes_as_one_process(self):
+    def test_same_outcomes_as_one_process(self) -> None:
         """A mixed suite reports the same outcomes, tracebacks and summary with -j 1 and -j 2."""
         _write(self.dir, {"test_mixed_one.py": _MIXED_ONE, "test_mixed_two.py": _MIXED_TWO})
 
@@ -1132,7 +1142,7 @@ class TestParity(_TempDirCase):
 class TestInterruptedParent(_TempDirCase):
     """Ctrl-C in the parent of -j: the tests its workers had begun are not lost."""
 
-    def test_begun_tests_are_interrupted_errors_in_the_report(self):
+    def test_begun_tests_are_interrupted_errors_in_the_report(self) -> None:
         """As in one process, each test cut off is started, stopped, and no pass in JUnit."""
         _write(self.dir, {"test_one.py": _WAITS, "test_two.py": _WAITS})
         report = os.path.join(self.dir, "report.xml")
@@ -1145,6 +1155,7 @@ class TestInterruptedParent(_TempDirCase):
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
             )
+        assert proc.stdout is not None and proc.stderr is not None
         self.addCleanup(proc.stdout.close)
         self.addCleanup(proc.stderr.close)
         try:
@@ -1172,7 +1183,7 @@ class TestInterruptedParent(_TempDirCase):
         cases = {case.get("classname"): case for case in root.iter("testcase")}
         self.assertEqual(sorted(cases), ["test_one.TestWaits", "test_two.TestWaits"])
         for case in cases.values():
-            self.assertEqual(case.find("error").get("type"), "Interrupted")
+            self.assertEqual(child_of(case, "error").get("type"), "Interrupted")
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@
 """
 
 
-def add(a, b):
+def add(a: int, b: int) -> int:
     """Add two numbers.
 
     >>> add(1, 2)
@@ -14,7 +14,7 @@ def add(a, b):
     return a + b
 
 
-def broken():
+def broken() -> str:
     """A doctest that fails.
 
     >>> broken()

@@ -2,52 +2,54 @@
 
 import unittest
 
-log = []
+log: list[str] = []
 
 
-def setUpModule():
+def setUpModule() -> None:
     log.append("setUpModule")
 
 
-def tearDownModule():
+def tearDownModule() -> None:
     log.append("tearDownModule")
 
 
 class TestClassSetUpFails(unittest.TestCase):
     @classmethod
-    def setUpClass(cls):
+    def setUpClass(cls) -> None:
         raise RuntimeError("setUpClass failed")
 
-    def test_never_runs(self):
+    def test_never_runs(self) -> None:
         pass
 
 
 class TestClassTearDownFails(unittest.TestCase):
     @classmethod
-    def tearDownClass(cls):
+    def tearDownClass(cls) -> None:
         raise RuntimeError("tearDownClass failed")
 
-    def test_runs(self):
+    def test_runs(self) -> None:
         self.assertIn("setUpModule", log)
 
 
 class TestClassCleanupFails(unittest.TestCase):
     @classmethod
-    def setUpClass(cls):
+    def setUpClass(cls) -> None:
         cls.addClassCleanup(cls._bad)
 
     @classmethod
-    def _bad(cls):
+    def _bad(cls) -> None:
         raise OSError("class cleanup failed")
 
-    def test_runs(self):
+    def test_runs(self) -> None:
         pass
 
 
 class TestAsyncClassFixtures(unittest.IsolatedAsyncioTestCase):
+    shared: list[str]
+
     @classmethod
-    def setUpClass(cls):
+    def setUpClass(cls) -> None:
         cls.shared = ["ready"]
 
-    async def test_sees_class_state(self):
+    async def test_sees_class_state(self) -> None:
         self.assertEqual(self.shared, ["ready"])

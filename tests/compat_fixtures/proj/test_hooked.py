@@ -8,25 +8,27 @@ from aiounit import load_tests  # noqa: F401
 
 
 class TestHooked(aiounit.AsyncTestCase):
+    ready: bool
+
     @classmethod
-    def setUpClass(cls):
+    def setUpClass(cls) -> None:
         cls.ready = True
 
     @aiounit.group("io")
-    async def test_one(self):
+    async def test_one(self) -> None:
         self.assertTrue(self.ready)
         await asyncio.sleep(0)
 
     @aiounit.group("io")
-    async def test_two(self):
+    async def test_two(self) -> None:
         await asyncio.sleep(0)
 
     @aiounit.group("io")
-    async def test_skips(self):
+    async def test_skips(self) -> None:
         self.skipTest("skipped in a group")
 
     @aiounit.group("io")
-    async def test_subtests(self):
+    async def test_subtests(self) -> None:
         for i in range(2):
             with self.subTest(i=i):
                 await asyncio.sleep(0)
@@ -34,5 +36,5 @@ class TestHooked(aiounit.AsyncTestCase):
 
 
 class TestPlainNeighbour(unittest.TestCase):
-    def test_plain(self):
+    def test_plain(self) -> None:
         pass

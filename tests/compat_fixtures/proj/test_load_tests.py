@@ -7,22 +7,26 @@ import doctested
 
 
 class TestChosen(unittest.TestCase):
-    def test_kept(self):
+    def test_kept(self) -> None:
         pass
 
-    def test_dropped(self):
+    def test_dropped(self) -> None:
         raise AssertionError("load_tests leaves this out")
 
 
 class TestExtra(unittest.TestCase):
-    def runTest(self):
+    def runTest(self) -> None:
         pass
 
 
-def load_tests(loader, standard_tests, pattern):
+def load_tests(
+    loader: unittest.TestLoader, standard_tests: unittest.TestSuite, pattern: str | None
+) -> unittest.TestSuite:
     suite = unittest.TestSuite()
     for test in standard_tests:
+        assert isinstance(test, unittest.TestSuite)  # one per TestCase class
         for case in test:
+            assert isinstance(case, unittest.TestCase)
             if case.id().endswith("test_dropped"):
                 continue
             suite.addTest(case)

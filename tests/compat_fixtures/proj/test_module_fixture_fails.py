@@ -3,10 +3,10 @@
 import unittest
 
 
-def setUpModule():
+def setUpModule() -> None:
     raise RuntimeError("setUpModule failed")
 
 
 class TestNeverRuns(unittest.TestCase):
-    def test_a(self):
+    def test_a(self) -> None:
         pass

@@ -4,8 +4,8 @@ import unittest
 
 
 class TestNamespace(unittest.TestCase):
-    def test_ns_pass(self):
+    def test_ns_pass(self) -> None:
         pass
 
-    def test_ns_fail(self):
+    def test_ns_fail(self) -> None:
         self.fail("namespace failure")

@@ -2,8 +2,8 @@ import unittest
 
 
 class TestInner(unittest.TestCase):
-    def test_inner_pass(self):
+    def test_inner_pass(self) -> None:
         pass
 
-    def test_inner_fail(self):
+    def test_inner_fail(self) -> None:
         self.assertTrue(False)

@@ -2,5 +2,5 @@ import unittest
 
 
 class TestDeep(unittest.IsolatedAsyncioTestCase):
-    async def test_deep(self):
+    async def test_deep(self) -> None:
         pass
