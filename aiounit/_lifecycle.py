@@ -17,7 +17,7 @@ import time
 import traceback
 import unittest
 import warnings
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from ._alone import is_framework as _is_framework
 from ._marks import is_coroutine_function
@@ -107,7 +107,9 @@ async def run_case(
                     set_up = True
                     outcome.expecting_failure = expecting_failure
                     with outcome.testPartExecutor(test):
-                        await _call_test_method(test, method, threaded, member)
+                        value = await _test_method_part(test, method, threaded, member)
+                        if value is not None:
+                            warn_returned(method, value)
                     outcome.expecting_failure = False
             if set_up:
                 async with part:
@@ -160,24 +162,29 @@ async def _call_set_up(test: unittest.TestCase) -> None:
         await _call_async(async_set_up, first=True)
 
 
-async def _call_test_method(
+def _test_method_part(
     test: unittest.TestCase,
     method: Callable[[], Any],
     threaded: bool,
     member: GroupMember | None = None,
-) -> None:
+) -> Awaitable[Any]:
+    """What to await to run *test*'s method: the part itself (not a coroutine
+    around it, which every waiting member of a group would hold)."""
     if threaded and not is_coroutine_function(method):
-        try:
-            value = await run_in_thread(method, name=test.id())
-        except asyncio.CancelledError as exc:
-            if member is not None:
-                member.thread_ended = getattr(exc, "aiounit_thread_ended", None)
-            raise
-    else:
-        first = not _overridden(getattr(test, "asyncSetUp", None))
-        value = await _call_part(method, (), {}, first=first)
-    if value is not None:
-        warn_returned(method, value)
+        return _call_in_thread(test, method, member)
+    first = not _overridden(getattr(test, "asyncSetUp", None))
+    return _call_part(method, (), _NO_KWARGS, first=first)
+
+
+async def _call_in_thread(
+    test: unittest.TestCase, method: Callable[[], Any], member: GroupMember | None
+) -> Any:
+    try:
+        return await run_in_thread(method, name=test.id())
+    except asyncio.CancelledError as exc:
+        if member is not None:
+            member.thread_ended = getattr(exc, "aiounit_thread_ended", None)
+        raise
 
 
 def warn_returned(method: Callable[[], Any], value: object) -> None:
@@ -220,11 +227,16 @@ async def _call_async(func: Callable[..., Any], *, first: bool = False) -> Any:
     if not is_coroutine_function(func):
         msg = f"{func!r} is not an async function"
         raise AssertionError(msg)
-    return await _call_part(func, (), {}, first=first)
+    return await _call_part(func, (), _NO_KWARGS, first=first)
 
 
 async def _call_maybe_async(func: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
     return await _call_part(func, args, kwargs, first=False)
+
+
+# The keyword arguments of a part that has none: only ever unpacked, never
+# changed, so one dict serves every test (each waiting member held its own).
+_NO_KWARGS: dict[str, Any] = {}
 
 
 async def _call_part(

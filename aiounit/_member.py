@@ -94,6 +94,12 @@ class Member:
     def __repr__(self) -> str:
         return f"<Member {self.test.id()}>"
 
+    def task_ended(self, task: asyncio.Task[Any]) -> None:
+        """Its task's done callback (a bound method, lighter than a partial)."""
+        group = self._group
+        assert group is not None
+        group.task_ended(self, task)
+
     # -- called by run_case (through Limit) -------------------------------------
 
     def watch(self, limit: float) -> None:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import gc
 import io
 import sys
@@ -308,7 +307,7 @@ class Group(Attribution):
             member.task = self.loop.create_task(
                 self._run_member(member), context=context_of(member.test)
             )
-            member.task.add_done_callback(functools.partial(self._task_ended, member))
+            member.task.add_done_callback(member.task_ended)
             self.owners[member.task] = member
             self.running.add(member)
         self._member_done()
@@ -327,7 +326,7 @@ class Group(Attribution):
         ends or is given up on (``Admission.release`` counts only the first call)."""
         self.admission.release(member)
 
-    def _task_ended(self, member: Member, task: asyncio.Task[Any]) -> None:
+    def task_ended(self, member: Member, task: asyncio.Task[Any]) -> None:
         """The last word on every member's task: if it ended without passing the
         ``finally`` of ``_run_member`` (cancelled before its first step, when a
         coroutine cannot catch anything: a peer's ``for t in asyncio.all_tasks():
