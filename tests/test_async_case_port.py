@@ -485,6 +485,7 @@ class TestCleanupsAndContexts(PortTestCase):
         @aiounit.group("port")
         class Test(aiounit.AsyncTestCase):
             async def test_func(self) -> None:
+                # A sync cleanup, as CPython's own test adds: the stdlib calls it.
                 self.addAsyncCleanup(events.append, "cleanup1")  # type: ignore[arg-type]
                 outer.assertEqual(await self.enterAsyncContext(_CM(events, 42)), 42)
                 self.addAsyncCleanup(events.append, "cleanup2")  # type: ignore[arg-type]
@@ -508,6 +509,7 @@ class TestCleanupsAndContexts(PortTestCase):
             async def test_func(self) -> None:
                 for bad in (LacksEnterAndExit(), LacksEnter(), LacksExit()):
                     with outer.assertRaisesRegex(TypeError, "asynchronous context manager"):
+                        # Not async context managers: the TypeError under test.
                         await self.enterAsyncContext(bad)  # type: ignore[arg-type]
 
         for mode in ("alone", "group"):

@@ -964,7 +964,8 @@ class TestOwnBlockIsNotAPeers(unittest.TestCase):
             stopping=False,
             tick=None,
         )
-        dog = Watchdog(group, None)  # type: ignore[arg-type]  # no loop
+        # No loop: the test plays it (and the watchdog thread).
+        dog = Watchdog(group, None)  # type: ignore[arg-type]
         dog._stopped.set()  # no thread, no loop: the test plays both
         # The watchdog thread's samples, at times given here: the loop last beat
         # 10 s ago, the blocker's code held it for 9.8 s, then the peer's step ran.

@@ -182,6 +182,7 @@ class TestBlockingFixture(unittest.TestCase):
         async def one_loop_for_both_classes() -> None:
             pass
 
+        # A module made at run time: mypy knows none of its attributes.
         module.asyncSetUpModule = one_loop_for_both_classes  # type: ignore[attr-defined]
         result = LoggingResult()
         suite_of(Blocks, Waits, suite_class=aiounit.ConcurrentTestSuite).run(result)

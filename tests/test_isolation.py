@@ -93,6 +93,7 @@ class TestWarningFiltersPerTest(unittest.TestCase):
         @aiounit.group()
         class Editors(aiounit.AsyncTestCase):
             async def test_inserts(self) -> None:
+                # A list at run time; typeshed declares a Sequence.
                 warnings.filters.insert(0, ("ignore", None, Warning, None, 0))  # type: ignore[attr-defined]
                 await asyncio.sleep(0)
 

@@ -72,6 +72,7 @@ def _module_of(*classes: type, hook: bool = False) -> types.ModuleType:
     for cls in classes:
         setattr(module, cls.__name__, cls)
     if hook:
+        # A module made at run time: mypy knows none of its attributes.
         module.load_tests = aiounit.load_tests  # type: ignore[attr-defined]
     return module
 

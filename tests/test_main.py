@@ -544,6 +544,7 @@ class TestProgrammatic(unittest.TestCase):
         stderr = io.StringIO()
         with contextlib.redirect_stderr(stderr):
             program = aiounit.main(module=self._passing(), argv=["prog"], exit=False)
+        # Set by TestProgram.__init__; typeshed does not declare it.
         self.assertIs(program.testLoader, aiounit.defaultTestLoader)  # type: ignore[attr-defined]
 
     def test_groups_run_concurrently_with_a_stdlib_loader(self) -> None:

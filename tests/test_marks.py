@@ -90,6 +90,7 @@ class TestGroupTargets(unittest.TestCase):
             "non-test function": helper,
             "non-TestCase class": NotATestCase,
             "staticmethod": staticmethod(_test_function),
+            # Only decorated, never called: a classmethod of a function without cls.
             "classmethod": classmethod(_test_function),  # type: ignore[arg-type]
             "lambda": lambda: None,
             "instance": object(),

@@ -68,6 +68,7 @@ class TestLocalsAtRecordTime(unittest.TestCase):
                     # Made inside: a buffering result echoes a failure's output
                     # to the stdout it was made with.
                     with contextlib.redirect_stdout(io.StringIO()):
+                        # A bare stream: at verbosity 1 only write() and flush() are used.
                         result = unittest.TextTestResult(io.StringIO(), True, 1)  # type: ignore[type-var]
                         result.tb_locals = True
                         result.buffer = buffer

@@ -95,6 +95,7 @@ class TestFixturesLikeStdlib(unittest.TestCase):
         m2 = make_module(self, third)
         for module in (m1, m2):
             label = "m1" if module is m1 else "m2"
+            # Modules made at run time: mypy knows none of their attributes.
             module.setUpModule = lambda label=label: fixture(f"setUpModule {label}")  # type: ignore[attr-defined]
             module.tearDownModule = lambda label=label: fixture(f"tearDownModule {label}")  # type: ignore[attr-defined]
         loader = unittest.TestLoader()
@@ -200,6 +201,7 @@ class TestGroupFixtures(unittest.TestCase):
         first = _fixture_class("A", fixture, test_g_a=test_g_a, test_s=_async_test)
         second = _fixture_class("B", fixture, test_g_b=test_g_b)
         module = make_module(self, first, second)
+        # A module made at run time: mypy knows none of its attributes.
         module.setUpModule = lambda: fixture("setUpModule")  # type: ignore[attr-defined]
         module.tearDownModule = lambda: fixture("tearDownModule")  # type: ignore[attr-defined]
         return first, second
@@ -277,6 +279,7 @@ class TestGroupFixtures(unittest.TestCase):
         )
         for cls in (first, second):
             module = make_module(self, cls)
+            # Modules made at run time: mypy knows none of their attributes.
             module.setUpModule = lambda n=cls.__name__: fixtures.append(f"setUpModule {n}")  # type: ignore[attr-defined]
             module.tearDownModule = lambda n=cls.__name__: fixtures.append(f"tearDownModule {n}")  # type: ignore[attr-defined]
         result = run_tests(first, second, timeout=1.0)

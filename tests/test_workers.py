@@ -1036,7 +1036,8 @@ class TestWorkerFailfast(unittest.TestCase):
             "addUnexpectedSuccess": lambda r: r.addUnexpectedSuccess(test),
             "addSubTest": lambda r: r.addSubTest(
                 test,
-                unittest.case._SubTest(test, "sub", {}),  # type: ignore[attr-defined]  # private
+                # unittest's private _SubTest, which typeshed does not list.
+                unittest.case._SubTest(test, "sub", {}),  # type: ignore[attr-defined]
                 err,
             ),
         }
