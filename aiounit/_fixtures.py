@@ -8,9 +8,9 @@ opened by the first of its classes that is set up, before that class's own
 ``setUpClass``, and closed by a ``tearDownModule`` put in the module for as
 long as the scope lives (unittest looks it up when it tears the module down).
 
-Only aiounit's suite knows a whole group in advance: it opens the module's
-scope itself, defers the async setups of the classes a unit needs to run them
-together (``deferred``, ``open_classes``), and closes the scopes of the classes
+Only aiounit's suite knows a whole group in advance (``_suite_fixtures``): it
+opens the module's scope itself, defers the async setups of the classes a unit
+needs to run them together (``deferred``), and closes the scopes of the classes
 it tears down together (``close_classes``), before their sync ``tearDownClass``.
 
 Errors reach results the way class and module fixture errors do in unittest:
@@ -46,12 +46,7 @@ from ._scope import (
     strclass,
 )
 from ._stdlib import (
-    SINCE_315,
     method_name,
-    report_fixture_error,
-    restore_stdout,
-    set_module_setup_failed,
-    setup_stdout,
 )
 
 TYPE_CHECKING = False
@@ -97,7 +92,7 @@ def _module_of(cls: type) -> ModuleType | None:
     return sys.modules.get(cls.__module__)
 
 
-def _open_module_lazily(cls: type) -> None:
+def open_module_lazily(cls: type) -> None:
     """A foreign runner calls no module hook of ours: open the module's scope
     from the first class of it that is set up; close it as a module cleanup."""
     name = cls.__module__
@@ -114,9 +109,9 @@ def _open_module_lazily(cls: type) -> None:
         other.tell_notes(None)
     if not has_module_fixtures(_module_of(cls)):
         return
-    scope = _new_module_scope(_module_of(cls), cls)  # type: ignore[arg-type]
+    scope = new_module_scope(_module_of(cls), cls)  # type: ignore[arg-type]
     scope.lazy = True
-    unittest.addModuleCleanup(_close_module_cleanup, name)
+    unittest.addModuleCleanup(close_module_cleanup, name)
     error = scope.open()
     if error is not None:
         _module_failures[name] = error
@@ -139,7 +134,7 @@ def _hook_tear_down_module(module: ModuleType) -> Callable[[], None]:
 
     def tearDownModule() -> None:
         try:
-            _close_module_cleanup(module.__name__)
+            close_module_cleanup(module.__name__)
         except Exception as error:
             unittest.addModuleCleanup(_reraise, error)
         if callable(original):
@@ -157,7 +152,7 @@ def _hook_tear_down_module(module: ModuleType) -> Callable[[], None]:
     return unhook
 
 
-def _close_module_cleanup(name: str) -> None:
+def close_module_cleanup(name: str) -> None:
     _module_failures.pop(name, None)
     scope = module_scopes.get(name)
     if scope is None:
@@ -172,7 +167,7 @@ def _close_module_cleanup(name: str) -> None:
         raise errors[0]
 
 
-def _new_module_scope(module: ModuleType, cls: type) -> Scope:
+def new_module_scope(module: ModuleType, cls: type) -> Scope:
     scope = Scope(module, None, getattr(cls, "loop_factory", None))
     scope.unhook = _hook_tear_down_module(module)
     _install_exit_hook()
@@ -190,16 +185,16 @@ def after_set_up_class(cls: type) -> None:
     if _deferred is not None:
         _deferred.append(cls)
         return
-    _open_module_lazily(cls)
+    open_module_lazily(cls)
     if has_class_fixtures(cls) and cls not in class_scopes:
         scope = new_class_scope(cls)
         error = scope.open()
         if error is not None:
-            _set_up_failed(cls, scope)
+            set_up_failed(cls, scope)
             raise error
 
 
-def _set_up_failed(cls: type, scope: Scope) -> None:
+def set_up_failed(cls: type, scope: Scope) -> None:
     # The async cleanups already ran; their errors are raised from class
     # cleanups, which unittest runs (and reports as setUpClass errors) next.
     for cleanup_error in scope.close():
@@ -234,30 +229,6 @@ def deferred() -> Iterator[list[type]]:
         _deferred = outer
 
 
-def open_classes(classes: Iterable[type]) -> dict[type, BaseException]:
-    """Open the scopes of *classes* together (on each loop); the failed ones."""
-    failed: dict[type, BaseException] = {}
-    scopes: list[Scope] = []
-    for cls in classes:
-        try:
-            _open_module_lazily(cls)
-        except BaseException as module_error:
-            failed[cls] = module_error
-            continue
-        if has_class_fixtures(cls) and cls not in class_scopes:
-            scopes.append(new_class_scope(cls))
-    for runner, together in by_runner(scopes):
-        for scope in together:
-            scope._register()
-        errors = runner.run(gather_in_scopes([s._open for s in together], together))
-        for scope, error in zip(together, errors, strict=True):
-            if error is not None:
-                scope._finish()
-                _set_up_failed(scope.owner, scope)  # type: ignore[arg-type]
-                failed[scope.owner] = error  # type: ignore[index]
-    return failed
-
-
 def replaying(cls: type, error: BaseException) -> None:
     """Make *cls*'s next ``setUpClass`` call raise *error* (and run nothing), so
     that unittest's ``_handleClassSetUp`` reports it as its own."""
@@ -274,46 +245,6 @@ def close_classes(classes: Iterable[type], result: unittest.TestResult | None) -
             _closed_errors.setdefault(scope.owner, []).extend(scope.errors)  # type: ignore[arg-type]
             scope.errors = []
             scope.tell_notes(result)
-
-
-def open_module(test: Any, suite: unittest.TestSuite, result: unittest.TestResult) -> None:
-    """aiounit's suite: after ``setUpModule``, open the module's scope; a failure
-    is reported as unittest reports a failing ``setUpModule``."""
-    name = type(test).__module__
-    module = sys.modules.get(name)
-    if name in module_scopes or not has_module_fixtures(module):
-        return
-    scope = _new_module_scope(module, type(test))  # type: ignore[arg-type]
-    unittest.addModuleCleanup(_close_module_cleanup, name)
-    setup_stdout(result)
-    try:
-        error = scope.open()
-    finally:
-        restore_stdout(result)
-    if error is None:
-        return
-    set_module_setup_failed(result)
-    for cleanup_error in scope.close():
-        report_fixture_error(suite, result, cleanup_error, "setUpModule", name)
-    scope.tell_notes(result)
-    try:
-        unittest.case.doModuleCleanups()
-    except Exception as exc:
-        # 3.15 raises every failed cleanup at once, and reports each of them
-        split = SINCE_315 and isinstance(exc, ExceptionGroup)
-        for cleanup_error in exc.exceptions if split else [exc]:  # type: ignore[attr-defined]
-            report_fixture_error(suite, result, cleanup_error, "setUpModule", name)
-    report_fixture_error(suite, result, error, "setUpModule", name)
-
-
-def close_module(name: str, suite: unittest.TestSuite, result: unittest.TestResult) -> None:
-    """aiounit's suite: close the module's scope before its ``tearDownModule``."""
-    scope = module_scopes.get(name)
-    if scope is None:
-        return
-    for error in scope.close():
-        report_fixture_error(suite, result, error, "tearDownModule", name)
-    scope.tell_notes(result)
 
 
 def close_all(result: unittest.TestResult | None) -> None:
@@ -364,7 +295,7 @@ def _wrap_set_up_class(function: Callable[[type], Any]) -> Callable[[type], Any]
         if _deferred is None:
             # Module fixtures come before any class's: setUpModule (unittest's),
             # asyncSetUpModule, then setUpClass.
-            _open_module_lazily(cls)
+            open_module_lazily(cls)
         _in_hook.add(cls)
         try:
             function(cls)

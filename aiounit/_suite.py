@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import unittest
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 
 from . import _config, _fixtures, _options, _scope
 from ._case import run_alone_first
@@ -12,21 +12,11 @@ from ._member import Member
 from ._plan import Opaque, Unit, check_loop_scopes, flattened, label, plan
 from ._scheduler import run_group
 from ._stdlib import (
-    class_setup_failed,
-    handle_class_set_up,
-    handle_module_fixture,
-    handle_module_tear_down,
-    module_setup_failed,
-    previous_class,
-    previous_module,
     release_test,
-    restore_stdout,
     run_entered,
-    set_previous_class,
     set_run_entered,
-    setup_stdout,
-    tear_down_previous_class,
 )
+from ._suite_fixtures import Fixtures
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -113,7 +103,7 @@ class ConcurrentTestSuite(unittest.TestSuite):
             set_run_entered(result, True)
             top_level = True
 
-        fixtures = _Fixtures(self, result, units)
+        fixtures = Fixtures(self, result, units)
         try:
             self._run_units(units, fixtures, result, config)
         except KeyboardInterrupt:
@@ -132,7 +122,7 @@ class ConcurrentTestSuite(unittest.TestSuite):
     def _run_units(
         self,
         units: list[Unit],
-        fixtures: _Fixtures,
+        fixtures: Fixtures,
         result: unittest.TestResult,
         config: _config.Config,
     ) -> None:
@@ -185,139 +175,3 @@ def _run_unit_group(
 def check_suite(suite: unittest.BaseTestSuite, default_group: str) -> None:
     """``check_loop_scopes`` for a whole suite, before anything runs."""
     check_loop_scopes(plan(suite, default_group))
-
-
-class _Fixtures:
-    """Class and module fixtures around units, through unittest's own handlers.
-
-    unittest tracks the one class whose ``setUpClass`` ran in
-    ``result._previousTestClass`` and calls ``tearDownClass`` as soon as a test
-    of another class comes.  A group may need several classes set up at once,
-    and pulls later tests forward, so this keeps a list of the classes that are
-    set up.  A class stays set up past a unit that does not use it only when it
-    belongs to a group and a later unit of the same module still needs it;
-    suites without groups therefore see exactly the stdlib's calls and order.
-    Errors go through the stdlib's ``_ErrorHolder`` reporting.
-    """
-
-    def __init__(
-        self, suite: unittest.TestSuite, result: unittest.TestResult, units: list[Unit]
-    ) -> None:
-        self.suite = suite
-        self.result = result
-        previous = previous_class(result)
-        # A class an enclosing suite set up before handing the result to us.
-        self.active: list[type] = [previous] if previous is not None else []
-        self.last_use: dict[type, int] = {}
-        self.grouped: set[type] = set()
-        for index, unit in enumerate(units):
-            for cls in unit.classes:
-                self.last_use[cls] = index
-            if unit.is_group:
-                self.grouped.update(unit.classes)
-
-    def enter(self, index: int, unit: Unit) -> None:
-        result, suite = self.result, self.suite
-        first = unit.tests[0]
-        module = first.__class__.__module__
-        self._tear_down_all(
-            [
-                cls
-                for cls in self.active
-                if cls not in unit.classes
-                and not (
-                    cls in self.grouped
-                    and cls.__module__ == module
-                    and self.last_use.get(cls, -1) > index
-                )
-            ]
-        )
-        previous = previous_module(suite, result)
-        if previous is not None and previous != module:
-            self._close_module(previous)
-        handle_module_fixture(suite, first, result)
-        if not module_setup_failed(result):
-            _fixtures.open_module(first, suite, result)
-        # Sync setUpClass first, one class after the other; then the async
-        # class fixtures of all of them together, on their loop.
-        firsts = {}
-        with _fixtures.deferred() as pending:
-            for test in _first_of_each_class(unit):
-                cls = test.__class__
-                if cls in self.active:
-                    continue
-                firsts[cls] = test
-                set_previous_class(result, None)
-                handle_class_set_up(suite, test, result)
-                self.active.append(cls)
-        failed: dict[type, BaseException] = {}
-        for cls in pending:
-            if _fixtures.has_class_fixtures(cls):
-                self._phase(f"setUpClass ({_scope.strclass(cls)})")
-        if pending:
-            # Under -b, what the async setups print is kept, as unittest keeps a
-            # setUpClass's output, and shown with their failure.
-            setup_stdout(result)
-            try:
-                failed = _fixtures.open_classes(pending)
-            finally:
-                if not failed:
-                    restore_stdout(result)
-            for cls, error in failed.items():
-                # unittest's own handler reports it, as a failing setUpClass,
-                # with the output so far (it restores the streams afterwards).
-                _fixtures.replaying(cls, error)
-                set_previous_class(result, None)
-                handle_class_set_up(suite, firsts[cls], result)
-        set_previous_class(result, unit.classes[-1])
-
-    def setup_failed(self, test: Any) -> bool:
-        return bool(class_setup_failed(test.__class__) or module_setup_failed(self.result))
-
-    def _tear_down_all(self, classes: list[type]) -> None:
-        # Async class teardowns together, then each sync tearDownClass.
-        for cls in classes:
-            if cls in _scope.class_scopes:
-                self._phase(f"tearDownClass ({_scope.strclass(cls)})")
-        _fixtures.close_classes(classes, self.result)
-        for cls in classes:
-            self._tear_down(cls)
-
-    def _tear_down(self, cls: type) -> None:
-        set_previous_class(self.result, cls)
-        tear_down_previous_class(self.suite, None, self.result)
-        self.active.remove(cls)
-
-    def hand_over(self) -> None:
-        """Leave exactly one set-up class, in ``_previousTestClass``, for a suite
-        that handles fixtures the stdlib way (an enclosing or a nested one)."""
-        self._tear_down_all(self.active[:-1])
-        if self.active:
-            set_previous_class(self.result, self.active[-1])
-
-    def take_back(self) -> None:
-        previous = previous_class(self.result)
-        self.active = [previous] if previous is not None else []
-
-    def finish(self) -> None:
-        self._tear_down_all(list(self.active))
-        previous = previous_module(self.suite, self.result)
-        if previous is not None:
-            self._close_module(previous)
-        handle_module_tear_down(self.suite, self.result)
-
-    def _phase(self, name: str) -> None:
-        self.suite._fixture_phase(self.result, name)  # type: ignore[attr-defined]
-
-    def _close_module(self, name: str) -> None:
-        if name in _scope.module_scopes:
-            self._phase(f"tearDownModule ({name})")
-        _fixtures.close_module(name, self.suite, self.result)
-
-
-def _first_of_each_class(unit: Unit) -> Iterator[Any]:
-    seen: set[type] = set()
-    for test in unit.tests:
-        if test.__class__ not in seen:
-            seen.add(test.__class__)
-            yield test

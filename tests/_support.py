@@ -7,6 +7,8 @@ import concurrent.futures
 import contextlib
 import functools
 import io
+import json
+import locale
 import os
 import signal
 import subprocess
@@ -309,22 +311,23 @@ def write_files(directory: str, files: Mapping[str, str]) -> None:
 
 
 def ahead(
-    *args: str, files: Mapping[str, str] | None = None
-) -> Callable[[Callable[[Any, subprocess.CompletedProcess[str]], None]], Callable[[Any], None]]:
-    """The test gets the run of ``python -W error *args`` in a directory holding *files*.
+    *args: str, files: Mapping[str, str] | None = None, more: Iterable[tuple[str, ...]] = ()
+) -> Callable[[Callable[..., None]], Callable[[Any], None]]:
+    """The test gets the run of ``python -W error *args`` in a directory holding *files*
+    (and then the runs of the command lines in *more*, in the same directory).
 
-    For an ``AheadCase``: the run is made before the class's first test, with
-    the other runs of its class.
+    For an ``AheadCase``: the runs are made before the class's first test, with
+    the other runs of its class; ``self.directory_ahead()`` is their directory.
     """
+    commands = [args, *more]
 
-    def decorate(
-        test: Callable[[Any, subprocess.CompletedProcess[str]], None],
-    ) -> Callable[[Any], None]:
+    def decorate(test: Callable[..., None]) -> Callable[[Any], None]:
         @functools.wraps(test)
         def check(self: Any) -> None:
-            test(self, type(self).runs_ahead[test.__name__])
+            runs = type(self).runs_ahead
+            test(self, *(runs[test.__name__, i] for i in range(len(commands))))
 
-        check.ahead = (args, dict(files or {}))  # type: ignore[attr-defined]
+        check.ahead = (commands, dict(files or {}))  # type: ignore[attr-defined]
         return check
 
     return decorate
@@ -337,22 +340,64 @@ class AheadCase(unittest.TestCase):
     directory of its own, ``PARALLEL`` at a time.
     """
 
-    runs_ahead: ClassVar[dict[str, subprocess.CompletedProcess[str]]] = {}
+    runs_ahead: ClassVar[dict[tuple[str, int], subprocess.CompletedProcess[str]]] = {}
+    dirs_ahead: ClassVar[dict[str, str]] = {}
 
     @classmethod
     def setUpClass(cls) -> None:
         super().setUpClass()
         jobs = {}
+        cls.dirs_ahead = {}
         for name in unittest.TestLoader().getTestCaseNames(cls):
             spec = getattr(getattr(cls, name), "ahead", None)
             if spec is None:
                 continue
-            args, files = spec
+            commands, files = spec
             tmp = tempfile.TemporaryDirectory()
             cls.addClassCleanup(tmp.cleanup)
             write_files(tmp.name, files)
-            jobs[name] = functools.partial(run_python, *args, cwd=tmp.name)
-        cls.runs_ahead = run_parallel(jobs)
+            cls.dirs_ahead[name] = tmp.name
+            for index, args in enumerate(commands):
+                jobs[name, index] = (tmp.name, args)
+        cls.runs_ahead = run_warm(jobs)
+
+    def directory_ahead(self) -> str:
+        """The directory this test's runs were made in."""
+        return type(self).dirs_ahead[self._testMethodName]
+
+
+def run_warm(jobs: Mapping[_K, tuple[str, tuple[str, ...]]]) -> dict[_K, Any]:
+    """For each job (cwd, ``("-m", module, *args)``): the run of ``python -W error -m ...``.
+
+    Each is a fork of a warm interpreter (tests/_warm.py) that has imported
+    its module, and only it, once; they run PARALLEL at a time, with ``child_env()``.
+    """
+    encoding = locale.getpreferredencoding(False)
+    runs = {}
+    for module in sorted({args[1] for _, args in jobs.values()}):
+        mine = [(key, cwd, args) for key, (cwd, args) in jobs.items() if args[1] == module]
+        with tempfile.TemporaryDirectory() as outputs:
+            lines = []
+            for index, (_, cwd, args) in enumerate(mine):
+                if args[0] != "-m":
+                    raise ValueError(f"not a -m command line: {args}")
+                out, err = (os.path.join(outputs, f"{index}.{n}") for n in ("out", "err"))
+                job = {"cwd": cwd, "module": module, "args": args[2:], "out": out, "err": err}
+                lines.append(json.dumps(job) + "\n")
+            warm = run_python(
+                *("-m", "tests._warm", str(PARALLEL), module), cwd=ROOT, input="".join(lines)
+            )
+            if warm.returncode != 0:
+                raise RuntimeError(f"tests._warm failed ({warm.returncode}):\n{warm.stderr}")
+            statuses = [json.loads(line) for line in warm.stdout.splitlines()]
+            for index, (key, _, args) in enumerate(mine):
+                texts = []
+                for name in ("out", "err"):
+                    with open(os.path.join(outputs, f"{index}.{name}"), encoding=encoding) as f:
+                        texts.append(f.read())
+                command = [sys.executable, "-W", "error", *args]
+                runs[key] = subprocess.CompletedProcess(command, statuses[index], *texts)
+    return {key: runs[key] for key in jobs}
 
 
 def run_parallel(jobs: Mapping[_K, Callable[[], _T]]) -> dict[_K, _T]:

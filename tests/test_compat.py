@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import io
 import os
 import re
@@ -31,7 +30,7 @@ from typing import Any, ClassVar
 import aiounit
 from tests._engine_support import RawResult, Tracker, blocks
 from tests._engine_support import make_module as _make_module
-from tests._support import ROOT, LoggingResult, run_parallel, run_python, run_tests
+from tests._support import ROOT, LoggingResult, run_tests, run_warm
 
 PROJECT = os.path.join(ROOT, "tests", "compat_fixtures", "proj")
 
@@ -313,13 +312,13 @@ class TestCliParity(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls) -> None:
-        # A few runs at a time: each is a fresh interpreter that mostly starts up.
+        # Each run would be an interpreter that mostly starts up: forks of a warm one.
         runs = {
-            (runner, form): functools.partial(run_python, "-m", runner, *args, cwd=PROJECT)
+            (runner, form): (PROJECT, ("-m", runner, *args))
             for form, args in cls.FORMS.items()
             for runner in ("unittest", "aiounit")
         }
-        cls.reports = {key: parse(done) for key, done in run_parallel(runs).items()}
+        cls.reports = {key: parse(done) for key, done in run_warm(runs).items()}
 
     def assert_same(self, form: str) -> tuple[Report, Report]:
         stock, ours = self.reports["unittest", form], self.reports["aiounit", form]

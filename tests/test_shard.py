@@ -11,7 +11,6 @@ import re
 import subprocess
 import sys
 import tempfile
-import textwrap
 import types
 import unittest
 from typing import Any
@@ -19,7 +18,7 @@ from typing import Any
 import aiounit
 from aiounit._shard import select_shard
 from tests._engine_support import fake_module
-from tests._support import run_python
+from tests._support import AheadCase, ahead
 
 
 class _OwnRun(unittest.TestSuite):
@@ -239,48 +238,53 @@ _ALL = {f"test_mod.TestOne.{n}" for n in ("test_a", "test_b", "test_c")} | {
 _VERBOSE_LINE = re.compile(r"^\w+ \(([\w.]+)\) \.\.\. ok$", re.MULTILINE)
 
 
-class TestShardCli(unittest.TestCase):
+_DURATIONS = dict.fromkeys(_ALL, 1.0) | {"test_mod.TestTwo.test_slow": 60.0}
+_HELD = {"elsewhere.Test.test_kept": 2.5, "test_mod.TestTwo.test_d": 99.0}
+
+
+class TestShardCli(AheadCase):
     """``python -m aiounit --shard I/N`` in a temp dir of generated test files."""
 
-    def setUp(self) -> None:
-        tmp = tempfile.TemporaryDirectory()
-        self.addCleanup(tmp.cleanup)
-        self.dir = tmp.name
-        with open(os.path.join(self.dir, "test_mod.py"), "w", encoding="utf-8") as f:
-            f.write(textwrap.dedent(_SHARD_MODULE))
+    def ran(self, proc: subprocess.CompletedProcess[str]) -> list[str]:
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        return _VERBOSE_LINE.findall(proc.stderr)
 
-    def aiounit(self, *args: str, code: int = 0) -> subprocess.CompletedProcess[str]:
-        proc = run_python("-m", "aiounit", *args, cwd=self.dir)
-        self.assertEqual(proc.returncode, code, proc.stderr)
-        return proc
-
-    def ran(self, *args: str) -> list[str]:
-        return _VERBOSE_LINE.findall(self.aiounit("-v", *args).stderr)
-
-    def test_shards_cover_every_test_once(self) -> None:
+    @ahead(
+        *("-m", "aiounit", "-v", "--shard", "1/2"),
+        more=[("-m", "aiounit", "-v", "--shard", "2/2")],
+        files={"test_mod.py": _SHARD_MODULE},
+    )
+    def test_shards_cover_every_test_once(
+        self,
+        first_run: subprocess.CompletedProcess[str],
+        second_run: subprocess.CompletedProcess[str],
+    ) -> None:
         """--shard 1/2 and 2/2 run every discovered test once between them, the group together."""
-        first, second = self.ran("--shard", "1/2"), self.ran("--shard", "2/2")
+        first, second = self.ran(first_run), self.ran(second_run)
         self.assertEqual(sorted(first + second), sorted(_ALL))
         group = {"test_mod.TestOne.test_a", "test_mod.TestOne.test_b"}
         self.assertTrue(group <= set(first) or group <= set(second), (first, second))
 
-    def test_durations_file_balances_by_seconds(self) -> None:
+    @ahead(
+        *("-m", "aiounit", "-v", "--shard", "1/2", "--durations-file", "durations.json"),
+        files={"test_mod.py": _SHARD_MODULE, "durations.json": json.dumps(_DURATIONS)},
+    )
+    def test_durations_file_balances_by_seconds(
+        self, proc: subprocess.CompletedProcess[str]
+    ) -> None:
         """With a handwritten --durations-file the slow test gets a shard to itself."""
-        durations = dict.fromkeys(_ALL, 1.0)
-        durations["test_mod.TestTwo.test_slow"] = 60.0
-        with open(os.path.join(self.dir, "durations.json"), "w", encoding="utf-8") as f:
-            json.dump(durations, f)
-        self.assertEqual(
-            self.ran("--shard", "1/2", "--durations-file", "durations.json"),
-            ["test_mod.TestTwo.test_slow"],
-        )
+        self.assertEqual(self.ran(proc), ["test_mod.TestTwo.test_slow"])
 
-    def test_record_durations_merges_every_test_id(self) -> None:
+    @ahead(
+        *("-m", "aiounit", "--record-durations", "durations.json"),
+        files={"test_mod.py": _SHARD_MODULE, "durations.json": json.dumps(_HELD)},
+    )
+    def test_record_durations_merges_every_test_id(
+        self, proc: subprocess.CompletedProcess[str]
+    ) -> None:
         """--record-durations writes each test id's seconds, merged into what the file held."""
-        path = os.path.join(self.dir, "durations.json")
-        with open(path, "w", encoding="utf-8") as f:
-            json.dump({"elsewhere.Test.test_kept": 2.5, "test_mod.TestTwo.test_d": 99.0}, f)
-        self.aiounit("--record-durations", "durations.json")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        path = os.path.join(self.directory_ahead(), "durations.json")
         with open(path, encoding="utf-8") as f:
             recorded = json.load(f)
         self.assertEqual(sorted(recorded), sorted(_ALL | {"elsewhere.Test.test_kept"}))
@@ -289,17 +293,23 @@ class TestShardCli(unittest.TestCase):
         for test in _ALL:
             self.assertGreaterEqual(recorded[test], 0.0)
 
-    def test_record_durations_creates_its_directory(self) -> None:
+    @ahead(
+        *("-m", "aiounit", "--record-durations", "new/d.json"),
+        files={"test_mod.py": _SHARD_MODULE},
+    )
+    def test_record_durations_creates_its_directory(
+        self, proc: subprocess.CompletedProcess[str]
+    ) -> None:
         """--record-durations into a new directory writes the file, as --junit-xml does."""
-        proc = run_python("-m", "aiounit", "--record-durations", "new/d.json", cwd=self.dir)
         self.assertNotIn("Traceback", proc.stderr)
         self.assertEqual(proc.returncode, 0, proc.stderr)
-        with open(os.path.join(self.dir, "new", "d.json"), encoding="utf-8") as f:
+        with open(os.path.join(self.directory_ahead(), "new", "d.json"), encoding="utf-8") as f:
             self.assertEqual(sorted(json.load(f)), sorted(_ALL))
 
-    def test_bad_shard_is_a_usage_error(self) -> None:
+    @ahead("-m", "aiounit", "--shard", "0/3", files={"test_mod.py": _SHARD_MODULE})
+    def test_bad_shard_is_a_usage_error(self, proc: subprocess.CompletedProcess[str]) -> None:
         """--shard 0/3 exits 2 with one argparse error that states the rule."""
-        proc = self.aiounit("--shard", "0/3", code=2)
+        self.assertEqual(proc.returncode, 2, proc.stderr)
         self.assertIn(
             "error: argument --shard: --shard must be I/N with 1 <= I <= N, got '0/3'", proc.stderr
         )
