@@ -32,6 +32,7 @@ from ._stdlib import (
     runner_loop,
     runner_set_event_loop,
 )
+from ._watchdog import ABORT_AFTER_AT_LEAST
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -95,6 +96,7 @@ class Alone:
     """
 
     __slots__ = (
+        "_answer_within",
         "_interrupt",
         "_restore",
         "deadline",
@@ -117,6 +119,7 @@ class Alone:
         self.gave_up = False
         self.in_cleanups = False
         self._interrupt: TestTimeoutError | None = None
+        self._answer_within = max(self.grace, ABORT_AFTER_AT_LEAST)
         self._restore: Callable[[], None] | None = None
         if limit is not None:
             self._restore = install_interrupt(self._raise_pending)
@@ -163,7 +166,7 @@ class Alone:
             f" (its event loop or a sync part) blocked for {self.grace:g} s more; interrupted"
         )
         signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGUSR2)
-        _ALARM.arm(self, time.monotonic() + self.grace, self._abort_if_stuck, phase)
+        _ALARM.arm(self, time.monotonic() + self._answer_within, self._abort_if_stuck, phase)
 
     def _abort_if_stuck(self, phase: int) -> None:
         if phase != self.phase or self.gave_up or self._interrupt is None:
@@ -171,7 +174,7 @@ class Alone:
         err = sys.__stderr__
         if err is not None:
             err.write(
-                f"\naiounit: {self.test} could not be interrupted {self.grace:g} s after"
+                f"\naiounit: {self.test} could not be interrupted {self._answer_within:g} s after"
                 " its time limit and grace ran out; aborting the run.\n\nStacks of all"
                 " threads:\n"
             )

@@ -40,6 +40,11 @@ if TYPE_CHECKING:
 __unittest = True
 
 _PERIOD = 0.025
+#: The least time a thread gets to answer the interrupt (to run the signal
+#: handler that raises in it) before the run is aborted, whatever the grace:
+#: on a loaded machine a thread can wait that long to be scheduled at all, and
+#: aborting a whole run is the last resort, for code that cannot be interrupted.
+ABORT_AFTER_AT_LEAST = 1.0
 
 
 def _await_stack(task: asyncio.Task[Any]) -> str:
@@ -245,7 +250,9 @@ class Watchdog:
         blocked = now - stall.first_seen
         if stall.interrupted is None and blocked > member.limit + self.grace:
             self._interrupt(stall, blocked)
-        elif stall.interrupted is not None and now - stall.interrupted > self.grace:
+        elif stall.interrupted is not None and now - stall.interrupted > max(
+            self.grace, ABORT_AFTER_AT_LEAST
+        ):
             self._abort(stall, blocked)
 
     def _where(self) -> str | None:

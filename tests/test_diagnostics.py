@@ -15,7 +15,7 @@ import textwrap
 import time
 import unittest
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 import aiounit
 from tests._engine_support import RawResult, blocks
@@ -632,6 +632,66 @@ _CANNOT_BE_INTERRUPTED = """
 """
 
 
+# Tests whose main thread gets aiounit's interrupt (SIGUSR2) late: held back
+# until it is sent, then 0.15 s more, as a loaded machine may leave a thread
+# unscheduled.  Past the 0.05 s grace, but the interrupt still lands.
+_ANSWERS_LATE = """
+    import signal
+    import time
+    import unittest
+
+    import aiounit
+
+
+    def answer_late():
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR2})
+        try:
+            signal.sigwait({signal.SIGUSR2})  # the interrupt was sent
+            time.sleep(0.15)  # not scheduled for a while
+            signal.raise_signal(signal.SIGUSR2)  # pending until unblocked
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGUSR2})
+
+
+    class TestAlone(aiounit.AsyncTestCase):
+        timeout = 0.05
+
+        def test_sync_alone(self):
+            answer_late()
+
+
+    @aiounit.group(timeout=0.05)
+    class TestGroup(aiounit.AsyncTestCase):
+        async def test_in_group(self):
+            answer_late()
+
+        async def test_peer(self):
+            pass
+"""
+
+
+@_POSIX_ONLY
+class TestLateAnswer(_ChildRun):
+    """A blocked test whose thread answers the interrupt late is interrupted, not aborted."""
+
+    def test_the_run_goes_on(self) -> None:
+        """Both are TestTimeoutErrors and the run ends normally, also with a tiny grace."""
+        self.write(_ANSWERS_LATE)
+        proc = self.run_child("-v", "--grace", "0.05", "--blocking-threshold", "0")
+        err = proc.stderr
+        self.assertNotIn("aborting the run", err)
+        self.assertEqual(proc.returncode, 1, err)
+        for name in (
+            "test_sync_alone (test_child.TestAlone",
+            "test_in_group (test_child.TestGroup",
+        ):
+            self.assertIn(f"ERROR: {name}", err)
+        self.assertEqual(err.count("aiounit.TestTimeoutError: "), 2, err)
+        self.assertEqual(err.count("; interrupted"), 2, err)
+        self.assertIn("test_peer (test_child.TestGroup.test_peer) ... ok", err)
+        self.assertTrue(err.endswith("\nFAILED (errors=2)\n"), err)
+
+
 @_POSIX_ONLY
 class TestBlockedLoop(_ChildRun):
     """A test that blocks the loop past timeout + grace is interrupted, or the run aborts."""
@@ -662,12 +722,19 @@ class TestBlockedLoop(_ChildRun):
 class TestAbort(_ChildRun):
     """A block that survives the interrupt ends the run with stacks and status 1."""
 
-    proc: subprocess.CompletedProcess[str]
+    proc: ClassVar[subprocess.CompletedProcess[str]]
 
-    def setUp(self) -> None:
-        super().setUp()
-        self.write(_CANNOT_BE_INTERRUPTED)
-        self.proc = self.run_child("--grace", "0.05")
+    @classmethod
+    def setUpClass(cls) -> None:
+        # One run for both tests: it takes the timeout, the grace and at least
+        # ABORT_AFTER_AT_LEAST (1 s) for the interrupt to be answered.
+        run = cls("test_abort_names_the_stuck_test_and_what_ran")
+        run.setUp()
+        try:
+            run.write(_CANNOT_BE_INTERRUPTED)
+            cls.proc = run.run_child("--grace", "0.05")
+        finally:
+            run.doCleanups()
 
     def test_abort_names_the_stuck_test_and_what_ran(self) -> None:
         """It names the stuck test, prints every thread's stack and what ran, and exits 1."""
