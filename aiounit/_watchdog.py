@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import gc
 import os
 import sys
 import threading
@@ -99,9 +100,39 @@ class _Stall:
     def spans(self, now: float) -> list[tuple[float, float, Any]]:
         return [(s.start, s.end or now, s.member) for s in self.chain()]
 
-    def seconds(self, now: float, period: float) -> float:
-        # Seen first at most a period or two after it began.
-        return (self.end or now) - self.first_seen + period
+    def seconds(self, now: float, period: float, collector: _Collector) -> float:
+        # Seen first at most a period or two after it began.  The collector's
+        # pauses within it are no one's block.
+        end = self.end or now
+        return end - self.first_seen + period - collector.paused(self.first_seen, end)
+
+
+class _Collector:
+    """When the garbage collector ran, recently (it holds the loop in whatever
+    task allocated: a full collection over tens of thousands of members can take
+    half a second, and is charged to no test)."""
+
+    def __init__(self) -> None:
+        self.started: float | None = None
+        # Replaced, never changed in place: the watchdog thread reads it while
+        # a collection (and so this callback) may run, even in that thread.
+        self.pauses: tuple[tuple[float, float], ...] = ()
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        now = time.monotonic()
+        if phase == "start":
+            self.started = now
+        elif self.started is not None:
+            self.pauses = (*self.pauses[-255:], (self.started, now))
+            self.started = None
+
+    def paused(self, start: float, end: float) -> float:
+        """Seconds between *start* and *end* (monotonic) the collector ran."""
+        spans = self.pauses
+        started = self.started
+        if started is not None:
+            spans = (*spans, (started, end))
+        return sum(max(0.0, min(e, end) - max(s, start)) for s, e in spans)
 
 
 class Watchdog:
@@ -125,9 +156,11 @@ class Watchdog:
         # Recent stalls as (start, end, member whose task held the loop): a
         # test's deadlines do not count the time a peer kept it from running.
         self.stalls: collections.deque[tuple[float, float, Any]] = collections.deque(maxlen=1024)
+        self.collector = _Collector()
 
     def __enter__(self) -> Watchdog:
         self._restore_signal = install_interrupt(self._raise_pending)
+        gc.callbacks.append(self.collector)
         self._thread.start()
         return self
 
@@ -136,6 +169,7 @@ class Watchdog:
         if self._handle is not None:
             self._handle.cancel()
         self._thread.join()
+        gc.callbacks.remove(self.collector)
         if self._restore_signal is not None:
             self._restore_signal()
 
@@ -148,7 +182,7 @@ class Watchdog:
             self.stalls.extend(stall.spans(now))
         if stall is not None and self.threshold is not None:
             for part in stall.chain():
-                seconds = part.seconds(now, self.period)
+                seconds = part.seconds(now, self.period, self.collector)
                 member = part.member
                 if member is not None and seconds >= self.threshold and not member.finished:
                     member.blocked.append((seconds, part.where))
@@ -199,8 +233,8 @@ class Watchdog:
         # Not None: the loop may still be stuck on what comes next, which must
         # be dated from now, not from the last beat.
         self.stall = _Stall(None, None, None, now)
-        worst = max(mine, key=lambda part: part.seconds(now, self.period))
-        seconds = worst.seconds(now, self.period)
+        worst = max(mine, key=lambda part: part.seconds(now, self.period, self.collector))
+        seconds = worst.seconds(now, self.period, self.collector)
         if seconds < self.threshold:
             return None
         return seconds, worst.where
@@ -220,7 +254,9 @@ class Watchdog:
     def _watch(self) -> None:
         while not self._stopped.wait(self.period):
             now = time.monotonic()
-            if now - self.last_beat >= 2 * self.period:
+            # (Not while the collector runs: where the loop thread is then says
+            # nothing of the test; its pause is taken off every stall.)
+            if now - self.last_beat >= 2 * self.period and self.collector.started is None:
                 self._sample(now, asyncio.current_task(self.loop))
 
     def _sample(self, now: float, task: Any) -> None:
@@ -247,7 +283,7 @@ class Watchdog:
         member = stall.member
         if member is None or member.limit is None or member.finished:
             return  # only a test's own code is ever interrupted
-        blocked = now - stall.first_seen
+        blocked = now - stall.first_seen - self.collector.paused(stall.first_seen, now)
         if stall.interrupted is None and blocked > member.limit + self.grace:
             self._interrupt(stall, blocked)
         elif stall.interrupted is not None and now - stall.interrupted > max(

@@ -147,6 +147,42 @@ class TestBlockingDetection(unittest.TestCase):
         members = {f"test_{i:03}": body for i in range(count)}
         return aiounit.group("many")(type("Many", (aiounit.AsyncTestCase,), members))
 
+    def test_a_garbage_collection_is_no_block_of_the_test_that_allocated(self) -> None:
+        """A collection (long in a big group) is charged to no test; a block after it is."""
+
+        def slow_collection(phase: str, info: dict[str, int]) -> None:
+            if phase == "start":
+                time.sleep(0.15)  # what a full collection over 30 000 members takes
+
+        def collect() -> None:
+            gc.callbacks.append(slow_collection)
+            try:
+                gc.collect()
+            finally:
+                gc.callbacks.remove(slow_collection)
+
+        class Collects(aiounit.AsyncTestCase):
+            @aiounit.group("collects")
+            async def test_collects(self) -> None:
+                collect()
+                await asyncio.sleep(0)
+
+        class ThenBlocks(aiounit.AsyncTestCase):
+            @aiounit.group("blocks")
+            async def test_then_blocks(self) -> None:
+                collect()
+                time.sleep(0.15)  # noqa: ASYNC251 (the block under test)
+
+        for cls, blamed in ((Collects, []), (ThenBlocks, ["test_then_blocks"])):
+            with self.subTest(cls.__name__):
+                result, _ = _run_text(cls)
+                self.assertEqual(result.testsRun, 1)
+                self.assertEqual(
+                    [t._testMethodName for t, _ in result.diagnostics], blamed, result.diagnostics
+                )
+                for _, message in result.diagnostics:
+                    self.assertIn("in test_then_blocks", message)
+
     def test_many_trivial_tests_starting_together_are_not_blocking(self) -> None:
         """Twenty trivial members starting in one loop step are not taken for a block."""
 
