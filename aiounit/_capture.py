@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 __unittest = True
 
-# The member (see _scheduler.Member) whose test is running in this context.
+# The member (see _member.Member) whose test is running in this context.
 CURRENT: ContextVar[Any] = ContextVar("aiounit_current_member", default=None)
 
 

@@ -60,7 +60,7 @@ class AsyncTestCase(ClassFixtures, unittest.IsolatedAsyncioTestCase):
             check_timeout(cls.__dict__["timeout"], f"{cls.__qualname__}.timeout")
 
     def run(self, result: unittest.TestResult | None = None) -> unittest.TestResult | None:
-        if needs_scope(self):
+        if needs_scope(self) and getattr(self, "_aiounit_borrowed_loop", None) is None:
             config = _config.current()
             limit = timeout_of(self, group_mark_of(self), config.timeout)
             return run_test(self, result, limit)  # on its class's or module's loop
@@ -78,12 +78,9 @@ class AsyncTestCase(ClassFixtures, unittest.IsolatedAsyncioTestCase):
         _config.lend(async_test_context(self))  # copied before the run set its settings
         alone = _alone.Alone(self, timeout_of(self, group_mark_of(self), config.timeout), config)
         self._aiounit_alone = alone
-        set_async_runner(
-            self,
-            _alone.Runner(
-                alone, debug=config.debug, loop_factory=getattr(self, "loop_factory", None)
-            ),
-        )
+        borrowed = getattr(self, "_aiounit_borrowed_loop", None)
+        factory = getattr(self, "loop_factory", None) if borrowed is None else lambda: borrowed
+        set_async_runner(self, _alone.Runner(alone, debug=config.debug, loop_factory=factory))
 
     def _tearDownAsyncioRunner(self) -> None:
         runner = async_runner(self)
@@ -93,6 +90,10 @@ class AsyncTestCase(ClassFixtures, unittest.IsolatedAsyncioTestCase):
         if alone is not None:
             alone.end()
             grace = alone.grace
+        if getattr(self, "_aiounit_borrowed_loop", None) is not None:
+            # Its scope's loop: closed with the scope, which then cancels the
+            # tasks the test left (as tasks its fixtures left).
+            return
         _alone.close_runner(runner, grace)
 
     def _callSetUp(self) -> None:
@@ -218,8 +219,29 @@ def run_alone_first(members: Sequence[Member], result: unittest.TestResult) -> l
         if result.shouldStop:
             return None
         members.remove(member)
-        run_bounded(member.test, result)
+        scope = scope_of(member.test)
+        if scope is None:
+            run_bounded(member.test, result)
+        else:
+            _on_loop_of(scope, member.test, run_bounded, result)
     return members
+
+
+def _on_loop_of(
+    scope: Scope,
+    test: unittest.TestCase,
+    run: Callable[[unittest.TestCase, unittest.TestResult], Any],
+    result: unittest.TestResult,
+) -> None:
+    """``run(test, result)``, the stdlib's lifecycle of a test that drives itself,
+    on *scope*'s loop, as the other tests of its class or module run: its
+    runner borrows that loop instead of making one, and AsyncTestCase.run does
+    not send the test back to its scope (which would come here again)."""
+    test._aiounit_borrowed_loop = scope.loop  # type: ignore[attr-defined]
+    try:
+        run(test, result)
+    finally:
+        del test._aiounit_borrowed_loop  # type: ignore[attr-defined]
 
 
 def run_test(
@@ -276,6 +298,12 @@ def run_in(
     # it), and catches one that blocks the loop past its limit.
     if not hasattr(result, "shouldStop"):
         result = _NeverStops(result)  # type: ignore[assignment]
+    if drives_itself(test):
+        # We are inside its run() already (AsyncTestCase.run sent it here):
+        # the stdlib's run, not test(result), which would call an override
+        # of run() a second time.
+        _on_loop_of(scope, test, unittest.IsolatedAsyncioTestCase.run, result)
+        return
     config, loop = _config.current(), scope.loop
     members = run_alone_first([Member(test, limit)], result)
     if members is not None:

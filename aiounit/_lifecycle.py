@@ -75,7 +75,7 @@ async def run_case(
     setup and the test, then, again, the teardown, then the cleanups; whatever
     times out, the later parts still run.  With *threaded*, a sync test method
     runs on a worker thread so that it does not block its peers.  *member* is
-    the scheduler's record of this test in a group (see ``_scheduler.Member``):
+    the scheduler's record of this test in a group (see ``_member.Member``):
     it watches for a test that ignores cancellation, stops the test cleanly when
     the run stops, and settles what the test left behind.  Only
     ``CancelledError`` (the group is going away) and ``KeyboardInterrupt`` leave

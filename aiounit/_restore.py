@@ -39,7 +39,7 @@ __unittest = True
 if TYPE_CHECKING:
     #: ``listener(event, patcher, member)``: *event* is "start" or "stop",
     #: *patcher* the ``mock._patch`` or ``mock._patch_dict``, *member* the
-    #: running test's ``_scheduler.Member``; called after mock did its work.
+    #: running test's ``_member.Member``; called after mock did its work.
     PatchListener = Callable[[str, Any, Any], None]
 
 _MISSING = object()

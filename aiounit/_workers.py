@@ -23,7 +23,9 @@ import contextlib
 import multiprocessing
 import os
 import re
+import signal
 import sys
+import threading
 import time
 import unittest
 from collections.abc import Sequence
@@ -149,6 +151,7 @@ class _Pool:
         self.stop_event = self.context.Event()
         self.workers: list[_Worker] = []
         self.started = 0
+        self.interrupted = False  # Ctrl-C, noted by _defer_interrupt's handler
         self.pending: dict[int, list[tuple[str, tuple[Any, ...]]]] = {}
         # -b output of tests still running, as it was written: what a test
         # that crashes its worker had printed.
@@ -158,10 +161,13 @@ class _Pool:
         # The workers' death watch: this process holds the only writing end.
         watch_r, self.watch_w = os.pipe()
         self.settings = {**self.settings, "parent": os.getpid(), "watch_fd": watch_r}
+        restore_sigint = self._defer_interrupt()
         try:
             for _ in range(self.size):
                 self._spawn()
             while self.workers:
+                if self.interrupted:
+                    raise KeyboardInterrupt
                 if self.result.shouldStop:
                     self.stop_event.set()
                     self.queue.clear()
@@ -188,11 +194,32 @@ class _Pool:
                 self._cut_off()
             raise
         finally:
+            restore_sigint()
             self._stop_workers()
             for worker in self.workers:
                 worker.conn.close()
             os.close(watch_r)
             os.close(self.watch_w)
+
+    def _defer_interrupt(self) -> Any:
+        """Make Ctrl-C (without -c) end the loop at its top, not anywhere.
+
+        A ``KeyboardInterrupt`` raised in the middle of reading or replaying a
+        message would lose it, and the test it told of with it.  The handler
+        only notes the interrupt; the loop, which wakes at least every 0.1 s,
+        raises it.  Returns what puts the handler back.
+        """
+        if (
+            threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+        ):
+            return lambda: None  # -c's handler, or none of Python's: theirs stays
+
+        def note(signum: int, frame: Any) -> None:
+            self.interrupted = True
+
+        previous = signal.signal(signal.SIGINT, note)
+        return lambda: signal.signal(signal.SIGINT, previous)
 
     def _stop_workers(self) -> None:
         for worker in self.workers:

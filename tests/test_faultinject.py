@@ -412,12 +412,18 @@ class Checker:
             if name in deviating:
                 if self.disruptors(name):
                     continue  # interrupted at some point by its peer: anything may have run
+                late: set[str] = set()
                 if self.tests[name].kind == "swallow_forever" and self.group.get(name):
                     # docs/usage.md, "Time limits": in a group, the teardown and
                     # cleanups of a test given up on run only if it gets to them
                     # before the group ends.
-                    # They may be missing, never repeated.
                     late = {"asyncTearDown", "tearDown", "cleanup", "doCleanups"}
+                elif KINDS[self.tests[name].kind].times_out and self.timed_out_in_set_up(name):
+                    # Its short limit ran out before its body (a loaded machine):
+                    # as after any failed set-up, the tearDowns do not run.
+                    late = {"asyncTearDown", "tearDown"}
+                if late:
+                    # They may be missing, never repeated.
                     for key in late:
                         if got[key] > want[key]:
                             self.problems.append(f"{name}: {key} ran {got[key]} times")
@@ -434,6 +440,20 @@ class Checker:
                     f"{name}: fixture and hook calls differ: expected {sorted(want.elements())},"
                     f" got {sorted(got.elements())}"
                 )
+
+    def timed_out_in_set_up(self, name: str) -> bool:
+        """Whether aiounit reported test *name*'s time limit running out in its set-up."""
+        texts = [
+            call[2]
+            for key, reported in _calls(self.run).items()
+            if key.rpartition(".")[2] == name
+            for call in reported
+            if call[0] == "error" and len(call) > 2
+        ]
+        return any(
+            "TestTimeoutError" in text and re.search(r" in (asyncSetUp|setUp)\b", text)
+            for text in texts
+        )
 
     def check_diagnostics(self, calls: dict[str, list[list[Any]]], deviating: set[str]) -> None:
         assert self.run.data is not None

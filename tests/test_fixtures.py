@@ -131,6 +131,32 @@ class TestClassFixtures(unittest.TestCase):
         self.assertTrue(result.wasSuccessful(), result.errors)
         self.check_class_run(events)
 
+    def test_a_class_that_drives_its_tests_runs_them_on_its_loop_too(self) -> None:
+        """A run() or _callSetUp override: each test runs alone, on the class's loop.
+
+        Such a test goes through the stdlib's own lifecycle; it used to come
+        back to aiounit's scope from there, forever (RecursionError).
+        """
+        for hook in ("run", "_callSetUp"):
+            for suite_class in (aiounit.ConcurrentTestSuite, unittest.TestSuite):
+                with self.subTest(hook=hook, suite=suite_class.__name__):
+                    events: list[Any] = []
+                    driven: list[str] = []
+                    cls = fixture_class(events)
+                    stock = getattr(aiounit.AsyncTestCase, hook)
+
+                    def override(
+                        self: Any, *args: Any, stock: Any = stock, driven: list[str] = driven
+                    ) -> Any:
+                        driven.append(self._testMethodName)
+                        return stock(self, *args)
+
+                    setattr(cls, hook, override)
+                    result = run_suite(cls, suite_class=suite_class)
+                    self.assertTrue(result.wasSuccessful(), result.errors)
+                    self.assertEqual(sorted(driven), ["test_a", "test_b", "test_c"])
+                    self.check_class_run(events)
+
     def test_the_same_calls_when_the_suite_is_rebuilt_as_plain_suites(self) -> None:
         events: list[Any] = []
         result = unittest.TestResult()

@@ -39,24 +39,26 @@ TABLE = os.path.join(HERE, "stdlib_fingerprints.json")
 PACKAGE = os.path.join(os.path.dirname(HERE), "aiounit")
 VERSION = f"{sys.version_info[0]}.{sys.version_info[1]}"
 
-_ASYNC_HOOK = "aiounit._case.AsyncTestCase.{0} (overrides it), aiounit._scheduler._DRIVING_HOOKS"
-_FIXTURES = "aiounit._suite._Fixtures, aiounit._wire._BatchSuite.{0}"
+_ASYNC_HOOK = "aiounit._case.AsyncTestCase.{0} (overrides it), aiounit._case._DRIVING_HOOKS"
+_FIXTURES = "aiounit._suite_fixtures.Fixtures, aiounit._wire._BatchSuite.{0}"
 
 #: stdlib function or class -> what of aiounit copies, overrides or relies on it.
 DEPENDS: dict[str, str] = {
     # unittest.case
     "unittest.case.TestCase.__init__": "aiounit._stdlib (_testMethodName, _outcome, _cleanups)",
-    "unittest.case.TestCase.run": "aiounit._case.run_case (a copy of it)",
-    "unittest.case.TestCase.doCleanups": "aiounit._case._do_cleanups (a copy of it)",
-    "unittest.case.TestCase.subTest": "aiounit._case._AsyncOutcome (what subTest asks of _outcome)",
+    "unittest.case.TestCase.run": "aiounit._lifecycle.run_case (a copy of it)",
+    "unittest.case.TestCase.doCleanups": "aiounit._lifecycle._do_cleanups (a copy of it)",
+    "unittest.case.TestCase.subTest": (
+        "aiounit._outcome.AsyncOutcome (what subTest asks of _outcome)"
+    ),
     "unittest.case.TestCase._addExpectedFailure": "aiounit._stdlib.add_expected_failure",
     "unittest.case.TestCase._addUnexpectedSuccess": "aiounit._stdlib.add_unexpected_success",
     "unittest.case.TestCase._addDuration": "aiounit._stdlib.duration_adder",
-    "unittest.case._Outcome": "aiounit._case._AsyncOutcome (testPartExecutor is a copy)",
+    "unittest.case._Outcome": "aiounit._outcome.PartExecutor (testPartExecutor, a copy)",
     "unittest.case._addSkip": "aiounit._stdlib.add_skip",
     "unittest.case._addError": "aiounit._stdlib.add_error",
     "unittest.case._SubTest": "aiounit._workers._RemoteSubTest, aiounit._wire._WireResult.addSkip",
-    "unittest.case.doModuleCleanups": "aiounit._fixtures.open_module (3.15's ExceptionGroup)",
+    "unittest.case.doModuleCleanups": "aiounit._suite_fixtures.open_module (3.15's ExceptionGroup)",
     # unittest.async_case
     "unittest.async_case.IsolatedAsyncioTestCase.__init__": "aiounit._stdlib.async_test_context",
     "unittest.async_case.IsolatedAsyncioTestCase.run": "aiounit._alone (drives a lone test)",
@@ -67,21 +69,21 @@ DEPENDS: dict[str, str] = {
         "_tearDownAsyncioRunner"
     ),
     "unittest.async_case.IsolatedAsyncioTestCase._callSetUp": _ASYNC_HOOK.format("_callSetUp")
-    + ", aiounit._case._call_set_up",
+    + ", aiounit._lifecycle._call_set_up",
     "unittest.async_case.IsolatedAsyncioTestCase._callTearDown": _ASYNC_HOOK.format("_callTearDown")
-    + ", aiounit._case._call_tear_down",
+    + ", aiounit._lifecycle._call_tear_down",
     "unittest.async_case.IsolatedAsyncioTestCase._callTestMethod": _ASYNC_HOOK.format(
         "_callTestMethod"
     )
-    + ", aiounit._case._call_test_method",
+    + ", aiounit._lifecycle._test_method_part",
     "unittest.async_case.IsolatedAsyncioTestCase._callAsync": _ASYNC_HOOK.format("_callAsync")
-    + ", aiounit._case._call_async",
+    + ", aiounit._lifecycle._call_async",
     "unittest.async_case.IsolatedAsyncioTestCase._callMaybeAsync": _ASYNC_HOOK.format(
         "_callMaybeAsync"
     )
-    + ", aiounit._case._call_part",
+    + ", aiounit._lifecycle._call_part",
     "unittest.async_case.IsolatedAsyncioTestCase._callCleanup": _ASYNC_HOOK.format("_callCleanup")
-    + ", aiounit._case._call_maybe_async",
+    + ", aiounit._lifecycle._call_maybe_async",
     # unittest.suite
     "unittest.suite.BaseTestSuite._removeTestAtIndex": "aiounit._stdlib.release_test",
     "unittest.suite.TestSuite.run": "aiounit._suite.ConcurrentTestSuite._run (its fixture order)",
@@ -131,14 +133,14 @@ DEPENDS: dict[str, str] = {
     "_py_warnings._Context": "aiounit._warnstate._test_context_class",
     "_colorize.get_theme": "aiounit._colour.theme",
     # asyncio
-    "asyncio.runners.Runner.run": "aiounit._case._call_part (the loop turns it copies)",
+    "asyncio.runners.Runner.run": "aiounit._lifecycle._call_part (the loop turns it copies)",
     "asyncio.runners.Runner.close": "aiounit._alone.close_runner, _close_without",
     "asyncio.events.Handle.__init__": "aiounit._stdlib.handle_context, handle_callback",
-    "asyncio.coroutines._format_coroutine": "aiounit._scheduler._Task.__repr__",
-    "asyncio.tasks._PyTask.__init__": "aiounit._scheduler._Task, aiounit._stdlib.quiet_pending",
+    "asyncio.coroutines._format_coroutine": "aiounit._tasks.Task.__repr__",
+    "asyncio.tasks._PyTask.__init__": "aiounit._tasks.Task, aiounit._stdlib.quiet_pending",
     "asyncio.futures._PyFuture.exception": "aiounit._stdlib.unretrieved_error",
     "asyncio.base_events.BaseEventLoop.create_task": (
-        "aiounit._scheduler._Task (the factory's arguments, 3.13's set_name)"
+        "aiounit._tasks.Task (the factory's arguments, 3.13's set_name)"
     ),
 }
 
@@ -390,7 +392,10 @@ class TestFingerprints(unittest.TestCase):
         table[VERSION] = {"checked": sys.version.split()[0], "fingerprints": altered}
         self.assertEqual(
             drift(table, now),
-            [f"CPython {VERSION} changed {name}: re-check aiounit._case.run_case (a copy of it)"],
+            [
+                f"CPython {VERSION} changed {name}:"
+                " re-check aiounit._lifecycle.run_case (a copy of it)"
+            ],
         )
         del table[VERSION]
         (line,) = drift(table, now)
