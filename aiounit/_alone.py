@@ -377,7 +377,9 @@ class _Alarm:
                 owner, (when, callback, phase) = min(self._armed.items(), key=lambda i: i[1][0])
                 delay = when - time.monotonic()
                 if delay > 0:
-                    self._cond.wait(delay)
+                    # A huge limit (``--timeout inf``): past TIMEOUT_MAX, wait()
+                    # raises OverflowError, which would end this thread.
+                    self._cond.wait(min(delay, threading.TIMEOUT_MAX))
                     continue
                 del self._armed[owner]
             callback(phase)

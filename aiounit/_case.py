@@ -20,6 +20,7 @@ from ._stdlib import (
     ASYNC_CASE_HOOKS,
     ErrorHolder,
     async_runner,
+    async_test_context,
     iatc_call_async,
     iatc_call_cleanup,
     iatc_call_maybe_async,
@@ -74,6 +75,7 @@ class AsyncTestCase(ClassFixtures, unittest.IsolatedAsyncioTestCase):
     def _setupAsyncioRunner(self) -> None:
         assert async_runner(self) is None, "asyncio runner is already initialized"
         config = _config.current()
+        _config.lend(async_test_context(self))  # copied before the run set its settings
         alone = _alone.Alone(self, timeout_of(self, group_mark_of(self), config.timeout), config)
         self._aiounit_alone = alone
         borrowed = getattr(self, "_aiounit_borrowed_loop", None)

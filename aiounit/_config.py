@@ -71,6 +71,20 @@ def current() -> Config:
     return _current.get()
 
 
+def lend(context: object) -> None:
+    """Make the current settings those of a test's own *context* too.
+
+    An ``IsolatedAsyncioTestCase`` copies the context when it is built, before
+    any run has set its settings, and runs every part of the test in it: called
+    (outside that context) just before the test runs, so that the test, its
+    tasks and threads see the settings of the suite that runs it.
+    """
+    if isinstance(context, contextvars.Context):
+        config = _current.get()
+        if context.get(_current) is not config:
+            context.run(_current.set, config)
+
+
 @contextlib.contextmanager
 def using(config: Config) -> Iterator[None]:
     """Make *config* current for the duration of a suite's run."""

@@ -19,6 +19,7 @@ import unittest
 import warnings
 from collections.abc import Awaitable, Callable
 
+from . import _config
 from ._alone import is_framework as _is_framework
 from ._marks import is_coroutine_function
 from ._outcome import AsyncOutcome, Limit
@@ -54,7 +55,8 @@ def context_of(test: unittest.TestCase) -> contextvars.Context:
     # user's __init__ are seen the same way.
     ctx = async_test_context(test)
     if not isinstance(ctx, contextvars.Context):
-        ctx = contextvars.copy_context()
+        return contextvars.copy_context()
+    _config.lend(ctx)  # copied before the run set its settings
     return ctx
 
 

@@ -12,6 +12,7 @@ from ._member import Member
 from ._plan import Opaque, Unit, check_loop_scopes, flattened, label, plan
 from ._scheduler import run_group
 from ._stdlib import (
+    async_test_context,
     release_test,
     run_entered,
     set_run_entered,
@@ -138,6 +139,7 @@ class ConcurrentTestSuite(unittest.TestSuite):
                 runnable = [t for t in unit.tests if not fixtures.setup_failed(t)]
                 if not unit.is_group:
                     for test in runnable:
+                        _config.lend(async_test_context(test))  # a stock async test too
                         test(result)
                 elif runnable:
                     _run_unit_group(unit.key, runnable, result, config)

@@ -7,12 +7,16 @@ import contextlib
 import contextvars
 import inspect
 import logging
+import math
 import os
+import threading
+import time
 import unittest
 import warnings
 from typing import Any
 
 import aiounit
+from aiounit import _alone
 from tests._engine_support import (
     RawResult,
     blocks,
@@ -821,6 +825,32 @@ class TestAsyncTestCaseAlone(unittest.TestCase):
         unittest.TestSuite([Case("test_hangs")]).run(result)
         self.assertEqual(len(result.raw), 1)
         self.assertIsInstance(result.raw[0][1], aiounit.TestTimeoutError)
+
+    def test_alarm_waits_at_most_timeout_max(self) -> None:
+        """A huge limit (``--timeout inf``) does not kill the alarm thread.
+
+        ``Condition.wait`` raises OverflowError past ``threading.TIMEOUT_MAX``;
+        the thread died, and no later test run alone could be given up on.
+        """
+
+        class Stop(Exception):
+            pass
+
+        waits: list[float | None] = []
+
+        def wait(timeout: float | None = None) -> bool:
+            waits.append(timeout)
+            raise Stop
+
+        alarm = _alone._Alarm()
+        owner: Any = object()
+        alarm._armed[owner] = (time.monotonic() + math.inf, lambda phase: None, 1)
+        alarm._cond.wait = wait  # type: ignore[method-assign]
+        with self.assertRaises(Stop):
+            alarm._run()
+        self.assertEqual(len(waits), 1)
+        assert waits[0] is not None
+        self.assertLessEqual(waits[0], threading.TIMEOUT_MAX)
 
     def test_debug_runs_lifecycle(self) -> None:
         """debug() runs setUp, the test and tearDown, like the stdlib."""

@@ -153,6 +153,56 @@ class TestNumericOptions(unittest.TestCase):
             aiounit.ConcurrentTestSuite(bogus=1)  # type: ignore[call-arg]
 
 
+class TestRunSettingsInTests(unittest.TestCase):
+    """Every part of a test sees the settings of the suite that runs it (design.md,
+    "Run settings"), though an async test's context was copied when it was built,
+    before the run set them: a suite run inside the test inherits them."""
+
+    def test_every_part_sees_the_run_settings(self) -> None:
+        seen: dict[str, float | None] = {}
+
+        def note(test: unittest.TestCase) -> None:
+            seen[test.id().rsplit(".", 2)[-2] + "." + test._testMethodName] = (
+                _config.current().timeout
+            )
+
+        class Alone(aiounit.AsyncTestCase):
+            async def test_async(self) -> None:
+                note(self)
+
+            def test_sync(self) -> None:
+                note(self)
+
+        @aiounit.group("g")
+        class Grouped(aiounit.AsyncTestCase):
+            async def test_async(self) -> None:
+                note(self)
+
+            def test_sync(self) -> None:
+                note(self)
+
+        class Stock(unittest.IsolatedAsyncioTestCase):
+            async def test_async(self) -> None:
+                note(self)
+
+        loader = unittest.TestLoader()
+        tests = [loader.loadTestsFromTestCase(c) for c in (Alone, Grouped, Stock)]
+        result = unittest.TestResult()
+        aiounit.ConcurrentTestSuite(tests, timeout=7.0).run(result)
+        self.assertTrue(result.wasSuccessful(), result.errors + result.failures)
+        self.assertEqual(
+            seen,
+            {
+                "Alone.test_async": 7.0,
+                "Alone.test_sync": 7.0,
+                "Grouped.test_async": 7.0,
+                "Grouped.test_sync": 7.0,
+                "Stock.test_async": 7.0,
+            },
+        )
+        self.assertIsNone(_config.current().timeout)
+
+
 class TestOneDefinition(unittest.TestCase):
     """What is written out for readers and type checkers agrees with _options."""
 
