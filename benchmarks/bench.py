@@ -709,15 +709,7 @@ class Bench:
                 "    async def test_one(self):\n        pass\n"
             )
             self.made.add(d)
-        if (interp.path, d) not in self.compiled:
-            self.compiled.add((interp.path, d))
-            subprocess.run(
-                [interp.path, "-m", "compileall", "-q", str(d)],
-                cwd=d,
-                env=self.env,
-                stdout=subprocess.DEVNULL,
-                check=False,
-            )
+        self.prepare(interp, "aiounit", d, 0)
         k = max(7 if self.args.quick else 21, self.args.repeat)
         best: dict[str, tuple[Run, tuple[float, float]]] = {}
         walls: dict[str, list[float]] = {"unittest": [], "aiounit": []}
@@ -768,15 +760,7 @@ class Bench:
             for m in range(modules):
                 (d / f"test_cpu{m}.py").write_text(generate_cpu(m, per, seconds))
             self.made.add(d)
-        if (interp.path, d) not in self.compiled:
-            self.compiled.add((interp.path, d))
-            subprocess.run(
-                [interp.path, "-m", "compileall", "-q", str(d)],
-                cwd=d,
-                env=self.env,
-                stdout=subprocess.DEVNULL,
-                check=False,
-            )
+        self.prepare(interp, "aiounit", d, 0)
         for system, extra in (("aiounit", []), ("aiounit -j 2", ["-j", "2"])):
             argv = [interp.path, "-m", "aiounit", *extra]
             runs: list[tuple[Run, float, float]] = []

@@ -228,6 +228,16 @@ def _screen_of(directory: str, go: bytes, *args: str) -> tuple[int, list[str]]:
 class TestTestOutputOnTerminal(unittest.TestCase):
     """A grouped test prints while the line is shown: the line goes first (no -b)."""
 
+    def check_screen(self, code: int, screen: list[str]) -> None:
+        """The screen shows the test's output and unittest's, nothing of the line."""
+        self.assertEqual(code, 0, screen)
+        text = "\n".join(screen).strip()
+        self.assertNotIn("running", text)
+        self.assertNotIn("done", text)
+        lines = [line for line in screen if line]
+        self.assertEqual(lines[:3], [".out", "err", "."], screen)
+        self.assertEqual(lines[-1], "OK")
+
     def test_no_residue_of_the_line(self) -> None:
         """The screen shows the test's output and unittest's, nothing of the status line."""
         tmp = tempfile.TemporaryDirectory()
@@ -236,13 +246,7 @@ class TestTestOutputOnTerminal(unittest.TestCase):
             f.write(textwrap.dedent(_PRINTS))
         # The line drawn after test_a_first's dot, while test_b_prints runs.
         code, screen = _screen_of(tmp.name, b"\x1b7  [1/2 done, 1 running")
-        self.assertEqual(code, 0, screen)
-        text = "\n".join(screen).strip()
-        self.assertNotIn("running", text)
-        self.assertNotIn("done", text)
-        lines = [line for line in screen if line]
-        self.assertEqual(lines[:3], [".out", "err", "."], screen)
-        self.assertEqual(lines[-1], "OK")
+        self.check_screen(code, screen)
 
     @unittest.skipUnless(hasattr(os, "fork"), "-j needs fork")
     def test_no_residue_of_the_line_from_a_worker(self) -> None:
@@ -252,13 +256,7 @@ class TestTestOutputOnTerminal(unittest.TestCase):
         with open(os.path.join(tmp.name, "test_prints.py"), "w", encoding="utf-8") as f:
             f.write(textwrap.dedent(_PRINTS.replace("sys.stdin.readline", "_wait_for_go")))
         code, screen = _screen_of(tmp.name, b"\x1b7  [1/2 done, 1 running", "-j", "2")
-        self.assertEqual(code, 0, screen)
-        text = "\n".join(screen).strip()
-        self.assertNotIn("running", text)
-        self.assertNotIn("done", text)
-        lines = [line for line in screen if line]
-        self.assertEqual(lines[:3], [".out", "err", "."], screen)
-        self.assertEqual(lines[-1], "OK")
+        self.check_screen(code, screen)
 
 
 class TestOffTerminal(unittest.TestCase):
