@@ -96,7 +96,6 @@ class Alone:
     """
 
     __slots__ = (
-        "_answer_within",
         "_interrupt",
         "_restore",
         "deadline",
@@ -119,7 +118,6 @@ class Alone:
         self.gave_up = False
         self.in_cleanups = False
         self._interrupt: TestTimeoutError | None = None
-        self._answer_within = max(self.grace, ABORT_AFTER_AT_LEAST)
         self._restore: Callable[[], None] | None = None
         if limit is not None:
             self._restore = install_interrupt(self._raise_pending)
@@ -141,6 +139,11 @@ class Alone:
         if self._restore is not None:
             self._restore()
             self._restore = None
+
+    @property
+    def _answer_within(self) -> float:
+        """How long the interrupted main thread gets to answer before the run is aborted."""
+        return max(self.grace, ABORT_AFTER_AT_LEAST)
 
     def _give_up(self, loop: asyncio.AbstractEventLoop, part: int) -> None:
         # The part ignored its cancellation for the grace period: stop waiting

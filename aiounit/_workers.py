@@ -162,6 +162,7 @@ class _Pool:
         watch_r, self.watch_w = os.pipe()
         self.settings = {**self.settings, "parent": os.getpid(), "watch_fd": watch_r}
         restore_sigint = self._defer_interrupt()
+        cut_off = False
         try:
             for _ in range(self.size):
                 self._spawn()
@@ -185,17 +186,20 @@ class _Pool:
                     if worker.process.sentinel in ready:
                         self._exited(worker)
         except BaseException:
-            # Cut off (Ctrl-C, or an error of the parent's own).  Stop the workers,
-            # then report what they had sent and, like a KeyboardInterrupt in one
-            # process, each test they had begun as started and stopped with no
-            # outcome, so that no report loses a test that ran.
-            self._stop_workers()
-            with contextlib.suppress(Exception):
-                self._cut_off()
+            cut_off = True  # Ctrl-C, or an error of the parent's own
             raise
         finally:
-            restore_sigint()
-            self._stop_workers()
+            for worker in self.workers:
+                worker.process.kill()
+                worker.process.join()
+            if cut_off:
+                # Report what the stopped workers had sent and, like a
+                # KeyboardInterrupt in one process, each test they had begun
+                # as started and stopped with no outcome, so that no report
+                # loses a test that ran.
+                with contextlib.suppress(Exception):
+                    self._cut_off()
+            restore_sigint()  # after: a second Ctrl-C does not cut the cut-off short
             for worker in self.workers:
                 worker.conn.close()
             os.close(watch_r)
@@ -220,11 +224,6 @@ class _Pool:
 
         previous = signal.signal(signal.SIGINT, note)
         return lambda: signal.signal(signal.SIGINT, previous)
-
-    def _stop_workers(self) -> None:
-        for worker in self.workers:
-            worker.process.kill()
-            worker.process.join()
 
     def _cut_off(self) -> None:
         for worker in self.workers:
