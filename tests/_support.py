@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
 import concurrent.futures
 import contextlib
 import functools
+import importlib.util
 import io
 import json
 import locale
 import os
+import queue
+import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -18,7 +23,7 @@ import textwrap
 import threading
 import unittest
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 import aiounit
 
@@ -324,7 +329,7 @@ def ahead(
     def decorate(test: Callable[..., None]) -> Callable[[Any], None]:
         @functools.wraps(test)
         def check(self: Any) -> None:
-            runs = type(self).runs_ahead
+            runs = type(self).background_runs
             test(self, *(runs[test.__name__, i] for i in range(len(commands))))
 
         check.ahead = (commands, dict(files or {}))  # type: ignore[attr-defined]
@@ -333,79 +338,255 @@ def ahead(
     return decorate
 
 
-class AheadCase(unittest.TestCase):
-    """Tests that each check the run of a child (``@ahead``), none of which depends on timing.
+class BackgroundCase(unittest.TestCase):
+    """A test class whose children run in the background lane from the moment the class is made.
 
-    ``setUpClass`` makes every such run of the class, each in a temporary
-    directory of its own, ``PARALLEL`` at a time.
+    A subclass gives the job in ``background()``, a classmethod called once, in
+    the main thread, when the class is made (its module is imported): it writes
+    the files the children need (in ``background_directory()``s) and returns the
+    job, or None for nothing to run.  ``setUpClass`` waits for the job and puts
+    what it returned in ``cls.background_runs``.  For children whose results do not depend
+    on timing.
     """
 
-    runs_ahead: ClassVar[dict[tuple[str, int], subprocess.CompletedProcess[str]]] = {}
-    dirs_ahead: ClassVar[dict[str, str]] = {}
+    background_runs: ClassVar[Any] = None
+    _early: ClassVar[Early[Any] | None] = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        job = cls.background()
+        cls._early = None if job is None else in_background(job)
+
+    @classmethod
+    def background(cls) -> Callable[[], Any] | None:
+        return None
 
     @classmethod
     def setUpClass(cls) -> None:
         super().setUpClass()
-        jobs = {}
+        if cls._early is not None:
+            cls.background_runs = cls._early.result()
+
+
+class AheadCase(BackgroundCase):
+    """Tests that each check the run of a child (``@ahead``), none of which depends on timing.
+
+    Every such run of the class is a job of the background lane, in a
+    temporary directory of its own per test.
+    """
+
+    dirs_ahead: ClassVar[dict[str, str]] = {}
+
+    @classmethod
+    def background(cls) -> Callable[[], Any] | None:
+        jobs: dict[tuple[str, int], tuple[str, tuple[str, ...], dict[str, str]]] = {}
         cls.dirs_ahead = {}
+        env = child_env()
         for name in unittest.TestLoader().getTestCaseNames(cls):
             spec = getattr(getattr(cls, name), "ahead", None)
             if spec is None:
                 continue
             commands, files = spec
-            tmp = tempfile.TemporaryDirectory()
-            cls.addClassCleanup(tmp.cleanup)
-            write_files(tmp.name, files)
-            cls.dirs_ahead[name] = tmp.name
+            directory = background_directory()
+            write_files(directory, files)
+            cls.dirs_ahead[name] = directory
             for index, args in enumerate(commands):
-                jobs[name, index] = (tmp.name, args)
-        cls.runs_ahead = run_warm(jobs)
+                jobs[name, index] = (directory, args, env)
+        return functools.partial(run_warm, jobs) if jobs else None
 
     def directory_ahead(self) -> str:
         """The directory this test's runs were made in."""
         return type(self).dirs_ahead[self._testMethodName]
 
 
-def run_warm(jobs: Mapping[_K, tuple[str, tuple[str, ...]]]) -> dict[_K, Any]:
-    """For each job (cwd, ``("-m", module, *args)``): the run of ``python -W error -m ...``.
+# Variables a child interpreter reads as it starts (a fork of a warm one
+# cannot take a new value of them); every other one is read at run time.
+_READ_AT_START = re.compile(
+    r"^(?:PYTHON(?!ASYNCIODEBUG$|DONTWRITEBYTECODE$|_COLORS$)\w*|LANG|LC_\w+)$"
+)
 
-    Each is a fork of a warm interpreter (tests/_warm.py) that has imported
-    its module, and only it, once; they run PARALLEL at a time, with ``child_env()``.
+
+def _package_of(module: str) -> tuple[str, ...]:
+    """What a warm interpreter may import before ``-m module`` runs: the module if it
+    is a package (``-m`` runs its ``__main__``), else its package (runpy warns about
+    a module imported before it runs)."""
+    spec = importlib.util.find_spec(module)
+    if spec is not None and spec.submodule_search_locations is not None:
+        return (module,)
+    return (module.rpartition(".")[0],) if "." in module else ()
+
+
+def run_warm(
+    jobs: Mapping[_K, tuple[str, tuple[str, ...]] | tuple[str, tuple[str, ...], Mapping[str, str]]],
+    *,
+    parallel: int | None = None,
+    werror: bool = True,
+    timeout: float = 60,
+    preload: tuple[str, ...] = (),
+) -> dict[_K, Any]:
+    """For each job (cwd, command line, and optionally its environment, else
+    ``child_env()``): the run of ``python -W error COMMAND LINE``.
+
+    A command line is ``("-m", module, *args)`` or ``("-c", code, *args)``, after
+    interpreter options if any (``"-X", "dev"``).  Each is a fork of a warm
+    interpreter (tests/_warm.py) that has imported its module (for ``-c``: asyncio
+    and unittest) and the modules in *preload* once; *parallel* at a time (by
+    default ``PARALLEL``, one in the background lane); killed if still running
+    after *timeout* seconds.  An environment may differ from the others only in
+    variables read at run time (not ``PYTHON*``, ``LANG`` or ``LC_*``): those
+    that differ there get warm interpreters of their own.  Without *werror*, no
+    ``-W error``.
     """
+    if parallel is None:
+        parallel = 1 if threading.current_thread() is _lane_thread else PARALLEL
     encoding = locale.getpreferredencoding(False)
+    groups: dict[tuple[Any, ...], list[tuple[_K, str, tuple[str, ...], dict[str, str]]]] = {}
+    for key, (cwd, command, *given) in jobs.items():
+        env = dict(given[0]) if given else child_env()
+        at = next((i for i, arg in enumerate(command) if arg in ("-m", "-c")), None)
+        if at is None:
+            raise ValueError(f"not a -m or -c command line: {command}")
+        options, args = tuple(command[:at]), tuple(command[at:])
+        imports = _package_of(args[1]) if args[0] == "-m" else ("asyncio", "unittest")
+        start = tuple(sorted((k, v) for k, v in env.items() if _READ_AT_START.match(k)))
+        groups.setdefault((options, imports + preload, start), []).append((key, cwd, args, env))
     runs = {}
-    for module in sorted({args[1] for _, args in jobs.values()}):
-        mine = [(key, cwd, args) for key, (cwd, args) in jobs.items() if args[1] == module]
+    for (options, imports, _), mine in groups.items():
         with tempfile.TemporaryDirectory() as outputs:
             lines = []
-            for index, (_, cwd, args) in enumerate(mine):
-                if args[0] != "-m":
-                    raise ValueError(f"not a -m command line: {args}")
+            for index, (_, cwd, args, env) in enumerate(mine):
                 out, err = (os.path.join(outputs, f"{index}.{n}") for n in ("out", "err"))
-                job = {"cwd": cwd, "module": module, "args": args[2:], "out": out, "err": err}
-                lines.append(json.dumps(job) + "\n")
+                what = {"module": args[1]} if args[0] == "-m" else {"code": args[1]}
+                job = {"cwd": cwd, **what, "args": args[2:], "out": out, "err": err, "env": env}
+                lines.append(json.dumps({**job, "timeout": timeout}) + "\n")
             warm = run_python(
-                *("-m", "tests._warm", str(PARALLEL), module), cwd=ROOT, input="".join(lines)
+                *(*options, "-m", "tests._warm", str(parallel), *imports),
+                cwd=ROOT,
+                env=mine[0][3],
+                input="".join(lines),
+                werror=werror,
+                timeout=timeout * (len(mine) // parallel + 1) + 30,
             )
             if warm.returncode != 0:
                 raise RuntimeError(f"tests._warm failed ({warm.returncode}):\n{warm.stderr}")
             statuses = [json.loads(line) for line in warm.stdout.splitlines()]
-            for index, (key, _, args) in enumerate(mine):
-                texts = []
+            for index, (key, _, args, _) in enumerate(mine):
+                texts: list[str] = []
                 for name in ("out", "err"):
                     with open(os.path.join(outputs, f"{index}.{name}"), encoding=encoding) as f:
                         texts.append(f.read())
-                command = [sys.executable, "-W", "error", *args]
-                runs[key] = subprocess.CompletedProcess(command, statuses[index], *texts)
+                flags = ("-W", "error") if werror else ()
+                line = [sys.executable, *flags, *options, *args]
+                runs[key] = subprocess.CompletedProcess(line, statuses[index], *texts)
     return {key: runs[key] for key in jobs}
+
+
+class Early(Generic[_T]):
+    """A job (children run to their end) started in the background lane.
+
+    ``result()`` waits for it, or runs it at once in the caller if the lane
+    has not begun it yet.
+    """
+
+    def __init__(self, job: Callable[[], _T]) -> None:
+        self._job: Callable[[], _T] | None = job
+        self._lock = threading.Lock()
+        self._done = threading.Event()
+        self._value: _T | None = None
+        self._error: BaseException | None = None
+
+    def run(self) -> None:
+        """Run the job unless it has been begun already."""
+        with self._lock:
+            job, self._job = self._job, None
+        if job is None:
+            return
+        try:
+            self._value = job()
+        except BaseException as error:  # for result() to raise
+            self._error = error
+        finally:
+            self._done.set()
+
+    def cancel(self) -> None:
+        """Never run it (at exit, for classes that did not run)."""
+        with self._lock:
+            if self._job is not None:
+                self._job = None
+                self._error = RuntimeError("cancelled: the test run ended first")
+                self._done.set()
+
+    def result(self) -> _T:
+        self.run()
+        self._done.wait()
+        if self._error is not None:
+            raise self._error
+        return self._value  # type: ignore[return-value]
+
+
+_lane_queue: queue.SimpleQueue[Early[Any] | None] = queue.SimpleQueue()
+_lane_thread: threading.Thread | None = None
+_lane_lock = threading.Lock()
+_background_dirs: list[str] = []
+
+
+def _lane() -> None:
+    while (early := _lane_queue.get()) is not None:
+        early.run()
+
+
+def _stop_lane() -> None:
+    # At exit: jobs not begun are dropped, the one running ends (children are bounded).
+    while True:
+        try:
+            early = _lane_queue.get_nowait()
+        except queue.Empty:
+            break
+        if early is not None:
+            early.cancel()
+    _lane_queue.put(None)
+    if _lane_thread is not None:
+        _lane_thread.join()
+    for directory in _background_dirs:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def in_background(job: Callable[[], _T]) -> Early[_T]:
+    """Start *job* in the background lane, which runs jobs one at a time in the order given.
+
+    Test classes whose children take long but do not depend on timing start
+    them when their module is imported (discovery imports every module before
+    the first test runs), so that the children run while other tests do.
+    A job that needs the environment should take ``child_env()`` when it is
+    made, in the main thread: tests may change ``os.environ`` while it runs.
+    """
+    global _lane_thread
+    early = Early(job)
+    with _lane_lock:
+        if _lane_thread is None:
+            _lane_thread = threading.Thread(target=_lane, name="tests-background", daemon=True)
+            _lane_thread.start()
+            atexit.register(_stop_lane)
+    _lane_queue.put(early)
+    return early
+
+
+def background_directory() -> str:
+    """A new temporary directory for a background job, removed at exit."""
+    directory = tempfile.mkdtemp(prefix="aiounit-tests-")
+    _background_dirs.append(directory)
+    return directory
 
 
 def run_parallel(jobs: Mapping[_K, Callable[[], _T]]) -> dict[_K, _T]:
     """Call each of *jobs* (each runs a child to its end), ``PARALLEL`` at a time.
 
     For children whose results do not depend on timing: they share the cores.
-    The first exception a job raised is raised once all have ended.
+    The first exception a job raised is raised once all have ended.  In the
+    background lane they run one at a time.
     """
+    if threading.current_thread() is _lane_thread:
+        return {key: job() for key, job in jobs.items()}
     with concurrent.futures.ThreadPoolExecutor(max_workers=PARALLEL) as pool:
         futures = {key: pool.submit(job) for key, job in jobs.items()}
     return {key: future.result() for key, future in futures.items()}

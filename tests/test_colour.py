@@ -17,9 +17,16 @@ import sys
 import tempfile
 import textwrap
 import unittest
+from collections.abc import Callable
 from typing import Any, ClassVar
 
-from tests._support import child_env, read_terminal, run_parallel
+from tests._support import (
+    BackgroundCase,
+    background_directory,
+    child_env,
+    read_terminal,
+    run_parallel,
+)
 
 _COLOUR_ENV = ("PYTHON_COLORS", "NO_COLOR", "FORCE_COLOR", "TERM")
 _TIME = re.compile(r"(Ran \d+ tests?) in \d+\.\d+s")
@@ -132,7 +139,11 @@ def _finish(proc: Any, master: int | None) -> str:
     return _TIME.sub(r"\1 in T", text)
 
 
-class TestColourParity(unittest.TestCase):
+def _run(runner: str, args: list[str], cwd: str, env: dict[str, str], tty: bool) -> str:
+    return _finish(*_start(runner, args, cwd, env, tty))
+
+
+class TestColourParity(BackgroundCase):
     """Same bytes as ``python -m unittest``, colours included, in each setting."""
 
     # (name, arguments, stderr on a terminal, colour variables)
@@ -147,22 +158,21 @@ class TestColourParity(unittest.TestCase):
     outputs: ClassVar[dict[tuple[str, str], str]] = {}
 
     @classmethod
-    def setUpClass(cls) -> None:
-        tmp = tempfile.TemporaryDirectory()
-        cls.addClassCleanup(tmp.cleanup)
-        with open(os.path.join(tmp.name, "test_plain.py"), "w", encoding="utf-8") as f:
+    def background(cls) -> Callable[[], Any]:
+        directory = background_directory()
+        with open(os.path.join(directory, "test_plain.py"), "w", encoding="utf-8") as f:
             f.write(textwrap.dedent(_PLAIN))
+        jobs = {
+            (runner, name): functools.partial(_run, runner, args, directory, _env(**colour), tty)
+            for name, args, tty, colour in cls.CASES
+            for runner in ("unittest", "aiounit")
+        }
+        return functools.partial(run_parallel, jobs)
 
-        def run(runner: str, args: list[str], tty: bool, colour: dict[str, str]) -> str:
-            return _finish(*_start(runner, args, tmp.name, _env(**colour), tty))
-
-        cls.outputs = run_parallel(
-            {
-                (runner, name): functools.partial(run, runner, args, tty, colour)
-                for name, args, tty, colour in cls.CASES
-                for runner in ("unittest", "aiounit")
-            }
-        )
+    @classmethod
+    def setUpClass(cls) -> None:
+        super().setUpClass()
+        cls.outputs = cls.background_runs
 
     def test_same_output_as_unittest(self) -> None:
         """Each setting: aiounit's output is unittest's, byte for byte but the time."""

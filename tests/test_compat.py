@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import io
 import os
 import re
@@ -24,13 +25,21 @@ import threading
 import time
 import unittest
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import aiounit
 from tests._engine_support import RawResult, Tracker, blocks
 from tests._engine_support import make_module as _make_module
-from tests._support import ROOT, LoggingResult, run_tests, run_warm
+from tests._support import (
+    ROOT,
+    BackgroundCase,
+    LoggingResult,
+    child_env,
+    run_tests,
+    run_warm,
+)
 
 PROJECT = os.path.join(ROOT, "tests", "compat_fixtures", "proj")
 
@@ -276,7 +285,7 @@ class TestParse(unittest.TestCase):
         self.assertEqual(only.summary, "OK")
 
 
-class TestCliParity(unittest.TestCase):
+class TestCliParity(BackgroundCase):
     """``python -m aiounit`` reports what ``python -m unittest`` reports, in every form."""
 
     FORMS: ClassVar[dict[str, list[str]]] = {
@@ -311,14 +320,20 @@ class TestCliParity(unittest.TestCase):
     reports: ClassVar[dict[tuple[str, str], Report]] = {}
 
     @classmethod
-    def setUpClass(cls) -> None:
+    def background(cls) -> Callable[[], Any]:
         # Each run would be an interpreter that mostly starts up: forks of a warm one.
+        env = child_env()
         runs = {
-            (runner, form): (PROJECT, ("-m", runner, *args))
+            (runner, form): (PROJECT, ("-m", runner, *args), env)
             for form, args in cls.FORMS.items()
             for runner in ("unittest", "aiounit")
         }
-        cls.reports = {key: parse(done) for key, done in run_warm(runs).items()}
+        return functools.partial(run_warm, runs)
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        super().setUpClass()
+        cls.reports = {key: parse(done) for key, done in cls.background_runs.items()}
 
     def assert_same(self, form: str) -> tuple[Report, Report]:
         stock, ours = self.reports["unittest", form], self.reports["aiounit", form]

@@ -15,9 +15,16 @@ import subprocess
 import tempfile
 import textwrap
 import unittest
+from collections.abc import Callable
 from typing import Any, ClassVar
 
-from tests._support import child_env, run_parallel, run_python
+from tests._support import (
+    BackgroundCase,
+    background_directory,
+    child_env,
+    run_python,
+    run_warm,
+)
 
 HAVE_COVERAGE = importlib.util.find_spec("coverage") is not None
 
@@ -65,21 +72,19 @@ _CALC_LINE = re.compile(r"^calc\.py +6 +2 +67%$", re.MULTILINE)
 _WORKER_ONLY_LINE = re.compile(r"^worker_only\.py +4 +0 +100%$", re.MULTILINE)
 
 
-def _project(cleanup: Any) -> str:
-    """A temporary directory holding _FILES, removed by *cleanup*."""
-    tmp = tempfile.TemporaryDirectory()
-    cleanup(tmp.cleanup)
+def _project(directory: str) -> str:
+    """*directory*, where _FILES are written."""
     for name, source in _FILES.items():
-        with open(os.path.join(tmp.name, name), "w", encoding="utf-8") as f:
+        with open(os.path.join(directory, name), "w", encoding="utf-8") as f:
             f.write(textwrap.dedent(source).lstrip())
-    return tmp.name
+    return directory
 
 
 @unittest.skipUnless(HAVE_COVERAGE, "needs the coverage package (pip install coverage)")
-class TestCoverageOption(unittest.TestCase):
+class TestCoverageOption(BackgroundCase):
     """``python -m aiounit --coverage``."""
 
-    # Each in a project of its own, made two at a time before the tests look.
+    # Each in a project of its own, made in the background lane.
     RUNS: ClassVar[dict[str, tuple[str, ...]]] = {
         "report": ("-m", "aiounit", "--coverage"),
         "workers": ("-m", "aiounit", "--coverage", "-j", "2"),
@@ -89,14 +94,18 @@ class TestCoverageOption(unittest.TestCase):
     runs: ClassVar[dict[str, subprocess.CompletedProcess[str]]] = {}
 
     @classmethod
-    def setUpClass(cls) -> None:
-        cls.dirs = {name: _project(cls.addClassCleanup) for name in cls.RUNS}
-        cls.runs = run_parallel(
-            {
-                name: functools.partial(run_python, *args, cwd=cls.dirs[name])
-                for name, args in cls.RUNS.items()
-            }
+    def background(cls) -> Callable[[], Any] | None:
+        if not HAVE_COVERAGE:
+            return None
+        cls.dirs = {name: _project(background_directory()) for name in cls.RUNS}
+        return functools.partial(
+            run_warm, {name: (cls.dirs[name], args) for name, args in cls.RUNS.items()}
         )
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        super().setUpClass()
+        cls.runs = cls.background_runs
 
     def test_report_with_percentages(self) -> None:
         """--coverage prints a report with statements, misses and percentages per module."""
@@ -139,7 +148,9 @@ class TestCoverageMissing(unittest.TestCase):
 
     def test_clear_error_and_exit_2(self) -> None:
         """Without coverage, --coverage is one clear error naming the package, exit 2."""
-        directory = _project(self.addCleanup)
+        tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(tmp.cleanup)
+        directory = _project(tmp.name)
         fake = os.path.join(directory, "no_coverage")
         os.mkdir(fake)
         with open(os.path.join(fake, "coverage.py"), "w", encoding="utf-8") as f:

@@ -14,7 +14,6 @@ reported the way a failing ``setUpClass`` is.
 from __future__ import annotations
 
 import collections
-import functools
 import importlib.util
 import json
 import os
@@ -23,9 +22,17 @@ import sys
 import tempfile
 import textwrap
 import unittest
+from collections.abc import Callable
 from typing import Any, ClassVar
 
-from tests._support import child_env, run_parallel, run_python, sigint_by_default
+from tests._support import (
+    BackgroundCase,
+    background_directory,
+    child_env,
+    run_python,
+    run_warm,
+    sigint_by_default,
+)
 
 HAVE_TEAMCITY = importlib.util.find_spec("teamcity") is not None
 HAVE_PYTEST = importlib.util.find_spec("pytest") is not None
@@ -218,33 +225,37 @@ FULL = [
 ]
 
 
-class TestUnderEveryRunner(unittest.TestCase):
+class TestUnderEveryRunner(BackgroundCase):
     runs: ClassVar[dict[str, tuple[subprocess.CompletedProcess[str], list[list[Any]]]]] = {}
 
     @classmethod
-    def setUpClass(cls) -> None:
-        tmp = tempfile.TemporaryDirectory()
-        cls.addClassCleanup(tmp.cleanup)
+    def background(cls) -> Callable[[], Any]:
+        directory = background_directory()
         for name, text in (("test_fx_mod.py", _MODULE_SCOPED), ("test_fx_cls.py", _CLASS_SCOPED)):
-            with open(os.path.join(tmp.name, name), "w", encoding="utf-8") as f:
+            with open(os.path.join(directory, name), "w", encoding="utf-8") as f:
                 f.write(textwrap.dedent(text))
+        logs = {name: os.path.join(directory, f"log{i}.jsonl") for i, name in enumerate(RUNS)}
+        jobs = {
+            name: (directory, tuple(args), child_env(**extra, FX_LOG=logs[name]))
+            for name, (args, extra) in RUNS.items()
+        }
 
-        def run(
-            args: list[str], extra: dict[str, str], log: str
-        ) -> tuple[subprocess.CompletedProcess[str], list[list[Any]]]:
-            done = run_python(*args, cwd=tmp.name, env=child_env(**extra, FX_LOG=log), timeout=120)
-            events = []
-            if os.path.exists(log):
-                with open(log, encoding="utf-8") as f:
-                    events = [json.loads(line) for line in f]
-            return done, events
+        def run() -> dict[str, tuple[subprocess.CompletedProcess[str], list[list[Any]]]]:
+            runs = {}
+            for name, done in run_warm(jobs).items():
+                events = []
+                if os.path.exists(logs[name]):
+                    with open(logs[name], encoding="utf-8") as f:
+                        events = [json.loads(line) for line in f]
+                runs[name] = (done, events)
+            return runs
 
-        cls.runs = run_parallel(
-            {
-                name: functools.partial(run, args, extra, os.path.join(tmp.name, f"log{i}.jsonl"))
-                for i, (name, (args, extra)) in enumerate(RUNS.items())
-            }
-        )
+        return run
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        super().setUpClass()
+        cls.runs = cls.background_runs
 
     def check_scopes(self, name: str, events: list[list[Any]]) -> set[str]:
         """The scope rules in one run's events; the tests that ran."""

@@ -10,6 +10,7 @@ check its service messages.  They are skipped when it is not installed.
 from __future__ import annotations
 
 import asyncio
+import functools
 import importlib.util
 import os
 import re
@@ -19,10 +20,17 @@ import tempfile
 import textwrap
 import threading
 import unittest
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import aiounit
-from tests._support import child_env, run_python, run_tests
+from tests._support import (
+    BackgroundCase,
+    background_directory,
+    run_python,
+    run_tests,
+    run_warm,
+)
 
 HAVE_TEAMCITY = importlib.util.find_spec("teamcity") is not None
 
@@ -153,38 +161,28 @@ def service_messages(text: str) -> list[tuple[str, dict[str, str]]]:
 
 
 @unittest.skipUnless(HAVE_TEAMCITY, "teamcity-messages is not installed")
-class TestTeamcityRunner(unittest.TestCase):
+class TestTeamcityRunner(BackgroundCase):
     """The teamcity-messages client sees each test once, whole, with its own output."""
 
     runs: ClassVar[dict[str, subprocess.CompletedProcess[str]]] = {}
 
     @classmethod
-    def setUpClass(cls) -> None:
-        tmp = tempfile.TemporaryDirectory()
-        cls.addClassCleanup(tmp.cleanup)
-        with open(os.path.join(tmp.name, "tc_mod.py"), "w", encoding="utf-8") as f:
+    def background(cls) -> Callable[[], Any] | None:
+        if not HAVE_TEAMCITY:
+            return None
+        directory = background_directory()
+        with open(os.path.join(directory, "tc_mod.py"), "w", encoding="utf-8") as f:
             f.write(textwrap.dedent(_MODULE))
-        env = child_env()
-        procs = {
-            name: subprocess.Popen(
-                [sys.executable, "-W", "error", "-c", code],
-                cwd=tmp.name,
-                env=env,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
+        jobs = {
+            name: (directory, ("-c", code))
             for name, code in (("module", _RUN_MODULE_OBJECT), ("by_name", _RUN_BY_NAME))
         }
-        try:
-            for name, proc in procs.items():
-                out, err = proc.communicate(timeout=60)
-                cls.runs[name] = subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
-        finally:
-            for proc in procs.values():
-                if proc.poll() is None:
-                    proc.kill()
-                    proc.wait()
+        return functools.partial(run_warm, jobs)
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        super().setUpClass()
+        cls.runs = cls.background_runs
 
     def messages(self, run: str) -> list[tuple[str, dict[str, str]]]:
         proc = self.runs[run]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import selectors
@@ -15,9 +16,16 @@ import unittest
 import xml.etree.ElementTree as ET
 from collections import Counter
 from collections.abc import Callable
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from tests._support import child_env, run_python, sigint_by_default
+from tests._support import (
+    BackgroundCase,
+    background_directory,
+    child_env,
+    run_python,
+    run_warm,
+    sigint_by_default,
+)
 from tests.test_junit import attr_of, child_of
 
 _CRASH_ANY = (
@@ -69,8 +77,8 @@ class _TempDirCase(unittest.TestCase):
         self.dir = tmp.name
 
 
-class _SharedRun(unittest.TestCase):
-    """One ``python -m aiounit`` run in setUpClass; each test checks one thing about it."""
+class _SharedRun(BackgroundCase):
+    """One ``python -m aiounit`` run (in the background lane); each test checks one thing of it."""
 
     files: ClassVar[dict[str, str]]
     args: ClassVar[tuple[str, ...]]
@@ -78,12 +86,17 @@ class _SharedRun(unittest.TestCase):
     dir: ClassVar[str]
 
     @classmethod
-    def setUpClass(cls) -> None:
-        tmp = tempfile.TemporaryDirectory()
-        cls.addClassCleanup(tmp.cleanup)
-        cls.dir = tmp.name
+    def background(cls) -> Callable[[], Any] | None:
+        if not hasattr(cls, "args"):
+            return None  # this base class
+        cls.dir = background_directory()
         _write(cls.dir, cls.files)
-        cls.proc = _run(cls.dir, *cls.args)
+        return functools.partial(run_warm, {"run": (cls.dir, ("-m", "aiounit", *cls.args))})
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        super().setUpClass()
+        cls.proc = cls.background_runs["run"]
 
 
 _MEET = """
