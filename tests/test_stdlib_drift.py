@@ -21,6 +21,7 @@ fingerprints with that interpreter::
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import importlib
 import inspect
@@ -296,6 +297,7 @@ def atexit_module() -> Any:
     return atexit
 
 
+@functools.cache  # parsed once for the tests that read it
 def _aiounit_sources() -> dict[str, ast.Module]:
     trees = {}
     for name in sorted(os.listdir(PACKAGE)):
@@ -334,7 +336,7 @@ def private_uses(trees: dict[str, ast.Module] | None = None) -> dict[str, set[st
     """Private stdlib names aiounit's code (or *trees*, by module name) uses
     (``x._name``, ``getattr(x, "_name")``), each with the modules that use it."""
     if trees is None:
-        trees = _aiounit_sources()
+        return _aiounit_private_uses()
     own = _own_names(trees)
     stdlib = _stdlib_private_names()
     uses: dict[str, set[str]] = {}
@@ -357,6 +359,11 @@ def private_uses(trees: dict[str, ast.Module] | None = None) -> dict[str, set[st
             ):
                 uses.setdefault(name, set()).add(module)
     return uses
+
+
+@functools.cache
+def _aiounit_private_uses() -> dict[str, set[str]]:
+    return private_uses(_aiounit_sources())
 
 
 def _applies(entry: str) -> bool:

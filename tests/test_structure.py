@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import os
 import tempfile
 import unittest
@@ -15,6 +16,7 @@ def _is_type_checking(node: ast.AST) -> bool:
     return isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
 
 
+@functools.cache  # trees are parsed once (_parse)
 def _relative_imports(tree: ast.Module) -> list[ast.ImportFrom]:
     """Every ``from . import x`` and ``from ._x import y`` of a module, also inside
     functions (an import there only hides a cycle), but not under TYPE_CHECKING."""
@@ -32,6 +34,7 @@ def _relative_imports(tree: ast.Module) -> list[ast.ImportFrom]:
     return found
 
 
+@functools.cache  # for the tests that read the same package
 def _parse(package: str) -> dict[str, ast.Module]:
     trees = {}
     for name in sorted(os.listdir(package)):
