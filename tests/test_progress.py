@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import pty
 import re
 import select
 import subprocess
 import sys
-import tempfile
 import textwrap
 import time
 import unittest
+from collections.abc import Callable
 from typing import Any
 
-from tests._support import child_env, read_terminal, run_python
+from tests._support import (
+    BackgroundCase,
+    background_directory,
+    child_env,
+    read_terminal,
+    run_parallel,
+    run_python,
+)
 
 _SAVE, _RESTORE, _ERASE = "\x1b7", "\x1b8", "\x1b[K"
 _LINE = re.compile(r"\x1b7  \[(\d+)/4 done, (\d+) running, \d+\.\ds\]\x1b8")
@@ -58,22 +66,22 @@ def _command(*args: str) -> list[str]:
     return [sys.executable, "-W", "error", "-m", "aiounit", *args]
 
 
-def _make_dir(cleanup: Any) -> str:
-    tmp = tempfile.TemporaryDirectory()
-    cleanup(tmp.cleanup)
-    with open(os.path.join(tmp.name, "test_sample.py"), "w", encoding="utf-8") as f:
-        f.write(textwrap.dedent(_MODULE))
-    return tmp.name
+def _make_dir(module: str = _MODULE, name: str = "test_sample.py") -> str:
+    """A directory (removed at exit) holding *module* as *name*."""
+    directory = background_directory()
+    with open(os.path.join(directory, name), "w", encoding="utf-8") as f:
+        f.write(textwrap.dedent(module))
+    return directory
 
 
-def _run_on_terminal(directory: str, *args: str) -> tuple[int, str, str]:
+def _run_on_terminal(directory: str, env: dict[str, str], *args: str) -> tuple[int, str, str]:
     """Run with stderr on a pseudo-terminal; return (exit status, terminal text, stdout)."""
     master, slave = pty.openpty()
     try:
         proc = subprocess.Popen(
             _command(*args),
             cwd=directory,
-            env=_child_env(),
+            env=env,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=slave,
@@ -90,7 +98,7 @@ def _run_on_terminal(directory: str, *args: str) -> tuple[int, str, str]:
     return proc.returncode, terminal.decode("utf-8"), stdout.decode("utf-8")
 
 
-class TestOnTerminal(unittest.TestCase):
+class TestOnTerminal(BackgroundCase):
     """stderr is a TTY: the line is drawn, then erased."""
 
     dir: str
@@ -99,11 +107,15 @@ class TestOnTerminal(unittest.TestCase):
     stdout: str
 
     @classmethod
+    def background(cls) -> Callable[[], Any]:
+        cls.dir = _make_dir()
+        args = ("-b", "--junit-xml", "junit.xml")
+        return functools.partial(_run_on_terminal, cls.dir, _child_env(), *args)
+
+    @classmethod
     def setUpClass(cls) -> None:
-        cls.dir = _make_dir(cls.addClassCleanup)
-        cls.code, cls.terminal, cls.stdout = _run_on_terminal(
-            cls.dir, "-b", "--junit-xml", "junit.xml"
-        )
+        super().setUpClass()
+        cls.code, cls.terminal, cls.stdout = cls.background_runs
 
     def test_line_shows_done_and_running(self) -> None:
         """The line shows tests done of the total and how many are running."""
@@ -167,7 +179,7 @@ except ImportError:  # test-only dependency
     pyte = None  # type: ignore[assignment]  # the tests that need it skip
 
 
-def _screen_of(directory: str, go: bytes, *args: str) -> tuple[int, list[str]]:
+def _screen_of(directory: str, env: dict[str, str], go: bytes, *args: str) -> tuple[int, list[str]]:
     """Run with stdout and stderr on one pseudo-terminal; return the screen a person sees.
 
     Once *go* has appeared on the terminal, "go" is written to the run's stdin,
@@ -180,7 +192,7 @@ def _screen_of(directory: str, go: bytes, *args: str) -> tuple[int, list[str]]:
         proc = subprocess.Popen(
             _command(*args),
             cwd=directory,
-            env=_child_env(GO_FD=str(go_read)),
+            env={**env, "GO_FD": str(go_read)},
             stdin=subprocess.PIPE,
             stdout=slave,
             stderr=slave,
@@ -224,9 +236,26 @@ def _screen_of(directory: str, go: bytes, *args: str) -> tuple[int, list[str]]:
     return proc.returncode, [line.rstrip() for line in screen.display]
 
 
+# The line drawn after test_a_first's dot, while test_b_prints runs.
+_DRAWN = b"\x1b7  [1/2 done, 1 running"
+
+
 @unittest.skipUnless(pyte, "needs pyte")
-class TestTestOutputOnTerminal(unittest.TestCase):
+class TestTestOutputOnTerminal(BackgroundCase):
     """A grouped test prints while the line is shown: the line goes first (no -b)."""
+
+    @classmethod
+    def background(cls) -> Callable[[], Any] | None:
+        if pyte is None:
+            return None
+        plain = _make_dir(_PRINTS, "test_prints.py")
+        jobs = {"plain": functools.partial(_screen_of, plain, _child_env(), _DRAWN)}
+        if hasattr(os, "fork"):
+            module = _PRINTS.replace("sys.stdin.readline", "_wait_for_go")
+            workers = _make_dir(module, "test_prints.py")
+            args = (workers, _child_env(), _DRAWN, "-j", "2")
+            jobs["workers"] = functools.partial(_screen_of, *args)
+        return functools.partial(run_parallel, jobs)
 
     def check_screen(self, code: int, screen: list[str]) -> None:
         """The screen shows the test's output and unittest's, nothing of the line."""
@@ -240,41 +269,36 @@ class TestTestOutputOnTerminal(unittest.TestCase):
 
     def test_no_residue_of_the_line(self) -> None:
         """The screen shows the test's output and unittest's, nothing of the status line."""
-        tmp = tempfile.TemporaryDirectory()
-        self.addCleanup(tmp.cleanup)
-        with open(os.path.join(tmp.name, "test_prints.py"), "w", encoding="utf-8") as f:
-            f.write(textwrap.dedent(_PRINTS))
-        # The line drawn after test_a_first's dot, while test_b_prints runs.
-        code, screen = _screen_of(tmp.name, b"\x1b7  [1/2 done, 1 running")
-        self.check_screen(code, screen)
+        self.check_screen(*self.background_runs["plain"])
 
     @unittest.skipUnless(hasattr(os, "fork"), "-j needs fork")
     def test_no_residue_of_the_line_from_a_worker(self) -> None:
         """The same under -j: a worker's tests write through the runner, which erases first."""
-        tmp = tempfile.TemporaryDirectory()
-        self.addCleanup(tmp.cleanup)
-        with open(os.path.join(tmp.name, "test_prints.py"), "w", encoding="utf-8") as f:
-            f.write(textwrap.dedent(_PRINTS.replace("sys.stdin.readline", "_wait_for_go")))
-        code, screen = _screen_of(tmp.name, b"\x1b7  [1/2 done, 1 running", "-j", "2")
-        self.check_screen(code, screen)
+        self.check_screen(*self.background_runs["workers"])
 
 
-class TestOffTerminal(unittest.TestCase):
+class TestOffTerminal(BackgroundCase):
     """No progress line where it does not belong."""
 
-    def setUp(self) -> None:
-        self.dir = _make_dir(self.addCleanup)
+    @classmethod
+    def background(cls) -> Callable[[], Any]:
+        pipe, terminal, env = _make_dir(), _make_dir(), _child_env()
+        jobs = {
+            "pipe": lambda: run_python("-m", "aiounit", "-v", cwd=pipe, env=env),
+            "terminal": lambda: _run_on_terminal(terminal, env, "--no-progress"),
+        }
+        return functools.partial(run_parallel, jobs)
 
     def test_no_escape_codes_on_a_pipe(self) -> None:
         """With stderr on a pipe there are no escape codes at all."""
-        proc = run_python("-m", "aiounit", "-v", cwd=self.dir, env=_child_env())
+        proc = self.background_runs["pipe"]
         self.assertEqual(proc.returncode, 1, proc.stderr)
         self.assertIn("Ran 4 tests", proc.stderr)
         self.assertNotIn("\x1b", proc.stderr + proc.stdout)
 
     def test_no_progress_option(self) -> None:
         """--no-progress keeps the terminal free of the line."""
-        code, terminal, _ = _run_on_terminal(self.dir, "--no-progress")
+        code, terminal, _ = self.background_runs["terminal"]
         self.assertEqual(code, 1, terminal)
         self.assertIn("Ran 4 tests", terminal)
         self.assertNotIn("\x1b", _uncoloured(terminal))

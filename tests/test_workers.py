@@ -1129,15 +1129,21 @@ _MIXED_TWO = """
 """
 
 
-class TestParity(_TempDirCase):
+class TestParity(BackgroundCase):
     """-j 2 gives the same outcomes as one process."""
+
+    @classmethod
+    def background(cls) -> Callable[[], Any]:
+        directory = background_directory()
+        _write(directory, {"test_mixed_one.py": _MIXED_ONE, "test_mixed_two.py": _MIXED_TWO})
+        jobs = {n: (directory, ("-m", "aiounit", "-v", "-j", n)) for n in ("1", "2")}
+        return functools.partial(run_warm, jobs)
 
     def test_same_outcomes_as_one_process(self) -> None:
         """A mixed suite reports the same outcomes, tracebacks and summary with -j 1 and -j 2."""
-        _write(self.dir, {"test_mixed_one.py": _MIXED_ONE, "test_mixed_two.py": _MIXED_TWO})
 
         def report(workers: str) -> tuple[int, Counter[tuple[str, str]], list[str]]:
-            proc = _run(self.dir, "-v", "-j", workers)
+            proc = self.background_runs[workers]
             # The error list and summary; their order follows completion, so sorted.
             errors = proc.stderr[proc.stderr.index("\n=====") :].splitlines()
             errors = sorted(line for line in errors if not line.startswith("Ran "))
