@@ -5,16 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
-import os
 import subprocess
-import tempfile
-import textwrap
 import types
 import unittest
 from typing import Any
 
 import aiounit
-from tests._support import AheadCase, ahead, run_python
+from tests._support import AheadCase, ahead
 
 _OK_MODULE = """
     import unittest
@@ -35,30 +32,6 @@ _FAIL_MODULE = """
             marker = "LOCAL-VALUE"
             self.assertEqual(marker, "other")
 """
-
-
-class _CliTestCase(unittest.TestCase):
-    """Runs ``python -m aiounit`` (or unittest) in a temp dir of generated test files."""
-
-    def setUp(self) -> None:
-        tmp = tempfile.TemporaryDirectory()
-        self.addCleanup(tmp.cleanup)
-        self.dir = tmp.name
-
-    def write(self, path: str, source: str = "") -> None:
-        full = os.path.join(self.dir, path)
-        os.makedirs(os.path.dirname(full), exist_ok=True)
-        with open(full, "w", encoding="utf-8") as f:
-            f.write(textwrap.dedent(source))
-
-    def run_module(self, module: str, *args: str) -> subprocess.CompletedProcess[str]:
-        return run_python("-m", module, *args, cwd=self.dir)
-
-    def aiounit(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return self.run_module("aiounit", *args)
-
-    def assertExit(self, proc: subprocess.CompletedProcess[str], code: int) -> None:
-        self.assertEqual(proc.returncode, code, proc.stdout + proc.stderr)
 
 
 _OK = {"test_ok.py": _OK_MODULE}
@@ -300,31 +273,47 @@ class TestUnittestFlags(_AheadCliCase):
         self.assertTrue(proc.stderr.endswith("\nFAILED (errors=1)\n"), proc.stderr)
 
 
-class TestAiounitFlags(_CliTestCase):
+_HANG = """
+    import asyncio
+    import aiounit
+
+    hang_started = asyncio.Event()
+
+    class TestHang(aiounit.AsyncTestCase):
+        @aiounit.group("g")
+        async def test_hang(self):
+            hang_started.set()
+            await asyncio.Event().wait()
+
+        @aiounit.group("g")
+        async def test_peer(self):
+            await hang_started.wait()
+"""
+_UNMARKED = """
+    import asyncio
+    import aiounit
+
+    a_started, b_started = asyncio.Event(), asyncio.Event()
+
+    class TestUnmarked(aiounit.AsyncTestCase):
+        async def test_a(self):
+            a_started.set()
+            await b_started.wait()
+
+        async def test_b(self):
+            b_started.set()
+            await a_started.wait()
+"""
+
+
+class TestAiounitFlags(_AheadCliCase):
     """The options aiounit adds: --timeout and --default-group."""
 
-    def test_timeout_stops_a_hanging_grouped_test(self) -> None:
+    @ahead("-m", "aiounit", "-v", "--timeout", "0.05", files={"test_hang.py": _HANG})
+    def test_timeout_stops_a_hanging_grouped_test(
+        self, proc: subprocess.CompletedProcess[str]
+    ) -> None:
         """--timeout 0.05 fails a hanging grouped test with TestTimeoutError; its peer passes."""
-        self.write(
-            "test_hang.py",
-            """
-            import asyncio
-            import aiounit
-
-            hang_started = asyncio.Event()
-
-            class TestHang(aiounit.AsyncTestCase):
-                @aiounit.group("g")
-                async def test_hang(self):
-                    hang_started.set()
-                    await asyncio.Event().wait()
-
-                @aiounit.group("g")
-                async def test_peer(self):
-                    await hang_started.wait()
-            """,
-        )
-        proc = self.aiounit("-v", "--timeout", "0.05")
         self.assertExit(proc, 1)
         self.assertIn("test_hang (test_hang.TestHang.test_hang) ... ERROR\n", proc.stderr)
         self.assertIn("test_peer (test_hang.TestHang.test_peer) ... ok\n", proc.stderr)
@@ -332,34 +321,26 @@ class TestAiounitFlags(_CliTestCase):
         self.assertIn("did not finish within 0.05 s", proc.stderr)
         self.assertTrue(proc.stderr.endswith("\nFAILED (errors=1)\n"), proc.stderr)
 
-    _UNMARKED = """
-        import asyncio
-        import aiounit
-
-        a_started, b_started = asyncio.Event(), asyncio.Event()
-
-        class TestUnmarked(aiounit.AsyncTestCase):
-            async def test_a(self):
-                a_started.set()
-                await b_started.wait()
-
-            async def test_b(self):
-                b_started.set()
-                await a_started.wait()
-    """
-
-    def test_default_group_class_runs_a_class_concurrently(self) -> None:
+    # The discover form: aiounit's options work after the subcommand too.
+    @ahead(
+        *("-m", "aiounit", "discover", "-s", ".", "--default-group", "class", "--timeout", "0.5"),
+        files={"test_unmarked.py": _UNMARKED},
+    )
+    def test_default_group_class_runs_a_class_concurrently(
+        self, proc: subprocess.CompletedProcess[str]
+    ) -> None:
         """--default-group class runs a class's unmarked async tests together."""
-        self.write("test_unmarked.py", self._UNMARKED)
-        # The discover form: aiounit's options work after the subcommand too.
-        proc = self.aiounit("discover", "-s", ".", "--default-group", "class", "--timeout", "0.5")
         self.assertExit(proc, 0)
         self.assertIn("\nRan 2 tests in ", proc.stderr)
 
-    def test_default_group_none_runs_them_one_at_a_time(self) -> None:
+    @ahead(
+        *("-m", "aiounit", "-v", "--default-group", "none", "--timeout", "0.05"),
+        files={"test_unmarked.py": _UNMARKED},
+    )
+    def test_default_group_none_runs_them_one_at_a_time(
+        self, proc: subprocess.CompletedProcess[str]
+    ) -> None:
         """With --default-group none the same tests run alone, so the first one times out."""
-        self.write("test_unmarked.py", self._UNMARKED)
-        proc = self.aiounit("-v", "--default-group", "none", "--timeout", "0.05")
         self.assertExit(proc, 1)
         # test_b finds a_started already set by test_a, which ran (and hung) before it.
         self.assertIn("test_a (test_unmarked.TestUnmarked.test_a) ... ERROR\n", proc.stderr)
