@@ -442,6 +442,8 @@ def run_warm(
     encoding = locale.getpreferredencoding(False)
     groups: dict[tuple[Any, ...], list[tuple[_K, str, tuple[str, ...], dict[str, str]]]] = {}
     for key, (cwd, command, *given) in jobs.items():
+        if not given and threading.current_thread() is _lane_thread:
+            raise ValueError("a background job takes child_env() when it is made")
         env = dict(given[0]) if given else child_env()
         at = next((i for i, arg in enumerate(command) if arg in ("-m", "-c")), None)
         if at is None:

@@ -98,9 +98,9 @@ class TestCoverageOption(BackgroundCase):
         if not HAVE_COVERAGE:
             return None
         cls.dirs = {name: _project(background_directory()) for name in cls.RUNS}
-        return functools.partial(
-            run_warm, {name: (cls.dirs[name], args) for name, args in cls.RUNS.items()}
-        )
+        env = child_env()
+        jobs = {name: (cls.dirs[name], args, env) for name, args in cls.RUNS.items()}
+        return functools.partial(run_warm, jobs)
 
     @classmethod
     def setUpClass(cls) -> None:

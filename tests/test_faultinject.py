@@ -39,7 +39,6 @@ import os
 import re
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import unittest
@@ -48,7 +47,7 @@ from typing import Any, ClassVar
 
 from tests import _faultgen
 from tests._faultgen import KINDS, Spec
-from tests._support import ROOT, Early, child_env, in_background, run_warm
+from tests._support import PARALLEL, ROOT, Early, child_env, in_background, run_warm
 
 # mode: (source variant, runner, extra arguments)
 MODES: dict[str, tuple[str, str, tuple[str, ...]]] = {
@@ -124,22 +123,21 @@ def _command(spec: Spec, mode: str, workdir: str) -> tuple[str, ...]:
 
 
 def _run_all(
-    jobs: dict[tuple[int, str], tuple[str, tuple[str, ...]]],
+    jobs: dict[tuple[int, str], tuple[str, tuple[str, ...], dict[str, str]]],
 ) -> dict[tuple[int, str], Run]:
-    """Every run of *jobs* ((seed, mode): (workdir, command line)), each a fork of a
-    warm interpreter (tests/_warm.py) that imported what its runner imports."""
-    env = _env()
-    done: dict[tuple[int, str], subprocess.CompletedProcess[str]] = {}
-    for runner, preload in (("unittest", ()), ("aiounit", ("aiounit",))):
-        preload = ("asyncio", "unittest", *preload)
-        mine = {
-            key: (workdir, command, env)
-            for key, (workdir, command) in jobs.items()
-            if MODES[key[1]][1] == runner
-        }
-        done.update(run_warm(mine, werror=False, timeout=RUN_TIMEOUT, preload=preload))
+    """Every run of *jobs* ((seed, mode): (workdir, command line, environment)),
+    each a fork of a warm interpreter (tests/_warm.py) that imported what the
+    generated modules import (aiounit too: the reference's module imports it)."""
+    # Two at a time even in the background lane: a run mostly waits (time limits).
+    done = run_warm(
+        jobs,
+        werror=False,
+        timeout=RUN_TIMEOUT,
+        preload=("asyncio", "unittest", "aiounit"),
+        parallel=PARALLEL,
+    )
     runs = {}
-    for (seed, mode), (workdir, command) in jobs.items():
+    for (seed, mode), (workdir, command, _) in jobs.items():
         proc = done[seed, mode]
         module = command[-1]
         output = proc.stdout + proc.stderr
@@ -540,7 +538,8 @@ class TestFaultInjection(unittest.TestCase):
         """Write *seed*'s modules and start its runs in the background lane."""
         cls.specs[seed] = spec = make_spec(seed, soak)
         cls.workdirs[seed] = workdir = tempfile.mkdtemp(prefix=f"aiounit-fi-{seed}-")
-        jobs = {(seed, mode): (workdir, _command(spec, mode, workdir)) for mode in MODES}
+        env = _env()
+        jobs = {(seed, mode): (workdir, _command(spec, mode, workdir), env) for mode in MODES}
         cls.runs[seed] = in_background(functools.partial(_run_all, jobs))
 
     @classmethod

@@ -27,6 +27,7 @@ import aiounit
 from tests._support import (
     BackgroundCase,
     background_directory,
+    child_env,
     run_python,
     run_tests,
     run_warm,
@@ -173,8 +174,9 @@ class TestTeamcityRunner(BackgroundCase):
         directory = background_directory()
         with open(os.path.join(directory, "tc_mod.py"), "w", encoding="utf-8") as f:
             f.write(textwrap.dedent(_MODULE))
+        env = child_env()
         jobs = {
-            name: (directory, ("-c", code))
+            name: (directory, ("-c", code), env)
             for name, code in (("module", _RUN_MODULE_OBJECT), ("by_name", _RUN_BY_NAME))
         }
         return functools.partial(run_warm, jobs)

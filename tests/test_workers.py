@@ -91,7 +91,8 @@ class _SharedRun(BackgroundCase):
             return None  # this base class
         cls.dir = background_directory()
         _write(cls.dir, cls.files)
-        return functools.partial(run_warm, {"run": (cls.dir, ("-m", "aiounit", *cls.args))})
+        job = (cls.dir, ("-m", "aiounit", *cls.args), child_env())
+        return functools.partial(run_warm, {"run": job})
 
     @classmethod
     def setUpClass(cls) -> None:
@@ -1136,7 +1137,8 @@ class TestParity(BackgroundCase):
     def background(cls) -> Callable[[], Any]:
         directory = background_directory()
         _write(directory, {"test_mixed_one.py": _MIXED_ONE, "test_mixed_two.py": _MIXED_TWO})
-        jobs = {n: (directory, ("-m", "aiounit", "-v", "-j", n)) for n in ("1", "2")}
+        env = child_env()
+        jobs = {n: (directory, ("-m", "aiounit", "-v", "-j", n), env) for n in ("1", "2")}
         return functools.partial(run_warm, jobs)
 
     def test_same_outcomes_as_one_process(self) -> None:
