@@ -438,11 +438,11 @@ def run_warm(
     ``-W error``.
     """
     if parallel is None:
-        parallel = 1 if threading.current_thread() is _lane_thread else PARALLEL
+        parallel = 1 if in_lane() else PARALLEL
     encoding = locale.getpreferredencoding(False)
     groups: dict[tuple[Any, ...], list[tuple[_K, str, tuple[str, ...], dict[str, str]]]] = {}
     for key, (cwd, command, *given) in jobs.items():
-        if not given and threading.current_thread() is _lane_thread:
+        if not given and in_lane():
             raise ValueError("a background job takes child_env() when it is made")
         env = dict(given[0]) if given else child_env()
         at = next((i for i, arg in enumerate(command) if arg in ("-m", "-c")), None)
@@ -526,10 +526,19 @@ class Early(Generic[_T]):
         return self._value  # type: ignore[return-value]
 
 
+# The background lane: LANES threads taking jobs in the order given.  One per
+# core this process may use: with the main thread's, one runnable child per
+# core and then some (children mostly wait).
+LANES = PARALLEL
 _lane_queue: queue.SimpleQueue[Early[Any] | None] = queue.SimpleQueue()
-_lane_thread: threading.Thread | None = None
+_lane_threads: list[threading.Thread] = []
 _lane_lock = threading.Lock()
 _background_dirs: list[str] = []
+
+
+def in_lane() -> bool:
+    """Whether this runs in the background lane (its jobs run their children one at a time)."""
+    return threading.current_thread() in _lane_threads
 
 
 def _lane() -> None:
@@ -546,15 +555,16 @@ def _stop_lane() -> None:
             break
         if early is not None:
             early.cancel()
-    _lane_queue.put(None)
-    if _lane_thread is not None:
-        _lane_thread.join()
+    for _ in _lane_threads:
+        _lane_queue.put(None)
+    for thread in _lane_threads:
+        thread.join()
     for directory in _background_dirs:
         shutil.rmtree(directory, ignore_errors=True)
 
 
 def in_background(job: Callable[[], _T]) -> Early[_T]:
-    """Start *job* in the background lane, which runs jobs one at a time in the order given.
+    """Start *job* in the background lane, which runs LANES jobs at a time in the order given.
 
     Test classes whose children take long but do not depend on timing start
     them when their module is imported (discovery imports every module before
@@ -562,12 +572,13 @@ def in_background(job: Callable[[], _T]) -> Early[_T]:
     A job that needs the environment should take ``child_env()`` when it is
     made, in the main thread: tests may change ``os.environ`` while it runs.
     """
-    global _lane_thread
     early = Early(job)
     with _lane_lock:
-        if _lane_thread is None:
-            _lane_thread = threading.Thread(target=_lane, name="tests-background", daemon=True)
-            _lane_thread.start()
+        if not _lane_threads:
+            for n in range(LANES):
+                thread = threading.Thread(target=_lane, name=f"tests-lane-{n}", daemon=True)
+                _lane_threads.append(thread)
+                thread.start()
             atexit.register(_stop_lane)
     _lane_queue.put(early)
     return early
@@ -587,7 +598,7 @@ def run_parallel(jobs: Mapping[_K, Callable[[], _T]]) -> dict[_K, _T]:
     The first exception a job raised is raised once all have ended.  In the
     background lane they run one at a time.
     """
-    if threading.current_thread() is _lane_thread:
+    if in_lane():
         return {key: job() for key, job in jobs.items()}
     with concurrent.futures.ThreadPoolExecutor(max_workers=PARALLEL) as pool:
         futures = {key: pool.submit(job) for key, job in jobs.items()}
