@@ -937,6 +937,84 @@ class TestBlameForABlockedLoop(unittest.TestCase):
         self.assertNotIn("given up", message)
 
 
+class TestPushedBackByTheTimeHeld(unittest.TestCase):
+    """A deadline a peer's block made late is pushed back by the time the peer held
+    the loop, counted from when it was due, not from when it fired late: the
+    lateness is that same time, and must not be added twice.
+
+    Played on a clock the test sets: a 0.05 s limit (and 0.05 s grace) fires 10 s
+    late, peers having held the loop 9.9 s of those, so it is due at once; with
+    the wait counted from the late firing, it would come 9.9 s later still.
+    """
+
+    @staticmethod
+    def clock(*modules: Any) -> tuple[list[float], contextlib.ExitStack]:
+        """A monotonic clock the test sets (``now[0]``), in place of *modules*' ``time``."""
+        from types import SimpleNamespace
+        from unittest import mock
+
+        now = [1000.0]
+        fake = SimpleNamespace(monotonic=lambda: now[0])
+        stack = contextlib.ExitStack()
+        for module in modules:
+            stack.enter_context(mock.patch.object(module, "time", fake))
+        return now, stack
+
+    def test_deadline(self) -> None:
+        from aiounit import _outcome
+
+        class Member:  # a stand-in: only what Limit uses of a group member
+            deadline_pending = False
+
+            def __init__(self) -> None:
+                self.held = [9.9]
+
+            def held_back(self, since: float) -> float:
+                return self.held.pop() if self.held else 0.0
+
+            def watch(self, limit: float) -> None:
+                pass
+
+        async def fire_late() -> float:
+            limit = _outcome.Limit(0.05, self, None, Member())  # type: ignore[arg-type]
+            now, stack = self.clock(_outcome)
+            with stack:
+                await limit.__aenter__()
+                assert limit._timer is not None
+                limit._timer.cancel()
+                now[0] += 10
+                limit._expire()
+            assert limit._timer is not None
+            return limit._timer.when() - asyncio.get_running_loop().time()
+
+        self.assertLess(asyncio.run(fire_late()), 1)
+
+    def test_give_up(self) -> None:
+        from types import SimpleNamespace
+
+        from aiounit import _member, _scheduler
+
+        loop = asyncio.new_event_loop()
+        self.addCleanup(loop.close)
+        member = _member.Member(self, 0.05)
+        group: Any = SimpleNamespace(
+            loop=loop, config=SimpleNamespace(grace=0.05), held_back=lambda *a, **k: 9.9
+        )
+        group.abandon = lambda member: _scheduler.Group.abandon(group, member)
+        member._group = group
+        now, stack = self.clock(_member, _scheduler)
+        with stack:
+            member.watch(0.05)
+            assert member._watch is not None
+            member._watch.cancel()
+            now[0] += 10
+            _scheduler.Group.abandon(group, member)
+        self.assertFalse(member.abandoned)  # 9.9 s held: not given up on yet...
+        assert member._watch is not None
+        self.assertLess(member._watch.when() - loop.time(), 1)  # ...but at once
+        member._watch.cancel()
+
+
 class TestOwnBlockIsNotAPeers(unittest.TestCase):
     """A test's own block is not counted as a peer's when a peer's step follows it in
     the same loop turn (#15, FI-25: a grouped test past its limit passed)."""
