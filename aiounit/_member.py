@@ -38,6 +38,7 @@ class Member:
         "_group",
         "_stop_sent",
         "_watch",
+        "_watch_due",
         "_watch_since",
         "abandoned",
         "blocked",
@@ -80,6 +81,7 @@ class Member:
         self._stop_sent = False
         self._watch: asyncio.TimerHandle | None = None
         self._watch_since = 0.0
+        self._watch_due = 0.0  # time.monotonic() it is given up on, as pushed back so far
         # Seconds a peer kept the loop from running this test, not counted
         # against its limit, and the peer that held it longest.
         self.delayed: tuple[float, Member | None] = (0.0, None)
@@ -108,6 +110,7 @@ class Member:
         assert group is not None
         self.unwatch()
         self._watch_since = time.monotonic()
+        self._watch_due = self._watch_since + limit + group.config.grace
         self._watch = group.loop.call_later(limit + group.config.grace, group.abandon, self)
 
     def unwatch(self) -> None:

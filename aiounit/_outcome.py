@@ -246,9 +246,11 @@ class Limit:
         loop = asyncio.get_running_loop()
         held = member.held_back(self._since)
         if held:
-            self._since = time.monotonic()
+            # Pushed back from when it was due: it fired late by that very time
+            # (the peer's block kept the loop from firing it), not to be added twice.
+            now = self._since = time.monotonic()
             self._due += held
-            self._timer = loop.call_later(held, self._expire)
+            self._timer = loop.call_later(max(0.0, self._due - now), self._expire)
             return
         self._timer = None
         self._fired = True

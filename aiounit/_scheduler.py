@@ -529,9 +529,13 @@ class Group(Attribution):
         if member.deadline_pending:
             return  # its deadline was pushed back; it re-arms this when it fires
         if held:
-            # The time a peer blocked the loop is not this test's: wait that long more.
-            member._watch_since = time.monotonic()
-            member._watch = self.loop.call_later(held, self.abandon, member)
+            # The time a peer blocked the loop is not this test's: wait that long
+            # more, from when it was due (it fired late by that time).
+            now = member._watch_since = time.monotonic()
+            member._watch_due += held
+            member._watch = self.loop.call_later(
+                max(0.0, member._watch_due - now), self.abandon, member
+            )
             return
         member.abandoned = True
         self.running.discard(member)
