@@ -23,7 +23,7 @@ import unittest
 from collections.abc import Callable, Coroutine
 from types import FrameType, TracebackType
 
-from . import _config
+from . import _config, _watchdog
 from ._errors import TestTimeoutError
 from ._interrupt import install_interrupt
 from ._stdlib import (
@@ -32,7 +32,6 @@ from ._stdlib import (
     runner_loop,
     runner_set_event_loop,
 )
-from ._watchdog import ABORT_AFTER_AT_LEAST
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -143,7 +142,7 @@ class Alone:
     @property
     def _answer_within(self) -> float:
         """How long the interrupted main thread gets to answer before the run is aborted."""
-        return max(self.grace, ABORT_AFTER_AT_LEAST)
+        return max(self.grace, _watchdog.ABORT_AFTER_AT_LEAST)
 
     def _give_up(self, loop: asyncio.AbstractEventLoop, part: int) -> None:
         # The part ignored its cancellation for the grace period: stop waiting

@@ -45,6 +45,8 @@ _PERIOD = 0.025
 #: handler that raises in it) before the run is aborted, whatever the grace:
 #: on a loaded machine a thread can wait that long to be scheduled at all, and
 #: aborting a whole run is the last resort, for code that cannot be interrupted.
+#: (Read where it is used, here and in _alone: aiounit's own tests of a test
+#: that never answers lower it, so as not to wait for nothing.)
 ABORT_AFTER_AT_LEAST = 1.0
 
 

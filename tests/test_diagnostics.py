@@ -152,7 +152,9 @@ class TestBlockingDetection(unittest.TestCase):
 
         def slow_collection(phase: str, info: dict[str, int]) -> None:
             if phase == "start":
-                time.sleep(0.15)  # what a full collection over 30 000 members takes
+                # What a full collection over 15 000 members takes: twice the
+                # threshold, named if it were taken for a block of the test.
+                time.sleep(0.1)
 
         def collect() -> None:
             gc.callbacks.append(slow_collection)
@@ -279,10 +281,14 @@ class TestLeakedTasks(unittest.TestCase):
 
         return Stubborn
 
+    # What these wait for is the stubborn task, which never ends: for the grace
+    # period at the test's end, and again as the group ends.
+    SHORT_GRACE = 0.02
+
     def test_leak_that_ignores_cancellation_is_named(self) -> None:
         """A leaked task that swallows its cancellation is reported so; the run ends."""
         with _quiet_stderr():
-            result, _ = _run_text(self._stubborn())
+            result, _ = _run_text(self._stubborn(), grace=self.SHORT_GRACE)
             passed, messages = result.wasSuccessful(), [m for _, m in result.diagnostics]
             del result  # it holds the test, which holds the task
             gc.collect()  # asyncio's complaint about the task, if any, lands here
@@ -293,7 +299,7 @@ class TestLeakedTasks(unittest.TestCase):
     def test_leak_that_ignores_cancellation_is_reported_once(self) -> None:
         """Nothing more is said about the stubborn task after its test's warning."""
         with _quiet_stderr() as err:
-            _run_text(self._stubborn())
+            _run_text(self._stubborn(), grace=self.SHORT_GRACE)
             gc.collect()
         self.assertEqual(err.getvalue(), "")
 
@@ -647,6 +653,12 @@ _CANNOT_BE_INTERRUPTED = """
     import time
 
     import aiounit
+    import aiounit._watchdog
+
+    # The least time the interrupt gets to be answered before the run is aborted
+    # (1 s, for a loaded machine; TestLateAnswer keeps it): this test never
+    # answers it, so the run need not wait that long to abort.
+    aiounit._watchdog.ABORT_AFTER_AT_LEAST = 0.05
 
 
     @aiounit.group(timeout=0.05)
@@ -677,6 +689,11 @@ _ANSWERS_LATE = """
     import unittest
 
     import aiounit
+    import aiounit._alone
+
+    # How much later than a lone test's give-up its alarm looks, lest it take a
+    # busy loop for a blocked one (0.1 s): TestAlone's sync test has no loop.
+    aiounit._alone._MARGIN = 0.0
 
 
     def answer_late():
@@ -769,8 +786,8 @@ class TestAbort(_ChildRun):
 
     @classmethod
     def setUpClass(cls) -> None:
-        # One run for both tests: it takes the timeout, the grace and at least
-        # ABORT_AFTER_AT_LEAST (1 s) for the interrupt to be answered.
+        # One run for both tests: it takes the timeout, the grace and the time
+        # the interrupt gets to be answered (lowered in the child: see there).
         run = cls("test_abort_names_the_stuck_test_and_what_ran")
         run.setUp()
         try:

@@ -426,18 +426,18 @@ class TestSyncMethodAlone(unittest.TestCase):
         finished = threading.Event()
 
         class Slow(aiounit.AsyncTestCase):
-            @aiounit.timeout(0.05)
+            @aiounit.timeout(0.02)
             def test_sync(self) -> None:
-                # Bounded on purpose: the test must overrun its 0.05 s limit
-                # by a margin, and end well before the 1 s grace.
-                finished.wait(0.2)
+                # Bounded on purpose: the test must overrun its 0.02 s limit
+                # (three times over), and end well before the 1 s grace.
+                finished.wait(0.06)
 
         for run in (run_stdlib, run_tests):
             with self.subTest(run=run.__name__):
                 result = run(Slow)
                 self.assertEqual(len(result.errors), 1, result.errors)
                 self.assertIn("TestTimeoutError", result.errors[0][1])
-                self.assertIn("did not finish within 0.05 s", result.errors[0][1])
+                self.assertIn("did not finish within 0.02 s", result.errors[0][1])
 
 
 class TestLimitAlone(unittest.TestCase):
@@ -472,20 +472,36 @@ class TestLimitAlone(unittest.TestCase):
         self.assertIn("interrupted", str(errors["test_sync_blocks"]))
         self.assertIn("given up on", str(errors["test_swallows"]))
 
+    # The alarm of a test alone looks _alone._MARGIN (0.1 s) after the test's
+    # give-up is due, so that a loop that is busy, not blocked, on a loaded
+    # machine runs the give-up first: test_swallows keeps that margin.  A
+    # blocked test is interrupted whatever the margin (its loop cannot run the
+    # give-up), so the two that block are run without it.
+    RUNS = ((("test_blocks", "test_sync_blocks"), 0.0), (("test_swallows",), None))
+
     def run_path(self, path: str) -> None:
+        from unittest import mock
+
+        from aiounit import _alone
+
         release = threading.Event()
         cls = self.make(release)
         result = RawResult()
         try:
-            if path == "aiounit":
-                suite_of(cls, grace=FAST["grace"]).run(result)
-            elif path == "stock suite":
-                with _grace(FAST["grace"]):
-                    suite_of(cls, suite_class=unittest.TestSuite).run(result)
-            else:
-                with _grace(FAST["grace"]):
-                    for name in ("test_blocks", "test_swallows", "test_sync_blocks"):
-                        cls(name).run(result)
+            for names, margin in self.RUNS:
+                tests = [cls(name) for name in names]
+                with contextlib.ExitStack() as stack:
+                    if margin is not None:
+                        stack.enter_context(mock.patch.object(_alone, "_MARGIN", margin))
+                    if path == "aiounit":
+                        aiounit.ConcurrentTestSuite(tests, grace=FAST["grace"]).run(result)
+                        continue
+                    stack.enter_context(_grace(FAST["grace"]))
+                    if path == "stock suite":
+                        unittest.TestSuite(tests).run(result)
+                    else:
+                        for test in tests:
+                            test.run(result)
             self.check(result, release)
         finally:
             release.set()
@@ -664,6 +680,12 @@ class TestOwnFramesHidden(unittest.TestCase):
 
     @unittest.skipUnless(hasattr(__import__("signal"), "pthread_kill"), "POSIX signals")
     def test_interrupted_test_traceback(self) -> None:
+        from unittest import mock
+
+        from aiounit import _alone
+
+        # Blocked, it is interrupted whatever the alarm's margin (see TestLimitAlone).
+        self.enterContext(mock.patch.object(_alone, "_MARGIN", 0.0))
         for grouped in (False, True):
             with self.subTest(grouped=grouped):
                 release = threading.Event()
@@ -845,7 +867,7 @@ class TestBlockPastLimitAlone(unittest.TestCase):
                 class Blocks(aiounit.AsyncTestCase):
                     @aiounit.timeout(0.02)
                     async def test_blocks_briefly(self) -> None:
-                        threading.Event().wait(0.1)  # a bounded wait: it takes time
+                        threading.Event().wait(0.06)  # a bounded wait: 3 times its limit
                         await asyncio.sleep(0)
 
                 if grouped:
@@ -914,7 +936,10 @@ class TestBlameForABlockedLoop(unittest.TestCase):
             @aiounit.timeout(5)
             async def test_b_blocks(self) -> None:
                 await a_waiting.wait()
-                threading.Event().wait(0.3)  # a bounded wait: it holds the loop
+                # A bounded wait: it holds the loop four times a_waits' limit, and
+                # long enough for the watchdog's thread (every 25 ms), however
+                # late it is woken, to see who holds it.
+                threading.Event().wait(0.2)
                 b_done.set()
 
         return Blame

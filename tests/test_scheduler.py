@@ -741,7 +741,7 @@ class TestThreads(unittest.TestCase):
         result = RawResult()
         # A short grace: a timed-out thread keeps its slot until it ends or the
         # grace runs out, and this one ends only when the test is over.
-        run_tests(Pair, result=result, grace=0.1)
+        run_tests(Pair, result=result, grace=0.05)
         self.assertEqual(result.testsRun, 2)
         self.assertEqual([name for name, _ in result.raw], ["test_hangs"])
         self.assertIsInstance(result.raw[0][1], aiounit.TestTimeoutError)
@@ -764,7 +764,7 @@ class TestThreads(unittest.TestCase):
                 release.wait(1)
 
         result = RawResult()
-        run_tests(Case, result=result, grace=0.1)  # short: see test_plain_test_case_times_out
+        run_tests(Case, result=result, grace=0.05)  # short: see test_plain_test_case_times_out
         self.assertEqual(len(result.raw), 1)
         self.assertIsInstance(result.raw[0][1], aiounit.TestTimeoutError)
         self.assertEqual(ran, ["asyncTearDown"])
