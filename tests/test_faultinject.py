@@ -550,6 +550,12 @@ class TestFaultInjection(unittest.TestCase):
         cls.workdirs.clear()
 
     @classmethod
+    def setUpClass(cls) -> None:
+        super().setUpClass()
+        for early in cls.runs.values():
+            early.result()  # waits here, not in a test
+
+    @classmethod
     def tearDownClass(cls) -> None:
         cls.remove_workdirs()
         super().tearDownClass()
