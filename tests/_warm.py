@@ -24,8 +24,10 @@ of asyncio, unittest and aiounit.  It has no threads, so it may fork.
 from __future__ import annotations
 
 import builtins
+import contextlib
 import importlib
 import json
+import linecache
 import os
 import runpy
 import select
@@ -34,6 +36,7 @@ import sys
 import time
 import traceback
 import types
+from collections.abc import Iterator
 
 
 def _child(job: dict[str, object]) -> None:
@@ -54,28 +57,43 @@ def _child(job: dict[str, object]) -> None:
         os.environ.update(env)
         sys.dont_write_bytecode = bool(env.get("PYTHONDONTWRITEBYTECODE"))
     args = [str(a) for a in job["args"]]  # type: ignore[attr-defined]
+    # A fresh __main__, as the interpreter starts with (not this server's).
+    main = types.ModuleType("__main__")
+    main.__builtins__ = builtins  # type: ignore[attr-defined]
+    sys.modules["__main__"] = main
     if "code" in job:
         sys.path[0] = ""  # -c puts the empty string (the current directory) first
         sys.argv[:] = ["-c", *args]
-        main = types.ModuleType("__main__")
-        main.__builtins__ = builtins  # type: ignore[attr-defined]
-        sys.modules["__main__"] = main
-        try:
-            exec(compile(str(job["code"]), "<string>", "exec"), main.__dict__)
-        except SystemExit:
-            raise
-        except BaseException as error:
-            # As the interpreter prints it: from the code's own frame on.
-            tb = error.__traceback__
-            while tb is not None and tb.tb_frame.f_code.co_filename != "<string>":
-                tb = tb.tb_next
-            sys.excepthook(type(error), error, tb or error.__traceback__)
-            raise SystemExit(1) from None
-        raise SystemExit(0)
-    sys.path[0] = cwd  # -m puts the current directory first
-    sys.argv[1:] = args
-    runpy.run_module(str(job["module"]), run_name="__main__", alter_sys=True)
+        code = str(job["code"])
+        if sys.version_info >= (3, 13):  # -c code shows its lines in tracebacks
+            linecache.cache["<string>"] = (len(code), None, code.splitlines(True), "<string>")
+        with _as_uncaught("<string>"):
+            exec(compile(code, "<string>", "exec"), main.__dict__)
+    else:
+        sys.path[0] = cwd  # -m puts the current directory first
+        sys.argv[1:] = args
+        with _as_uncaught("<frozen runpy>"):
+            # What -m calls: the same frames in a traceback as a fresh interpreter's.
+            runpy._run_module_as_main(str(job["module"]), alter_argv=True)  # type: ignore[attr-defined]
     raise SystemExit(0)
+
+
+@contextlib.contextmanager
+def _as_uncaught(first: str) -> Iterator[None]:
+    """An exception that escapes is reported as the interpreter reports an uncaught
+    one, its traceback from the first frame of file *first* on (not this server's
+    frames); then the child exits 1, running atexit handlers."""
+    try:
+        yield
+    except SystemExit:
+        raise
+    except BaseException as error:
+        tb = error.__traceback__
+        while tb is not None and tb.tb_frame.f_code.co_filename != first:
+            tb = tb.tb_next
+        error = error.with_traceback(tb or error.__traceback__)
+        sys.excepthook(type(error), error, error.__traceback__)
+        raise SystemExit(1) from None
 
 
 def _wait(running: dict[int, tuple[int | None, float]]) -> tuple[int, int]:

@@ -1,0 +1,170 @@
+"""The test suite's own tools: a warm fork is a fresh interpreter, and the background lane."""
+
+from __future__ import annotations
+
+import functools
+import subprocess
+import threading
+import unittest
+from collections.abc import Callable
+from typing import Any
+
+from tests._support import (
+    BackgroundCase,
+    Early,
+    background_directory,
+    child_env,
+    run_python,
+    run_warm,
+    write_files,
+)
+
+_FILES = {
+    "show.py": """
+        import os
+        import sys
+        print("argv", sys.argv[1:])
+        print("cwd", os.path.basename(os.getcwd()))
+        print("path0", os.path.basename(sys.path[0]))
+        print("main", __name__, os.path.basename(__file__))
+        print("stdin", repr(sys.stdin.read()))
+        print("env", os.environ.get("WARM_TEST_VALUE"))
+        print("bytecode", sys.dont_write_bytecode)
+        print("to stderr", file=sys.stderr)
+    """,
+    "fails.py": """
+        import atexit
+        atexit.register(print, "atexit ran")
+
+        def inner():
+            raise ValueError("boom")
+
+        inner()
+    """,
+    "exits.py": """
+        import sys
+        sys.exit(3)
+    """,
+    "warns.py": """
+        import warnings
+        warnings.warn("a warning", DeprecationWarning)
+    """,
+}
+_CODE = "import sys\nprint(sys.argv, __name__)\nraise KeyError('code')\n"
+# (command line, environment additions): each is run fresh and warm.
+_COMMANDS: dict[str, tuple[tuple[str, ...], dict[str, str]]] = {
+    "module": (("-m", "show", "a", "--b"), {"WARM_TEST_VALUE": "x"}),
+    "traceback": (("-m", "fails"), {}),
+    "exit status": (("-m", "exits"), {}),
+    "warning as error": (("-m", "warns"), {}),
+    "code": (("-c", _CODE, "arg"), {}),
+}
+
+
+class TestWarmForkIsAFreshInterpreter(BackgroundCase):
+    """What a warm fork prints and how it exits are what a fresh interpreter's are."""
+
+    @classmethod
+    def background(cls) -> Callable[[], Any]:
+        directory = background_directory()
+        write_files(directory, _FILES)
+        fresh = {
+            name: functools.partial(
+                run_python, *args, cwd=directory, env=child_env(**extra), stdin=subprocess.DEVNULL
+            )
+            for name, (args, extra) in _COMMANDS.items()
+        }
+        warm = {
+            name: (directory, args, child_env(**extra)) for name, (args, extra) in _COMMANDS.items()
+        }
+
+        def job() -> dict[str, tuple[Any, Any]]:
+            done = run_warm(warm)
+            return {name: (run(), done[name]) for name, run in fresh.items()}
+
+        return job
+
+    def test_same_output_and_status(self) -> None:
+        for name in _COMMANDS:
+            with self.subTest(name):
+                fresh, warm = self.background_runs[name]
+                self.assertEqual(
+                    (warm.returncode, warm.stdout, warm.stderr),
+                    (fresh.returncode, fresh.stdout, fresh.stderr),
+                )
+
+    def test_the_runs_did_what_they_say(self) -> None:
+        """The comparison is of runs that worked: argv, cwd, env, traceback, status."""
+        module = self.background_runs["module"][1]
+        self.assertIn("argv ['a', '--b']\n", module.stdout)
+        self.assertIn("env x\n", module.stdout)
+        self.assertIn("main __main__ show.py\n", module.stdout)
+        self.assertIn("stdin ''\n", module.stdout)
+        traceback = self.background_runs["traceback"][1]
+        self.assertEqual(traceback.returncode, 1)
+        self.assertIn("ValueError: boom", traceback.stderr)
+        self.assertIn("atexit ran", traceback.stdout)
+        self.assertEqual(self.background_runs["exit status"][1].returncode, 3)
+        self.assertIn(
+            "DeprecationWarning: a warning", self.background_runs["warning as error"][1].stderr
+        )
+        code = self.background_runs["code"][1]
+        self.assertIn("['-c', 'arg'] __main__", code.stdout)
+        self.assertIn("KeyError: 'code'", code.stderr)
+
+
+class TestWarmLimits(unittest.TestCase):
+    def test_a_child_past_its_time_limit_is_killed(self) -> None:
+        directory = background_directory()
+        code = "import threading\nthreading.Event().wait()\n"
+        done = run_warm({"hangs": (directory, ("-c", code))}, timeout=0.2)
+        self.assertEqual(done["hangs"].returncode, -9)
+
+    def test_start_up_variables_refused_in_one_warm_interpreter(self) -> None:
+        """A job whose PYTHON* variables differ gets a warm interpreter of its own."""
+        directory = background_directory()
+        code = "import sys\nprint(sys.flags.optimize)\n"
+        jobs = {
+            "plain": (directory, ("-c", code), child_env()),
+            "optimized": (directory, ("-c", code), child_env(PYTHONOPTIMIZE="1")),
+        }
+        done = run_warm(jobs)
+        self.assertEqual(done["plain"].stdout, "0\n")
+        self.assertEqual(done["optimized"].stdout, "1\n")
+
+
+class TestEarly(unittest.TestCase):
+    def test_the_caller_runs_a_job_no_lane_has_begun(self) -> None:
+        ran_in: list[str] = []
+
+        def job() -> int:
+            ran_in.append(threading.current_thread().name)
+            return 7
+
+        early = Early(job)
+        self.assertEqual(early.result(), 7)
+        self.assertEqual(ran_in, [threading.current_thread().name])
+        self.assertEqual(early.result(), 7)  # once
+        self.assertEqual(len(ran_in), 1)
+
+    def test_an_error_is_raised_where_the_result_is_taken(self) -> None:
+        def fails() -> None:
+            raise OSError("job")
+
+        early = Early(fails)
+        early.run()
+        with self.assertRaisesRegex(OSError, "job"):
+            early.result()
+
+    def test_a_cancelled_job_never_runs(self) -> None:
+        ran: list[int] = []
+        early = Early(lambda: ran.append(1))
+        early.cancel()
+        early.run()
+        with self.assertRaisesRegex(RuntimeError, "cancelled"):
+            early.result()
+        self.assertEqual(ran, [])
+
+
+if __name__ == "__main__":
+    unittest.main()
