@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 import io
 import os
@@ -14,18 +15,22 @@ import tempfile
 import textwrap
 import time
 import unittest
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
 
 import aiounit
 from tests._engine_support import RawResult, blocks
 from tests._support import (
+    BackgroundCase,
     LoggingResult,
+    background_directory,
     child_env,
+    run_parallel,
     run_python,
     run_tests,
     sigint_by_default,
     suite_of,
+    write_files,
 )
 
 # Generous: a child that hangs fails its test instead of hanging the suite.
@@ -723,14 +728,51 @@ _ANSWERS_LATE = """
 """
 
 
+def _child_runs(
+    runs: dict[str, tuple[str, tuple[str, ...]]],
+) -> Callable[[], dict[str, subprocess.CompletedProcess[str]]] | None:
+    """A background job: for each of *runs* (a test module's source, arguments),
+    ``python -m aiounit ARGS`` in a directory holding the module as test_child.py.
+
+    For children whose test of time is their own (a block, a limit, a grace, an
+    answer to the interrupt): they may run while other tests do.
+    """
+    if not hasattr(signal, "pthread_kill"):
+        return None  # the classes skip (_POSIX_ONLY)
+    env = child_env(drop=["PYTHONWARNINGS"])
+    jobs = {}
+    for name, (source, args) in runs.items():
+        directory = background_directory()
+        write_files(directory, {"test_child.py": source})
+        jobs[name] = functools.partial(
+            run_python,
+            *("-m", "aiounit", *args),
+            cwd=directory,
+            env=env,
+            timeout=CHILD_TIMEOUT,
+            werror=False,
+        )
+    return functools.partial(run_parallel, jobs)
+
+
+_LATE_ARGS = ("-v", "--grace", "0.05", "--blocking-threshold", "0")
+
+
 @_POSIX_ONLY
-class TestLateAnswer(_ChildRun):
+class TestLateAnswer(BackgroundCase):
     """A blocked test whose thread answers the interrupt late is interrupted, not aborted."""
 
+    @classmethod
+    def background(cls) -> Callable[[], Any] | None:
+        return _child_runs(
+            {
+                target: (_ANSWERS_LATE, (*_LATE_ARGS, f"test_child.{target}"))
+                for target in ("TestAlone", "TestGroup")
+            }
+        )
+
     def check(self, target: str, failing: str, *more: str) -> None:
-        self.write(_ANSWERS_LATE)
-        args = ("-v", "--grace", "0.05", "--blocking-threshold", "0", f"test_child.{target}")
-        proc = self.run_child(*args)
+        proc = self.background_runs[target]
         err = proc.stderr
         self.assertNotIn("aborting the run", err)
         self.assertEqual(proc.returncode, 1, err)
@@ -753,13 +795,24 @@ class TestLateAnswer(_ChildRun):
 
 
 @_POSIX_ONLY
-class TestBlockedLoop(_ChildRun):
+class TestBlockedLoop(BackgroundCase):
     """A test that blocks the loop past timeout + grace is interrupted, or the run aborts."""
+
+    @classmethod
+    def background(cls) -> Callable[[], Any] | None:
+        return _child_runs(
+            {
+                "past": (_BLOCKS_PAST_TIMEOUT, ("--grace", "0.05", "--blocking-threshold", "0.05")),
+                "short": (
+                    _SHORT_BLOCK_AFTER_A_LONG_ONE,
+                    ("--grace", "0.05", "--blocking-threshold", "0.1"),
+                ),
+            }
+        )
 
     def test_block_past_timeout_is_interrupted(self) -> None:
         """time.sleep(5) with timeout 0.05 s errs with TestTimeoutError; the run goes on."""
-        self.write(_BLOCKS_PAST_TIMEOUT)
-        proc = self.run_child("--grace", "0.05", "--blocking-threshold", "0.05")
+        proc = self.background_runs["past"]
         self.assertEqual(proc.returncode, 1, proc.stderr)
         self.assertIn("ERROR: test_a_blocks (", proc.stderr)
         self.assertIn("TestTimeoutError: test_a_blocks (", proc.stderr)
@@ -770,8 +823,7 @@ class TestBlockedLoop(_ChildRun):
 
     def test_short_block_after_an_interrupted_one_is_left_alone(self) -> None:
         """A member that blocks briefly right after an interrupted one passes, unnamed."""
-        self.write(_SHORT_BLOCK_AFTER_A_LONG_ONE)
-        proc = self.run_child("--grace", "0.05", "--blocking-threshold", "0.1")
+        proc = self.background_runs["short"]
         self.assertIn("ERROR: test_a_blocks (", proc.stderr)
         self.assertNotIn("ERROR: test_b_blocks_briefly", proc.stderr)
         self.assertNotIn("WARNING: test_b_blocks_briefly", proc.stderr)
@@ -779,22 +831,21 @@ class TestBlockedLoop(_ChildRun):
 
 
 @_POSIX_ONLY
-class TestAbort(_ChildRun):
+class TestAbort(BackgroundCase):
     """A block that survives the interrupt ends the run with stacks and status 1."""
 
     proc: ClassVar[subprocess.CompletedProcess[str]]
 
     @classmethod
-    def setUpClass(cls) -> None:
+    def background(cls) -> Callable[[], Any] | None:
         # One run for both tests: it takes the timeout, the grace and the time
         # the interrupt gets to be answered (lowered in the child: see there).
-        run = cls("test_abort_names_the_stuck_test_and_what_ran")
-        run.setUp()
-        try:
-            run.write(_CANNOT_BE_INTERRUPTED)
-            cls.proc = run.run_child("--grace", "0.05")
-        finally:
-            run.doCleanups()
+        return _child_runs({"abort": (_CANNOT_BE_INTERRUPTED, ("--grace", "0.05"))})
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        super().setUpClass()
+        cls.proc = cls.background_runs["abort"]
 
     def test_abort_names_the_stuck_test_and_what_ran(self) -> None:
         """It names the stuck test, prints every thread's stack and what ran, and exits 1."""
