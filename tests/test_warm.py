@@ -113,22 +113,25 @@ class TestWarmForkIsAFreshInterpreter(BackgroundCase):
         self.assertIn("KeyError: 'code'", code.stderr)
 
 
-class TestWarmLimits(unittest.TestCase):
+class TestWarmLimits(BackgroundCase):
+    @classmethod
+    def background(cls) -> Callable[[], Any]:
+        directory, env = background_directory(), child_env()
+        hangs = {"hangs": (directory, ("-c", "import threading\nthreading.Event().wait()\n"), env)}
+        code = "import sys\nprint(sys.flags.optimize)\n"
+        start_up = {
+            "plain": (directory, ("-c", code), env),
+            "optimized": (directory, ("-c", code), child_env(PYTHONOPTIMIZE="1")),
+        }
+        return lambda: (run_warm(hangs, timeout=0.2), run_warm(start_up))
+
     def test_a_child_past_its_time_limit_is_killed(self) -> None:
-        directory = background_directory()
-        code = "import threading\nthreading.Event().wait()\n"
-        done = run_warm({"hangs": (directory, ("-c", code))}, timeout=0.2)
+        done, _ = self.background_runs
         self.assertEqual(done["hangs"].returncode, -9)
 
     def test_start_up_variables_refused_in_one_warm_interpreter(self) -> None:
         """A job whose PYTHON* variables differ gets a warm interpreter of its own."""
-        directory = background_directory()
-        code = "import sys\nprint(sys.flags.optimize)\n"
-        jobs = {
-            "plain": (directory, ("-c", code), child_env()),
-            "optimized": (directory, ("-c", code), child_env(PYTHONOPTIMIZE="1")),
-        }
-        done = run_warm(jobs)
+        _, done = self.background_runs
         self.assertEqual(done["plain"].stdout, "0\n")
         self.assertEqual(done["optimized"].stdout, "1\n")
 
