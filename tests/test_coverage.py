@@ -12,7 +12,6 @@ import importlib.util
 import os
 import re
 import subprocess
-import tempfile
 import textwrap
 import unittest
 from collections.abc import Callable
@@ -143,19 +142,24 @@ class TestCoverageOption(BackgroundCase):
         self.assertEqual(lines["worker_only.py"], [1, 2, 3, 4])
 
 
-class TestCoverageMissing(unittest.TestCase):
+class TestCoverageMissing(BackgroundCase):
     """--coverage where the coverage package cannot be imported."""
 
-    def test_clear_error_and_exit_2(self) -> None:
-        """Without coverage, --coverage is one clear error naming the package, exit 2."""
-        tmp = tempfile.TemporaryDirectory()
-        self.addCleanup(tmp.cleanup)
-        directory = _project(tmp.name)
+    @classmethod
+    def background(cls) -> Callable[[], Any]:
+        # A fresh interpreter (a fake ``coverage`` first on its PYTHONPATH), in the lane.
+        directory = _project(background_directory())
         fake = os.path.join(directory, "no_coverage")
         os.mkdir(fake)
         with open(os.path.join(fake, "coverage.py"), "w", encoding="utf-8") as f:
             f.write("raise ImportError(\"No module named 'coverage'\")\n")
-        proc = run_python("-m", "aiounit", "--coverage", cwd=directory, env=child_env(fake))
+        return functools.partial(
+            run_python, "-m", "aiounit", "--coverage", cwd=directory, env=child_env(fake)
+        )
+
+    def test_clear_error_and_exit_2(self) -> None:
+        """Without coverage, --coverage is one clear error naming the package, exit 2."""
+        proc = self.background_runs
         self.assertEqual(proc.returncode, 2, proc.stderr)
         self.assertEqual(
             proc.stderr,

@@ -14,6 +14,7 @@ reported the way a failing ``setUpClass`` is.
 from __future__ import annotations
 
 import collections
+import functools
 import importlib.util
 import json
 import os
@@ -32,6 +33,7 @@ from tests._support import (
     run_python,
     run_warm,
     sigint_by_default,
+    write_files,
 )
 
 HAVE_TEAMCITY = importlib.util.find_spec("teamcity") is not None
@@ -350,30 +352,36 @@ class TestUnderEveryRunner(BackgroundCase):
         self.assertIn("8 passed, 2 errors", out)
 
 
-class TestUsageError(unittest.TestCase):
+class TestUsageError(BackgroundCase):
+    @classmethod
+    def background(cls) -> Callable[[], Any]:
+        # The run of test_a_group_over_two_loop_scopes_exits_2_before_any_test,
+        # made in the background lane.
+        directory = background_directory()
+        write_files(
+            directory,
+            {
+                "test_two.py": """
+                    import aiounit
+
+                    class TestA(aiounit.AsyncTestCase):
+                        @classmethod
+                        async def asyncSetUpClass(cls):
+                            print("setup ran")
+
+                        @aiounit.group("both")
+                        async def test_a(self):
+                            print("test ran")
+
+                    class TestB(TestA):
+                        pass
+                    """
+            },
+        )
+        return functools.partial(run_warm, {"run": (directory, ("-m", "aiounit"), child_env())})
+
     def test_a_group_over_two_loop_scopes_exits_2_before_any_test(self) -> None:
-        with tempfile.TemporaryDirectory() as tmp:
-            with open(os.path.join(tmp, "test_two.py"), "w", encoding="utf-8") as f:
-                f.write(
-                    textwrap.dedent(
-                        """
-                        import aiounit
-
-                        class TestA(aiounit.AsyncTestCase):
-                            @classmethod
-                            async def asyncSetUpClass(cls):
-                                print("setup ran")
-
-                            @aiounit.group("both")
-                            async def test_a(self):
-                                print("test ran")
-
-                        class TestB(TestA):
-                            pass
-                        """
-                    )
-                )
-            proc = run_python("-m", "aiounit", cwd=tmp)
+        proc = self.background_runs["run"]
         self.assertEqual(proc.returncode, 2, proc.stderr)
         self.assertEqual(proc.stdout, "")
         self.assertIn("error: group 'both' of test_two has members in test_two.TestA", proc.stderr)

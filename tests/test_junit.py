@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import io
 import os
 import re
@@ -14,10 +15,17 @@ import tempfile
 import textwrap
 import unittest
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import aiounit
-from tests._support import child_env, run_python
+from tests._support import (
+    BackgroundCase,
+    background_directory,
+    child_env,
+    run_warm,
+    write_files,
+)
 
 # Control bytes, a lone surrogate and markup: what a test may print or raise.
 HOSTILE = "esc\x1b[31m nul\x00 bell\x07 lone\udcff cdata]]> markup<&>'\""
@@ -741,9 +749,6 @@ class _CliCase(_TempDirCase):
     def command(self, *args: str) -> list[str]:
         return [sys.executable, "-W", "error", "-m", "aiounit", *args]
 
-    def aiounit(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return run_python("-m", "aiounit", *args, cwd=self.dir)
-
 
 _KILLED_RUN = """
     import asyncio
@@ -844,15 +849,29 @@ _WORKER_MODULE = """
 """
 
 
-class TestWithWorkers(_CliCase):
+class TestWithWorkers(BackgroundCase):
     """--junit-xml with -j 2: tests run in worker processes, reported by the parent."""
+
+    dir: ClassVar[str]
+
+    @classmethod
+    def background(cls) -> Callable[[], Any]:
+        # The run is made in the background lane; the test reads its report.
+        cls.dir = background_directory()
+        hostile = "esc\\x1b nul\\x00 cdata]]> <&>"  # escapes as written in the generated source
+        write_files(
+            cls.dir,
+            {
+                f"test_{name.lower()}.py": _WORKER_MODULE.format(name=name, hostile=hostile)
+                for name in ("One", "Two")
+            },
+        )
+        command = ("-m", "aiounit", "-j", "2", "-b", "--junit-xml", "junit.xml")
+        return functools.partial(run_warm, {"run": (cls.dir, command, child_env())})
 
     def test_report_from_workers(self) -> None:
         """Outcomes, output, subtests and fixture errors from workers are in the report."""
-        hostile = "esc\\x1b nul\\x00 cdata]]> <&>"  # escapes as written in the generated source
-        for name in ("One", "Two"):
-            self.write(f"test_{name.lower()}.py", _WORKER_MODULE.format(name=name, hostile=hostile))
-        proc = self.aiounit("-j", "2", "-b", "--junit-xml", "junit.xml")
+        proc = self.background_runs["run"]
         self.assertEqual(proc.returncode, 1, proc.stderr)
         path = os.path.join(self.dir, "junit.xml")
         root = ET.parse(path).getroot()

@@ -3,19 +3,29 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import io
 import os
-import subprocess
 import sys
 import tempfile
 import textwrap
 import types
 import unittest
 import uuid
+from collections.abc import Callable
+from typing import Any
 
 import aiounit
 
-from ._support import LoggingResult, run_python, tests_of
+from ._support import (
+    BackgroundCase,
+    LoggingResult,
+    background_directory,
+    child_env,
+    run_warm,
+    tests_of,
+    write_files,
+)
 
 # A module whose two grouped tests can only pass if they run at the same time;
 # the timeout turns "not concurrent" into a quick failure instead of a hang.
@@ -234,22 +244,43 @@ class TestLoadTestsHook(unittest.TestCase):
         self.assertEqual([i.rsplit(".", 1)[1] for i in _ids(suite)], ["test_plain"])
 
 
-class TestStockUnittestCli(unittest.TestCase):
+class TestStockUnittestCli(BackgroundCase):
     """Stock ``python -m unittest`` picks the hook up from a module or a package."""
 
-    def setUp(self) -> None:
-        tmp = tempfile.TemporaryDirectory()
-        self.addCleanup(tmp.cleanup)
-        self.dir = tmp.name
+    @classmethod
+    def background(cls) -> Callable[[], Any]:
+        # Each test's run, in a directory of its own, made in the background lane.
+        projects: dict[str, tuple[dict[str, str], tuple[str, ...]]] = {
+            "module": (
+                {
+                    "test_pair.py": _PAIR_MODULE.format(
+                        hook="from aiounit import load_tests", name="TestPair"
+                    )
+                },
+                ("-v", "test_pair"),
+            ),
+            "package": (
+                {
+                    "pkg/__init__.py": "from aiounit import load_tests  # noqa: F401\n",
+                    "pkg/test_inner.py": _PAIR_MODULE.format(hook="", name="TestInner"),
+                    "pkg/test_other.py": """
+                        import unittest
 
-    def write(self, path: str, source: str) -> None:
-        full = os.path.join(self.dir, path)
-        os.makedirs(os.path.dirname(full), exist_ok=True)
-        with open(full, "w", encoding="utf-8") as f:
-            f.write(textwrap.dedent(source))
-
-    def unittest_cli(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return run_python("-m", "unittest", *args, cwd=self.dir)
+                        class TestOther(unittest.TestCase):
+                            def test_other(self):
+                                pass
+                        """,
+                },
+                ("discover", "-v"),
+            ),
+        }
+        env = child_env()
+        jobs = {}
+        for name, (files, args) in projects.items():
+            directory = background_directory()
+            write_files(directory, files)
+            jobs[name] = (directory, ("-m", "unittest", *args), env)
+        return functools.partial(run_warm, jobs)
 
     def assertRanOnce(self, output: str, ids: list[str]) -> None:
         for test_id in ids:
@@ -259,11 +290,7 @@ class TestStockUnittestCli(unittest.TestCase):
 
     def test_module_hook_runs_groups_concurrently(self) -> None:
         """``python -m unittest mod`` runs the group of a module with the hook concurrently."""
-        self.write(
-            "test_pair.py",
-            _PAIR_MODULE.format(hook="from aiounit import load_tests", name="TestPair"),
-        )
-        proc = self.unittest_cli("-v", "test_pair")
+        proc = self.background_runs["module"]
         self.assertEqual(proc.returncode, 0, proc.stderr)
         self.assertIn("\nRan 3 tests in ", proc.stderr)
         self.assertRanOnce(
@@ -273,19 +300,7 @@ class TestStockUnittestCli(unittest.TestCase):
 
     def test_package_hook_runs_groups_concurrently_in_discover(self) -> None:
         """A package __init__ with the hook makes ``discover`` run its groups concurrently."""
-        self.write("pkg/__init__.py", "from aiounit import load_tests  # noqa: F401\n")
-        self.write("pkg/test_inner.py", _PAIR_MODULE.format(hook="", name="TestInner"))
-        self.write(
-            "pkg/test_other.py",
-            """
-            import unittest
-
-            class TestOther(unittest.TestCase):
-                def test_other(self):
-                    pass
-            """,
-        )
-        proc = self.unittest_cli("discover", "-v")
+        proc = self.background_runs["package"]
         self.assertEqual(proc.returncode, 0, proc.stderr)
         self.assertIn("\nRan 4 tests in ", proc.stderr)
         self.assertRanOnce(

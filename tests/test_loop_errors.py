@@ -13,15 +13,21 @@ import asyncio
 import contextvars
 import functools
 import importlib.util
-import os
-import tempfile
-import textwrap
 import unittest
+from collections.abc import Callable
 from typing import Any
 
 import aiounit
 from tests._engine_support import RawResult
-from tests._support import run_parallel, run_python, run_tests, suite_of
+from tests._support import (
+    BackgroundCase,
+    background_directory,
+    child_env,
+    run_tests,
+    run_warm,
+    suite_of,
+    write_files,
+)
 
 HAVE_UVLOOP = importlib.util.find_spec("uvloop") is not None
 LIMITS: dict[str, Any] = {"timeout": 1.0, "grace": 0.05}
@@ -78,8 +84,33 @@ def _faulty(base: type = aiounit.AsyncTestCase, loop_factory: Any = None) -> typ
 _FAULTY = ("test_callback", "test_done_callback", "test_orphan_task")
 
 
-class TestLoopErrorsWarnByDefault(unittest.TestCase):
+_LOOP_ERRORS_MODULE = """
+    import asyncio
+    import aiounit
+
+    @aiounit.group()
+    class T(aiounit.AsyncTestCase):
+        async def test_callback(self):
+            asyncio.get_running_loop().call_soon(lambda: 1 / 0)
+            for _ in range(3):
+                await asyncio.sleep(0)
+"""
+
+
+class TestLoopErrorsWarnByDefault(BackgroundCase):
     """By default a group keeps the stdlib's outcomes and warns about each exception."""
+
+    @classmethod
+    def background(cls) -> Callable[[], Any]:
+        # test_command_line_flag's two runs, made in the background lane.
+        directory = background_directory()
+        write_files(directory, {"loop_errors_mod.py": _LOOP_ERRORS_MODULE})
+        env = child_env()
+        jobs = {
+            flags: (directory, ("-m", "aiounit", *flags, "loop_errors_mod"), env)
+            for flags in ((), ("--fail-on-loop-errors",))
+        }
+        return functools.partial(run_warm, jobs, werror=False)
 
     def test_same_outcomes_as_the_stdlib_with_a_warning_each(self) -> None:
         """--default-group class: every test passes, as in unittest; each faulty one is warned."""
@@ -151,36 +182,7 @@ class TestLoopErrorsWarnByDefault(unittest.TestCase):
 
     def test_command_line_flag(self) -> None:
         """python -m aiounit: OK with a warning; --fail-on-loop-errors: an error, exit 1."""
-        source = textwrap.dedent(
-            """
-            import asyncio
-            import aiounit
-
-            @aiounit.group()
-            class T(aiounit.AsyncTestCase):
-                async def test_callback(self):
-                    asyncio.get_running_loop().call_soon(lambda: 1 / 0)
-                    for _ in range(3):
-                        await asyncio.sleep(0)
-            """
-        )
-        with tempfile.TemporaryDirectory() as tmp:
-            with open(os.path.join(tmp, "loop_errors_mod.py"), "w", encoding="utf-8") as f:
-                f.write(source)
-            runs = run_parallel(
-                {
-                    flags: functools.partial(
-                        run_python,
-                        "-m",
-                        "aiounit",
-                        *flags,
-                        "loop_errors_mod",
-                        cwd=tmp,
-                        werror=False,
-                    )
-                    for flags in ((), ("--fail-on-loop-errors",))
-                }
-            )
+        runs = self.background_runs
         default, failing = runs[()], runs[("--fail-on-loop-errors",)]
         self.assertEqual(default.returncode, 0, default.stderr)
         self.assertIn("OK (warnings=1)", default.stderr)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import configparser
+import functools
 import os
-import subprocess
-import sys
 import unittest
+from collections.abc import Callable
+from typing import Any
 
 import aiounit
+from tests._support import BackgroundCase, child_env, run_parallel, run_python
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -134,48 +136,65 @@ class TestPublicClasses(unittest.TestCase):
         self.assertIs(aiounit.TestLoader.suiteClass, aiounit.ConcurrentTestSuite)
 
 
-class TestImportCost(unittest.TestCase):
+# What each TestImportCost test prints from a fresh interpreter (run in the
+# background lane): the code after ``import sys`` and the checkout on the path.
+_IMPORT_PROBES = {
+    # The bare ``concurrent.futures`` package is imported by asyncio itself;
+    # its executors (``.thread``, ``.process``) are lazy and must stay so.
+    "test_import_does_not_pull_in_heavy_modules": (
+        "import aiounit\n"
+        "heavy = ('concurrent.futures.thread', 'concurrent.futures.process',"
+        " 'multiprocessing', 'xml')\n"
+        "print(sorted(m for m in sys.modules if m.startswith(heavy)))\n"
+    ),
+    "test_import_adds_only_its_own_modules": (
+        "import asyncio, unittest, unittest.async_case\n"
+        "before = set(sys.modules)\n"
+        "import aiounit\n"
+        "extra = set(sys.modules) - before - {'__future__'} - set(sys.builtin_module_names)\n"
+        "print(sorted(m for m in extra if m.partition('.')[0] != 'aiounit'))\n"
+    ),
+    "test_package_modules_import_only_the_stdlib": (
+        "import aiounit\n"
+        "tops = {m.partition('.')[0] for m in sys.modules}\n"
+        "print(sorted(t for t in tops if t not in sys.stdlib_module_names"
+        " and t not in ('aiounit', '__main__') and not t.startswith('_')))\n"
+    ),
+}
+
+
+class TestImportCost(BackgroundCase):
     """Importing aiounit is cheap and needs nothing outside the stdlib."""
 
-    def _fresh_interpreter(self, code: str) -> str:
+    @classmethod
+    def background(cls) -> Callable[[], Any]:
         # -I -S: no site-packages, no .pth hooks, no PYTHON* variables, so every
-        # module in sys.modules was imported by the code itself.
+        # module in sys.modules was imported by the code itself.  Fresh
+        # interpreters, not warm forks: what they import is what is measured.
         prelude = f"import sys; sys.path.insert(0, {ROOT!r})\n"
-        proc = subprocess.run(
-            [sys.executable, "-I", "-S", "-W", "error", "-c", prelude + code],
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-            check=False,
-        )
+        env = child_env()
+        runs = {
+            test: functools.partial(run_python, "-I", "-S", "-c", prelude + code, cwd=ROOT, env=env)
+            for test, code in _IMPORT_PROBES.items()
+        }
+        return functools.partial(run_parallel, runs)
+
+    def _fresh_interpreter(self) -> str:
+        """What this test's code printed in a fresh interpreter."""
+        proc = self.background_runs[self._testMethodName]
         self.assertEqual(proc.returncode, 0, proc.stderr)
-        return proc.stdout
+        return str(proc.stdout)
 
     def test_import_does_not_pull_in_heavy_modules(self) -> None:
         """``import aiounit`` imports no thread or process pool, multiprocessing or XML code."""
-        # The bare ``concurrent.futures`` package is imported by asyncio itself;
-        # its executors (``.thread``, ``.process``) are lazy and must stay so.
-        code = (
-            "import aiounit\n"
-            "heavy = ('concurrent.futures.thread', 'concurrent.futures.process',"
-            " 'multiprocessing', 'xml')\n"
-            "print(sorted(m for m in sys.modules if m.startswith(heavy)))\n"
-        )
-        self.assertEqual(self._fresh_interpreter(code), "[]\n")
+        self.assertEqual(self._fresh_interpreter(), "[]\n")
 
     def test_import_adds_only_its_own_modules(self) -> None:
         """Beyond what asyncio and unittest load, ``import aiounit`` loads only its own modules.
 
         Modules built into the interpreter (``gc``) cost nothing to import and are not counted.
         """
-        code = (
-            "import asyncio, unittest, unittest.async_case\n"
-            "before = set(sys.modules)\n"
-            "import aiounit\n"
-            "extra = set(sys.modules) - before - {'__future__'} - set(sys.builtin_module_names)\n"
-            "print(sorted(m for m in extra if m.partition('.')[0] != 'aiounit'))\n"
-        )
-        self.assertEqual(self._fresh_interpreter(code), "[]\n")
+        self.assertEqual(self._fresh_interpreter(), "[]\n")
 
     def test_package_has_no_runtime_dependency(self) -> None:
         """setup.cfg declares no install_requires: aiounit is stdlib only."""
@@ -186,13 +205,7 @@ class TestImportCost(unittest.TestCase):
 
     def test_package_modules_import_only_the_stdlib(self) -> None:
         """Every module ``import aiounit`` loads is aiounit's own or the stdlib's."""
-        code = (
-            "import aiounit\n"
-            "tops = {m.partition('.')[0] for m in sys.modules}\n"
-            "print(sorted(t for t in tops if t not in sys.stdlib_module_names"
-            " and t not in ('aiounit', '__main__') and not t.startswith('_')))\n"
-        )
-        self.assertEqual(self._fresh_interpreter(code), "[]\n")
+        self.assertEqual(self._fresh_interpreter(), "[]\n")
 
 
 if __name__ == "__main__":

@@ -16,7 +16,6 @@ import os
 import re
 import subprocess
 import sys
-import tempfile
 import textwrap
 import threading
 import unittest
@@ -28,7 +27,6 @@ from tests._support import (
     BackgroundCase,
     background_directory,
     child_env,
-    run_python,
     run_tests,
     run_warm,
 )
@@ -338,22 +336,25 @@ class TestDiffs(aiounit.AsyncTestCase):
 """
 
 
-def _run_teamcity(module_source: str, name: str) -> subprocess.CompletedProcess[str]:
-    """Run *module_source* as module *name* under TeamcityTestRunner, as PyCharm does."""
-    with tempfile.TemporaryDirectory() as tmp:
-        with open(os.path.join(tmp, f"{name}.py"), "w", encoding="utf-8") as f:
-            f.write(module_source)
-        code = _RUN_MODULE_OBJECT.replace("tc_mod", name)
-        return run_python("-c", code, cwd=tmp)
-
-
 @unittest.skipUnless(HAVE_TEAMCITY, "teamcity-messages is not installed")
-class TestComparisonPerTest(unittest.TestCase):
+class TestComparisonPerTest(BackgroundCase):
     """PyCharm's expected/actual of a failed assertEqual goes with its own test's failure."""
+
+    @classmethod
+    def background(cls) -> Callable[[], Any] | None:
+        if not HAVE_TEAMCITY:
+            return None
+        # _DIFFS_MODULE as module tc_diffs under TeamcityTestRunner, as PyCharm
+        # runs it, in the background lane.
+        directory = background_directory()
+        with open(os.path.join(directory, "tc_diffs.py"), "w", encoding="utf-8") as f:
+            f.write(_DIFFS_MODULE)
+        code = _RUN_MODULE_OBJECT.replace("tc_mod", "tc_diffs")
+        return functools.partial(run_warm, {"run": (directory, ("-c", code), child_env())})
 
     def test_each_failure_shows_its_own_comparison(self) -> None:
         """Interleaved members: no peer's comparison, and none on a plain error."""
-        proc = _run_teamcity(_DIFFS_MODULE, "tc_diffs")
+        proc = self.background_runs["run"]
         self.assertIn("Ran 4 tests", proc.stderr)
         failed = {
             a["name"].rsplit(".", 1)[1]: (a.get("expected"), a.get("actual"))
