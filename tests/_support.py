@@ -22,6 +22,7 @@ import tempfile
 import textwrap
 import threading
 import unittest
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -579,6 +580,10 @@ def in_background(job: Callable[[], _T]) -> Early[_T]:
                 thread = threading.Thread(target=_lane, name=f"tests-lane-{n}", daemon=True)
                 _lane_threads.append(thread)
                 thread.start()
+            # At exit, jobs end before the finalizers of what they use run (a
+            # TemporaryDirectory's): atexit runs the latest registered first, and
+            # weakref.finalize registers its own atexit function with its first use.
+            weakref.finalize(_lane_queue, lambda: None)
             atexit.register(_stop_lane)
     _lane_queue.put(early)
     return early
