@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import sys
 import threading
 import unittest
@@ -10,6 +11,7 @@ import warnings
 from typing import Any
 
 import aiounit
+from aiounit._scheduler import FREEZE_EVERY
 from tests._engine_support import (
     RawResult,
     Tracker,
@@ -772,3 +774,60 @@ class TestThreads(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+def _many(count: int, on_step: Any) -> type:
+    """An AsyncTestCase class of *count* tests; test *i* awaits ``on_step(i)``."""
+
+    def make(index: int) -> Any:
+        async def test(self: Any) -> None:
+            await on_step(index)
+
+        return test
+
+    methods = {f"test_{i:05d}": make(i) for i in range(count)}
+    return type("Many", (aiounit.AsyncTestCase,), methods)
+
+
+class TestManyMembers(unittest.TestCase):
+    """A group of thousands of waiting members: starts pause, and what the members
+    hold is kept out of the garbage collector's way until the group ends."""
+
+    COUNT = FREEZE_EVERY + 10
+
+    def run_many(self, last: int, **kwargs: Any) -> dict[str, int]:
+        """Run COUNT members, each waiting until member *last* has started."""
+        seen: dict[str, int] = {}
+        release = asyncio.Event()
+
+        async def on_step(index: int) -> None:
+            if index == 0:
+                seen["tasks at the first step"] = len(asyncio.all_tasks())
+                seen["frozen at the first step"] = gc.get_freeze_count()
+            if index == last:
+                seen["frozen at the last step"] = gc.get_freeze_count()
+                release.set()
+            await release.wait()
+
+        before = gc.get_freeze_count()
+        result = run_tests(aiounit.group("many")(_many(self.COUNT, on_step)), **kwargs)
+        passed = [e for e in result.events if e[0] == "addSuccess"]
+        self.assertEqual(len(passed), self.COUNT)
+        self.assertEqual(gc.get_freeze_count(), before, "the group left objects frozen")
+        return seen
+
+    @unittest.skipIf(gc.get_freeze_count(), "something froze objects already")
+    def test_a_burst_of_starts_pauses_and_its_members_are_frozen(self) -> None:
+        seen = self.run_many(self.COUNT - 1)
+        # The first members took their first step before the rest were made
+        # (it was all of them, the loop held for as long as that took).
+        self.assertLessEqual(seen["tasks at the first step"], FREEZE_EVERY + 1)
+        # What the first FREEZE_EVERY members hold (tasks, coroutines, contexts,
+        # records: dozens of objects each) was frozen before the last one started.
+        frozen = seen["frozen at the last step"] - seen["frozen at the first step"]
+        self.assertGreater(frozen, 10 * FREEZE_EVERY)
+
+    def test_a_capped_group_freezes_nothing_of_its_own(self) -> None:
+        cap = FREEZE_EVERY - 1
+        seen = self.run_many(cap - 1, max_concurrency=cap)
+        self.assertEqual(seen["frozen at the last step"], seen["frozen at the first step"])
