@@ -8,6 +8,7 @@ import io
 import subprocess
 import types
 import unittest
+import unittest.mock
 from typing import Any
 
 import aiounit
@@ -388,6 +389,21 @@ class TestProgrammatic(unittest.TestCase):
                 self.assertEqual(secret, "x")
 
         return _fake_module(Failing)
+
+    def test_the_suite_is_planned_once(self) -> None:
+        """main() checks the plan before anything runs, and runs that plan."""
+        from aiounit._plan import plan
+
+        planned = []
+
+        def counting(suite: Any, default_group: str) -> Any:
+            planned.append(default_group)
+            return plan(suite, default_group)
+
+        with unittest.mock.patch("aiounit._suite.plan", counting):
+            program, _ = self._main(self._passing(), exit=False)
+        self.assertEqual(program.result.testsRun, 2)
+        self.assertEqual(planned, ["none"])
 
     def test_exit_false_returns_the_program_with_its_result(self) -> None:
         """main(exit=False) runs the module's tests and keeps the result."""
