@@ -816,7 +816,8 @@ class TestManyMembers(unittest.TestCase):
         result = run_tests(aiounit.group("many")(_many(self.COUNT, on_step)), **kwargs)
         passed = [e for e in result.events if e[0] == "addSuccess"]
         self.assertEqual(len(passed), self.COUNT)
-        self.assertEqual(gc.get_freeze_count(), before, "the group left objects frozen")
+        # (Frozen objects freed meanwhile make the count smaller, never larger.)
+        self.assertLessEqual(gc.get_freeze_count(), before, "the group left objects frozen")
         return seen
 
     def test_a_burst_of_starts_pauses_and_its_members_are_frozen(self) -> None:
@@ -832,4 +833,4 @@ class TestManyMembers(unittest.TestCase):
     def test_a_capped_group_freezes_nothing_of_its_own(self) -> None:
         cap = FREEZE_EVERY - 1
         seen = self.run_many(cap - 1, max_concurrency=cap)
-        self.assertEqual(seen["frozen at the last step"], seen["frozen at the first step"])
+        self.assertLessEqual(seen["frozen at the last step"], seen["frozen at the first step"])
