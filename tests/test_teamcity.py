@@ -12,11 +12,9 @@ from __future__ import annotations
 import asyncio
 import functools
 import importlib.util
-import os
 import re
 import subprocess
 import sys
-import textwrap
 import threading
 import unittest
 from collections.abc import Callable
@@ -29,6 +27,7 @@ from tests._support import (
     child_env,
     run_tests,
     run_warm,
+    write_files,
 )
 
 HAVE_TEAMCITY = importlib.util.find_spec("teamcity") is not None
@@ -170,8 +169,7 @@ class TestTeamcityRunner(BackgroundCase):
         if not HAVE_TEAMCITY:
             return None
         directory = background_directory()
-        with open(os.path.join(directory, "tc_mod.py"), "w", encoding="utf-8") as f:
-            f.write(textwrap.dedent(_MODULE))
+        write_files(directory, {"tc_mod.py": _MODULE})
         env = child_env()
         jobs = {
             name: (directory, ("-c", code), env)
@@ -347,8 +345,7 @@ class TestComparisonPerTest(BackgroundCase):
         # _DIFFS_MODULE as module tc_diffs under TeamcityTestRunner, as PyCharm
         # runs it, in the background lane.
         directory = background_directory()
-        with open(os.path.join(directory, "tc_diffs.py"), "w", encoding="utf-8") as f:
-            f.write(_DIFFS_MODULE)
+        write_files(directory, {"tc_diffs.py": _DIFFS_MODULE})
         code = _RUN_MODULE_OBJECT.replace("tc_mod", "tc_diffs")
         return functools.partial(run_warm, {"run": (directory, ("-c", code), child_env())})
 
