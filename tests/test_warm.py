@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import subprocess
 import threading
 import unittest
@@ -30,7 +31,17 @@ _FILES = {
         print("stdin", repr(sys.stdin.read()))
         print("env", os.environ.get("WARM_TEST_VALUE"))
         print("bytecode", sys.dont_write_bytecode)
+        print("orig_argv", sys.orig_argv[1:])
+        print("main namespace", sorted(name for name in globals() if name.startswith("__")))
         print("to stderr", file=sys.stderr)
+    """,
+    # A project of its own named tests: a fresh interpreter imports this one, not the
+    # checkout's tests package (which the warm interpreter itself runs from).
+    "tests/__init__.py": "",
+    "tests/where.py": """
+        import os
+        import tests
+        print("tests from", os.path.relpath(tests.__file__))
     """,
     "fails.py": """
         import atexit
@@ -50,7 +61,10 @@ _FILES = {
         warnings.warn("a warning", DeprecationWarning)
     """,
 }
-_CODE = "import sys\nprint(sys.argv, __name__)\nraise KeyError('code')\n"
+_CODE = (
+    "import sys\nprint(sys.argv, __name__, __loader__, sorted(globals()))\n"
+    "print(sys.orig_argv[1:4], sys.orig_argv[5:])\nraise KeyError('code')\n"
+)
 # (command line, environment additions): each is run fresh and warm.
 _COMMANDS: dict[str, tuple[tuple[str, ...], dict[str, str]]] = {
     "module": (("-m", "show", "a", "--b"), {"WARM_TEST_VALUE": "x"}),
@@ -58,6 +72,8 @@ _COMMANDS: dict[str, tuple[tuple[str, ...], dict[str, str]]] = {
     "exit status": (("-m", "exits"), {}),
     "warning as error": (("-m", "warns"), {}),
     "code": (("-c", _CODE, "arg"), {}),
+    "own tests package": (("-m", "tests.where"), {}),
+    "own tests package, -c": (("-c", "import tests.where"), {}),
 }
 
 
@@ -111,6 +127,11 @@ class TestWarmForkIsAFreshInterpreter(BackgroundCase):
         code = self.background_runs["code"][1]
         self.assertIn("['-c', 'arg'] __main__", code.stdout)
         self.assertIn("KeyError: 'code'", code.stderr)
+        self.assertRegex(module.stdout, r"main namespace \[.*'__builtins__', .*'__spec__'\]\n")
+        self.assertIn("orig_argv ['-W', 'error', '-m', 'show', 'a', '--b']\n", module.stdout)
+        for name in ("own tests package", "own tests package, -c"):
+            own = self.background_runs[name][1]
+            self.assertEqual(own.stdout, f"tests from {os.path.join('tests', '__init__.py')}\n")
 
 
 class TestWarmLimits(BackgroundCase):
