@@ -8,8 +8,11 @@ stdin, one JSON line each (``{"cwd": ..., "args": [...], "module": ..., "out": p
 optionally ``"env"``), and for each forks a child that becomes
 ``python -W error -m MODULE ARGS`` (or ``-c CODE ARGS``) started in ``cwd``: its
 stdout and stderr go to the files *out* and *err*, stdin is empty,
-``sys.path[0]`` is ``cwd`` (``""`` for ``-c``), the module runs as ``__main__``
-(``runpy``, as ``-m`` does), ``os.environ`` is *env* when given (the caller
+``sys.path[0]`` is ``cwd`` (``""`` for ``-c``), ``sys.orig_argv`` is that command
+line, the module runs as ``__main__`` (``runpy``, as ``-m`` does) in a fresh
+``__main__`` module, the ``tests`` package this server runs from is forgotten (a
+``tests`` package in ``cwd`` is imported, as by a fresh interpreter),
+``os.environ`` is *env* when given (the caller
 checks that it differs from the server's only in variables read at run time),
 and the child ends as that interpreter would (``SystemExit``, atexit handlers,
 an uncaught exception's traceback).  For each job it writes the child's exit
@@ -26,6 +29,7 @@ from __future__ import annotations
 import builtins
 import contextlib
 import importlib
+import importlib.machinery
 import json
 import linecache
 import os
@@ -57,19 +61,30 @@ def _child(job: dict[str, object]) -> None:
         os.environ.update(env)
         sys.dont_write_bytecode = bool(env.get("PYTHONDONTWRITEBYTECODE"))
     args = [str(a) for a in job["args"]]  # type: ignore[attr-defined]
+    # The tests package this server runs from is not the job's: a fresh
+    # interpreter imports the one its cwd may hold (or the checkout's, later).
+    for name in [name for name in sys.modules if name.partition(".")[0] == "tests"]:
+        del sys.modules[name]
     # A fresh __main__, as the interpreter starts with (not this server's).
     main = types.ModuleType("__main__")
     main.__builtins__ = builtins  # type: ignore[attr-defined]
+    main.__loader__ = importlib.machinery.BuiltinImporter
+    if sys.version_info < (3, 14):  # until annotations were made lazy (PEP 649)
+        main.__annotations__ = {}
     sys.modules["__main__"] = main
+    # The command line as given, after the interpreter options this server has too.
+    at = sys.orig_argv.index("tests._warm") - 1
     if "code" in job:
+        code = str(job["code"])
+        sys.orig_argv[at:] = ["-c", code, *args]
         sys.path[0] = ""  # -c puts the empty string (the current directory) first
         sys.argv[:] = ["-c", *args]
-        code = str(job["code"])
         if sys.version_info >= (3, 13):  # -c code shows its lines in tracebacks
             linecache.cache["<string>"] = (len(code), None, code.splitlines(True), "<string>")
         with _as_uncaught("<string>"):
             exec(compile(code, "<string>", "exec"), main.__dict__)
     else:
+        sys.orig_argv[at:] = ["-m", str(job["module"]), *args]
         sys.path[0] = cwd  # -m puts the current directory first
         sys.argv[1:] = args
         with _as_uncaught("<frozen runpy>"):
