@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import signal
 import subprocess
 import threading
 import unittest
@@ -65,6 +66,8 @@ _CODE = (
     "import sys\nprint(sys.argv, __name__, __loader__, sorted(globals()))\n"
     "print(sys.orig_argv[1:4], sys.orig_argv[5:])\nraise KeyError('code')\n"
 )
+# Ctrl-C that nothing caught: the traceback, the exit functions, then death by SIGINT.
+_INTERRUPTED = "import atexit\natexit.register(print, 'atexit ran')\nraise KeyboardInterrupt\n"
 # (command line, environment additions): each is run fresh and warm.
 _COMMANDS: dict[str, tuple[tuple[str, ...], dict[str, str]]] = {
     "module": (("-m", "show", "a", "--b"), {"WARM_TEST_VALUE": "x"}),
@@ -72,6 +75,7 @@ _COMMANDS: dict[str, tuple[tuple[str, ...], dict[str, str]]] = {
     "exit status": (("-m", "exits"), {}),
     "warning as error": (("-m", "warns"), {}),
     "code": (("-c", _CODE, "arg"), {}),
+    "interrupted": (("-c", _INTERRUPTED), {}),
     "own tests package": (("-m", "tests.where"), {}),
     "own tests package, -c": (("-c", "import tests.where"), {}),
 }
@@ -129,6 +133,10 @@ class TestWarmForkIsAFreshInterpreter(BackgroundCase):
         self.assertIn("KeyError: 'code'", code.stderr)
         self.assertRegex(module.stdout, r"main namespace \[.*'__builtins__', .*'__spec__'\]\n")
         self.assertIn("orig_argv ['-W', 'error', '-m', 'show', 'a', '--b']\n", module.stdout)
+        interrupted = self.background_runs["interrupted"][1]
+        self.assertEqual(interrupted.returncode, -signal.SIGINT)
+        self.assertEqual(interrupted.stdout, "atexit ran\n")
+        self.assertTrue(interrupted.stderr.endswith("\nKeyboardInterrupt\n"), interrupted.stderr)
         for name in ("own tests package", "own tests package, -c"):
             own = self.background_runs[name][1]
             self.assertEqual(own.stdout, f"tests from {os.path.join('tests', '__init__.py')}\n")
