@@ -15,7 +15,8 @@ line, the module runs as ``__main__`` (``runpy``, as ``-m`` does) in a fresh
 ``os.environ`` is *env* when given (the caller
 checks that it differs from the server's only in variables read at run time),
 and the child ends as that interpreter would (``SystemExit``, atexit handlers,
-an uncaught exception's traceback).  For each job it writes the child's exit
+an uncaught exception's traceback, death by SIGINT after an uncaught
+KeyboardInterrupt).  For each job it writes the child's exit
 status to stdout, one JSON line, in the order the jobs came; up to PARALLEL
 children run at a time.  A child still running ``"timeout"`` seconds (default
 60) after it began is killed (status -9).
@@ -26,6 +27,7 @@ of asyncio, unittest and aiounit.  It has no threads, so it may fork.
 
 from __future__ import annotations
 
+import atexit
 import builtins
 import contextlib
 import importlib
@@ -37,6 +39,7 @@ import runpy
 import select
 import signal
 import sys
+import threading
 import time
 import traceback
 import types
@@ -108,7 +111,22 @@ def _as_uncaught(first: str) -> Iterator[None]:
             tb = tb.tb_next
         error = error.with_traceback(tb or error.__traceback__)
         sys.excepthook(type(error), error, error.__traceback__)
+        if isinstance(error, KeyboardInterrupt):
+            _exit_by_sigint()
         raise SystemExit(1) from None
+
+
+def _exit_by_sigint() -> None:
+    """End as an interpreter ends after an uncaught KeyboardInterrupt: threads
+    joined, exit functions run, then killed by SIGINT (its default action)."""
+    threading._shutdown()  # type: ignore[attr-defined]
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    os.kill(os.getpid(), signal.SIGINT)
+    os._exit(128 + signal.SIGINT)  # SIGINT blocked: what the interpreter exits with then
 
 
 def _wait(running: dict[int, tuple[int | None, float]]) -> tuple[int, int]:
