@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import select
 import signal
 import subprocess
 import threading
@@ -163,6 +164,63 @@ class TestWarmLimits(BackgroundCase):
         _, done = self.background_runs
         self.assertEqual(done["plain"].stdout, "0\n")
         self.assertEqual(done["optimized"].stdout, "1\n")
+
+
+# A test run that ends while a job of its lane still runs a child that would hang
+# (to its 60 s limit): the child has opened the FIFO "alive" for writing and said
+# so through the FIFO "started" before the run ends.
+_ENDS_EARLY = """
+    import os
+    import sys
+
+    from tests._support import child_env, in_background, run_warm
+
+    directory = sys.argv[1]
+    hangs = (
+        "import os, threading\\n"
+        f"alive = os.open({os.path.join(directory, 'alive')!r}, os.O_WRONLY)\\n"
+        f"os.close(os.open({os.path.join(directory, 'started')!r}, os.O_WRONLY))\\n"
+        "threading.Event().wait()\\n"
+    )
+    job = {"hangs": (directory, ("-c", hangs), child_env())}
+    in_background(lambda: run_warm(job, timeout=60))
+    started = os.open(os.path.join(directory, "started"), os.O_RDONLY)  # the child is there
+    os.close(started)
+"""
+
+
+class TestLaneAtExit(BackgroundCase):
+    """A run that ends while its lane runs children kills them, and does not wait for them."""
+
+    @classmethod
+    def background(cls) -> Callable[[], Any] | None:
+        if not hasattr(os, "mkfifo"):
+            return None
+        directory = background_directory()
+        write_files(directory, {"ends_early.py": _ENDS_EARLY})
+        env = child_env()
+
+        def job() -> tuple[subprocess.CompletedProcess[str], bool]:
+            os.mkfifo(os.path.join(directory, "started"))
+            os.mkfifo(os.path.join(directory, "alive"))
+            # Read first (without waiting for a writer): EOF once every writer is gone.
+            alive = os.open(os.path.join(directory, "alive"), os.O_RDONLY | os.O_NONBLOCK)
+            try:
+                # Shorter than the child's limit: a run that waits for it times out.
+                run = run_python("ends_early.py", directory, cwd=directory, env=env, timeout=20)
+                # The child had the FIFO open: at EOF it has ended (killed).
+                ended, _, _ = select.select([alive], [], [], 20)
+                return run, bool(ended) and os.read(alive, 1) == b""
+            finally:
+                os.close(alive)
+
+        return job
+
+    @unittest.skipUnless(hasattr(os, "mkfifo"), "needs FIFOs")
+    def test_children_of_a_running_job_are_killed_at_exit(self) -> None:
+        run, child_ended = self.background_runs
+        self.assertEqual((run.returncode, run.stdout, run.stderr), (0, "", ""))
+        self.assertTrue(child_ended, "the lane's child outlived the run")
 
 
 class TestEarly(unittest.TestCase):
