@@ -547,8 +547,46 @@ def _lane() -> None:
         early.run()
 
 
+def _descendants() -> list[int]:
+    """The processes this one started, and theirs (from /proc: Linux; elsewhere none)."""
+    children: dict[int, list[int]] = {}
+    with contextlib.suppress(OSError):
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/stat", "rb") as file:
+                    stat = file.read()
+            except OSError:
+                continue  # ended meanwhile
+            # "pid (command) state ppid ...": the command may hold spaces and parentheses.
+            ppid = int(stat[stat.rindex(b")") + 2 :].split()[1])
+            children.setdefault(ppid, []).append(int(entry))
+    found, parents = [], [os.getpid()]
+    while parents:
+        for child in children.get(parents.pop(), ()):
+            found.append(child)
+            parents.append(child)
+    return found
+
+
+def _kill_descendants() -> None:
+    """Kill every process this one started, and theirs: all stopped first, so that
+    none starts another meanwhile (a warm interpreter its next fork)."""
+    stopped: set[int] = set()
+    while more := [pid for pid in _descendants() if pid not in stopped]:
+        for pid in more:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGSTOP)
+        stopped.update(more)
+    for pid in stopped:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+
+
 def _stop_lane() -> None:
-    # At exit: jobs not begun are dropped, the one running ends (children are bounded).
+    # At exit: jobs not begun are dropped, and the children of those running are
+    # killed (no test is left to look at them; every test's own have ended).
     while True:
         try:
             early = _lane_queue.get_nowait()
@@ -559,7 +597,11 @@ def _stop_lane() -> None:
     for _ in _lane_threads:
         _lane_queue.put(None)
     for thread in _lane_threads:
-        thread.join()
+        # A job may start another child after one is killed: until its thread ends.
+        while thread.is_alive():
+            if hasattr(signal, "SIGKILL"):
+                _kill_descendants()
+            thread.join(0.1)
     for directory in _background_dirs:
         shutil.rmtree(directory, ignore_errors=True)
 
