@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import pty
@@ -222,10 +223,14 @@ def _screen_of(directory: str, env: dict[str, str], go: bytes, *args: str) -> tu
                 break
             stream.feed(data)
             if proc.stdin is not None and go in seen + data:
-                proc.stdin.write(b"go\n")
-                proc.stdin.close()
+                # The run reads one of the two and may end before the other is
+                # written (this thread can wait long for the GIL: a background job).
+                with contextlib.suppress(BrokenPipeError):
+                    os.write(go_write, b"go\n")
+                with contextlib.suppress(BrokenPipeError):
+                    proc.stdin.write(b"go\n")
+                    proc.stdin.close()
                 proc.stdin = None
-                os.write(go_write, b"go\n")
             seen = (seen + data)[-len(go) :]
     finally:
         os.close(master)
