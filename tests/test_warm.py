@@ -208,6 +208,8 @@ class TestLaneAtExit(BackgroundCase):
             try:
                 # Shorter than the child's limit: a run that waits for it times out.
                 run = run_python("ends_early.py", directory, cwd=directory, env=env, timeout=20)
+                if run.returncode != 0:  # killed (this run ends): the child may not have begun
+                    return run, False
                 # The child had the FIFO open: at EOF it has ended (killed).
                 ended, _, _ = select.select([alive], [], [], 20)
                 return run, bool(ended) and os.read(alive, 1) == b""
