@@ -272,9 +272,12 @@ def run_python(
 ) -> subprocess.CompletedProcess[str]:
     """Run ``python -W error *args`` (this interpreter) to its end; text output captured.
 
-    *env* defaults to ``child_env()``; without *werror*, no ``-W error``;
-    other keyword arguments go to ``subprocess.run``.
+    *env* defaults to ``child_env()`` (not in the background lane: a job takes
+    its environment when it is made); without *werror*, no ``-W error``; other
+    keyword arguments go to ``subprocess.run``.
     """
+    if env is None and in_lane():
+        raise ValueError("a background job takes child_env() when it is made")
     return subprocess.run(
         [sys.executable, *(("-W", "error") if werror else ()), *args],
         cwd=cwd,
@@ -417,6 +420,90 @@ def _package_of(module: str) -> tuple[str, ...]:
     return (module.rpartition(".")[0],) if "." in module else ()
 
 
+class _WarmServer:
+    """A warm interpreter (tests/_warm.py) kept for the whole run: jobs go to it
+    as they come, from any thread, and each gets a future of its exit status."""
+
+    def __init__(self, command: list[str], env: Mapping[str, str]) -> None:
+        # Its own stderr, read if it ends early; closed by close().
+        self.errors = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.errors,
+            text=True,
+        )
+        self.lock = threading.Lock()
+        self.waiting: dict[int, concurrent.futures.Future[int]] = {}
+        self.ended = False
+        self.next_id = 0
+        self.reader = threading.Thread(target=self._read, name="tests-warm-reader", daemon=True)
+        self.reader.start()
+
+    def submit(self, job: dict[str, Any]) -> concurrent.futures.Future[int]:
+        future: concurrent.futures.Future[int] = concurrent.futures.Future()
+        with self.lock:
+            if self.ended:
+                raise RuntimeError(f"tests._warm has ended: {self._why()}")
+            self.next_id += 1
+            self.waiting[self.next_id] = future
+            assert self.proc.stdin is not None
+            self.proc.stdin.write(json.dumps({**job, "id": self.next_id}) + "\n")
+            self.proc.stdin.flush()
+        return future
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            answer = json.loads(line)
+            with self.lock:
+                future = self.waiting.pop(answer["id"])
+            future.set_result(answer["status"])
+        with self.lock:  # the server ended: what it had not answered never will be
+            self.ended = True
+            left, self.waiting = list(self.waiting.values()), {}
+        for future in left:
+            future.set_exception(RuntimeError(f"tests._warm ended: {self._why()}"))
+
+    def _why(self) -> str:
+        self.proc.poll()
+        self.errors.seek(0)
+        return f"exit status {self.proc.returncode}\n{self.errors.read()}"
+
+    def close(self) -> None:
+        """End it (its children have ended: tests wait for theirs)."""
+        with self.lock:
+            self.ended = True
+            with contextlib.suppress(OSError):
+                assert self.proc.stdin is not None
+                self.proc.stdin.close()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.reader.join()
+        assert self.proc.stdout is not None
+        self.proc.stdout.close()
+        self.errors.close()
+
+
+_servers: dict[tuple[Any, ...], _WarmServer] = {}
+_servers_lock = threading.Lock()
+
+
+def _warm_server(key: tuple[Any, ...], command: list[str], env: Mapping[str, str]) -> _WarmServer:
+    with _servers_lock:
+        server = _servers.get(key)
+        if server is None:
+            server = _servers[key] = _WarmServer(command, env)
+            _at_exit_once()
+    return server
+
+
 def run_warm(
     jobs: Mapping[_K, tuple[str, tuple[str, ...]] | tuple[str, tuple[str, ...], Mapping[str, str]]],
     *,
@@ -431,57 +518,63 @@ def run_warm(
     A command line is ``("-m", module, *args)`` or ``("-c", code, *args)``, after
     interpreter options if any (``"-X", "dev"``).  Each is a fork of a warm
     interpreter (tests/_warm.py) that has imported its module (for ``-c``: asyncio
-    and unittest) and the modules in *preload* once; *parallel* at a time (by
-    default ``PARALLEL``, one in the background lane); killed if still running
-    after *timeout* seconds.  An environment may differ from the others only in
-    variables read at run time (not ``PYTHON*``, ``LANG`` or ``LC_*``): those
-    that differ there get warm interpreters of their own.  Without *werror*, no
-    ``-W error``.
+    and unittest) and the modules in *preload* once, and serves every such job of
+    the test run; *parallel* at a time (by default ``PARALLEL``, one in the
+    background lane); killed if still running after *timeout* seconds.  An
+    environment may differ from the others only in variables read at run time
+    (not ``PYTHON*``, ``LANG`` or ``LC_*``): those that differ there get warm
+    interpreters of their own.  Without *werror*, no ``-W error``.
     """
     if parallel is None:
         parallel = 1 if in_lane() else PARALLEL
     encoding = locale.getpreferredencoding(False)
-    groups: dict[tuple[Any, ...], list[tuple[_K, str, tuple[str, ...], dict[str, str]]]] = {}
-    for key, (cwd, command, *given) in jobs.items():
-        if not given and in_lane():
-            raise ValueError("a background job takes child_env() when it is made")
-        env = dict(given[0]) if given else child_env()
-        at = next((i for i, arg in enumerate(command) if arg in ("-m", "-c")), None)
-        if at is None:
-            raise ValueError(f"not a -m or -c command line: {command}")
-        options, args = tuple(command[:at]), tuple(command[at:])
-        imports = _package_of(args[1]) if args[0] == "-m" else ("asyncio", "unittest")
-        start = tuple(sorted((k, v) for k, v in env.items() if _READ_AT_START.match(k)))
-        groups.setdefault((options, imports + preload, start), []).append((key, cwd, args, env))
-    runs = {}
-    for (options, imports, _), mine in groups.items():
-        with tempfile.TemporaryDirectory() as outputs:
-            lines = []
-            for index, (_, cwd, args, env) in enumerate(mine):
-                out, err = (os.path.join(outputs, f"{index}.{n}") for n in ("out", "err"))
-                what = {"module": args[1]} if args[0] == "-m" else {"code": args[1]}
-                job = {"cwd": cwd, **what, "args": args[2:], "out": out, "err": err, "env": env}
-                lines.append(json.dumps({**job, "timeout": timeout}) + "\n")
-            warm = run_python(
-                *(*options, "-m", "tests._warm", str(parallel), *imports),
-                cwd=ROOT,
-                env=mine[0][3],
-                input="".join(lines),
-                werror=werror,
-                timeout=timeout * (len(mine) // parallel + 1) + 30,
-            )
-            if warm.returncode != 0:
-                raise RuntimeError(f"tests._warm failed ({warm.returncode}):\n{warm.stderr}")
-            statuses = [json.loads(line) for line in warm.stdout.splitlines()]
-            for index, (key, _, args, _) in enumerate(mine):
-                texts: list[str] = []
-                for name in ("out", "err"):
-                    with open(os.path.join(outputs, f"{index}.{name}"), encoding=encoding) as f:
-                        texts.append(f.read())
-                flags = ("-W", "error") if werror else ()
-                line = [sys.executable, *flags, *options, *args]
-                runs[key] = subprocess.CompletedProcess(line, statuses[index], *texts)
+    flags = ("-W", "error") if werror else ()
+    runs: dict[_K, Any] = {}
+    with tempfile.TemporaryDirectory() as outputs:
+        planned = []
+        for index, (key, (cwd, command, *given)) in enumerate(jobs.items()):
+            if not given and in_lane():
+                raise ValueError("a background job takes child_env() when it is made")
+            env = dict(given[0]) if given else child_env()
+            at = next((i for i, arg in enumerate(command) if arg in ("-m", "-c")), None)
+            if at is None:
+                raise ValueError(f"not a -m or -c command line: {command}")
+            options, args = tuple(command[:at]), tuple(command[at:])
+            imports = _package_of(args[1]) if args[0] == "-m" else ("asyncio", "unittest")
+            imports += preload
+            start = tuple(sorted((k, v) for k, v in env.items() if _READ_AT_START.match(k)))
+            server_line = [sys.executable, *flags, *options, "-m", "tests._warm", *imports]
+            server = _warm_server((werror, options, imports, start), server_line, env)
+            out, err = (os.path.join(outputs, f"{index}.{n}") for n in ("out", "err"))
+            what = {"module": args[1]} if args[0] == "-m" else {"code": args[1]}
+            job = {"cwd": cwd, **what, "args": args[2:], "out": out, "err": err, "env": env}
+            line = [sys.executable, *flags, *options, *args]
+            planned.append((key, server, {**job, "timeout": timeout}, line, out, err))
+        running: dict[concurrent.futures.Future[int], tuple[Any, ...]] = {}
+        for item in planned:
+            while len(running) >= parallel:
+                _wait_one(running, runs, encoding)
+            running[item[1].submit(item[2])] = item
+        while running:
+            _wait_one(running, runs, encoding)
     return {key: runs[key] for key in jobs}
+
+
+def _wait_one(
+    running: dict[concurrent.futures.Future[int], tuple[Any, ...]],
+    runs: dict[Any, Any],
+    encoding: str,
+) -> None:
+    """Wait for one of *running* to end; put its run in *runs*."""
+    done, _ = concurrent.futures.wait(running, return_when=concurrent.futures.FIRST_COMPLETED)
+    for future in done:
+        key, _, _, line, out, err = running.pop(future)
+        status = future.result()
+        texts: list[str] = []
+        for path in (out, err):
+            with open(path, encoding=encoding) as f:
+                texts.append(f.read())
+        runs[key] = subprocess.CompletedProcess(line, status, *texts)
 
 
 class Early(Generic[_T]):
@@ -534,7 +627,9 @@ LANES = PARALLEL
 _lane_queue: queue.SimpleQueue[Early[Any] | None] = queue.SimpleQueue()
 _lane_threads: list[threading.Thread] = []
 _lane_lock = threading.Lock()
-_background_dirs: list[str] = []
+# One directory for every background job's directories: a run killed before
+# its exit functions leaves one (aiounit-tests-*) behind, not dozens.
+_background_root: str | None = None
 
 
 def in_lane() -> bool:
@@ -602,8 +697,32 @@ def _stop_lane() -> None:
             if hasattr(signal, "SIGKILL"):
                 _kill_descendants()
             thread.join(0.1)
-    for directory in _background_dirs:
-        shutil.rmtree(directory, ignore_errors=True)
+    if _background_root is not None:
+        shutil.rmtree(_background_root, ignore_errors=True)
+
+
+_exit_registered = False
+
+
+def _at_exit_once() -> None:
+    """Register the end of the lane and of the warm interpreters, at exit, once."""
+    global _exit_registered
+    if not _exit_registered:
+        _exit_registered = True
+        # At exit, jobs end before the finalizers of what they use run (a
+        # TemporaryDirectory's): atexit runs the latest registered first, and
+        # weakref.finalize registers its own atexit function with its first use.
+        weakref.finalize(_lane_queue, lambda: None)
+        atexit.register(_at_exit)
+
+
+def _at_exit() -> None:
+    _stop_lane()
+    with _servers_lock:
+        servers = list(_servers.values())
+        _servers.clear()
+    for server in servers:
+        server.close()
 
 
 def in_background(job: Callable[[], _T]) -> Early[_T]:
@@ -622,20 +741,19 @@ def in_background(job: Callable[[], _T]) -> Early[_T]:
                 thread = threading.Thread(target=_lane, name=f"tests-lane-{n}", daemon=True)
                 _lane_threads.append(thread)
                 thread.start()
-            # At exit, jobs end before the finalizers of what they use run (a
-            # TemporaryDirectory's): atexit runs the latest registered first, and
-            # weakref.finalize registers its own atexit function with its first use.
-            weakref.finalize(_lane_queue, lambda: None)
-            atexit.register(_stop_lane)
+            _at_exit_once()
     _lane_queue.put(early)
     return early
 
 
 def background_directory() -> str:
     """A new temporary directory for a background job, removed at exit."""
-    directory = tempfile.mkdtemp(prefix="aiounit-tests-")
-    _background_dirs.append(directory)
-    return directory
+    global _background_root
+    with _lane_lock:
+        if _background_root is None:
+            _background_root = tempfile.mkdtemp(prefix="aiounit-tests-")
+            atexit.register(shutil.rmtree, _background_root, ignore_errors=True)
+    return tempfile.mkdtemp(dir=_background_root)
 
 
 def run_parallel(jobs: Mapping[_K, Callable[[], _T]]) -> dict[_K, _T]:

@@ -1,25 +1,26 @@
 """A warm interpreter that runs ``python -m MODULE ARGS`` or ``python -c CODE ARGS``
 command lines, each in a fork of itself.
 
-Run as ``python -W error -m tests._warm PARALLEL MODULE...`` (with
+Run as ``python -W error -m tests._warm MODULE...`` (with
 tests/_support.child_env()): it imports each MODULE once, then reads jobs from
-stdin, one JSON line each (``{"cwd": ..., "args": [...], "module": ..., "out": path,
-"err": path}``, with ``"code"`` instead of ``"module"`` for ``-c``, and
-optionally ``"env"``), and for each forks a child that becomes
-``python -W error -m MODULE ARGS`` (or ``-c CODE ARGS``) started in ``cwd``: its
-stdout and stderr go to the files *out* and *err*, stdin is empty,
-``sys.path[0]`` is ``cwd`` (``""`` for ``-c``), ``sys.orig_argv`` is that command
-line, the module runs as ``__main__`` (``runpy``, as ``-m`` does) in a fresh
-``__main__`` module, the ``tests`` package this server runs from is forgotten (a
-``tests`` package in ``cwd`` is imported, as by a fresh interpreter),
-``os.environ`` is *env* when given (the caller
-checks that it differs from the server's only in variables read at run time),
-and the child ends as that interpreter would (``SystemExit``, atexit handlers,
-an uncaught exception's traceback, death by SIGINT after an uncaught
-KeyboardInterrupt).  For each job it writes the child's exit
-status to stdout, one JSON line, in the order the jobs came; up to PARALLEL
-children run at a time.  A child still running ``"timeout"`` seconds (default
-60) after it began is killed (status -9).
+stdin as they come, one JSON line each (``{"id": ..., "cwd": ..., "args": [...],
+"module": ..., "out": path, "err": path}``, with ``"code"`` instead of
+``"module"`` for ``-c``, and optionally ``"env"`` and ``"timeout"``), and for
+each forks a child at once that becomes ``python -W error -m MODULE ARGS`` (or
+``-c CODE ARGS``) started in ``cwd``: its stdout and stderr go to the files
+*out* and *err*, stdin is empty, ``sys.path[0]`` is ``cwd`` (``""`` for ``-c``),
+``sys.orig_argv`` is that command line, the module runs as ``__main__``
+(``runpy``, as ``-m`` does) in a fresh ``__main__`` module, the ``tests``
+package this server runs from is forgotten (a ``tests`` package in ``cwd`` is
+imported, as by a fresh interpreter), ``os.environ`` is *env* when given (the
+caller checks that it differs from the server's only in variables read at run
+time), and the child ends as that interpreter would (``SystemExit``, atexit
+handlers, an uncaught exception's traceback, death by SIGINT after an uncaught
+KeyboardInterrupt).  When a child ends, the server writes
+``{"id": ..., "status": exit status}`` to stdout, one JSON line.  A child still
+running ``"timeout"`` seconds (default 60) after it began is killed (status
+-9).  At the end of stdin the server ends once its children have.  How many
+run at once is the caller's to say (tests/_support.run_warm).
 
 What it saves is the start of each interpreter, about 0.15 s of CPU: imports
 of asyncio, unittest and aiounit.  It has no threads, so it may fork.
@@ -129,63 +130,73 @@ def _exit_by_sigint() -> None:
     os._exit(128 + signal.SIGINT)  # SIGINT blocked: what the interpreter exits with then
 
 
-def _wait(running: dict[int, tuple[int | None, float]]) -> tuple[int, int]:
-    """Wait for a child of *running* (pid: (pidfd, deadline)) to end; kill those past
-    their deadline.  (pid, exit status) of one that ended."""
-    while True:
-        for pid, (_, deadline) in running.items():
-            if time.monotonic() >= deadline:
-                os.kill(pid, signal.SIGKILL)
-        pidfds = {pidfd: pid for pid, (pidfd, _) in running.items() if pidfd is not None}
-        if len(pidfds) < len(running):  # no pidfds here: wait without the time limit
-            pid, status = os.wait()
-            return pid, os.waitstatus_to_exitcode(status)
-        soonest = min(deadline for _, deadline in running.values())
-        ready, _, _ = select.select(list(pidfds), [], [], max(0.0, soonest - time.monotonic()))
-        for pidfd in ready:
-            pid, status = os.waitpid(pidfds[pidfd], 0)
-            os.close(pidfd)
-            return pid, os.waitstatus_to_exitcode(status)
+def _start(job: dict[str, object], wakeup: tuple[int, int]) -> int:
+    """Fork a child that runs *job*; its pid."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid:
+        return pid
+    try:
+        # Nothing of the server's own watch of its children.
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        for fd in wakeup:
+            os.close(fd)
+        _child(job)  # the child leaves through SystemExit from here
+    except SystemExit:
+        raise
+    except BaseException:  # the job could not even start: say why
+        traceback.print_exc()
+        raise SystemExit(1) from None
+    raise SystemExit(0)
 
 
 def main() -> None:
-    parallel = int(sys.argv[1])
-    for module in sys.argv[2:]:
+    for module in sys.argv[1:]:
         importlib.import_module(module)  # the package, and what it imports
     del sys.argv[1:]
-    running: dict[int, tuple[int | None, float]] = {}
-    order: list[int] = []
-    statuses: dict[int, int] = {}
-    lines = iter(sys.stdin.readline, "")
-    jobs = [json.loads(line) for line in lines]
-    for job in jobs:
-        while len(running) >= parallel:
-            pid, status = _wait(running)
-            del running[pid]
-            statuses[pid] = status
-        sys.stdout.flush()
-        sys.stderr.flush()
-        pid = os.fork()
-        if pid == 0:
-            try:
-                _child(job)  # the child leaves through SystemExit from here
-            except SystemExit:
-                raise
-            except BaseException:  # the job could not even start: say why
-                traceback.print_exc()
-                raise SystemExit(1) from None
-        try:
-            pidfd: int | None = os.pidfd_open(pid)
-        except (AttributeError, OSError):  # not Linux 5.3+
-            pidfd = None
-        running[pid] = (pidfd, time.monotonic() + float(job.get("timeout", 60)))
-        order.append(pid)
-    while running:
-        pid, status = _wait(running)
-        del running[pid]
-        statuses[pid] = status
-    for pid in order:
-        print(json.dumps(statuses[pid]))
+    # A SIGCHLD wakes the select below (the handler itself does nothing).
+    wakeup = os.pipe()
+    for fd in wakeup:
+        os.set_blocking(fd, False)
+    signal.set_wakeup_fd(wakeup[1])
+    signal.signal(signal.SIGCHLD, lambda signum, frame: None)
+    stdin = sys.stdin.fileno()
+    pending = b""
+    running: dict[int, tuple[object, float]] = {}  # pid: (job id, deadline)
+    done = False
+    while not done or running:
+        now = time.monotonic()
+        for pid, (_, deadline) in running.items():
+            if now >= deadline:
+                os.kill(pid, signal.SIGKILL)  # reaped below, status -9
+        while running:  # reap every child that ended
+            pid, status = os.waitpid(-1, os.WNOHANG)
+            if pid == 0:
+                break
+            ident, _ = running.pop(pid)
+            print(json.dumps({"id": ident, "status": os.waitstatus_to_exitcode(status)}))
+            sys.stdout.flush()
+        if done and not running:
+            break
+        soonest = min((deadline for _, deadline in running.values()), default=None)
+        wait = None if soonest is None else max(0.0, soonest - time.monotonic())
+        watched = [wakeup[0]] if done else [stdin, wakeup[0]]
+        ready, _, _ = select.select(watched, [], [], wait)
+        if wakeup[0] in ready:
+            with contextlib.suppress(BlockingIOError):
+                os.read(wakeup[0], 4096)
+        if stdin in ready:
+            data = os.read(stdin, 65536)
+            if not data:
+                done = True  # no more jobs: end once the running ones have
+            pending += data
+            *lines, pending = pending.split(b"\n")
+            for line in lines:
+                job = json.loads(line)
+                pid = _start(job, wakeup)
+                running[pid] = (job["id"], time.monotonic() + float(job.get("timeout", 60)))
 
 
 if __name__ == "__main__":

@@ -129,7 +129,8 @@ def _run_all(
     """Every run of *jobs* ((seed, mode): (workdir, command line, environment)),
     each a fork of a warm interpreter (tests/_warm.py) that imported what the
     generated modules import (aiounit too: the reference's module imports it)."""
-    # Two at a time even in the background lane: a run mostly waits (time limits).
+    # Two at a time even in the background lane: a run mostly waits out time
+    # limits (their margins allow for a child that waits for the CPU a while).
     done = run_warm(
         jobs,
         werror=False,
