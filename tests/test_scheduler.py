@@ -7,10 +7,12 @@ import gc
 import sys
 import threading
 import unittest
+import unittest.mock
 import warnings
 from typing import Any
 
 import aiounit
+from aiounit import _scheduler
 from aiounit._scheduler import FREEZE_EVERY
 from tests._engine_support import (
     RawResult,
@@ -795,8 +797,9 @@ class TestManyMembers(unittest.TestCase):
 
     COUNT = FREEZE_EVERY + 10
 
-    def run_many(self, last: int, **kwargs: Any) -> dict[str, int]:
-        """Run COUNT members, each waiting until member *last* has started."""
+    def run_many(self, last: int, *, unfreeze: bool = True, **kwargs: Any) -> dict[str, int]:
+        """Run COUNT members, each waiting until member *last* has started (after
+        unfreezing what was frozen, unless told not to)."""
         seen: dict[str, int] = {}
         release = asyncio.Event()
 
@@ -809,7 +812,7 @@ class TestManyMembers(unittest.TestCase):
                 release.set()
             await release.wait()
 
-        if gc.get_freeze_count():  # main(exit=True) run in this process froze all
+        if unfreeze and gc.get_freeze_count():  # main(exit=True) in this process froze all
             gc.unfreeze()
             self.addCleanup(gc.freeze)
         before = gc.get_freeze_count()
@@ -829,6 +832,24 @@ class TestManyMembers(unittest.TestCase):
         # records: dozens of objects each) was frozen before the last one started.
         frozen = seen["frozen at the last step"] - seen["frozen at the first step"]
         self.assertGreater(frozen, 10 * FREEZE_EVERY)
+
+    def test_objects_frozen_before_aiounit_was_imported_are_not_someone_elses(self) -> None:
+        """CPython 3.12 starts with objects of its own frozen: a group still freezes
+        (it kept every group from freezing anything on 3.12)."""
+        if gc.get_freeze_count():
+            gc.unfreeze()
+            self.addCleanup(gc.freeze)
+        kept = [[n] for n in range(10)]  # frozen "before aiounit was imported"
+        gc.freeze()
+        self.addCleanup(gc.unfreeze)
+        frozen_at_import = gc.get_freeze_count()
+        with unittest.mock.patch.object(
+            _scheduler, "FROZEN_AT_IMPORT", frozen_at_import, create=True
+        ):
+            seen = self.run_many(self.COUNT - 1, unfreeze=False)
+        frozen = seen["frozen at the last step"] - seen["frozen at the first step"]
+        self.assertGreater(frozen, 10 * FREEZE_EVERY)
+        self.assertEqual(len(kept), 10)
 
     def test_a_capped_group_freezes_nothing_of_its_own(self) -> None:
         cap = FREEZE_EVERY - 1
