@@ -1,4 +1,13 @@
-"""Helpers for aiounit's own tests: run tiny test classes, record what results see."""
+"""Helpers for aiounit's own tests.
+
+- Running tiny test classes in this process and recording what results see
+  (``LoggingResult``, ``run_tests``, ``run_text``, ``Steps``).
+- Running child interpreters: ``child_env``, ``run_python``, ``run_warm`` (forks
+  of warm interpreters, tests/_warm.py) and ``run_parallel``.
+- The background lane, which runs children while other tests run:
+  ``in_background``, ``BackgroundCase``, ``AheadCase`` with ``@ahead``
+  (docs/design.md, "The project's own test suite").
+"""
 
 from __future__ import annotations
 
