@@ -483,7 +483,7 @@ class _WarmServer:
         return f"exit status {self.proc.returncode}\n{self.errors.read()}"
 
     def close(self) -> None:
-        """End it (its children have ended: tests wait for theirs)."""
+        """End it, once its children have (at exit: see ``_at_exit``)."""
         with self.lock:
             self.ended = True
             with contextlib.suppress(OSError):
@@ -730,6 +730,8 @@ def _at_exit() -> None:
     with _servers_lock:
         servers = list(_servers.values())
         _servers.clear()
+    if hasattr(signal, "SIGKILL") and any(server.waiting for server in servers):
+        _kill_descendants()  # children of a test that was interrupted: nobody waits for them
     for server in servers:
         server.close()
 
