@@ -253,13 +253,26 @@ def read_terminal(master: int) -> bytes:
     return b"".join(chunks)
 
 
+# The background lane's threads (see in_background, below).
+_lane_threads: list[threading.Thread] = []
+
+
+def in_lane() -> bool:
+    """Whether this runs in the background lane (its jobs run their children one at a time)."""
+    return threading.current_thread() in _lane_threads
+
+
 def child_env(*first_on_path: str, drop: Iterable[str] = (), **values: str) -> dict[str, str]:
     """The environment for a child interpreter that imports this checkout's aiounit.
 
     ``PYTHONPATH`` gets *first_on_path*, then the checkout, then what it held;
     the child writes no ``__pycache__`` (in the fixtures or temporary dirs);
-    the variables named in *drop* are removed and *values* are set.
+    the variables named in *drop* are removed and *values* are set.  Not in the
+    background lane: tests may change ``os.environ`` meanwhile, so a job takes
+    its environment when it is made, in the main thread.
     """
+    if in_lane():
+        raise ValueError("a background job takes child_env() when it is made")
     dropped = set(drop)
     env = {k: v for k, v in os.environ.items() if k not in dropped}
     path = [*first_on_path, ROOT]
@@ -281,12 +294,9 @@ def run_python(
 ) -> subprocess.CompletedProcess[str]:
     """Run ``python -W error *args`` (this interpreter) to its end; text output captured.
 
-    *env* defaults to ``child_env()`` (not in the background lane: a job takes
-    its environment when it is made); without *werror*, no ``-W error``; other
+    *env* defaults to ``child_env()``; without *werror*, no ``-W error``; other
     keyword arguments go to ``subprocess.run``.
     """
-    if env is None and in_lane():
-        raise ValueError("a background job takes child_env() when it is made")
     return subprocess.run(
         [sys.executable, *(("-W", "error") if werror else ()), *args],
         cwd=cwd,
@@ -542,8 +552,6 @@ def run_warm(
     with tempfile.TemporaryDirectory() as outputs:
         planned = []
         for index, (key, (cwd, command, *given)) in enumerate(jobs.items()):
-            if not given and in_lane():
-                raise ValueError("a background job takes child_env() when it is made")
             env = dict(given[0]) if given else child_env()
             at = next((i for i, arg in enumerate(command) if arg in ("-m", "-c")), None)
             if at is None:
@@ -634,16 +642,10 @@ class Early(Generic[_T]):
 # core and then some (children mostly wait).
 LANES = PARALLEL
 _lane_queue: queue.SimpleQueue[Early[Any] | None] = queue.SimpleQueue()
-_lane_threads: list[threading.Thread] = []
 _lane_lock = threading.Lock()
 # One directory for every background job's directories: a run killed before
 # its exit functions leaves one (aiounit-tests-*) behind, not dozens.
 _background_root: str | None = None
-
-
-def in_lane() -> bool:
-    """Whether this runs in the background lane (its jobs run their children one at a time)."""
-    return threading.current_thread() in _lane_threads
 
 
 def _lane() -> None:
@@ -706,15 +708,14 @@ def _stop_lane() -> None:
             if hasattr(signal, "SIGKILL"):
                 _kill_descendants()
             thread.join(0.1)
-    if _background_root is not None:
-        shutil.rmtree(_background_root, ignore_errors=True)
 
 
 _exit_registered = False
 
 
 def _at_exit_once() -> None:
-    """Register the end of the lane and of the warm interpreters, at exit, once."""
+    """Register the end of the lane and of the warm interpreters, and the removal
+    of the background directories, at exit, once."""
     global _exit_registered
     if not _exit_registered:
         _exit_registered = True
@@ -734,6 +735,8 @@ def _at_exit() -> None:
         _kill_descendants()  # children of a test that was interrupted: nobody waits for them
     for server in servers:
         server.close()
+    if _background_root is not None:  # what they ran in
+        shutil.rmtree(_background_root, ignore_errors=True)
 
 
 def in_background(job: Callable[[], _T]) -> Early[_T]:
@@ -763,7 +766,7 @@ def background_directory() -> str:
     with _lane_lock:
         if _background_root is None:
             _background_root = tempfile.mkdtemp(prefix="aiounit-tests-")
-            atexit.register(shutil.rmtree, _background_root, ignore_errors=True)
+            _at_exit_once()
     return tempfile.mkdtemp(dir=_background_root)
 
 

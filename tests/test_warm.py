@@ -17,6 +17,7 @@ from tests._support import (
     Early,
     background_directory,
     child_env,
+    in_background,
     run_python,
     run_warm,
     write_files,
@@ -226,6 +227,20 @@ class TestLaneAtExit(BackgroundCase):
 
 
 class TestEarly(unittest.TestCase):
+    def test_the_lane_refuses_to_read_the_environment(self) -> None:
+        """In the lane, child_env() would see what a test running meanwhile put in
+        os.environ: a job takes it when it is made."""
+        begun = threading.Event()
+
+        def job() -> dict[str, str]:
+            begun.set()
+            return child_env()
+
+        early = in_background(job)
+        self.assertTrue(begun.wait(10), "the lane did not begin the job")
+        with self.assertRaisesRegex(ValueError, "takes child_env"):
+            early.result()
+
     def test_the_caller_runs_a_job_no_lane_has_begun(self) -> None:
         ran_in: list[str] = []
 
