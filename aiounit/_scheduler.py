@@ -23,7 +23,7 @@ import io
 import sys
 import time
 import unittest
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from . import _config, _scope
 from ._admission import Admission
@@ -310,12 +310,7 @@ class Group(Attribution):
             if member is None:
                 if admission.exhausted:
                     break
-                try:
-                    await admission.wait()
-                except asyncio.CancelledError:
-                    if self.closing:
-                        raise
-                    main.uncancel()  # from no test (they are refused): as below
+                await self._wait(main, admission.wait())
                 continue
             member._group = self
             self.outstanding += 1
@@ -330,14 +325,19 @@ class Group(Attribution):
                 await self._settle_burst(main)
         self._member_done()
         while not self.all_done.is_set():
-            try:
-                await self.all_done.wait()
-            except asyncio.CancelledError:
-                if self.closing:
-                    raise  # ours: the group is shutting down (KeyboardInterrupt)
-                # Not from a test (they are refused) nor from aiounit: from
-                # code outside any test; the group still reports everyone.
-                main.uncancel()
+            await self._wait(main, self.all_done.wait())
+
+    async def _wait(self, main: asyncio.Task[Any], awaitable: Awaitable[Any]) -> None:
+        """Await *awaitable* in the group's main task; a cancellation ends the wait
+        early and is otherwise dropped, but for the group's own (closing)."""
+        try:
+            await awaitable
+        except asyncio.CancelledError:
+            if self.closing:
+                raise  # ours: the group is shutting down (KeyboardInterrupt)
+            # Not from a test (they are refused) nor from aiounit: from code
+            # outside any test; the group still starts and reports everyone.
+            main.uncancel()
 
     async def _settle_burst(self, main: asyncio.Task[Any]) -> None:
         """After FREEZE_EVERY members started at once: let them take their first
@@ -353,12 +353,7 @@ class Group(Attribution):
         garbage not yet collected, is collected after the group.
         """
         self.unfrozen = 0
-        try:
-            await asyncio.sleep(0)
-        except asyncio.CancelledError:
-            if self.closing:
-                raise
-            main.uncancel()  # from no test (they are refused): as in _main
+        await self._wait(main, asyncio.sleep(0))
         if self.freezes:
             gc.freeze()
 
