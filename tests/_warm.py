@@ -166,7 +166,7 @@ def main() -> None:
     pending = b""
     running: dict[int, tuple[object, float]] = {}  # pid: (job id, deadline)
     done = False
-    while not done or running:
+    while True:
         now = time.monotonic()
         for pid, (_, deadline) in running.items():
             if now >= deadline:
