@@ -102,26 +102,34 @@ async def run_case(
             set_up = False
             part = outcome.part = Limit(limit, test, outcome, member)
             outcome.member = member
+            # One executor for the parts below, which run one after another
+            # (never nested): not one object per part.
+            executor = outcome.testPartExecutor(test)
             async with part:
-                with outcome.testPartExecutor(test):
-                    await _call_set_up(test)
+                with executor:
+                    pending = _call_set_up(test)
+                    if pending is not None:
+                        await pending
                 if outcome.success:
                     set_up = True
                     outcome.expecting_failure = expecting_failure
-                    with outcome.testPartExecutor(test):
+                    with executor:
                         value = await _test_method_part(test, method, threaded, member)
                         if value is not None:
                             warn_returned(method, value)
                     outcome.expecting_failure = False
             if set_up:
                 async with part:
-                    with outcome.testPartExecutor(test):
-                        await _call_tear_down(test)
+                    with executor:
+                        pending = _call_tear_down(test)
+                        if pending is not None:
+                            await pending
+                        test.tearDown()
             while cleanups_of(test):
                 async with part:
                     await _do_cleanups(test, outcome)
             if member is not None:
-                with outcome.testPartExecutor(test):
+                with executor:
                     await member.settle(test, outcome)
             _add_duration(test, result, time.perf_counter() - start_time)
 
@@ -157,11 +165,18 @@ def _overridden(hook: Any) -> TypeGuard[Callable[..., Any]]:
     return hook is not None and getattr(hook, "__func__", None) not in NO_OP
 
 
-async def _call_set_up(test: unittest.TestCase) -> None:
+# _call_set_up and _call_tear_down are IsolatedAsyncioTestCase's _callSetUp and
+# _callTearDown, except that they return what to await (None for the stdlib's
+# empty asyncSetUp/asyncTearDown) instead of being coroutines: most tests
+# override neither, and a coroutine each would be created for nothing.
+
+
+def _call_set_up(test: unittest.TestCase) -> Awaitable[Any] | None:
     test.setUp()
     async_set_up = getattr(test, "asyncSetUp", None)
     if _overridden(async_set_up):
-        await _call_async(async_set_up, first=True)
+        return _call_async(async_set_up, first=True)
+    return None
 
 
 def _test_method_part(
@@ -210,11 +225,13 @@ def _caller_level() -> int:
     return level
 
 
-async def _call_tear_down(test: unittest.TestCase) -> None:
+def _call_tear_down(test: unittest.TestCase) -> Awaitable[Any] | None:
+    """What to await of the tear-down before ``test.tearDown()``, which the
+    caller calls next."""
     async_tear_down = getattr(test, "asyncTearDown", None)
     if _overridden(async_tear_down):
-        await _call_async(async_tear_down)
-    test.tearDown()
+        return _call_async(async_tear_down)
+    return None
 
 
 async def _do_cleanups(test: unittest.TestCase, outcome: Outcome) -> None:

@@ -169,6 +169,41 @@ class Member:
             )
             outcome.success = False
             add_error(result, test, (type(swallowed), swallowed, None))
+        # Each step below is guarded by a cheap test of whether there is anything
+        # to settle: most tests leave nothing behind, and this runs for each.
+        if self.spawned:
+            await self._settle_tasks(outcome)
+        if group.watchdog is not None:
+            block = group.watchdog.claim(self)
+            if block is not None:
+                self.blocked.append(block)
+        if self.blocked:
+            for seconds, where in self.blocked:
+                message = (
+                    f"blocked the event loop for {seconds:.2f} s (threshold "
+                    f"{group.config.blocking_threshold:g} s)"
+                )
+                if where:
+                    message += f" at {where}"
+                self._charge(outcome, message, group.config.fail_on_blocking, LoopBlockedError)
+            self.blocked.clear()
+        if group.hazards.changes:  # a dict lookup per member is all it costs otherwise
+            for message in group.hazards.settle(self, result):
+                self._charge(outcome, message, group.config.fail_on_hazards, ConcurrencyHazardError)
+        if self.loop_errors:
+            for exc_info in self.loop_errors:
+                if group.config.fail_on_loop_errors or issubclass(exc_info[0], SystemExit):
+                    outcome.success = False
+                    add_error(result, test, exc_info)
+                else:
+                    self.notes.append(loop_error_note(exc_info))
+            self.loop_errors.clear()
+
+    async def _settle_tasks(self, outcome: Any) -> None:
+        """Cancel the test's tasks still running, and charge it for them and for
+        those that raised with nobody awaiting them."""
+        group = self._group
+        assert group is not None
         if any(not t.done() for t in self.spawned):
             # Let tasks created just before the test returned start, so that
             # they see their cancellation, as they would in the stdlib.
@@ -193,29 +228,6 @@ class Member:
                 assert error is not None
                 error.add_note(f"aiounit: raised in task {task.get_name()}, which nobody awaited")
                 self.loop_errors.append((type(error), error, error.__traceback__))
-        if group.watchdog is not None:
-            block = group.watchdog.claim(self)
-            if block is not None:
-                self.blocked.append(block)
-        for seconds, where in self.blocked:
-            message = (
-                f"blocked the event loop for {seconds:.2f} s (threshold "
-                f"{group.config.blocking_threshold:g} s)"
-            )
-            if where:
-                message += f" at {where}"
-            self._charge(outcome, message, group.config.fail_on_blocking, LoopBlockedError)
-        self.blocked.clear()
-        if group.hazards.changes:  # a dict lookup per member is all it costs otherwise
-            for message in group.hazards.settle(self, result):
-                self._charge(outcome, message, group.config.fail_on_hazards, ConcurrencyHazardError)
-        for exc_info in self.loop_errors:
-            if group.config.fail_on_loop_errors or issubclass(exc_info[0], SystemExit):
-                outcome.success = False
-                add_error(result, test, exc_info)
-            else:
-                self.notes.append(loop_error_note(exc_info))
-        self.loop_errors.clear()
 
     def _charge(self, outcome: Any, message: str, as_error: bool, kind: type[Exception]) -> None:
         if as_error:

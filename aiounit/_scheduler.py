@@ -457,11 +457,16 @@ class Group(Attribution):
             raise
         finally:
             member.finished = True
+            # From here on task_ended has nothing to do: spare the loop its
+            # callback (a handle and two calls per member).
+            if member.task is not None:
+                member.task.remove_done_callback(member.task_ended)
             self.running.discard(member)
             if not member.abandoned:
-                for task in member.spawned:
-                    self.owners.pop(task, None)
-                member.spawned = {}
+                if member.spawned:
+                    for task in member.spawned:
+                        self.owners.pop(task, None)
+                    member.spawned = {}
                 self.owners.pop(member.task, None)  # type: ignore[arg-type]
             self._release_slot(member)
             if self.hit is not None and self.hit[0] is member:
